@@ -1,0 +1,16 @@
+//! Fieldcheck's offline engine: everything the tablet does without a network.
+//!
+//! - [`store`]: the local SQLite database (the only module that speaks SQL), with the outbox
+//!   that every change is written to in the same transaction.
+//! - [`content`]: loading and validating checklist template packs (`content/`).
+//! - [`scoring`]: pass rates, weighted scores and points lost.
+//! - [`rectification`]: the finding's status, derived from its append-only log.
+//! - [`clock`]: the hybrid logical clock that stamps every change.
+//!
+//! Nothing here knows about Tauri: the whole engine runs and is tested headless.
+
+pub mod clock;
+pub mod content;
+pub mod rectification;
+pub mod scoring;
+pub mod store;

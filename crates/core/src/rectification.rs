@@ -1,0 +1,168 @@
+//! A finding's status, derived from its append-only rectification log.
+//!
+//! The log is never edited; the status is a pure function of the set of events, so every party
+//! that holds the same events (tablets, the office) derives the same status, whatever order the
+//! events arrived in. Events are applied in HLC order; an event that makes no sense from the
+//! status reached so far (say, an inspector's 处置 stamped after the office's 结案) stays in the
+//! log as evidence but does not change the status. Only an explicit 立案 (re-open) moves a
+//! closed finding, so an office "closed" is never undone by an older or stray field event.
+
+use fieldcheck_protocol::{RectificationAction, RectificationEventRecord};
+use serde::{Deserialize, Serialize};
+
+/// Where a finding stands in the rectification loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// 待派遣: on the ledger, not yet sent to a unit.
+    Open,
+    /// 待整改: sent to a responsible unit.
+    Dispatched,
+    /// 待核查: the unit reports it fixed.
+    Rectified,
+    /// 已核查: re-checked and found fixed, waiting to be closed.
+    Verified,
+    /// 已结案.
+    Closed,
+    /// 已退回: the fix was not accepted; the unit must fix it again.
+    SentBack,
+}
+
+impl Status {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Open => "open",
+            Status::Dispatched => "dispatched",
+            Status::Rectified => "rectified",
+            Status::Verified => "verified",
+            Status::Closed => "closed",
+            Status::SentBack => "sent_back",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "open" => Status::Open,
+            "dispatched" => Status::Dispatched,
+            "rectified" => Status::Rectified,
+            "verified" => Status::Verified,
+            "closed" => Status::Closed,
+            "sent_back" => Status::SentBack,
+            _ => return None,
+        })
+    }
+
+    /// The Chinese label shown on screens and in reports.
+    pub fn label_zh(self) -> &'static str {
+        match self {
+            Status::Open => "待派遣",
+            Status::Dispatched => "待整改",
+            Status::Rectified => "待核查",
+            Status::Verified => "已核查",
+            Status::Closed => "已结案",
+            Status::SentBack => "已退回",
+        }
+    }
+
+    /// The status after `action`, or `None` when the action does not apply from here.
+    pub fn after(self, action: RectificationAction) -> Option<Status> {
+        use RectificationAction as A;
+        use Status as S;
+        match (self, action) {
+            (_, A::Opened) => Some(S::Open),
+            (S::Closed, _) => None,
+            (S::Open | S::Dispatched | S::SentBack, A::Dispatched) => Some(S::Dispatched),
+            // 当场整改: an inspector may fix or see fixed a problem before it is dispatched.
+            (S::Open | S::Dispatched | S::SentBack, A::Rectified) => Some(S::Rectified),
+            (S::Rectified, A::Verified) => Some(S::Verified),
+            (S::Rectified | S::Verified, A::SentBack) => Some(S::SentBack),
+            (_, A::Closed) => Some(S::Closed),
+            _ => None,
+        }
+    }
+}
+
+/// The status a finding has after all of `events`, applied in HLC order (ties broken by event id).
+/// A finding with no events is [`Status::Open`].
+pub fn derive_status<'a>(events: impl IntoIterator<Item = &'a RectificationEventRecord>) -> Status {
+    let mut ordered: Vec<&RectificationEventRecord> = events.into_iter().collect();
+    ordered.sort_by(|a, b| a.hlc.cmp(&b.hlc).then(a.id.cmp(&b.id)));
+    ordered.into_iter().fold(Status::Open, |status, e| {
+        status.after(e.action).unwrap_or(status)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldcheck_protocol::Hlc;
+    use uuid::Uuid;
+
+    fn ev(t: u64, action: RectificationAction) -> RectificationEventRecord {
+        RectificationEventRecord {
+            id: Uuid::now_v7(),
+            finding_id: Uuid::nil(),
+            action,
+            actor: "t".into(),
+            note: String::new(),
+            unit: None,
+            deadline: None,
+            photo_sha256: None,
+            hlc: Hlc { time: t, node: 1 },
+        }
+    }
+
+    #[test]
+    fn the_whole_loop() {
+        use RectificationAction as A;
+        let log = [
+            ev(1, A::Dispatched),
+            ev(2, A::Rectified),
+            ev(3, A::SentBack),
+            ev(4, A::Rectified),
+            ev(5, A::Verified),
+            ev(6, A::Closed),
+        ];
+        assert_eq!(derive_status(&log[..0]), Status::Open);
+        assert_eq!(derive_status(&log[..1]), Status::Dispatched);
+        assert_eq!(derive_status(&log[..3]), Status::SentBack);
+        assert_eq!(derive_status(&log[..5]), Status::Verified);
+        assert_eq!(derive_status(&log), Status::Closed);
+    }
+
+    #[test]
+    fn order_of_arrival_does_not_matter_and_closed_holds() {
+        use RectificationAction as A;
+        let mut log = vec![
+            ev(1, A::Dispatched),
+            ev(2, A::Rectified),
+            ev(3, A::Closed),
+            ev(4, A::SentBack),
+            ev(5, A::Rectified),
+        ];
+        let forward = derive_status(&log);
+        log.reverse();
+        assert_eq!(derive_status(&log), forward);
+        assert_eq!(forward, Status::Closed);
+        // An explicit re-open is the one way back.
+        log.push(ev(9, A::Opened));
+        assert_eq!(derive_status(&log), Status::Open);
+    }
+
+    #[test]
+    fn stored_names_round_trip() {
+        for s in [
+            Status::Open,
+            Status::Dispatched,
+            Status::Rectified,
+            Status::Verified,
+            Status::Closed,
+            Status::SentBack,
+        ] {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+            assert!(!s.label_zh().is_empty());
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! The tablet's schema, as migrations applied in order. Never edit a migration that has shipped:
+//! add a new one.
+
+use rusqlite_migration::{M, Migrations};
+
+/// The first schema.
+const V1: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE outbox_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq INTEGER NOT NULL,
+    last_hlc TEXT NOT NULL
+) STRICT;
+INSERT INTO outbox_state (id, last_seq, last_hlc) VALUES (1, 0, '');
+CREATE TABLE outbox (seq INTEGER PRIMARY KEY, hlc TEXT NOT NULL, record TEXT NOT NULL) STRICT;
+
+CREATE TABLE site_types (code TEXT PRIMARY KEY, name_zh TEXT NOT NULL, name_en TEXT NOT NULL) STRICT;
+CREATE TABLE units (code TEXT PRIMARY KEY, name_zh TEXT NOT NULL, name_en TEXT NOT NULL) STRICT;
+CREATE TABLE subcategories (
+    code TEXT PRIMARY KEY,
+    category TEXT NOT NULL CHECK (category IN ('component', 'event')),
+    name_zh TEXT NOT NULL,
+    name_en TEXT NOT NULL
+) STRICT;
+CREATE TABLE sites (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    site_type TEXT NOT NULL REFERENCES site_types (code),
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX sites_by_type ON sites (site_type, name);
+CREATE TABLE templates (
+    id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    site_type TEXT NOT NULL REFERENCES site_types (code),
+    body TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+) STRICT;
+
+CREATE TABLE inspections (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL REFERENCES sites (id),
+    template_id TEXT NOT NULL,
+    template_version INTEGER NOT NULL,
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    body TEXT NOT NULL,
+    FOREIGN KEY (template_id, template_version) REFERENCES templates (id, version)
+) STRICT;
+CREATE INDEX inspections_by_site ON inspections (site_id, started_at);
+CREATE INDEX inspections_unfinished ON inspections (started_at) WHERE finished_at IS NULL;
+
+CREATE TABLE item_results (
+    inspection_id TEXT NOT NULL REFERENCES inspections (id),
+    item_code TEXT NOT NULL,
+    value_kind TEXT NOT NULL,
+    value REAL,
+    note TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    PRIMARY KEY (inspection_id, item_code)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE findings (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL REFERENCES sites (id),
+    -- No foreign key: findings pulled from the server name other tablets' inspections.
+    inspection_id TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX findings_by_inspection ON findings (inspection_id);
+
+CREATE TABLE photos (
+    sha256 TEXT PRIMARY KEY,
+    finding_id TEXT REFERENCES findings (id),
+    inspection_id TEXT REFERENCES inspections (id),
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX photos_by_finding ON photos (finding_id);
+
+CREATE TABLE rectification_events (
+    id TEXT PRIMARY KEY,
+    finding_id TEXT NOT NULL REFERENCES findings (id),
+    hlc TEXT NOT NULL,
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX rectification_by_finding ON rectification_events (finding_id, hlc);
+CREATE TRIGGER rectification_no_update BEFORE UPDATE ON rectification_events
+BEGIN SELECT RAISE(ABORT, 'the rectification log is append-only'); END;
+CREATE TRIGGER rectification_no_delete BEFORE DELETE ON rectification_events
+BEGIN SELECT RAISE(ABORT, 'the rectification log is append-only'); END;
+"#;
+
+/// Second schema: a site's open findings are read on every site page and every inspection, so
+/// they get their own index (the first schema scanned all findings of the site).
+const V2: &str = r#"
+CREATE INDEX findings_open_by_site ON findings (site_id, created_at) WHERE status <> 'closed';
+"#;
+
+/// Every migration, oldest first.
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1), M::up(V2)])
+}
+
+/// Only the first migration: for the test that upgrades a database made by the first release.
+#[cfg(test)]
+pub(crate) fn first_schema_only() -> Migrations<'static> {
+    Migrations::new(vec![M::up(V1)])
+}

@@ -1,0 +1,17 @@
+//! Fieldcheck's wire contract, shared by the tablet (`fieldcheck-core`) and the central server.
+//!
+//! Everything here is plain data with serde derives and no I/O: ids, hybrid-logical-clock
+//! stamps, the checklist templates the server hands out, and the records a tablet creates and
+//! pushes. A type that crosses the wire is defined here and nowhere else.
+
+mod hlc;
+mod records;
+mod template;
+
+pub use hlc::Hlc;
+pub use records::*;
+pub use template::*;
+
+/// Version of the sync protocol spoken by this build. A peer with another version is refused
+/// with a message naming both versions.
+pub const PROTOCOL_VERSION: u32 = 1;
