@@ -6,11 +6,14 @@
 //! - [`scoring`]: pass rates, weighted scores and points lost.
 //! - [`rectification`]: the finding's status, derived from its append-only log.
 //! - [`clock`]: the hybrid logical clock that stamps every change.
+//! - [`photo`]: the capture pipeline: processing, Chinese watermark, trusted time, signature,
+//!   crash-safe storage.
 //!
 //! Nothing here knows about Tauri: the whole engine runs and is tested headless.
 
 pub mod clock;
 pub mod content;
+pub mod photo;
 pub mod rectification;
 pub mod scoring;
 pub mod store;

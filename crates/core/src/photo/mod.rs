@@ -1,0 +1,124 @@
+//! The photo evidence pipeline: from the bytes the camera gives to a stamped, signed photo
+//! stored under its hash and recorded in the store.
+//!
+//! One capture ([`PhotoPipeline::capture`]):
+//! 1. the free space of the photo directory is checked ([`PhotoDir::check_free_space`]);
+//! 2. the capture time is read from the [`TrustedClock`] (server time at the last sync plus
+//!    the device's boot-time clock; the device clock before the first sync, marked so);
+//! 3. the image is decoded (JPEG or PNG, size checked from the header first), shrunk to 2048 px,
+//!    turned upright by its EXIF orientation, stamped with the Chinese watermark, encoded as
+//!    JPEG (quality 80, 4:2:0) with a 320 px thumbnail, and hashed ([`process`]);
+//! 4. the record (hash, time, position, device …) is signed with the device's Ed25519 key
+//!    ([`DeviceKey`]);
+//! 5. both files are written durably under the hash, and only then the record is committed with
+//!    [`Store::add_photo`] (photo row and outbox entry in one transaction). A failure at any
+//!    step leaves no file and no record ([`PhotoDir::save`]). A power cut between the rename and
+//!    the commit can leave a whole but unrecorded file: call [`PhotoDir::remove_unrecorded`]
+//!    at start-up.
+//!
+//! The default build is pure Rust (portable to Android arm64); the `turbojpeg` feature decodes
+//! and encodes JPEG with libjpeg-turbo instead (see `BENCHMARKS.md`, "Photo pipeline").
+
+mod decode;
+mod error;
+mod orientation;
+mod process;
+mod resize;
+mod signing;
+mod storage;
+mod trusted_time;
+#[cfg(feature = "turbojpeg")]
+mod turbo;
+mod watermark;
+
+pub use decode::{MAX_PIXELS, MAX_SIDE};
+pub use error::PhotoError;
+pub use orientation::Orientation;
+pub use process::{JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process};
+pub use signing::{DeviceKey, KEY_FILE, signed_message, verify_record};
+pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
+pub use trusted_time::{CaptureTime, MAX_DEVICE_SKEW_MS, TrustedClock};
+pub use watermark::{Stamp, serial, stamp_lines};
+
+use crate::store::Store;
+use fieldcheck_protocol::{PhotoKind, PhotoRecord, Position};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What the inspector supplies with one photo.
+#[derive(Clone, Debug)]
+pub struct CaptureRequest<'a> {
+    /// The bytes as the camera or file picker gave them.
+    pub bytes: &'a [u8],
+    /// Before, after or evidence.
+    pub kind: PhotoKind,
+    /// The finding it belongs to, if any.
+    pub finding_id: Option<Uuid>,
+    /// The inspection it belongs to, if any.
+    pub inspection_id: Option<Uuid>,
+    /// Where it was taken, when known.
+    pub position: Option<Position>,
+    /// Site name for the watermark.
+    pub site_name: &'a str,
+    /// Inspector's name for the watermark.
+    pub inspector: &'a str,
+}
+
+/// The device's photo pipeline: its photo directory, trusted clock and signing key.
+pub struct PhotoPipeline<F: PhotoFs = OsFs> {
+    dir: PhotoDir<F>,
+    clock: Arc<TrustedClock>,
+    key: DeviceKey,
+}
+
+impl<F: PhotoFs> PhotoPipeline<F> {
+    /// A pipeline storing into `dir`, stamping time from `clock` (shared with the sync client)
+    /// and signing with `key`.
+    pub fn new(dir: PhotoDir<F>, clock: Arc<TrustedClock>, key: DeviceKey) -> PhotoPipeline<F> {
+        PhotoPipeline { dir, clock, key }
+    }
+
+    /// The photo directory.
+    pub fn dir(&self) -> &PhotoDir<F> {
+        &self.dir
+    }
+
+    /// Takes in one photo: processes, stamps, signs, stores and records it (see the module
+    /// documentation). Returns the record as committed, before the store's HLC stamp.
+    pub fn capture(
+        &self,
+        store: &mut Store,
+        request: &CaptureRequest<'_>,
+    ) -> Result<PhotoRecord, PhotoError> {
+        self.dir.check_free_space()?;
+        let time = self.clock.now();
+        let device_id = store.device_id();
+        let stamp = Stamp {
+            time,
+            position: request.position,
+            site: request.site_name,
+            inspector: request.inspector,
+            serial: serial(device_id, time.unix_ms),
+        };
+        let photo = process(request.bytes, &stamp)?;
+        let mut record = PhotoRecord {
+            sha256: photo.sha256.clone(),
+            finding_id: request.finding_id,
+            inspection_id: request.inspection_id,
+            kind: request.kind,
+            width: photo.width,
+            height: photo.height,
+            size_bytes: photo.jpeg.len() as u64,
+            captured_at: time.unix_ms,
+            time_source: time.source,
+            device_clock_offset_ms: time.device_offset_ms,
+            position: request.position,
+            device_id,
+            signature: String::new(),
+            hlc: store.clock().now(),
+        };
+        self.key.sign(&mut record);
+        self.dir.save(&photo, &record, |r| store.add_photo(r))?;
+        Ok(record)
+    }
+}

@@ -1,0 +1,83 @@
+//! The image half of a capture: decode, downscale, turn upright, stamp, encode, hash.
+
+use super::PhotoError;
+use super::decode::decode;
+use super::resize::{fit, resize};
+use super::watermark::{Stamp, draw, stamp_lines};
+use sha2::{Digest, Sha256};
+
+/// Longest edge of the stored photo, in pixels: larger photos are shrunk to it, except that a
+/// JPEG whose DCT-scaled decode lands within 2.5 % below it (1997-2047 px) is kept at that size.
+pub const PHOTO_LONG_EDGE: u32 = 2048;
+/// Smallest long edge a JPEG is decoded to before the shrink to [`PHOTO_LONG_EDGE`]: 97.5 % of
+/// it, 1997 px. The decoder picks the smallest DCT scale (1/8, 1/4, 1/2, 1/1, or libjpeg-turbo's
+/// n/8) whose long edge is still at least this, and the photo is then shrunk to at most
+/// [`PHOTO_LONG_EDGE`] (never enlarged). The trade-off: a 4000 × 3000 camera photo is stored at
+/// 2000 × 1500 instead of 2048 × 1536 (about 2.4 % fewer pixels per edge), in exchange for decoding a quarter of its pixels at half scale with
+/// no resampling pass, which is most of the pipeline's time. A 4096 px photo still becomes
+/// exactly 2048 px, and photos under 1997 px keep their own size.
+pub(crate) const MIN_DECODED_LONG_EDGE: u32 = (PHOTO_LONG_EDGE * 975).div_ceil(1000);
+/// Long edge of the thumbnail, in pixels.
+pub const THUMB_LONG_EDGE: u32 = 320;
+/// JPEG quality of the stored photo and thumbnail.
+pub const JPEG_QUALITY: u8 = 80;
+
+/// A processed photo, ready to store.
+#[derive(Clone, Debug)]
+pub struct ProcessedPhoto {
+    /// The stamped photo as JPEG (quality 80, 4:2:0).
+    pub jpeg: Vec<u8>,
+    /// Its thumbnail as JPEG.
+    pub thumbnail: Vec<u8>,
+    /// Width of `jpeg`.
+    pub width: u32,
+    /// Height of `jpeg`.
+    pub height: u32,
+    /// Lower-case hex SHA-256 of `jpeg`: the photo's name.
+    pub sha256: String,
+}
+
+/// Turns camera bytes (JPEG or PNG) into the stored photo: checks the header's size before
+/// decoding, applies the EXIF orientation, shrinks to at most [`PHOTO_LONG_EDGE`] (never
+/// enlarges; a JPEG may end up to 2.5 % smaller, when that avoids decoding it at full size),
+/// stamps the watermark, encodes, and makes a [`THUMB_LONG_EDGE`] thumbnail.
+pub fn process(bytes: &[u8], stamp: &Stamp<'_>) -> Result<ProcessedPhoto, PhotoError> {
+    let decoded = decode(bytes, MIN_DECODED_LONG_EDGE)?;
+    let (w, h) = fit(decoded.width, decoded.height, PHOTO_LONG_EDGE);
+    let pixels = if (w, h) == (decoded.width, decoded.height) {
+        decoded.rgb
+    } else {
+        resize(&decoded.rgb, decoded.width, decoded.height, w, h)
+    };
+    let (mut pixels, width, height) = decoded.orientation.apply(pixels, w, h);
+    draw(&mut pixels, width, height, &stamp_lines(stamp));
+    let (tw, th) = fit(width, height, THUMB_LONG_EDGE);
+    let (jpeg, thumbnail) = rayon::join(
+        || encode(&pixels, width, height),
+        || encode(&resize(&pixels, width, height, tw, th), tw, th),
+    );
+    let sha256 = hex::encode(Sha256::digest(&jpeg));
+    Ok(ProcessedPhoto {
+        jpeg,
+        thumbnail,
+        width,
+        height,
+        sha256,
+    })
+}
+
+#[cfg(feature = "turbojpeg")]
+use super::turbo::encode;
+
+#[cfg(not(feature = "turbojpeg"))]
+fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
+    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
+    let mut out = Vec::with_capacity(rgb.len() / 8);
+    let mut encoder = Encoder::new(&mut out, JPEG_QUALITY);
+    encoder.set_sampling_factor(SamplingFactor::F_2_2);
+    // Sizes are at most PHOTO_LONG_EDGE, and writing to a Vec cannot fail.
+    encoder
+        .encode(rgb, width as u16, height as u16, ColorType::Rgb)
+        .expect("encoding RGB of at most 2048 px a side into memory");
+    out
+}

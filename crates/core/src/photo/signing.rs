@@ -1,0 +1,169 @@
+//! The device's Ed25519 key and the signature over each photo's capture record.
+//!
+//! The key pair is made at first start and its 32-byte secret kept in the app data directory
+//! (file [`KEY_FILE`], mode 0600). The server learns the public key at login and checks each
+//! photo record with [`verify_record`] over the same [`signed_message`].
+
+use super::PhotoError;
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use fieldcheck_protocol::{PhotoRecord, Position, PositionSource};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use uuid::Uuid;
+
+/// Name of the secret key file inside the app data directory.
+pub const KEY_FILE: &str = "device_key.ed25519";
+
+/// This tablet's signing key.
+pub struct DeviceKey {
+    key: SigningKey,
+}
+
+impl DeviceKey {
+    /// Loads the key from `dir`, or makes one and stores it there (written to a temporary file,
+    /// fsynced, renamed, then the directory fsynced, so a crash never leaves half a key).
+    pub fn load_or_create(dir: &Path) -> Result<DeviceKey, PhotoError> {
+        let path = dir.join(KEY_FILE);
+        match fs::read(&path) {
+            Ok(bytes) => {
+                let secret: [u8; 32] =
+                    bytes
+                        .as_slice()
+                        .try_into()
+                        .map_err(|_| PhotoError::DeviceKey {
+                            path: path.clone(),
+                            detail: format!("{} bytes, expected 32", bytes.len()),
+                        })?;
+                restrict_permissions(&path)?;
+                Ok(DeviceKey {
+                    key: SigningKey::from_bytes(&secret),
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DeviceKey::create(dir, &path),
+            Err(e) => Err(PhotoError::io("read device key")(e)),
+        }
+    }
+
+    fn create(dir: &Path, path: &Path) -> Result<DeviceKey, PhotoError> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|e| PhotoError::io("make device key")(e.into()))?;
+        fs::create_dir_all(dir).map_err(PhotoError::io("create app data directory"))?;
+        let temp = dir.join(format!(".{KEY_FILE}.tmp"));
+        let written = (|| {
+            let mut file = open_private(&temp)?;
+            file.write_all(&secret)?;
+            file.sync_all()?;
+            fs::rename(&temp, path)?;
+            fs::File::open(dir)?.sync_all()
+        })();
+        if let Err(e) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(PhotoError::io("store device key")(e));
+        }
+        Ok(DeviceKey {
+            key: SigningKey::from_bytes(&secret),
+        })
+    }
+
+    /// The public key, lower-case hex (64 digits), as sent to the server at login.
+    pub fn public_key_hex(&self) -> String {
+        hex::encode(self.key.verifying_key().as_bytes())
+    }
+
+    /// Signs `record` (see [`signed_message`]) and stores the hex signature in it.
+    pub fn sign(&self, record: &mut PhotoRecord) {
+        let signature = self.key.sign(&signed_message(record));
+        record.signature = hex::encode(signature.to_bytes());
+    }
+}
+
+/// The bytes that are signed for a photo record: its capture facts, one `name=value` per line,
+/// after a version line. Floats use Rust's shortest round-trip form; absent values are `none`.
+///
+/// ```text
+/// fieldcheck-photo-v1
+/// sha256=<hex>
+/// captured_at=<unix ms>
+/// time_source=trusted|device
+/// device_clock_offset_ms=<ms>
+/// position=<lat>,<lon>,<accuracy m>,gps|manual   (or none)
+/// device_id=<uuid>
+/// kind=before|after|evidence
+/// finding_id=<uuid>                              (or none)
+/// inspection_id=<uuid>                           (or none)
+/// ```
+pub fn signed_message(record: &PhotoRecord) -> Vec<u8> {
+    let position = record.position.map_or("none".to_owned(), |p: Position| {
+        let source = match p.source {
+            PositionSource::Gps => "gps",
+            PositionSource::Manual => "manual",
+        };
+        format!("{},{},{},{source}", p.lat, p.lon, p.accuracy_m)
+    });
+    let id = |i: Option<Uuid>| i.map_or("none".to_owned(), |i| i.to_string());
+    format!(
+        "fieldcheck-photo-v1\nsha256={}\ncaptured_at={}\ntime_source={}\n\
+         device_clock_offset_ms={}\nposition={position}\ndevice_id={}\nkind={}\n\
+         finding_id={}\ninspection_id={}\n",
+        record.sha256,
+        record.captured_at,
+        record.time_source.as_str(),
+        record.device_clock_offset_ms,
+        record.device_id,
+        record.kind.as_str(),
+        id(record.finding_id),
+        id(record.inspection_id),
+    )
+    .into_bytes()
+}
+
+/// Checks `record.signature` against the device's public key (32 bytes, as hex from
+/// [`DeviceKey::public_key_hex`]). Returns `false` for any mismatch or malformed input.
+pub fn verify_record(public_key_hex: &str, record: &PhotoRecord) -> bool {
+    let key = hex::decode(public_key_hex)
+        .ok()
+        .and_then(|k| <[u8; 32]>::try_from(k).ok())
+        .and_then(|k| VerifyingKey::from_bytes(&k).ok());
+    let signature = hex::decode(&record.signature)
+        .ok()
+        .and_then(|s| <[u8; 64]>::try_from(s).ok())
+        .map(|s| Signature::from_bytes(&s));
+    match (key, signature) {
+        (Some(key), Some(signature)) => key.verify(&signed_message(record), &signature).is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(unix)]
+fn open_private(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(not(unix))]
+fn open_private(path: &Path) -> std::io::Result<fs::File> {
+    fs::File::create(path)
+}
+
+/// Tightens a key file that others can read back to 0600.
+#[cfg(unix)]
+fn restrict_permissions(path: &Path) -> Result<(), PhotoError> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = fs::metadata(path).map_err(PhotoError::io("read device key"))?;
+    if meta.permissions().mode() & 0o077 != 0 {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o600))
+            .map_err(PhotoError::io("protect device key"))?;
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_path: &Path) -> Result<(), PhotoError> {
+    Ok(())
+}
