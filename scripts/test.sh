@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace (debug builds). Installs missing system packages first.
+# Runs every test of the workspace (debug builds): formatting, lints, unit and end-to-end tests,
+# the server's storage suite against both SQLite and a real PostgreSQL (started here).
+# Installs missing system packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+FIELDCHECK_TEST_PG_URL="$(bash scripts/start-postgres.sh)"
+export FIELDCHECK_TEST_PG_URL
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# End-to-end tests start the real server binary: build it before the tests run.
+cargo build --workspace --locked
 cargo test --workspace --locked

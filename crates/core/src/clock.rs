@@ -42,12 +42,25 @@ impl Clock {
         from_timestamp(&self.hlc.new_timestamp())
     }
 
-    /// Merges a stamp seen elsewhere (the server's, or one read back from the database), so
-    /// that later stamps order after it.
+    /// Merges a stamp seen elsewhere (the server's, a device's, or one read back from the
+    /// database), so that later stamps order after it. [`Hlc::ZERO`] changes nothing.
     pub fn merge(&self, stamp: Hlc) -> Result<(), DriftError> {
+        if stamp == Hlc::ZERO {
+            return Ok(());
+        }
         self.hlc
             .update_with_timestamp(&to_timestamp(stamp))
             .map_err(|_| DriftError { stamp })
+    }
+
+    /// Whether `stamp` is no more than [`MAX_DRIFT`] ahead of this clock now, i.e. whether
+    /// [`Clock::merge`] would take it.
+    pub fn within_drift(&self, stamp: Hlc) -> bool {
+        stamp.time
+            <= self
+                .now()
+                .time
+                .saturating_add(NTP64::from(MAX_DRIFT).as_u64())
     }
 }
 
@@ -95,11 +108,13 @@ mod tests {
         c.merge(ahead).unwrap();
         assert!(c.now() > ahead);
         let wild = Hlc {
-            time: now.time + ((MAX_DRIFT.as_secs() + 3600) << 32),
+            time: now.time + ((MAX_DRIFT.as_secs() + 3 * 3600) << 32),
             node: 7,
         };
         let err = c.merge(wild).unwrap_err();
         assert!(err.to_string().contains("clock drift"));
         assert!(c.now() < wild);
+        assert!(c.within_drift(ahead) && !c.within_drift(wild));
+        c.merge(Hlc::ZERO).unwrap();
     }
 }

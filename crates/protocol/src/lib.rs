@@ -6,10 +6,12 @@
 
 mod hlc;
 mod records;
+mod sync;
 mod template;
 
 pub use hlc::Hlc;
 pub use records::*;
+pub use sync::*;
 pub use template::*;
 
 /// Version of the sync protocol spoken by this build. A peer with another version is refused

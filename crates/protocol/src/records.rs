@@ -27,6 +27,24 @@ pub struct Site {
     pub qr_code: Option<String>,
 }
 
+/// Who should inspect which site on which day (派单), owned by the server and pulled only by
+/// its inspector. Changing or cancelling it replaces the earlier copy with the same id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    /// Server-made UUID.
+    pub id: Uuid,
+    /// Account name of the inspector who should go.
+    pub inspector: String,
+    /// The site to inspect.
+    pub site_id: Uuid,
+    /// The day, `YYYY-MM-DD` in China time (UTC+8).
+    pub date: String,
+    /// What the office wants looked at, possibly empty.
+    pub note: String,
+    /// Called off: the tablet no longer lists it.
+    pub cancelled: bool,
+}
+
 /// Where a position came from: a GPS fix or typed by hand. Hand-typed positions are marked so
 /// that the office can tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,24 +258,6 @@ pub struct PhotoRecord {
     pub signature: String,
     /// Creation stamp.
     pub hlc: Hlc,
-}
-
-impl PhotoRecord {
-    /// The exact bytes the device signs with its Ed25519 key and the server verifies:
-    /// `"fieldcheck-photo-v1\n" + sha256 + "\n" + captured_at + "\n" + position + "\n" + device_id`,
-    /// where position is `lat,lon,accuracy_m` (Rust `f64` display, e.g. `30.5,120,8`) or `-`,
-    /// and device_id is the hyphenated lower-case UUID.
-    pub fn signed_message(&self) -> Vec<u8> {
-        let position = match &self.position {
-            Some(p) => format!("{},{},{}", p.lat, p.lon, p.accuracy_m),
-            None => "-".to_string(),
-        };
-        format!(
-            "fieldcheck-photo-v1\n{}\n{}\n{}\n{}",
-            self.sha256, self.captured_at, position, self.device_id
-        )
-        .into_bytes()
-    }
 }
 
 /// Where a capture time came from.

@@ -27,19 +27,10 @@ impl Store {
             upsert_site_type(&tx, t)?;
         }
         for u in &pack.units {
-            tx.execute(
-                "INSERT INTO units (code, name_zh, name_en) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
-                params![u.code, u.name_zh, u.name_en],
-            )?;
+            upsert_unit(&tx, u)?;
         }
         for s in &pack.taxonomy {
-            tx.execute(
-                "INSERT INTO subcategories (code, category, name_zh, name_en) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (code) DO UPDATE SET category = excluded.category,
-                   name_zh = excluded.name_zh, name_en = excluded.name_en",
-                params![s.code, s.category.as_str(), s.name_zh, s.name_en],
-            )?;
+            upsert_subcategory(&tx, s)?;
         }
         for t in &pack.templates {
             insert_template(&tx, t)?;
@@ -69,11 +60,7 @@ impl Store {
             ));
         }
         super::validate::position(&site.position)?;
-        tx.execute(
-            "INSERT INTO sites (id, name, site_type, body) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, site_type = excluded.site_type, body = excluded.body",
-            params![site.id.to_string(), site.name, site.site_type, serde_json::to_string(site)?],
-        )?;
+        upsert_site_in(&tx, site)?;
         tx.commit()?;
         Ok(())
     }
@@ -194,7 +181,7 @@ impl Store {
     }
 }
 
-fn upsert_site_type(tx: &Transaction, t: &SiteType) -> Result<()> {
+pub(super) fn upsert_site_type(tx: &Transaction, t: &SiteType) -> Result<()> {
     tx.execute(
         "INSERT INTO site_types (code, name_zh, name_en) VALUES (?1, ?2, ?3)
          ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
@@ -203,11 +190,40 @@ fn upsert_site_type(tx: &Transaction, t: &SiteType) -> Result<()> {
     Ok(())
 }
 
-fn insert_template(tx: &Transaction, t: &Template) -> Result<()> {
+pub(super) fn insert_template(tx: &Transaction, t: &Template) -> Result<()> {
     tx.execute(
         "INSERT INTO templates (id, version, site_type, body) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id, version) DO NOTHING",
         params![t.id, t.version, t.site_type, serde_json::to_string(t)?],
+    )?;
+    Ok(())
+}
+
+pub(super) fn upsert_unit(tx: &Transaction, u: &Unit) -> Result<()> {
+    tx.execute(
+        "INSERT INTO units (code, name_zh, name_en) VALUES (?1, ?2, ?3)
+         ON CONFLICT (code) DO UPDATE SET name_zh = excluded.name_zh, name_en = excluded.name_en",
+        params![u.code, u.name_zh, u.name_en],
+    )?;
+    Ok(())
+}
+
+pub(super) fn upsert_subcategory(tx: &Transaction, s: &Subcategory) -> Result<()> {
+    tx.execute(
+        "INSERT INTO subcategories (code, category, name_zh, name_en) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (code) DO UPDATE SET category = excluded.category,
+           name_zh = excluded.name_zh, name_en = excluded.name_en",
+        params![s.code, s.category.as_str(), s.name_zh, s.name_en],
+    )?;
+    Ok(())
+}
+
+/// Writes a site row (its site type must exist: the foreign key refuses it otherwise).
+pub(super) fn upsert_site_in(tx: &Transaction, site: &Site) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sites (id, name, site_type, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, site_type = excluded.site_type, body = excluded.body",
+        params![site.id.to_string(), site.name, site.site_type, serde_json::to_string(site)?],
     )?;
     Ok(())
 }

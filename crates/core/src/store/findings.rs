@@ -373,7 +373,7 @@ impl Store {
 }
 
 /// Inserts an event (once: a replay is ignored) and stores the status derived from the whole log.
-fn insert_event(tx: &Transaction, event: &RectificationEventRecord) -> Result<Status> {
+pub(super) fn insert_event(tx: &Transaction, event: &RectificationEventRecord) -> Result<Status> {
     tx.execute(
         "INSERT INTO rectification_events (id, finding_id, hlc, body) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (id) DO NOTHING",
         params![event.id.to_string(), event.finding_id.to_string(), event.hlc.to_string(), serde_json::to_string(event)?],

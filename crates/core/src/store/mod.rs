@@ -7,9 +7,10 @@
 //!
 //! Submodules group the typed API: [`catalog`] (server-owned data: site types, sites, units,
 //! taxonomy, templates), [`inspections`] (inspections and item results), [`findings`]
-//! (findings, photo records and rectification events), [`outbox`], and scores read from the
-//! stored answers.
+//! (findings, photo records and rectification events), [`outbox`], scores read from the
+//! stored answers, and the pulled assignments behind [`Store::assignments_for`].
 
+mod assignments;
 pub mod catalog;
 mod error;
 pub mod findings;
@@ -17,6 +18,7 @@ pub mod inspections;
 pub mod outbox;
 mod schema;
 mod scores;
+pub mod sync_state;
 mod validate;
 
 pub use error::{Result, StoreError};

@@ -99,9 +99,41 @@ const V2: &str = r#"
 CREATE INDEX findings_open_by_site ON findings (site_id, created_at) WHERE status <> 'closed';
 "#;
 
+/// Third schema: sync bookkeeping (login, pull cursor, last outcome) and which photos the
+/// server has confirmed.
+const V3: &str = r#"
+CREATE TABLE sync_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    server_url TEXT,
+    token TEXT,
+    username TEXT,
+    pull_cursor INTEGER NOT NULL DEFAULT 0,
+    last_success_ms INTEGER,
+    last_error TEXT
+) STRICT;
+INSERT INTO sync_state (id) VALUES (1);
+ALTER TABLE photos ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX photos_not_uploaded ON photos (uploaded) WHERE uploaded = 0;
+"#;
+
+/// Fourth schema: assignments pulled from the server (who inspects which site on which day),
+/// read by inspector and day for the "today's sites" screen.
+const V4: &str = r#"
+CREATE TABLE assignments (
+    id TEXT PRIMARY KEY,
+    inspector TEXT NOT NULL,
+    -- No foreign key: a pull page must never fail; an assignment is listed once its site is here.
+    site_id TEXT NOT NULL,
+    date TEXT NOT NULL,
+    cancelled INTEGER NOT NULL,
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX assignments_by_day ON assignments (inspector, date) WHERE cancelled = 0;
+"#;
+
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
 }
 
 /// Only the first migration: for the test that upgrades a database made by the first release.

@@ -201,7 +201,7 @@ fn upgrades_a_database_made_by_the_first_schema() {
         .conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, 4);
     assert_eq!(store.site_types().unwrap()[0].name_zh, "集贸市场");
     let idx: i64 = store
         .conn
@@ -639,4 +639,84 @@ fn scores_follow_the_stored_answers() {
     let by_type = store.scores_by_site_type().unwrap();
     assert_eq!(by_type["back_alley"].compliant, 1);
     assert_eq!(store.inspection_score(i.id).unwrap(), pooled);
+}
+
+#[test]
+fn pulled_assignments_list_the_days_sites_and_follow_updates() {
+    use fieldcheck_protocol::{Assignment, Change, ChangeItem};
+    let (_d, mut store, alley) = fixture();
+    let market = site("market", "建设路菜市场");
+    let assignment = |site: &Site, inspector: &str, date: &str| Assignment {
+        id: Uuid::now_v7(),
+        inspector: inspector.into(),
+        site_id: site.id,
+        date: date.into(),
+        note: "重点看井盖".into(),
+        cancelled: false,
+    };
+    let mine = assignment(&alley, "张三", "2026-11-28");
+    let market_visit = assignment(&market, "张三", "2026-11-28");
+    let items = vec![
+        ChangeItem::Site(market.clone()),
+        ChangeItem::Assignment(mine.clone()),
+        ChangeItem::Assignment(market_visit.clone()),
+        ChangeItem::Assignment(assignment(&alley, "张三", "2026-11-29")),
+        ChangeItem::Assignment(assignment(&alley, "李四", "2026-11-28")),
+        // An assignment whose site has not arrived is not listed (and does not stop the pull).
+        ChangeItem::Assignment(assignment(&site("market", "x"), "张三", "2026-11-28")),
+    ];
+    let changes: Vec<Change> = items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| Change {
+            seq: i as u64 + 1,
+            item,
+        })
+        .collect();
+    store.apply_pull(&changes, 6).unwrap();
+    let today = store.assignments_for("张三", "2026-11-28").unwrap();
+    assert_eq!(
+        today,
+        [
+            (mine.clone(), alley.clone()),
+            (market_visit.clone(), market.clone())
+        ],
+        "in site-name order"
+    );
+
+    // A later copy replaces the earlier one: moved to another day, then the other cancelled.
+    let moved = Assignment {
+        date: "2026-11-29".into(),
+        ..mine.clone()
+    };
+    let called_off = Assignment {
+        cancelled: true,
+        ..market_visit
+    };
+    let changes = [
+        Change {
+            seq: 7,
+            item: ChangeItem::Assignment(moved.clone()),
+        },
+        Change {
+            seq: 8,
+            item: ChangeItem::Assignment(called_off),
+        },
+    ];
+    store.apply_pull(&changes, 8).unwrap();
+    assert!(
+        store
+            .assignments_for("张三", "2026-11-28")
+            .unwrap()
+            .is_empty()
+    );
+    let next_day = store.assignments_for("张三", "2026-11-29").unwrap();
+    assert_eq!(next_day.len(), 2);
+    assert!(next_day.contains(&(moved, alley)));
+    assert_eq!(
+        store.assignments_for("李四", "2026-11-28").unwrap().len(),
+        1
+    );
+    assert_eq!(store.sync_state().unwrap().pull_cursor, 8);
+    assert_eq!(store.outbox_stats().unwrap().last_seq, 0, "never queued");
 }

@@ -57,33 +57,13 @@ pub fn position(p: &Option<Position>) -> Result<()> {
 /// Refuses a deadline that is not a real `YYYY-MM-DD` date.
 pub fn date(field: &'static str, d: &Option<String>) -> Result<()> {
     let Some(d) = d else { return Ok(()) };
-    let bad = || {
-        StoreError::invalid(
+    let well_formed = d.len() == 10 && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
+    if !well_formed {
+        return Err(StoreError::invalid(
             field,
             format!("{d:?} is not a date of the form YYYY-MM-DD"),
             format!("{d:?} 不是 YYYY-MM-DD 格式的日期"),
-        )
-    };
-    let parts: Vec<&str> = d.split('-').collect();
-    let [y, m, day] = parts[..] else {
-        return Err(bad());
-    };
-    if y.len() != 4 || m.len() != 2 || day.len() != 2 {
-        return Err(bad());
-    }
-    let (Ok(y), Ok(m), Ok(day)) = (y.parse::<u32>(), m.parse::<u32>(), day.parse::<u32>()) else {
-        return Err(bad());
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if day == 0 || day > days {
-        return Err(bad());
+        ));
     }
     Ok(())
 }

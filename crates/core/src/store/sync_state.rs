@@ -1,0 +1,129 @@
+//! What the sync engine keeps between sessions: the login, the pull cursor, the last outcome,
+//! which photos the server has confirmed, and pulled server data applied in one transaction.
+
+use super::{Result, Store, assignments, catalog, findings};
+use fieldcheck_protocol::{Change, ChangeItem, PhotoRecord};
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// The tablet's login and sync bookkeeping.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SyncState {
+    /// Base URL of the county server, e.g. `https://cc.example.gov.cn`.
+    pub server_url: Option<String>,
+    /// Device token from the last login (kept in the app's private data dir).
+    #[serde(skip)]
+    pub token: Option<String>,
+    /// Account name of the signed-in inspector.
+    pub username: Option<String>,
+    /// Pull cursor: the server change sequence applied so far.
+    pub pull_cursor: u64,
+    /// When the last session finished without error, milliseconds since the Unix epoch.
+    pub last_success_ms: Option<i64>,
+    /// The last session's error in plain words, cleared by a successful session.
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// The sync bookkeeping.
+    pub fn sync_state(&self) -> Result<SyncState> {
+        Ok(self.conn.query_row(
+            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error FROM sync_state",
+            [],
+            |r| {
+                Ok(SyncState {
+                    server_url: r.get(0)?,
+                    token: r.get(1)?,
+                    username: r.get(2)?,
+                    pull_cursor: r.get::<_, i64>(3)? as u64,
+                    last_success_ms: r.get(4)?,
+                    last_error: r.get(5)?,
+                })
+            },
+        )?)
+    }
+
+    /// Keeps a successful login. Signing in as another account or to another server starts the
+    /// pull from the beginning.
+    pub fn save_login(&mut self, server_url: &str, username: &str, token: &str) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET
+               pull_cursor = CASE WHEN server_url IS ?1 AND username IS ?2 THEN pull_cursor ELSE 0 END,
+               server_url = ?1, username = ?2, token = ?3",
+            params![server_url, username, token],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets the token (logout, or the server said it expired). Unsynced work stays.
+    pub fn forget_token(&mut self) -> Result<()> {
+        self.conn
+            .execute("UPDATE sync_state SET token = NULL", [])?;
+        Ok(())
+    }
+
+    /// Records how a session ended: `Ok(now_ms)` or the error in plain words.
+    pub fn record_sync_outcome(&mut self, outcome: std::result::Result<i64, &str>) -> Result<()> {
+        match outcome {
+            Ok(at) => self.conn.execute(
+                "UPDATE sync_state SET last_success_ms = ?1, last_error = NULL",
+                [at],
+            )?,
+            Err(e) => self
+                .conn
+                .execute("UPDATE sync_state SET last_error = ?1", [e])?,
+        };
+        Ok(())
+    }
+
+    /// Photo records whose bytes the server has not confirmed yet, oldest first.
+    pub fn photos_not_uploaded(&self) -> Result<Vec<PhotoRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT body FROM photos WHERE uploaded = 0 ORDER BY rowid")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.map(|r| super::from_json(r?)).collect()
+    }
+
+    /// Marks photos as held by the server (verified there).
+    pub fn mark_photos_uploaded(&mut self, hashes: &[String]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for h in hashes {
+            tx.execute("UPDATE photos SET uploaded = 1 WHERE sha256 = ?1", [h])?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Applies one page of server changes and moves the pull cursor to `cursor`, in one
+    /// transaction: a page is applied whole or not at all, so a cut-off pull resumes cleanly.
+    /// Rectification steps for findings this tablet does not hold are skipped.
+    pub fn apply_pull(&mut self, changes: &[Change], cursor: u64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for change in changes {
+            match &change.item {
+                ChangeItem::SiteType(t) => catalog::upsert_site_type(&tx, t)?,
+                ChangeItem::Unit(u) => catalog::upsert_unit(&tx, u)?,
+                ChangeItem::Subcategory(s) => catalog::upsert_subcategory(&tx, s)?,
+                ChangeItem::Template(t) => catalog::insert_template(&tx, t)?,
+                ChangeItem::Site(s) => catalog::upsert_site_in(&tx, s)?,
+                ChangeItem::Assignment(a) => assignments::upsert_assignment(&tx, a)?,
+                ChangeItem::Rectification(e) => {
+                    let known: Option<i64> = tx
+                        .query_row(
+                            "SELECT 1 FROM findings WHERE id = ?1",
+                            [e.finding_id.to_string()],
+                            |r| r.get(0),
+                        )
+                        .optional()?;
+                    if known.is_some() {
+                        findings::insert_event(&tx, e)?;
+                    }
+                }
+            }
+        }
+        tx.execute("UPDATE sync_state SET pull_cursor = ?1", [cursor as i64])?;
+        tx.commit()?;
+        Ok(())
+    }
+}

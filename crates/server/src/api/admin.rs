@@ -1,0 +1,206 @@
+//! Office administration over HTTP: sites, assignments, devices and the audit log (admins
+//! only).
+
+use super::ApiJson;
+use crate::app::SharedState;
+use crate::audit;
+use crate::auth::AdminUser;
+use crate::error::{ApiError, ApiResult};
+use crate::validate;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use fieldcheck_protocol::{Assignment, Site};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A device as listed.
+#[derive(Serialize)]
+pub struct DeviceView {
+    /// Device id.
+    pub id: Uuid,
+    /// Account last signed in on it.
+    pub user: String,
+    /// Label.
+    pub label: String,
+    /// Revoked at, Unix milliseconds.
+    pub revoked_at: Option<i64>,
+    /// Highest acknowledged outbox seq.
+    pub acked_through: u64,
+}
+
+/// An audit line as listed.
+#[derive(Serialize)]
+pub struct AuditView {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Account.
+    pub actor: String,
+    /// Device.
+    pub device_id: Option<Uuid>,
+    /// Action.
+    pub action: String,
+    /// Target.
+    pub target: String,
+    /// Details.
+    pub detail: String,
+}
+
+/// `?limit=` for the audit log.
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    /// Newest entries to return (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+/// Creates or replaces a site; tablets pull it.
+#[utoipa::path(put, path = "/api/v1/sites/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "site id")),
+    request_body(content = serde_json::Value, description = "Site (fieldcheck_protocol)", content_type = "application/json"),
+    responses((status = 204, description = "stored"), (status = 401, description = "no valid token"),
+        (status = 403, description = "admins only"), (status = 422, description = "invalid site")),
+    security(("bearer" = [])))]
+pub async fn put_site(
+    State(state): State<SharedState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<Uuid>,
+    ApiJson(site): ApiJson<Site>,
+) -> ApiResult<StatusCode> {
+    if site.id != id || site.name.trim().is_empty() || site.site_type.trim().is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_site",
+            "站点 id 须与路径一致，名称和类型不能为空 / the site id must match the path; name and type are required",
+        ));
+    }
+    state.store.put_site(&site).await?;
+    audit::record(
+        &state,
+        Some(&caller),
+        "put_site",
+        &id.to_string(),
+        site.name.clone(),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Creates, changes or cancels (`cancelled: true`) an assignment; only its inspector pulls it.
+#[utoipa::path(put, path = "/api/v1/assignments/{id}", tag = "admin",
+    params(("id" = Uuid, Path, description = "assignment id")),
+    request_body(content = serde_json::Value, description = "Assignment (fieldcheck_protocol): inspector, site_id, date YYYY-MM-DD, note, cancelled", content_type = "application/json"),
+    responses((status = 204, description = "stored"), (status = 401, description = "no valid token"),
+        (status = 403, description = "admins only"),
+        (status = 422, description = "invalid assignment; `field` names the field at fault")),
+    security(("bearer" = [])))]
+pub async fn put_assignment(
+    State(state): State<SharedState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<Uuid>,
+    ApiJson(assignment): ApiJson<Assignment>,
+) -> ApiResult<StatusCode> {
+    if assignment.id != id {
+        return Err(validate::invalid_assignment(
+            "id",
+            "须与路径中的 id 一致",
+            "must match the id in the path",
+        ));
+    }
+    validate::check_assignment(state.store.as_ref(), &assignment).await?;
+    state.store.put_assignment(&assignment).await?;
+    audit::record(
+        &state,
+        Some(&caller),
+        "put_assignment",
+        &id.to_string(),
+        format!(
+            "{} {} {}{}",
+            assignment.inspector,
+            assignment.site_id,
+            assignment.date,
+            if assignment.cancelled {
+                " cancelled"
+            } else {
+                ""
+            }
+        ),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Lists devices.
+#[utoipa::path(get, path = "/api/v1/devices", tag = "admin",
+    responses((status = 200, description = "devices"), (status = 401, description = "no valid token"),
+        (status = 403, description = "admins only")),
+    security(("bearer" = [])))]
+pub async fn devices(
+    State(state): State<SharedState>,
+    _admin: AdminUser,
+) -> ApiResult<Json<Vec<DeviceView>>> {
+    let rows = state.store.list_devices().await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|d| DeviceView {
+                id: d.id,
+                user: d.user_name,
+                label: d.label,
+                revoked_at: d.revoked_at,
+                acked_through: d.high_seq,
+            })
+            .collect(),
+    ))
+}
+
+/// Revokes a device's token for good (a lost tablet).
+#[utoipa::path(post, path = "/api/v1/devices/{id}/revoke", tag = "admin",
+    params(("id" = Uuid, Path, description = "device id")),
+    responses((status = 204, description = "revoked"), (status = 401, description = "no valid token"),
+        (status = 403, description = "admins only"), (status = 404, description = "no such device")),
+    security(("bearer" = [])))]
+pub async fn revoke(
+    State(state): State<SharedState>,
+    AdminUser(caller): AdminUser,
+    Path(id): Path<Uuid>,
+) -> ApiResult<StatusCode> {
+    if !state
+        .store
+        .revoke_device(id, crate::clock::now_ms())
+        .await?
+    {
+        return Err(ApiError::not_found(format!(
+            "没有设备 {id} / no device {id}"
+        )));
+    }
+    audit::record(&state, Some(&caller), "revoke_device", &id.to_string(), "").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The newest audit entries.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "admin",
+    params(("limit" = Option<u32>, Query, description = "how many, newest first (default 100)")),
+    responses((status = 200, description = "audit entries"), (status = 401, description = "no valid token"),
+        (status = 403, description = "admins only")),
+    security(("bearer" = [])))]
+pub async fn audit(
+    State(state): State<SharedState>,
+    _admin: AdminUser,
+    Query(q): Query<AuditQuery>,
+) -> ApiResult<Json<Vec<AuditView>>> {
+    let rows = state
+        .store
+        .recent_audit(q.limit.unwrap_or(100).min(1000))
+        .await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|a| AuditView {
+                at: a.at,
+                actor: a.actor,
+                device_id: a.device_id,
+                action: a.action,
+                target: a.target,
+                detail: a.detail,
+            })
+            .collect(),
+    ))
+}

@@ -1,0 +1,288 @@
+//! Photos: which are missing, where an upload stands, and the resumable upload itself
+//! (`PATCH` with `Upload-Offset`, tus-like). The body is streamed to a staged file; when the
+//! declared size is reached the photo is verified and only then stored.
+
+use super::ApiJson;
+use crate::app::{AppState, SharedState};
+use crate::audit;
+use crate::auth::{Caller, DeviceUser};
+use crate::blobs::AppendOutcome;
+use crate::error::{ApiError, ApiResult};
+use crate::photo_check::verify_photo;
+use crate::store::PhotoRow;
+use crate::validate::is_sha256;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fieldcheck_protocol::{
+    PhotoMissingRequest, PhotoMissingResponse, Role, UPLOAD_OFFSET_HEADER, UploadStatus,
+};
+
+/// Marks a photo as being uploaded until dropped, so two requests never append to one file.
+struct UploadGuard<'a> {
+    state: &'a AppState,
+    sha: String,
+}
+
+impl<'a> UploadGuard<'a> {
+    fn take(state: &'a AppState, sha: &str) -> ApiResult<Self> {
+        let mut busy = state.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        if !busy.insert(sha.to_string()) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "upload_in_progress",
+                "此照片正在上传中，请稍后查询偏移再续传 / this photo is being uploaded right now; ask for the offset later and resume",
+            ));
+        }
+        Ok(Self {
+            state,
+            sha: sha.to_string(),
+        })
+    }
+}
+
+impl Drop for UploadGuard<'_> {
+    fn drop(&mut self) {
+        let mut busy = self.state.uploads.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(&self.sha);
+    }
+}
+
+/// Most hashes per missing-query.
+const MAX_HASHES: usize = 1000;
+
+fn check_sha(sha: &str) -> ApiResult<()> {
+    if is_sha256(sha) {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            "bad_hash",
+            format!(
+                "“{sha}” 不是 64 位小写十六进制 SHA-256 / {sha:?} is not 64 lower-case hex digits"
+            ),
+        ))
+    }
+}
+
+/// The photo's record, if the caller's device took it (admins may look at any).
+async fn own_photo(state: &AppState, caller: &Caller, sha: &str) -> ApiResult<PhotoRow> {
+    check_sha(sha)?;
+    let row = state.store.photo(sha).await?.ok_or_else(|| {
+        ApiError::not_found(format!(
+            "服务器没有照片 {sha} 的记录，请先推送记录 / no record for photo {sha}; push its record first"
+        ))
+    })?;
+    if row.record.device_id != caller.device.id && caller.user.role != Role::Admin {
+        return Err(ApiError::forbidden(
+            "只能上传本设备拍摄的照片 / a device uploads only its own photos",
+        ));
+    }
+    Ok(row)
+}
+
+fn status(sha: &str, offset: u64, size: u64, complete: bool) -> UploadStatus {
+    let message = if complete {
+        "照片已接收并校验 / photo received and verified".to_string()
+    } else {
+        format!(
+            "已收到 {offset}/{size} 字节，请从偏移 {offset} 续传 / holding {offset} of {size} bytes; resume at offset {offset}"
+        )
+    };
+    UploadStatus {
+        sha256: sha.to_string(),
+        offset,
+        size,
+        complete,
+        message,
+    }
+}
+
+fn with_offset(code: StatusCode, s: UploadStatus) -> Response {
+    let offset = s.offset;
+    let mut resp = (code, Json(s)).into_response();
+    resp.headers_mut()
+        .insert(UPLOAD_OFFSET_HEADER, HeaderValue::from(offset));
+    resp
+}
+
+/// Lists which of the given hashes the server still needs.
+#[utoipa::path(post, path = "/api/v1/photos/missing", tag = "photos",
+    request_body(content = serde_json::Value, description = "PhotoMissingRequest: hashes", content_type = "application/json"),
+    responses((status = 200, description = "PhotoMissingResponse: missing"), (status = 400, description = "a hash is malformed"),
+        (status = 401, description = "no valid token"), (status = 403, description = "not a device role")),
+    security(("bearer" = [])))]
+pub async fn missing(
+    State(state): State<SharedState>,
+    _device: DeviceUser,
+    ApiJson(req): ApiJson<PhotoMissingRequest>,
+) -> ApiResult<Json<PhotoMissingResponse>> {
+    if req.hashes.len() > MAX_HASHES {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_hashes",
+            format!("一次最多查询 {MAX_HASHES} 个 / at most {MAX_HASHES} hashes per query"),
+        ));
+    }
+    for h in &req.hashes {
+        check_sha(h)?;
+    }
+    Ok(Json(PhotoMissingResponse {
+        missing: state.store.missing_photos(&req.hashes).await?,
+    }))
+}
+
+/// Where an upload stands: the offset to resume from.
+#[utoipa::path(get, path = "/api/v1/photos/{sha256}/offset", tag = "photos",
+    params(("sha256" = String, Path, description = "the photo's SHA-256")),
+    responses((status = 200, description = "UploadStatus; also header Upload-Offset"),
+        (status = 401, description = "no valid token"), (status = 403, description = "another device's photo"),
+        (status = 404, description = "no record for this photo yet")),
+    security(("bearer" = [])))]
+pub async fn offset(
+    State(state): State<SharedState>,
+    DeviceUser(caller): DeviceUser,
+    Path(sha): Path<String>,
+) -> ApiResult<Response> {
+    let row = own_photo(&state, &caller, &sha).await?;
+    let size = row.record.size_bytes;
+    let s = if row.stored {
+        status(&sha, size, size, true)
+    } else {
+        let held = state.staging.held(&sha).await.map_err(ApiError::internal)?;
+        status(&sha, held, size, false)
+    };
+    Ok(with_offset(StatusCode::OK, s))
+}
+
+/// Appends bytes at `Upload-Offset`; verifies and stores the photo once complete.
+#[utoipa::path(patch, path = "/api/v1/photos/{sha256}", tag = "photos",
+    params(("sha256" = String, Path, description = "the photo's SHA-256"),
+        ("Upload-Offset" = u64, Header, description = "byte offset this body starts at")),
+    request_body(content = Vec<u8>, description = "the photo's bytes from Upload-Offset on", content_type = "application/offset+octet-stream"),
+    responses((status = 200, description = "UploadStatus: complete and verified"),
+        (status = 202, description = "UploadStatus: bytes held so far; resume at offset"),
+        (status = 400, description = "missing Upload-Offset"), (status = 401, description = "no valid token"),
+        (status = 403, description = "another device's photo"), (status = 404, description = "no record for this photo yet"),
+        (status = 409, description = "offset differs from the bytes held"),
+        (status = 413, description = "more bytes than the record declares"),
+        (status = 422, description = "hash mismatch, not an image, too large, or bad signature")),
+    security(("bearer" = [])))]
+pub async fn upload(
+    State(state): State<SharedState>,
+    DeviceUser(caller): DeviceUser,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let row = own_photo(&state, &caller, &sha).await?;
+    let size = row.record.size_bytes;
+    if row.stored {
+        return Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)));
+    }
+    let offset: u64 = headers
+        .get(UPLOAD_OFFSET_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "upload_offset",
+                "缺少 Upload-Offset 请求头（先查询偏移）/ missing Upload-Offset header; ask for the offset first",
+            )
+        })?;
+    let _guard = UploadGuard::take(&state, &sha)?;
+    let held = state.staging.held(&sha).await.map_err(ApiError::internal)?;
+    if offset != held {
+        let mut resp = ApiError::new(
+            StatusCode::CONFLICT,
+            "offset_mismatch",
+            format!("服务器已有 {held} 字节，请从 {held} 续传 / the server holds {held} bytes; resume at offset {held}"),
+        )
+        .into_response();
+        resp.headers_mut()
+            .insert(UPLOAD_OFFSET_HEADER, HeaderValue::from(held));
+        return Ok(resp);
+    }
+    let stream = body.into_data_stream();
+    match state
+        .staging
+        .append(&sha, offset, size, stream)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        AppendOutcome::TooLong => Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "photo_too_long",
+            format!(
+                "数据超过记录声明的 {size} 字节 / more bytes than the {size} the photo's record declares"
+            ),
+        )),
+        AppendOutcome::Written(n) if n < size => Ok(with_offset(
+            StatusCode::ACCEPTED,
+            status(&sha, n, size, false),
+        )),
+        AppendOutcome::Written(_) => finish(&state, &caller, row).await,
+    }
+}
+
+/// Verifies a complete staged photo and stores it, or discards it with the reason.
+async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<Response> {
+    let sha = row.record.sha256.clone();
+    let size = row.record.size_bytes;
+    let path = state.staging.path(&sha);
+    let verdict = {
+        let _slot = state
+            .verify_slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        let (p, rec, key, max) = (
+            path.clone(),
+            row.record.clone(),
+            row.signer_key.clone(),
+            state.limits.max_image_side,
+        );
+        tokio::task::spawn_blocking(move || verify_photo(&p, &rec, &key, max))
+            .await
+            .map_err(ApiError::internal)?
+    };
+    if let Err(rejection) = verdict {
+        state
+            .staging
+            .discard(&sha)
+            .await
+            .map_err(ApiError::internal)?;
+        audit::record(
+            state,
+            Some(caller),
+            "photo_rejected",
+            &sha,
+            rejection.code(),
+        )
+        .await?;
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            rejection.code(),
+            format!("{rejection}；已丢弃，请重新上传 / discarded: upload it again from offset 0"),
+        ));
+    }
+    state
+        .blobs
+        .put(&sha, &path)
+        .await
+        .map_err(ApiError::internal)?;
+    state
+        .store
+        .mark_photo_stored(&sha, crate::clock::now_ms())
+        .await?;
+    audit::record(
+        state,
+        Some(caller),
+        "photo_stored",
+        &sha,
+        format!("{size} bytes"),
+    )
+    .await?;
+    Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)))
+}

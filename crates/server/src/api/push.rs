@@ -1,0 +1,99 @@
+//! `POST /api/v1/sync/push`: a contiguous run of one device's outbox, validated whole and
+//! applied in one transaction. Replays are no-ops; the answer acknowledges the device's
+//! gap-free applied prefix and carries the server's clock.
+
+use super::{ApiJson, check_protocol, merge_clock};
+use crate::app::SharedState;
+use crate::audit;
+use crate::auth::DeviceUser;
+use crate::error::{ApiError, ApiResult};
+use crate::validate;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use fieldcheck_protocol::{PushRequest, PushResponse};
+
+/// Applies a batch of outbox entries.
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync",
+    request_body(content = serde_json::Value, description = "PushRequest (fieldcheck_protocol): device_id, hlc, entries with consecutive seq", content_type = "application/json"),
+    responses((status = 200, description = "PushResponse: acked_through, server_hlc"),
+        (status = 400, description = "malformed body or unknown protocol version"),
+        (status = 401, description = "no valid token"), (status = 403, description = "records of another device"),
+        (status = 409, description = "sequence gap: ErrorBody.expected_seq"),
+        (status = 422, description = "a record is invalid: ErrorBody.seq and field"),
+        (status = 503, description = "server busy; Retry-After")),
+    security(("bearer" = [])))]
+pub async fn push(
+    State(state): State<SharedState>,
+    DeviceUser(caller): DeviceUser,
+    ApiJson(req): ApiJson<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    check_protocol(req.protocol_version)?;
+    if req.device_id != caller.device.id {
+        return Err(ApiError::forbidden(format!(
+            "令牌属于设备 {}，不能代设备 {} 推送 / the token belongs to device {}, not {}",
+            caller.device.id, req.device_id, caller.device.id, req.device_id
+        )));
+    }
+    if req.entries.len() > state.limits.max_batch_entries {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "一批最多 {} 条，请分批推送 / at most {} entries per push; split the batch",
+                state.limits.max_batch_entries, state.limits.max_batch_entries
+            ),
+        ));
+    }
+    merge_clock(&state, req.hlc)?;
+    validate::check_sequence(&req.entries)?;
+    validate::check_device(&req.entries, caller.device.id)?;
+    if let Some(e) = req
+        .entries
+        .iter()
+        .find(|e| !state.clock.within_drift(e.hlc))
+    {
+        return Err(ApiError::invalid_record(
+            e.seq,
+            "hlc",
+            "时间戳超前服务器过多，请校准设备时钟 / the stamp is too far ahead of the server; set the device clock right",
+        ));
+    }
+    let refs = state
+        .store
+        .lookup(&validate::references(&req.entries))
+        .await?;
+    let key = caller.device.public_key.clone();
+    validate::check_records(
+        &req.entries,
+        caller.device.id,
+        &key,
+        refs,
+        state.limits.max_photo_bytes,
+        state.limits.max_image_side,
+    )?;
+    let outcome = state
+        .store
+        .apply_push(caller.device.id, &key, &req.entries)
+        .await?;
+    if outcome.applied > 0 {
+        let detail = format!(
+            "applied {} through seq {}",
+            outcome.applied, outcome.high_seq
+        );
+        audit::record(
+            &state,
+            Some(&caller),
+            "push",
+            &caller.device.id.to_string(),
+            detail,
+        )
+        .await?;
+    }
+    Ok(Json(PushResponse {
+        acked_through: outcome.high_seq,
+        applied: outcome.applied,
+        server_hlc: state.clock.now(),
+        server_time_ms: crate::clock::now_ms(),
+    }))
+}

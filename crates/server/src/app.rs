@@ -1,0 +1,158 @@
+//! The router: every route, its middleware (path guard, body limit, sync cap, tracing) and the
+//! shared state. [`ROUTES`] lists every route once, for the OpenAPI and authorization tests.
+
+use crate::api;
+use crate::blobs::{BlobStore, Staging};
+use crate::config::Limits;
+use crate::error::ApiError;
+use crate::store::DynStore;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, patch, post, put};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use tower_http::decompression::RequestDecompressionLayer;
+use tower_http::trace::TraceLayer;
+
+/// Everything a handler needs; holds no state a second replica would need.
+pub struct AppState {
+    /// The database.
+    pub store: DynStore,
+    /// Verified photos.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Uploads in progress.
+    pub staging: Staging,
+    /// The server's hybrid logical clock.
+    pub clock: fieldcheck_core::clock::Clock,
+    /// Limits.
+    pub limits: Limits,
+    /// Slots for concurrent sync requests.
+    pub sync_slots: Arc<Semaphore>,
+    /// Slots for concurrent photo verifications.
+    pub verify_slots: Arc<Semaphore>,
+    /// Photos being uploaded right now by this process (one writer per staged file).
+    pub uploads: Mutex<HashSet<String>>,
+}
+
+impl AppState {
+    /// State over a store, a blob store and a staging directory.
+    pub fn new(
+        store: DynStore,
+        blobs: Arc<dyn BlobStore>,
+        staging: Staging,
+        limits: Limits,
+    ) -> Self {
+        Self {
+            store,
+            blobs,
+            staging,
+            clock: fieldcheck_core::clock::Clock::new(uuid::Uuid::now_v7()),
+            sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
+            verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),
+            uploads: Mutex::new(HashSet::new()),
+            limits,
+        }
+    }
+}
+
+/// The state as handlers receive it.
+pub type SharedState = Arc<AppState>;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token.
+    Public,
+    /// Inspectors and admins (device-bound sync work).
+    Device,
+    /// Every signed-in role.
+    AnyRole,
+    /// Admins and unit members (office answers to findings).
+    Office,
+    /// Admins only.
+    Admin,
+}
+
+/// Every route: method, path (as in the OpenAPI document) and who may call it.
+pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Access::Public),
+    ("GET", "/api/v1/openapi.json", Access::Public),
+    ("POST", "/api/v1/login", Access::Public),
+    ("POST", "/api/v1/sync/push", Access::Device),
+    ("POST", "/api/v1/sync/pull", Access::AnyRole),
+    ("POST", "/api/v1/photos/missing", Access::Device),
+    ("GET", "/api/v1/photos/{sha256}/offset", Access::Device),
+    ("PATCH", "/api/v1/photos/{sha256}", Access::Device),
+    ("GET", "/api/v1/findings", Access::AnyRole),
+    ("GET", "/api/v1/findings/{id}", Access::AnyRole),
+    ("POST", "/api/v1/findings/{id}/events", Access::Office),
+    ("PUT", "/api/v1/sites/{id}", Access::Admin),
+    ("PUT", "/api/v1/assignments/{id}", Access::Admin),
+    ("GET", "/api/v1/devices", Access::Admin),
+    ("POST", "/api/v1/devices/{id}/revoke", Access::Admin),
+    ("GET", "/api/v1/audit", Access::Admin),
+];
+
+/// Refuses a path with a `..` segment (also percent-encoded) before routing.
+async fn path_guard(req: Request, next: Next) -> Result<Response, ApiError> {
+    let path = req.uri().path().to_ascii_lowercase().replace("%2e", ".");
+    if path.split('/').any(|seg| seg == "..") {
+        return Err(ApiError::bad_request(
+            "bad_path",
+            "路径不能包含 “..” / the path must not contain '..'",
+        ));
+    }
+    Ok(next.run(req).await)
+}
+
+/// Caps concurrent sync requests; beyond the cap answers 503 with Retry-After.
+async fn sync_cap(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Ok(_slot) = state.sync_slots.clone().try_acquire_owned() else {
+        return Err(ApiError::busy(state.limits.retry_after_secs));
+    };
+    Ok(next.run(req).await)
+}
+
+/// The whole HTTP API.
+pub fn router(state: SharedState) -> Router {
+    let sync = Router::new()
+        // Tablets send push batches gzip-compressed (Content-Encoding: gzip); the body limit
+        // below applies to the decompressed bytes, so a gzip bomb is cut off at the limit.
+        .route(
+            "/api/v1/sync/push",
+            post(api::push::push).layer(RequestDecompressionLayer::new()),
+        )
+        .route("/api/v1/sync/pull", post(api::pull::pull))
+        .route("/api/v1/photos/missing", post(api::photos::missing))
+        .route("/api/v1/photos/{sha256}/offset", get(api::photos::offset))
+        .route("/api/v1/photos/{sha256}", patch(api::photos::upload))
+        .route_layer(middleware::from_fn_with_state(state.clone(), sync_cap));
+    Router::new()
+        .route("/healthz", get(api::meta::healthz))
+        .route("/api/v1/openapi.json", get(api::meta::openapi))
+        .route("/api/v1/login", post(api::auth::login))
+        .route("/api/v1/findings", get(api::findings::list))
+        .route("/api/v1/findings/{id}", get(api::findings::get_one))
+        .route(
+            "/api/v1/findings/{id}/events",
+            post(api::findings::add_event),
+        )
+        .route("/api/v1/sites/{id}", put(api::admin::put_site))
+        .route("/api/v1/assignments/{id}", put(api::admin::put_assignment))
+        .route("/api/v1/devices", get(api::admin::devices))
+        .route("/api/v1/devices/{id}/revoke", post(api::admin::revoke))
+        .route("/api/v1/audit", get(api::admin::audit))
+        .merge(sync)
+        .fallback(api::meta::not_found)
+        .layer(DefaultBodyLimit::max(state.limits.max_json_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn(path_guard))
+        .with_state(state)
+}

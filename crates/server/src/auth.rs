@@ -1,0 +1,198 @@
+//! Passwords (Argon2id), device tokens (256 random bits, stored as SHA-256) and the
+//! [`Caller`] extractor that every protected route takes.
+
+use crate::app::SharedState;
+use crate::error::{ApiError, ApiResult};
+use crate::store::{DeviceRow, PullScope, UserRow};
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use fieldcheck_protocol::Role;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Hashing a password failed (never for valid input; kept as an error, not a panic).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed: {0}")]
+pub struct HashError(String);
+
+/// Hashes a password with Argon2id and a random salt, as a PHC string.
+pub fn hash_password(password: &str) -> Result<String, HashError> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| HashError(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| HashError(e.to_string()))
+}
+
+/// Whether a password matches a PHC hash.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A fresh token (64 hex digits) and the hash the server keeps.
+pub fn new_token() -> (String, String) {
+    let mut raw = [0u8; 32];
+    rand::rng().fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// Hex SHA-256 of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The authenticated account and device behind a request.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The account.
+    pub user: UserRow,
+    /// The device the token was issued to.
+    pub device: DeviceRow,
+}
+
+impl Caller {
+    /// Refuses with 403 unless the caller has one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
+        if roles.contains(&self.user.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "角色 {} 无权执行此操作 / role {} may not do this",
+                self.user.role.as_str(),
+                self.user.role.as_str()
+            )))
+        }
+    }
+
+    /// What the caller pulls: admins everything, inspectors reference data, every unit's steps
+    /// and items addressed to them, unit members reference data and their unit's steps.
+    pub fn pull_scope(&self) -> PullScope {
+        match self.user.role {
+            Role::Admin => PullScope::Everything,
+            Role::Inspector => PullScope::Inspector(self.user.name.clone()),
+            Role::UnitMember => PullScope::Unit(self.user.unit.clone().unwrap_or_default()),
+        }
+    }
+
+    /// The unit a unit member is confined to (`Some("")` if it has none); `None` for others.
+    pub fn unit_scope(&self) -> Option<&str> {
+        match self.user.role {
+            Role::UnitMember => Some(self.user.unit.as_deref().unwrap_or("")),
+            _ => None,
+        }
+    }
+}
+
+impl FromRequestParts<SharedState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ApiResult<Self> {
+        let token = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "需要登录：缺少 Authorization: Bearer 令牌 / login required: missing Authorization: Bearer token",
+                )
+            })?;
+        let session = state
+            .store
+            .session(&token_hash(token))
+            .await?
+            .ok_or_else(|| {
+                ApiError::unauthorized("令牌无效，请重新登录 / unknown token; log in again")
+            })?;
+        if session.device.revoked_at.is_some() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "token_revoked",
+                "此设备已被注销，请联系创城办 / this device was revoked; contact the office",
+            ));
+        }
+        if session.device.token_expires_at <= crate::clock::now_ms() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "登录已过期，请重新登录 / the token has expired; log in again",
+            ));
+        }
+        if session.user.disabled {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "account_disabled",
+                "账号已停用，请联系创城办 / the account is disabled; contact the office",
+            ));
+        }
+        Ok(Caller {
+            user: session.user,
+            device: session.device,
+        })
+    }
+}
+
+/// Declares an extractor that admits only some roles, checked before any body is read.
+macro_rules! role_extractor {
+    ($(#[$doc:meta])* $name:ident, [$($role:expr),+]) => {
+        $(#[$doc])*
+        pub struct $name(pub Caller);
+
+        impl FromRequestParts<SharedState> for $name {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ApiResult<Self> {
+                let caller = Caller::from_request_parts(parts, state).await?;
+                caller.require(&[$($role),+])?;
+                Ok($name(caller))
+            }
+        }
+    };
+}
+
+role_extractor!(
+    /// An inspector or admin: device-bound sync work.
+    DeviceUser,
+    [Role::Inspector, Role::Admin]
+);
+role_extractor!(
+    /// An admin or unit member: answers to findings.
+    OfficeUser,
+    [Role::Admin, Role::UnitMember]
+);
+role_extractor!(
+    /// An admin.
+    AdminUser,
+    [Role::Admin]
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_and_tokens() {
+        let h = hash_password("正确的密码").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password(&h, "正确的密码"));
+        assert!(!verify_password(&h, "wrong"));
+        let (t, th) = new_token();
+        assert_eq!(t.len(), 64);
+        assert_eq!(token_hash(&t), th);
+        assert_ne!(new_token().0, t);
+    }
+}

@@ -1,0 +1,396 @@
+//! The command line: `serve`, and the admin commands that work on the same data directory or
+//! database as the server (`user`, `device`, `content`, `assign`, `demo`).
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use fieldcheck_protocol::{Assignment, Role};
+use fieldcheck_server::auth::hash_password;
+use fieldcheck_server::config::{Config, FileConfig};
+use fieldcheck_server::store::{self, Content, DynStore, UserRow};
+use fieldcheck_server::{demo, server};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// Fieldcheck (创城巡查) central server and admin tool.
+#[derive(Parser)]
+#[command(name = "fieldcheck-server", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the data is; shared by every command.
+#[derive(Args)]
+struct GlobalArgs {
+    /// Data directory: SQLite database and photos (default ./data).
+    #[arg(long, global = true, env = "FIELDCHECK_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://user:pass@host/db) instead of the embedded SQLite file.
+    #[arg(long, global = true, env = "FIELDCHECK_DATABASE_URL")]
+    database_url: Option<String>,
+    /// Optional TOML configuration file (data_dir, database_url, listen, [limits]).
+    #[arg(long, global = true, env = "FIELDCHECK_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API.
+    Serve {
+        /// Address to listen on (default 127.0.0.1:8080; port 0 picks a free one).
+        #[arg(long, env = "FIELDCHECK_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage tablets.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Check or import a checklist template pack.
+    #[command(subcommand)]
+    Content(ContentCommand),
+    /// Print every pushed record as JSON (the ledger export).
+    Export,
+    /// Assign a site to an inspector for a day (tablets list it under today's sites).
+    Assign {
+        /// Inspector's account name.
+        #[arg(long)]
+        inspector: String,
+        /// Site id.
+        #[arg(long)]
+        site: Uuid,
+        /// Day, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// What to look at (optional).
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Import content/civilized-city and load demo sites, accounts (passwords printed) and
+    /// today's assignments for inspector1.
+    Demo {
+        /// The template pack to import.
+        #[arg(long, default_value = "content/civilized-city")]
+        pack: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Inspector,
+    UnitMember,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::Inspector => Role::Inspector,
+            RoleArg::UnitMember => Role::UnitMember,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (a random password is printed unless --password is given).
+    Add {
+        /// Account name.
+        name: String,
+        /// Role.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Responsible unit code (required for unit members).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Password (else a random one is printed).
+        #[arg(long, env = "FIELDCHECK_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account (its devices' tokens stop working).
+    Disable {
+        /// Account name.
+        name: String,
+    },
+    /// Set a new password (random and printed unless --password is given).
+    Passwd {
+        /// Account name.
+        name: String,
+        /// Password.
+        #[arg(long, env = "FIELDCHECK_NEW_PASSWORD")]
+        password: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeviceCommand {
+    /// List registered tablets.
+    List,
+    /// Revoke a tablet for good (a lost tablet).
+    Revoke {
+        /// Device id.
+        id: Uuid,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContentCommand {
+    /// Validate a pack and print its site types and item counts.
+    Check {
+        /// Pack directory.
+        dir: PathBuf,
+    },
+    /// Validate and import a pack (new or changed items reach tablets on their next pull).
+    Import {
+        /// Pack directory.
+        dir: PathBuf,
+    },
+}
+
+impl Cli {
+    /// Runs the command.
+    pub async fn run(self) -> Result<()> {
+        let file = match &self.global.config {
+            Some(p) => FileConfig::load(p)?,
+            None => FileConfig::default(),
+        };
+        let listen = match &self.command {
+            Command::Serve { listen } => *listen,
+            _ => None,
+        };
+        let config = Config::resolve(file, self.global.data_dir, self.global.database_url, listen);
+        match self.command {
+            Command::Serve { .. } => Ok(server::serve(config).await?),
+            Command::Content(ContentCommand::Check { dir }) => check_pack(&dir).map(|_| ()),
+            command => {
+                let state = server::open_state(&config).await?;
+                run_admin(command, state.store.clone()).await
+            }
+        }
+    }
+}
+
+async fn run_admin(command: Command, store: DynStore) -> Result<()> {
+    match command {
+        Command::User(UserCommand::Add {
+            name,
+            role,
+            unit,
+            password,
+        }) => {
+            let role = Role::from(role);
+            if role == Role::UnitMember && unit.is_none() {
+                bail!("a unit member needs --unit CODE");
+            }
+            let (password, printed) = password_or_random(password);
+            store
+                .create_user(&UserRow {
+                    name: name.clone(),
+                    role,
+                    unit,
+                    password_hash: hash_password(&password)?,
+                    disabled: false,
+                    created_at: fieldcheck_server::clock::now_ms(),
+                })
+                .await?;
+            audit(&store, "user_add", &name).await?;
+            println!("created {name} ({})", role.as_str());
+            if printed {
+                println!("password: {password}");
+            }
+        }
+        Command::User(UserCommand::List) => {
+            println!("{:<20} {:<12} {:<16} status", "name", "role", "unit");
+            for u in store.list_users().await? {
+                println!(
+                    "{:<20} {:<12} {:<16} {}",
+                    u.name,
+                    u.role.as_str(),
+                    u.unit.as_deref().unwrap_or("-"),
+                    if u.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+        Command::User(UserCommand::Disable { name }) => {
+            if !store.set_user_disabled(&name, true).await? {
+                bail!("no account named {name}");
+            }
+            audit(&store, "user_disable", &name).await?;
+            println!("disabled {name}");
+        }
+        Command::User(UserCommand::Passwd { name, password }) => {
+            let (password, printed) = password_or_random(password);
+            if !store
+                .set_password_hash(&name, &hash_password(&password)?)
+                .await?
+            {
+                bail!("no account named {name}");
+            }
+            audit(&store, "user_passwd", &name).await?;
+            println!("password changed for {name}");
+            if printed {
+                println!("password: {password}");
+            }
+        }
+        Command::Device(DeviceCommand::List) => {
+            println!(
+                "{:<36} {:<16} {:<10} {:>8} label",
+                "id", "user", "status", "acked"
+            );
+            for d in store.list_devices().await? {
+                println!(
+                    "{:<36} {:<16} {:<10} {:>8} {}",
+                    d.id,
+                    d.user_name,
+                    if d.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    },
+                    d.high_seq,
+                    d.label
+                );
+            }
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            if !store
+                .revoke_device(id, fieldcheck_server::clock::now_ms())
+                .await?
+            {
+                bail!("no device {id}");
+            }
+            audit(&store, "revoke_device", &id.to_string()).await?;
+            println!("revoked {id}");
+        }
+        Command::Export => {
+            println!("{}", serde_json::to_string_pretty(&store.export().await?)?);
+        }
+        Command::Content(ContentCommand::Import { dir }) => {
+            import_pack(&store, &dir).await?;
+        }
+        Command::Assign {
+            inspector,
+            site,
+            date,
+            note,
+        } => {
+            let a = Assignment {
+                id: Uuid::now_v7(),
+                inspector,
+                site_id: site,
+                date,
+                note,
+                cancelled: false,
+            };
+            fieldcheck_server::validate::check_assignment(store.as_ref(), &a).await?;
+            store.put_assignment(&a).await?;
+            audit(&store, "put_assignment", &a.id.to_string()).await?;
+            println!(
+                "assigned {} to site {} on {} (assignment {})",
+                a.inspector, a.site_id, a.date, a.id
+            );
+        }
+        Command::Demo { pack } => {
+            let content = import_pack(&store, &pack).await?;
+            let accounts = demo::load(store.as_ref(), &content).await?;
+            let assigned = demo::assign_today(store.as_ref()).await?;
+            audit(&store, "demo", &pack.display().to_string()).await?;
+            println!("demo sites loaded (12 in 示范县)");
+            if let Some(a) = assigned.first() {
+                println!(
+                    "{} sites assigned to {} for {}",
+                    assigned.len(),
+                    a.inspector,
+                    a.date
+                );
+            }
+            if accounts.is_empty() {
+                println!("demo accounts exist already (reset one with `user passwd NAME`)");
+            }
+            for a in accounts {
+                println!(
+                    "account {:<16} role {:<12} unit {:<14} password {}",
+                    a.name,
+                    a.role.as_str(),
+                    a.unit.as_deref().unwrap_or("-"),
+                    a.password
+                );
+            }
+        }
+        Command::Serve { .. } | Command::Content(ContentCommand::Check { .. }) => {
+            unreachable!("handled without a store")
+        }
+    }
+    Ok(())
+}
+
+fn password_or_random(password: Option<String>) -> (String, bool) {
+    match password {
+        Some(p) => (p, false),
+        None => (demo::random_password(), true),
+    }
+}
+
+async fn audit(store: &DynStore, action: &str, target: &str) -> Result<()> {
+    store
+        .append_audit(&store::AuditEntry {
+            at: fieldcheck_server::clock::now_ms(),
+            actor: "cli".into(),
+            device_id: None,
+            action: action.into(),
+            target: target.into(),
+            detail: String::new(),
+        })
+        .await?;
+    Ok(())
+}
+
+/// Loads and validates a pack, printing its site types and item counts.
+fn check_pack(dir: &Path) -> Result<Content> {
+    let pack = fieldcheck_core::content::load_pack(dir)
+        .with_context(|| format!("template pack {} is invalid", dir.display()))?;
+    println!(
+        "pack {}: {} site types, {} templates, {} subcategories, {} units",
+        pack.name,
+        pack.site_types.len(),
+        pack.templates.len(),
+        pack.taxonomy.len(),
+        pack.units.len()
+    );
+    for st in &pack.site_types {
+        let items: usize = pack
+            .templates
+            .iter()
+            .filter(|t| t.site_type == st.code)
+            .map(|t| t.items.len())
+            .sum();
+        println!(
+            "  {:<24} {} / {}: {} items",
+            st.code, st.name_zh, st.name_en, items
+        );
+    }
+    Ok(Content {
+        site_types: pack.site_types,
+        templates: pack.templates,
+        taxonomy: pack.taxonomy,
+        units: pack.units,
+    })
+}
+
+async fn import_pack(store: &DynStore, dir: &Path) -> Result<Content> {
+    let content = check_pack(dir)?;
+    let counts = store.import_content(&content).await?;
+    audit(store, "content_import", &dir.display().to_string()).await?;
+    println!(
+        "imported: {} new or changed, {} unchanged",
+        counts.changed, counts.unchanged
+    );
+    Ok(content)
+}

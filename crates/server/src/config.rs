@@ -1,0 +1,173 @@
+//! Server configuration: where data lives, where to listen, and the limits. Flags and
+//! environment variables (`FIELDCHECK_*`) override an optional TOML file, which overrides the
+//! defaults; with nothing given the server runs from `./data` on 127.0.0.1:8080.
+
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The limits that protect the server.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest JSON request body, in bytes.
+    pub max_json_bytes: usize,
+    /// Largest photo, in bytes.
+    pub max_photo_bytes: u64,
+    /// Largest width or height of a photo, in pixels.
+    pub max_image_side: u32,
+    /// Most entries in one push.
+    pub max_batch_entries: usize,
+    /// Largest pull page.
+    pub max_pull_page: u32,
+    /// Concurrent sync requests (push, pull, photos) before answering 503.
+    pub max_concurrent_syncs: usize,
+    /// Concurrent photo verifications (each may decode a full image).
+    pub max_concurrent_verifications: usize,
+    /// Seconds to put in Retry-After.
+    pub retry_after_secs: u64,
+    /// Days a device token lives.
+    pub token_ttl_days: u32,
+    /// Failed logins per account or address within the window before logins are refused.
+    pub login_max_failures: u64,
+    /// The login-failure window, in seconds.
+    pub login_window_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_json_bytes: 8 * 1024 * 1024,
+            max_photo_bytes: 25 * 1024 * 1024,
+            max_image_side: 12_000,
+            max_batch_entries: 2_000,
+            max_pull_page: 500,
+            max_concurrent_syncs: 256,
+            max_concurrent_verifications: 2,
+            retry_after_secs: 5,
+            token_ttl_days: 90,
+            login_max_failures: 5,
+            login_window_secs: 900,
+        }
+    }
+}
+
+/// The optional TOML file (`--config`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    /// Data directory.
+    pub data_dir: Option<PathBuf>,
+    /// `postgres://…` to use PostgreSQL instead of the embedded SQLite file.
+    pub database_url: Option<String>,
+    /// Listen address.
+    pub listen: Option<SocketAddr>,
+    /// Limits.
+    pub limits: Limits,
+}
+
+/// The configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// It could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// It is not valid TOML for this configuration.
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: toml::de::Error,
+    },
+}
+
+impl FileConfig {
+    /// Reads a TOML configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+}
+
+/// The resolved configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Data directory (SQLite file and photos).
+    pub data_dir: PathBuf,
+    /// PostgreSQL URL, if any.
+    pub database_url: Option<String>,
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Flags and environment (already merged by the CLI) over the file over the defaults.
+    pub fn resolve(
+        file: FileConfig,
+        data_dir: Option<PathBuf>,
+        database_url: Option<String>,
+        listen: Option<SocketAddr>,
+    ) -> Self {
+        Self {
+            data_dir: data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            database_url: database_url.or(file.database_url),
+            listen: listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            limits: file.limits,
+        }
+    }
+
+    /// What to open: the PostgreSQL URL, or the SQLite file in the data directory.
+    pub fn database(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            self.data_dir
+                .join("fieldcheck.sqlite3")
+                .to_string_lossy()
+                .into_owned()
+        })
+    }
+
+    /// Where photos are kept.
+    pub fn photos_dir(&self) -> PathBuf {
+        self.data_dir.join("photos")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_file_override_defaults() {
+        let file: FileConfig = toml::from_str(
+            "data_dir = \"/srv/fc\"\nlisten = \"0.0.0.0:9000\"\n[limits]\nmax_image_side = 8000\n",
+        )
+        .unwrap();
+        let c = Config::resolve(file, None, Some("postgres://x/y".into()), None);
+        assert_eq!(c.data_dir, PathBuf::from("/srv/fc"));
+        assert_eq!(c.listen.port(), 9000);
+        assert_eq!(c.limits.max_image_side, 8000);
+        assert_eq!(c.limits.max_photo_bytes, Limits::default().max_photo_bytes);
+        assert_eq!(c.database(), "postgres://x/y");
+        let d = Config::resolve(FileConfig::default(), None, None, None);
+        assert_eq!(d.database(), "data/fieldcheck.sqlite3");
+        assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+    }
+}

@@ -1,0 +1,129 @@
+//! Verification of a complete staged photo before it is accepted: its SHA-256, that it decodes
+//! as an image within the dimension limits (header first, so a decompression bomb is refused
+//! before any pixel is allocated), and the device's Ed25519 signature over its capture record.
+
+use fieldcheck_protocol::PhotoRecord;
+use image::{ImageReader, Limits};
+use sha2::{Digest, Sha256};
+use std::io::{BufReader, Read};
+use std::path::Path;
+
+/// Why a photo was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PhotoRejection {
+    /// The bytes hash to something else.
+    #[error(
+        "照片内容与哈希不符（收到 {actual}）/ the bytes hash to {actual}, not to the photo's name"
+    )]
+    HashMismatch {
+        /// SHA-256 of the received bytes.
+        actual: String,
+    },
+    /// The bytes are not a JPEG or PNG image.
+    #[error("文件不是可识别的图片 / the file is not a readable image: {0}")]
+    NotAnImage(String),
+    /// Wider or higher than allowed.
+    #[error(
+        "图片尺寸 {width}×{height} 超过上限 {max} 像素 / image of {width}×{height} exceeds the {max}-pixel limit"
+    )]
+    TooLarge {
+        /// Width in the header.
+        width: u32,
+        /// Height in the header.
+        height: u32,
+        /// The limit per side.
+        max: u32,
+    },
+    /// The image's size differs from its record's.
+    #[error(
+        "图片尺寸 {width}×{height} 与记录不符 / image is {width}×{height}, its record says otherwise"
+    )]
+    DimensionsMismatch {
+        /// Actual width.
+        width: u32,
+        /// Actual height.
+        height: u32,
+    },
+    /// The signature does not verify with the device's key.
+    #[error("设备签名无效 / the device's signature over the capture record does not verify")]
+    BadSignature,
+}
+
+impl PhotoRejection {
+    /// Stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::HashMismatch { .. } => "hash_mismatch",
+            Self::NotAnImage(_) => "not_an_image",
+            Self::TooLarge { .. } => "image_too_large",
+            Self::DimensionsMismatch { .. } => "dimensions_mismatch",
+            Self::BadSignature => "bad_signature",
+        }
+    }
+}
+
+/// Verifies a record's signature with a hex Ed25519 public key, over the message the tablet
+/// signs ([`fieldcheck_core::photo::signed_message`]).
+pub fn verify_signature(record: &PhotoRecord, public_key_hex: &str) -> Result<(), PhotoRejection> {
+    if fieldcheck_core::photo::verify_record(public_key_hex, record) {
+        Ok(())
+    } else {
+        Err(PhotoRejection::BadSignature)
+    }
+}
+
+/// Hex SHA-256 of a file, read in chunks.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+/// Checks a complete staged photo against its record (blocking: run it off the async threads).
+pub fn verify_photo(
+    path: &Path,
+    record: &PhotoRecord,
+    signer_key: &str,
+    max_side: u32,
+) -> Result<(), PhotoRejection> {
+    let actual = sha256_file(path).map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
+    if actual != record.sha256 {
+        return Err(PhotoRejection::HashMismatch { actual });
+    }
+    let open = || -> Result<ImageReader<BufReader<std::fs::File>>, PhotoRejection> {
+        ImageReader::open(path)
+            .and_then(|r| r.with_guessed_format())
+            .map_err(|e| PhotoRejection::NotAnImage(e.to_string()))
+    };
+    let (width, height) = open()?
+        .into_dimensions()
+        .map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
+    if width > max_side || height > max_side {
+        return Err(PhotoRejection::TooLarge {
+            width,
+            height,
+            max: max_side,
+        });
+    }
+    if (width, height) != (record.width, record.height) {
+        return Err(PhotoRejection::DimensionsMismatch { width, height });
+    }
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(max_side);
+    limits.max_image_height = Some(max_side);
+    limits.max_alloc = Some(u64::from(max_side) * u64::from(max_side) * 4);
+    let mut reader = open()?;
+    reader.limits(limits);
+    reader
+        .decode()
+        .map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
+    verify_signature(record, signer_key)
+}

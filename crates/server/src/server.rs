@@ -1,0 +1,107 @@
+//! Running the HTTP server: opening storage from the configuration, serving with connection
+//! info (for per-address login limits), and shutting down gracefully on Ctrl-C or SIGTERM
+//! (in-flight requests finish; new connections are refused).
+
+use crate::app::{AppState, SharedState, router};
+use crate::blobs::{LocalBlobs, Staging};
+use crate::config::Config;
+use crate::store::{self, StoreError};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The data directory or listener failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// The database could not be opened.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Io { what, source }
+}
+
+/// Opens the store and photo directories the configuration names.
+pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(io(format!(
+        "cannot create data dir {}",
+        config.data_dir.display()
+    )))?;
+    let store = store::open(&config.database()).await?;
+    let photos = config.photos_dir();
+    Ok(Arc::new(AppState::new(
+        store,
+        Arc::new(LocalBlobs::new(photos.clone())),
+        Staging::new(photos.join("partial")),
+        config.limits.clone(),
+    )))
+}
+
+/// Serves until Ctrl-C or SIGTERM. Prints `listening on http://ADDR` once bound (port 0
+/// picks a free port; tests and benchmarks read the line).
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    let state = open_state(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(io(format!("cannot listen on {}", config.listen)))?;
+    let addr = listener.local_addr().map_err(io("local address"))?;
+    tracing::info!(%addr, database = %redact(&config.database()), "fieldcheck-server started");
+    println!("listening on http://{addr}");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(io("serving"))?;
+    tracing::info!("fieldcheck-server stopped");
+    Ok(())
+}
+
+/// A database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***{}", &url[..s], &url[at..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            super::redact("postgres://fc:secret@127.0.0.1/fc"),
+            "postgres://***@127.0.0.1/fc"
+        );
+        assert_eq!(super::redact("data/x.sqlite3"), "data/x.sqlite3");
+    }
+}

@@ -1,0 +1,387 @@
+//! The server's storage: one [`Store`] trait, two backends ([`sqlite`] and [`postgres`]) that
+//! pass one conformance suite (`tests/store_conformance.rs`).
+//!
+//! The trait speaks in protocol records and plain rows; SQL lives only in the backends and in
+//! [`sql`], whose statement texts both backends share.
+
+pub mod postgres;
+mod sql;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use fieldcheck_protocol::{
+    Assignment, FindingRecord, InspectionRecord, ItemResultRecord, OutboxEntry, PhotoRecord,
+    RectificationEventRecord, Role, Site, SiteType, Subcategory, Template, Unit,
+};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A push whose first seq leaves a hole after the device's applied prefix.
+    #[error("sequence gap: expected seq {expected}")]
+    Gap {
+        /// The seq the store expects next.
+        expected: u64,
+    },
+    /// A unique name is taken, or a versioned item would change in place.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The device was revoked and cannot be registered again.
+    #[error("device {0} is revoked")]
+    DeviceRevoked(Uuid),
+    /// The push names a device the store does not know.
+    #[error("unknown device {0}")]
+    UnknownDevice(Uuid),
+    /// The database failed or could not be reached.
+    #[error("database: {0}")]
+    Backend(String),
+    /// A stored value could not be read back.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<serde_json::Error> for StoreError {
+    fn from(e: serde_json::Error) -> Self {
+        StoreError::Corrupt(e.to_string())
+    }
+}
+
+/// Shorthand for store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// An account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRow {
+    /// Unique account name.
+    pub name: String,
+    /// What it may do.
+    pub role: Role,
+    /// Its responsible unit (unit members only).
+    pub unit: Option<String>,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Disabled accounts cannot log in and their tokens are refused.
+    pub disabled: bool,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}
+
+/// A registered tablet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceRow {
+    /// Device UUID.
+    pub id: Uuid,
+    /// Account that last logged in on it.
+    pub user_name: String,
+    /// Hex Ed25519 public key.
+    pub public_key: String,
+    /// Human label.
+    pub label: String,
+    /// First registration, Unix milliseconds.
+    pub created_at: i64,
+    /// When revoked, if it is.
+    pub revoked_at: Option<i64>,
+    /// When the current token stops working.
+    pub token_expires_at: i64,
+    /// Highest seq of the gap-free applied prefix of its outbox.
+    pub high_seq: u64,
+}
+
+/// A login that (re)registers a device with a new token.
+#[derive(Clone, Debug)]
+pub struct NewDevice {
+    /// Device UUID.
+    pub id: Uuid,
+    /// Account logging in.
+    pub user_name: String,
+    /// Hex Ed25519 public key.
+    pub public_key: String,
+    /// Human label.
+    pub label: String,
+    /// Hex SHA-256 of the token.
+    pub token_hash: String,
+    /// Token expiry, Unix milliseconds.
+    pub token_expires_at: i64,
+    /// Now, Unix milliseconds.
+    pub at: i64,
+}
+
+/// A token's device and account.
+#[derive(Clone, Debug)]
+pub struct SessionRow {
+    /// The device.
+    pub device: DeviceRow,
+    /// Its account.
+    pub user: UserRow,
+}
+
+/// One line of the append-only audit log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Unix milliseconds.
+    pub at: i64,
+    /// Account name, or `-` for the CLI and anonymous callers.
+    pub actor: String,
+    /// Device the request came from, if any.
+    pub device_id: Option<Uuid>,
+    /// What was done, e.g. `push`, `login_failed`.
+    pub action: String,
+    /// What it was done to.
+    pub target: String,
+    /// Details, e.g. counts.
+    pub detail: String,
+}
+
+/// Reference data from a template pack.
+#[derive(Clone, Debug, Default)]
+pub struct Content {
+    /// Site types.
+    pub site_types: Vec<SiteType>,
+    /// Template versions.
+    pub templates: Vec<Template>,
+    /// Problem taxonomy.
+    pub taxonomy: Vec<Subcategory>,
+    /// Responsible units.
+    pub units: Vec<Unit>,
+}
+
+/// What an import changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ImportCounts {
+    /// Items new or changed (each one a change-log entry).
+    pub changed: u32,
+    /// Items already there unchanged.
+    pub unchanged: u32,
+}
+
+/// The ids a push batch refers to, looked up before it is validated.
+#[derive(Clone, Debug, Default)]
+pub struct RefQuery {
+    /// Site ids.
+    pub sites: HashSet<Uuid>,
+    /// Template (id, version) pairs.
+    pub templates: HashSet<(String, u32)>,
+    /// Inspection ids.
+    pub inspections: HashSet<Uuid>,
+    /// Finding ids.
+    pub findings: HashSet<Uuid>,
+}
+
+/// A stored inspection, as much as validation needs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InspectionRef {
+    /// Device that made it.
+    pub device_id: Uuid,
+    /// Template id.
+    pub template_id: String,
+    /// Template version.
+    pub template_version: u32,
+}
+
+/// What the store knows about a [`RefQuery`]'s ids, plus the unit and taxonomy codes.
+#[derive(Clone, Debug, Default)]
+pub struct RefData {
+    /// Known site ids.
+    pub sites: HashSet<Uuid>,
+    /// Known templates.
+    pub templates: HashMap<(String, u32), Template>,
+    /// Known inspections.
+    pub inspections: HashMap<Uuid, InspectionRef>,
+    /// Known findings and the device that made each.
+    pub findings: HashMap<Uuid, Uuid>,
+    /// All unit codes.
+    pub units: HashSet<String>,
+    /// All taxonomy subcategory codes.
+    pub subcategories: HashSet<String>,
+}
+
+/// Result of applying a push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PushOutcome {
+    /// The device's gap-free applied prefix after the push.
+    pub high_seq: u64,
+    /// Entries that were new.
+    pub applied: u32,
+}
+
+/// Which server-side changes a caller pulls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PullScope {
+    /// Everything (admins).
+    Everything,
+    /// Reference data, every unit's rectification steps, and items addressed to this
+    /// inspector (its assignments), but not items addressed to other accounts.
+    Inspector(String),
+    /// Reference data and this unit's rectification steps (no assignments).
+    Unit(String),
+}
+
+/// A change-log row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChangeRow {
+    /// Cursor position.
+    pub seq: u64,
+    /// The item, as JSON of [`fieldcheck_protocol::ChangeItem`].
+    pub item: fieldcheck_protocol::ChangeItem,
+}
+
+/// A photo's record and whether its bytes are in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PhotoRow {
+    /// The record as pushed.
+    pub record: PhotoRecord,
+    /// Hex Ed25519 key that verified the record's signature at push time.
+    pub signer_key: String,
+    /// Whether the bytes are stored and verified.
+    pub stored: bool,
+}
+
+/// A finding with its current unit and rectification log.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FindingRow {
+    /// The finding as pushed.
+    pub record: FindingRecord,
+    /// Unit it is dispatched to now (the last 派遣), else the unit named on site.
+    pub current_unit: Option<String>,
+    /// Its rectification log in HLC order.
+    pub events: Vec<RectificationEventRecord>,
+}
+
+/// Every record tablets have pushed (and office rectification steps), each table in key order:
+/// the office's ledger export, and what tests compare.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Export {
+    /// Inspections by id.
+    pub inspections: Vec<InspectionRecord>,
+    /// Latest item answers by (inspection, item code).
+    pub item_results: Vec<ItemResultRecord>,
+    /// Findings by id.
+    pub findings: Vec<FindingRecord>,
+    /// Photo records by hash.
+    pub photos: Vec<PhotoRecord>,
+    /// Rectification steps by id.
+    pub events: Vec<RectificationEventRecord>,
+}
+
+/// The server's storage. Every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account; [`StoreError::Conflict`] when the name is taken.
+    async fn create_user(&self, user: &UserRow) -> StoreResult<()>;
+    /// Looks an account up by name.
+    async fn user(&self, name: &str) -> StoreResult<Option<UserRow>>;
+    /// All accounts by name.
+    async fn list_users(&self) -> StoreResult<Vec<UserRow>>;
+    /// Disables or enables an account; false when there is no such account.
+    async fn set_user_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool>;
+    /// Replaces an account's password hash; false when there is no such account.
+    async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool>;
+
+    /// Registers a device or renews its token (keeping its applied prefix).
+    /// [`StoreError::DeviceRevoked`] for a revoked device.
+    async fn register_device(&self, device: &NewDevice) -> StoreResult<()>;
+    /// The device and account a token hash belongs to (revoked or expired ones too).
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>>;
+    /// All devices by registration time.
+    async fn list_devices(&self) -> StoreResult<Vec<DeviceRow>>;
+    /// Revokes a device's token for good; false when unknown.
+    async fn revoke_device(&self, id: Uuid, at: i64) -> StoreResult<bool>;
+
+    /// Counts a failed login for a key (account or address).
+    async fn record_login_failure(&self, key: &str, at: i64) -> StoreResult<()>;
+    /// Failed logins for a key since a time.
+    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u64>;
+    /// Forgets a key's failures (after a success).
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
+
+    /// Appends to the audit log (the log has no update or delete).
+    async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+    /// The newest `limit` audit entries, newest first.
+    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// Imports reference data; new or changed items go to the change log. A template version
+    /// that exists with other content is a [`StoreError::Conflict`] and nothing is written.
+    async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts>;
+    /// Creates or replaces a site (logged as a change).
+    async fn put_site(&self, site: &Site) -> StoreResult<()>;
+    /// Like [`Store::put_site`], but holds the transaction open for `hold` after writing its
+    /// change-log entry before committing: a fault drill for the pull cursor's safety.
+    async fn put_site_slowly(&self, site: &Site, hold: std::time::Duration) -> StoreResult<()>;
+    /// Creates or replaces an assignment (a cancellation is a replacement with `cancelled`
+    /// set), logged as a change addressed to its inspector only. When it moves to another
+    /// inspector, the previous inspector is sent a cancelled copy. Storing it unchanged logs
+    /// nothing. The caller has checked the inspector, site and date.
+    async fn put_assignment(&self, assignment: &Assignment) -> StoreResult<()>;
+    /// Appends a rectification step written in the office or by a unit (logged as a change,
+    /// visible to the finding's unit). Unknown finding → false, nothing written.
+    async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool>;
+    /// Changes after `cursor` that `scope` may see, at most `limit`. Never skips a change that
+    /// commits later.
+    async fn pull(&self, cursor: u64, limit: u32, scope: &PullScope)
+    -> StoreResult<Vec<ChangeRow>>;
+
+    /// Looks up what a push refers to.
+    async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData>;
+    /// Applies a validated batch of one device's outbox in one transaction: entries at or below
+    /// the device's prefix are skipped, a first seq beyond prefix + 1 is a [`StoreError::Gap`].
+    /// `signer_key` is the key that verified the batch's photo signatures.
+    async fn apply_push(
+        &self,
+        device_id: Uuid,
+        signer_key: &str,
+        entries: &[OutboxEntry],
+    ) -> StoreResult<PushOutcome>;
+
+    /// A finding with its unit and log.
+    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>>;
+    /// Findings, newest first; with `unit`, only those dispatched to it.
+    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>>;
+
+    /// Every pushed record, in key order.
+    async fn export(&self) -> StoreResult<Export>;
+
+    /// A photo's record and state.
+    async fn photo(&self, sha256: &str) -> StoreResult<Option<PhotoRow>>;
+    /// Of these hashes, those whose bytes are not stored yet.
+    async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>>;
+    /// Marks a photo's bytes as stored and verified.
+    async fn mark_photo_stored(&self, sha256: &str, at: i64) -> StoreResult<()>;
+}
+
+/// A shared store handle.
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the store a URL names: `postgres://…` or `postgresql://…` for PostgreSQL, anything
+/// else is a SQLite file path.
+pub async fn open(url_or_path: &str) -> StoreResult<DynStore> {
+    if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
+        Ok(Arc::new(
+            postgres::PostgresStore::connect(url_or_path).await?,
+        ))
+    } else {
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(url_or_path)).await?,
+        ))
+    }
+}
+
+/// Reads a non-negative database integer as `u64`.
+pub(crate) fn u64_from_db(v: i64) -> u64 {
+    v.max(0) as u64
+}

@@ -1,0 +1,364 @@
+//! Statement texts both backends share (written with `$1` placeholders; the SQLite backend
+//! rewrites them to `?1`), the schema, and the JSON helpers for stored payloads.
+
+use super::{StoreError, StoreResult};
+use fieldcheck_protocol::{
+    Assignment, ChangeItem, Hlc, OutboxEntry, Record, RectificationAction,
+    RectificationEventRecord, Role,
+};
+
+/// Tables common to both backends; `{AUTO}` is the backend's auto-increment key column type.
+pub const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    name TEXT PRIMARY KEY,
+    role TEXT NOT NULL,
+    unit TEXT,
+    password_hash TEXT NOT NULL,
+    disabled BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    public_key TEXT NOT NULL,
+    label TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    token_expires_at BIGINT NOT NULL,
+    created_at BIGINT NOT NULL,
+    revoked_at BIGINT,
+    high_seq BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS login_failures (
+    key TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at);
+CREATE TABLE IF NOT EXISTS audit (
+    id {AUTO},
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    device_id TEXT,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS site_types (code TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS units (code TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS subcategories (code TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS templates (
+    id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (id, version)
+);
+CREATE TABLE IF NOT EXISTS sites (id TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS assignments (id TEXT PRIMARY KEY, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS change_log (
+    seq {AUTO},
+    scope TEXT,
+    payload TEXT NOT NULL,
+    at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS inspections (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    template_version BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    hlc TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS item_results (
+    inspection_id TEXT NOT NULL,
+    item_code TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    PRIMARY KEY (inspection_id, item_code)
+);
+CREATE TABLE IF NOT EXISTS findings (
+    id TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    current_unit TEXT,
+    dispatch_hlc TEXT,
+    created_at BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    hlc TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_unit ON findings (current_unit, created_at);
+CREATE TABLE IF NOT EXISTS rectification_events (
+    id TEXT PRIMARY KEY,
+    finding_id TEXT NOT NULL,
+    hlc TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    source TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rectification_finding ON rectification_events (finding_id, hlc);
+CREATE TABLE IF NOT EXISTS photos (
+    sha256 TEXT PRIMARY KEY,
+    device_id TEXT NOT NULL,
+    signer_key TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    stored_at BIGINT
+);
+"#;
+
+pub const INSERT_USER: &str = "INSERT INTO users (name, role, unit, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING";
+pub const SELECT_USER: &str =
+    "SELECT name, role, unit, password_hash, disabled, created_at FROM users WHERE name = $1";
+pub const LIST_USERS: &str =
+    "SELECT name, role, unit, password_hash, disabled, created_at FROM users ORDER BY name";
+pub const SET_DISABLED: &str = "UPDATE users SET disabled = $1 WHERE name = $2";
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE name = $2";
+
+pub const DEVICE_REVOKED_AT: &str = "SELECT revoked_at FROM devices WHERE id = $1";
+pub const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_name, public_key, label, token_hash, token_expires_at, created_at, revoked_at, high_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0) ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, public_key = excluded.public_key, label = excluded.label, token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at";
+pub const SESSION_BY_TOKEN: &str = "SELECT d.id, d.user_name, d.public_key, d.label, d.created_at, d.revoked_at, d.token_expires_at, d.high_seq, u.name, u.role, u.unit, u.password_hash, u.disabled, u.created_at FROM devices d JOIN users u ON u.name = d.user_name WHERE d.token_hash = $1";
+pub const LIST_DEVICES: &str = "SELECT id, user_name, public_key, label, created_at, revoked_at, token_expires_at, high_seq FROM devices ORDER BY created_at, id";
+pub const REVOKE_DEVICE: &str =
+    "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+pub const DEVICE_EXISTS: &str = "SELECT 1 FROM devices WHERE id = $1";
+
+pub const INSERT_LOGIN_FAILURE: &str = "INSERT INTO login_failures (key, at) VALUES ($1, $2)";
+pub const COUNT_LOGIN_FAILURES: &str =
+    "SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at >= $2";
+pub const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM login_failures WHERE key = $1";
+
+pub const INSERT_AUDIT: &str = "INSERT INTO audit (at, actor, device_id, action, target, detail) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const RECENT_AUDIT: &str =
+    "SELECT at, actor, device_id, action, target, detail FROM audit ORDER BY id DESC LIMIT $1";
+
+pub const SELECT_SITE_TYPE: &str = "SELECT payload FROM site_types WHERE code = $1";
+pub const UPSERT_SITE_TYPE: &str = "INSERT INTO site_types (code, payload) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET payload = excluded.payload";
+pub const SELECT_UNIT: &str = "SELECT payload FROM units WHERE code = $1";
+pub const UPSERT_UNIT: &str = "INSERT INTO units (code, payload) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET payload = excluded.payload";
+pub const SELECT_SUBCATEGORY: &str = "SELECT payload FROM subcategories WHERE code = $1";
+pub const UPSERT_SUBCATEGORY: &str = "INSERT INTO subcategories (code, payload) VALUES ($1, $2) ON CONFLICT (code) DO UPDATE SET payload = excluded.payload";
+pub const SELECT_TEMPLATE: &str = "SELECT payload FROM templates WHERE id = $1 AND version = $2";
+pub const INSERT_TEMPLATE: &str =
+    "INSERT INTO templates (id, version, payload) VALUES ($1, $2, $3)";
+pub const SELECT_SITE: &str = "SELECT payload FROM sites WHERE id = $1";
+pub const UPSERT_SITE: &str = "INSERT INTO sites (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload";
+pub const SELECT_ASSIGNMENT: &str = "SELECT payload FROM assignments WHERE id = $1";
+pub const UPSERT_ASSIGNMENT: &str = "INSERT INTO assignments (id, payload) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload";
+pub const ALL_UNIT_CODES: &str = "SELECT code FROM units";
+pub const ALL_SUBCATEGORY_CODES: &str = "SELECT code FROM subcategories";
+
+pub const INSERT_CHANGE: &str = "INSERT INTO change_log (scope, payload, at) VALUES ($1, $2, $3)";
+pub const PULL_ALL: &str =
+    "SELECT seq, payload FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2";
+/// `$3` is the caller's own scope; `$4` = 1 lets an inspector also see every unit's steps.
+pub const PULL_SCOPED: &str = "SELECT seq, payload FROM change_log WHERE seq > $1 AND (scope IS NULL OR scope = $3 OR ($4 = 1 AND scope NOT LIKE 'user:%')) ORDER BY seq LIMIT $2";
+
+pub const SELECT_INSPECTION_REF: &str =
+    "SELECT device_id, template_id, template_version FROM inspections WHERE id = $1";
+pub const SELECT_FINDING_DEVICE: &str = "SELECT device_id FROM findings WHERE id = $1";
+
+pub const LOCK_DEVICE_PREFIX: &str =
+    "UPDATE devices SET high_seq = high_seq WHERE id = $1 RETURNING high_seq";
+pub const SET_DEVICE_PREFIX: &str = "UPDATE devices SET high_seq = $1 WHERE id = $2";
+pub const UPSERT_INSPECTION: &str = "INSERT INTO inspections (id, device_id, template_id, template_version, payload, hlc) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE inspections.hlc < excluded.hlc";
+pub const UPSERT_ITEM_RESULT: &str = "INSERT INTO item_results (inspection_id, item_code, payload, hlc) VALUES ($1, $2, $3, $4) ON CONFLICT (inspection_id, item_code) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE item_results.hlc < excluded.hlc";
+pub const UPSERT_FINDING: &str = "INSERT INTO findings (id, device_id, current_unit, dispatch_hlc, created_at, payload, hlc) VALUES ($1, $2, $3, NULL, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE findings.hlc < excluded.hlc";
+pub const INSERT_EVENT: &str = "INSERT INTO rectification_events (id, finding_id, hlc, payload, source) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING";
+pub const DISPATCH_FINDING: &str = "UPDATE findings SET current_unit = $1, dispatch_hlc = $2 WHERE id = $3 AND (dispatch_hlc IS NULL OR dispatch_hlc < $2)";
+pub const INSERT_PHOTO: &str = "INSERT INTO photos (sha256, device_id, signer_key, payload, stored_at) VALUES ($1, $2, $3, $4, NULL) ON CONFLICT (sha256) DO NOTHING";
+
+pub const SELECT_FINDING: &str = "SELECT payload, current_unit FROM findings WHERE id = $1";
+pub const FINDING_UNIT: &str = "SELECT current_unit FROM findings WHERE id = $1";
+pub const LIST_FINDINGS_ALL: &str =
+    "SELECT payload, current_unit FROM findings ORDER BY created_at DESC, id LIMIT $1";
+pub const LIST_FINDINGS_UNIT: &str = "SELECT payload, current_unit FROM findings WHERE current_unit = $2 ORDER BY created_at DESC, id LIMIT $1";
+pub const FINDING_EVENTS: &str =
+    "SELECT payload FROM rectification_events WHERE finding_id = $1 ORDER BY hlc, id";
+
+pub const SELECT_PHOTO: &str =
+    "SELECT payload, signer_key, stored_at FROM photos WHERE sha256 = $1";
+pub const PHOTO_STORED_AT: &str = "SELECT stored_at FROM photos WHERE sha256 = $1";
+pub const MARK_PHOTO_STORED: &str =
+    "UPDATE photos SET stored_at = $1 WHERE sha256 = $2 AND stored_at IS NULL";
+
+pub const EXPORT_INSPECTIONS: &str = "SELECT payload FROM inspections ORDER BY id";
+pub const EXPORT_ITEM_RESULTS: &str =
+    "SELECT payload FROM item_results ORDER BY inspection_id, item_code";
+pub const EXPORT_FINDINGS: &str = "SELECT payload FROM findings ORDER BY id";
+pub const EXPORT_PHOTOS: &str = "SELECT payload FROM photos ORDER BY sha256";
+pub const EXPORT_EVENTS: &str = "SELECT payload FROM rectification_events ORDER BY id";
+
+/// The change-log scope of a unit's items.
+pub fn unit_scope(unit: Option<&str>) -> String {
+    format!("unit:{}", unit.unwrap_or(""))
+}
+
+/// The change-log scope of one account's items.
+pub fn user_scope(name: &str) -> String {
+    format!("user:{name}")
+}
+
+/// The change-log entries (item, scope) that storing `new` over the stored payload `old`
+/// writes: none when nothing changed; a cancelled copy of the old one for its inspector when
+/// the assignment moves to another inspector (else that tablet would keep listing it); then
+/// the new one, addressed to its inspector only.
+pub fn assignment_changes(
+    old: Option<&str>,
+    new: &Assignment,
+) -> StoreResult<Vec<(ChangeItem, String)>> {
+    let mut out = Vec::new();
+    if let Some(old) = old {
+        let old: Assignment = from_json(old)?;
+        if &old == new {
+            return Ok(out);
+        }
+        if old.inspector != new.inspector {
+            let scope = user_scope(&old.inspector);
+            let withdrawn = Assignment {
+                cancelled: true,
+                ..old
+            };
+            out.push((ChangeItem::Assignment(withdrawn), scope));
+        }
+    }
+    out.push((
+        ChangeItem::Assignment(new.clone()),
+        user_scope(&new.inspector),
+    ));
+    Ok(out)
+}
+
+/// Arguments `$3`, `$4` of [`PULL_SCOPED`], or `None` to read everything.
+pub fn scope_args(scope: &super::PullScope) -> Option<(String, i64)> {
+    match scope {
+        super::PullScope::Everything => None,
+        super::PullScope::Inspector(name) => Some((user_scope(name), 1)),
+        super::PullScope::Unit(unit) => Some((unit_scope(Some(unit)), 0)),
+    }
+}
+
+/// Parses a stored JSON payload.
+pub fn from_json<T: serde::de::DeserializeOwned>(s: &str) -> StoreResult<T> {
+    Ok(serde_json::from_str(s)?)
+}
+
+/// Parses every payload of an export query.
+pub fn from_json_all<T: serde::de::DeserializeOwned>(rows: &[String]) -> StoreResult<Vec<T>> {
+    rows.iter().map(|r| from_json(r)).collect()
+}
+
+/// Serializes a payload for storage.
+pub fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("protocol types serialize")
+}
+
+/// Parses a stored role.
+pub fn role(s: &str) -> StoreResult<Role> {
+    Role::parse(s).ok_or_else(|| StoreError::Corrupt(format!("unknown role {s:?}")))
+}
+
+/// Parses a stored UUID.
+pub fn uuid(s: &str) -> StoreResult<uuid::Uuid> {
+    s.parse()
+        .map_err(|_| StoreError::Corrupt(format!("bad uuid {s:?}")))
+}
+
+/// An HLC as stored (fixed-width text, so text order is clock order).
+pub fn hlc(h: &Hlc) -> String {
+    h.to_string()
+}
+
+/// A bound value, for statements built once and run by either backend.
+#[derive(Clone, Debug)]
+pub enum Val {
+    /// Text (or NULL).
+    Text(Option<String>),
+    /// A 64-bit integer.
+    Int(i64),
+}
+
+/// A statement with its arguments.
+#[derive(Clone, Debug)]
+pub struct Stmt {
+    /// Statement text with `$n` placeholders.
+    pub sql: &'static str,
+    /// Arguments in placeholder order.
+    pub args: Vec<Val>,
+}
+
+fn t(s: impl Into<String>) -> Val {
+    Val::Text(Some(s.into()))
+}
+
+fn ot(s: Option<impl Into<String>>) -> Val {
+    Val::Text(s.map(Into::into))
+}
+
+/// The writes that apply one outbox entry of `device_id`; every one is idempotent and
+/// order-independent (insert once, or replace only with a higher HLC).
+pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry) -> Vec<Stmt> {
+    let stamp = hlc(&entry.hlc);
+    match &entry.record {
+        Record::Inspection(r) => vec![Stmt {
+            sql: UPSERT_INSPECTION,
+            args: vec![
+                t(r.id.to_string()),
+                t(device_id.to_string()),
+                t(r.template_id.clone()),
+                Val::Int(i64::from(r.template_version)),
+                t(to_json(r)),
+                t(stamp),
+            ],
+        }],
+        Record::ItemResult(r) => vec![Stmt {
+            sql: UPSERT_ITEM_RESULT,
+            args: vec![
+                t(r.inspection_id.to_string()),
+                t(r.item_code.clone()),
+                t(to_json(r)),
+                t(stamp),
+            ],
+        }],
+        Record::Finding(r) => vec![Stmt {
+            sql: UPSERT_FINDING,
+            args: vec![
+                t(r.id.to_string()),
+                t(device_id.to_string()),
+                ot(r.unit.clone()),
+                Val::Int(r.created_at),
+                t(to_json(r)),
+                t(stamp),
+            ],
+        }],
+        Record::Photo(r) => vec![Stmt {
+            sql: INSERT_PHOTO,
+            args: vec![
+                t(r.sha256.clone()),
+                t(device_id.to_string()),
+                t(signer_key),
+                t(to_json(r)),
+            ],
+        }],
+        Record::Rectification(r) => event_writes(r, "device"),
+    }
+}
+
+/// The writes that append a rectification event (and move the finding on a 派遣).
+pub fn event_writes(r: &RectificationEventRecord, source: &str) -> Vec<Stmt> {
+    let mut out = vec![Stmt {
+        sql: INSERT_EVENT,
+        args: vec![
+            t(r.id.to_string()),
+            t(r.finding_id.to_string()),
+            t(hlc(&r.hlc)),
+            t(to_json(r)),
+            t(source),
+        ],
+    }];
+    if r.action == RectificationAction::Dispatched {
+        out.push(Stmt {
+            sql: DISPATCH_FINDING,
+            args: vec![
+                ot(r.unit.clone()),
+                t(hlc(&r.hlc)),
+                t(r.finding_id.to_string()),
+            ],
+        });
+    }
+    out
+}

@@ -1,0 +1,762 @@
+//! The embedded backend: one SQLite file (WAL, `synchronous=FULL`), one connection used from
+//! blocking threads. SQLite runs one writer at a time, so change-log sequence numbers commit
+//! in order and the pull cursor is safe as it is.
+
+use super::sql::{self, Stmt, Val};
+use super::{
+    AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
+    NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
+    StoreError, StoreResult, UserRow, u64_from_db,
+};
+use async_trait::async_trait;
+use fieldcheck_protocol::{Assignment, ChangeItem, RectificationEventRecord, Site};
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Extra statements for SQLite: the audit log refuses updates and deletes.
+const SQLITE_EXTRA: &str = r#"
+CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+"#;
+
+/// A store in one SQLite file.
+#[derive(Clone)]
+pub struct SqliteStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl rusqlite::ToSql for Val {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Val::Text(Some(s)) => ToSqlOutput::Owned(Value::Text(s.clone())),
+            Val::Text(None) => ToSqlOutput::Owned(Value::Null),
+            Val::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
+        })
+    }
+}
+
+/// Rewrites `$n` placeholders to SQLite's `?n`.
+fn q(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
+fn exec(tx: &Transaction<'_>, stmt: &Stmt) -> StoreResult<usize> {
+    let mut s = tx.prepare_cached(&q(stmt.sql))?;
+    Ok(s.execute(rusqlite::params_from_iter(stmt.args.iter()))?)
+}
+
+fn user_row(
+    r: &Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(String, String, Option<String>, String, i64, i64)> {
+    Ok((
+        r.get(at)?,
+        r.get(at + 1)?,
+        r.get(at + 2)?,
+        r.get(at + 3)?,
+        r.get(at + 4)?,
+        r.get(at + 5)?,
+    ))
+}
+
+fn to_user(v: (String, String, Option<String>, String, i64, i64)) -> StoreResult<UserRow> {
+    Ok(UserRow {
+        name: v.0,
+        role: sql::role(&v.1)?,
+        unit: v.2,
+        password_hash: v.3,
+        disabled: v.4 != 0,
+        created_at: v.5,
+    })
+}
+
+type RawDevice = (String, String, String, String, i64, Option<i64>, i64, i64);
+
+fn device_row(r: &Row<'_>) -> rusqlite::Result<RawDevice> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+    ))
+}
+
+fn to_device(v: RawDevice) -> StoreResult<DeviceRow> {
+    Ok(DeviceRow {
+        id: sql::uuid(&v.0)?,
+        user_name: v.1,
+        public_key: v.2,
+        label: v.3,
+        created_at: v.4,
+        revoked_at: v.5,
+        token_expires_at: v.6,
+        high_seq: u64_from_db(v.7),
+    })
+}
+
+fn log_change(
+    tx: &Transaction<'_>,
+    item: &ChangeItem,
+    unit: Option<&str>,
+    at: i64,
+) -> StoreResult<()> {
+    tx.prepare_cached(&q(sql::INSERT_CHANGE))?
+        .execute(params![unit, sql::to_json(item), at])?;
+    Ok(())
+}
+
+/// Upserts a keyed item, logging it when new or changed; returns whether it changed.
+fn upsert_logged(
+    tx: &Transaction<'_>,
+    select: &str,
+    upsert: &str,
+    key: &str,
+    payload: String,
+    item: &ChangeItem,
+    at: i64,
+) -> StoreResult<bool> {
+    let old: Option<String> = tx
+        .prepare_cached(&q(select))?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    if old.as_deref() == Some(payload.as_str()) {
+        return Ok(false);
+    }
+    tx.prepare_cached(&q(upsert))?
+        .execute(params![key, payload])?;
+    log_change(tx, item, None, at)?;
+    Ok(true)
+}
+
+fn finding_row(tx: &Connection, payload: String, unit: Option<String>) -> StoreResult<FindingRow> {
+    let record: fieldcheck_protocol::FindingRecord = sql::from_json(&payload)?;
+    let mut s = tx.prepare_cached(&q(sql::FINDING_EVENTS))?;
+    let events = s
+        .query_map([record.id.to_string()], |r| r.get::<_, String>(0))?
+        .collect::<Result<Vec<_>, _>>()?
+        .iter()
+        .map(|p| sql::from_json(p))
+        .collect::<StoreResult<Vec<RectificationEventRecord>>>()?;
+    Ok(FindingRow {
+        record,
+        current_unit: unit,
+        events,
+    })
+}
+
+fn put_site_tx(tx: &Transaction<'_>, site: &Site) -> StoreResult<()> {
+    tx.prepare_cached(&q(sql::UPSERT_SITE))?
+        .execute(params![site.id.to_string(), sql::to_json(site)])?;
+    log_change(
+        tx,
+        &ChangeItem::Site(site.clone()),
+        None,
+        crate::clock::now_ms(),
+    )?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let path = path.to_path_buf();
+        let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
+            let conn = Connection::open(&path)?;
+            conn.busy_timeout(Duration::from_secs(10))?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            let schema = sql::SCHEMA.replace("{AUTO}", "INTEGER PRIMARY KEY AUTOINCREMENT");
+            conn.execute_batch(&format!("BEGIN;{schema}{SQLITE_EXTRA}COMMIT;"))?;
+            Ok(conn)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))??;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// Runs `f` in one immediate transaction on a blocking thread.
+    async fn tx<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let tx = guard.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_user(&self, user: &UserRow) -> StoreResult<()> {
+        let u = user.clone();
+        self.tx(move |tx| {
+            let n = tx.prepare_cached(&q(sql::INSERT_USER))?.execute(params![
+                u.name,
+                u.role.as_str(),
+                u.unit,
+                u.password_hash,
+                i64::from(u.disabled),
+                u.created_at
+            ])?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {} exists", u.name)));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn user(&self, name: &str) -> StoreResult<Option<UserRow>> {
+        let name = name.to_string();
+        self.tx(move |tx| {
+            let raw = tx
+                .prepare_cached(&q(sql::SELECT_USER))?
+                .query_row([name], |r| user_row(r, 0))
+                .optional()?;
+            raw.map(to_user).transpose()
+        })
+        .await
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<UserRow>> {
+        self.tx(|tx| {
+            let mut s = tx.prepare_cached(sql::LIST_USERS)?;
+            let raw = s
+                .query_map([], |r| user_row(r, 0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            raw.into_iter().map(to_user).collect()
+        })
+        .await
+    }
+
+    async fn set_user_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {
+        let name = name.to_string();
+        self.tx(move |tx| {
+            Ok(tx
+                .prepare_cached(&q(sql::SET_DISABLED))?
+                .execute(params![i64::from(disabled), name])?
+                > 0)
+        })
+        .await
+    }
+
+    async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool> {
+        let (name, hash) = (name.to_string(), hash.to_string());
+        self.tx(move |tx| {
+            Ok(tx
+                .prepare_cached(&q(sql::SET_PASSWORD))?
+                .execute(params![hash, name])?
+                > 0)
+        })
+        .await
+    }
+
+    async fn register_device(&self, d: &NewDevice) -> StoreResult<()> {
+        let d = d.clone();
+        self.tx(move |tx| {
+            let revoked: Option<Option<i64>> = tx
+                .prepare_cached(&q(sql::DEVICE_REVOKED_AT))?
+                .query_row([d.id.to_string()], |r| r.get(0))
+                .optional()?;
+            if let Some(Some(_)) = revoked {
+                return Err(StoreError::DeviceRevoked(d.id));
+            }
+            tx.prepare_cached(&q(sql::UPSERT_DEVICE))?.execute(params![
+                d.id.to_string(),
+                d.user_name,
+                d.public_key,
+                d.label,
+                d.token_hash,
+                d.token_expires_at,
+                d.at
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>> {
+        let h = token_hash.to_string();
+        self.tx(move |tx| {
+            let raw = tx
+                .prepare_cached(&q(sql::SESSION_BY_TOKEN))?
+                .query_row([h], |r| Ok((device_row(r)?, user_row(r, 8)?)))
+                .optional()?;
+            raw.map(|(d, u)| {
+                Ok(SessionRow {
+                    device: to_device(d)?,
+                    user: to_user(u)?,
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn list_devices(&self) -> StoreResult<Vec<DeviceRow>> {
+        self.tx(|tx| {
+            let mut s = tx.prepare_cached(sql::LIST_DEVICES)?;
+            let raw = s
+                .query_map([], device_row)?
+                .collect::<Result<Vec<_>, _>>()?;
+            raw.into_iter().map(to_device).collect()
+        })
+        .await
+    }
+
+    async fn revoke_device(&self, id: Uuid, at: i64) -> StoreResult<bool> {
+        self.tx(move |tx| {
+            let exists = tx
+                .prepare_cached(&q(sql::DEVICE_EXISTS))?
+                .exists([id.to_string()])?;
+            tx.prepare_cached(&q(sql::REVOKE_DEVICE))?
+                .execute(params![at, id.to_string()])?;
+            Ok(exists)
+        })
+        .await
+    }
+
+    async fn record_login_failure(&self, key: &str, at: i64) -> StoreResult<()> {
+        let key = key.to_string();
+        self.tx(move |tx| {
+            tx.prepare_cached(&q(sql::INSERT_LOGIN_FAILURE))?
+                .execute(params![key, at])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u64> {
+        let key = key.to_string();
+        self.tx(move |tx| {
+            let n: i64 = tx
+                .prepare_cached(&q(sql::COUNT_LOGIN_FAILURES))?
+                .query_row(params![key, since], |r| r.get(0))?;
+            Ok(u64_from_db(n))
+        })
+        .await
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> StoreResult<()> {
+        let key = key.to_string();
+        self.tx(move |tx| {
+            tx.prepare_cached(&q(sql::CLEAR_LOGIN_FAILURES))?
+                .execute([key])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_audit(&self, e: &AuditEntry) -> StoreResult<()> {
+        let e = e.clone();
+        self.tx(move |tx| {
+            tx.prepare_cached(&q(sql::INSERT_AUDIT))?.execute(params![
+                e.at,
+                e.actor,
+                e.device_id.map(|d| d.to_string()),
+                e.action,
+                e.target,
+                e.detail
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>> {
+        self.tx(move |tx| {
+            let mut s = tx.prepare_cached(&q(sql::RECENT_AUDIT))?;
+            let raw = s
+                .query_map([i64::from(limit)], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, String>(5)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            raw.into_iter()
+                .map(|(at, actor, dev, action, target, detail)| {
+                    Ok(AuditEntry {
+                        at,
+                        actor,
+                        device_id: dev.as_deref().map(sql::uuid).transpose()?,
+                        action,
+                        target,
+                        detail,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts> {
+        let c = content.clone();
+        self.tx(move |tx| {
+            let at = crate::clock::now_ms();
+            let mut counts = ImportCounts::default();
+            let mut count = |changed: bool| {
+                if changed {
+                    counts.changed += 1
+                } else {
+                    counts.unchanged += 1
+                }
+            };
+            for st in &c.site_types {
+                let item = ChangeItem::SiteType(st.clone());
+                count(upsert_logged(tx, sql::SELECT_SITE_TYPE, sql::UPSERT_SITE_TYPE, &st.code, sql::to_json(st), &item, at)?);
+            }
+            for u in &c.units {
+                let item = ChangeItem::Unit(u.clone());
+                count(upsert_logged(tx, sql::SELECT_UNIT, sql::UPSERT_UNIT, &u.code, sql::to_json(u), &item, at)?);
+            }
+            for s in &c.taxonomy {
+                let item = ChangeItem::Subcategory(s.clone());
+                count(upsert_logged(tx, sql::SELECT_SUBCATEGORY, sql::UPSERT_SUBCATEGORY, &s.code, sql::to_json(s), &item, at)?);
+            }
+            for t in &c.templates {
+                let payload = sql::to_json(t);
+                let old: Option<String> = tx
+                    .prepare_cached(&q(sql::SELECT_TEMPLATE))?
+                    .query_row(params![t.id, i64::from(t.version)], |r| r.get(0))
+                    .optional()?;
+                match old {
+                    Some(old) if old == payload => count(false),
+                    Some(_) => {
+                        return Err(StoreError::Conflict(format!(
+                            "template {} version {} already exists with other content; give the changed template a new version",
+                            t.id, t.version
+                        )));
+                    }
+                    None => {
+                        tx.prepare_cached(&q(sql::INSERT_TEMPLATE))?
+                            .execute(params![t.id, i64::from(t.version), payload])?;
+                        log_change(tx, &ChangeItem::Template(t.clone()), None, at)?;
+                        count(true);
+                    }
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
+    async fn put_site(&self, site: &Site) -> StoreResult<()> {
+        let site = site.clone();
+        self.tx(move |tx| put_site_tx(tx, &site)).await
+    }
+
+    async fn put_site_slowly(&self, site: &Site, hold: Duration) -> StoreResult<()> {
+        let site = site.clone();
+        self.tx(move |tx| {
+            put_site_tx(tx, &site)?;
+            std::thread::sleep(hold);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_assignment(&self, assignment: &Assignment) -> StoreResult<()> {
+        let a = assignment.clone();
+        self.tx(move |tx| {
+            let old: Option<String> = tx
+                .prepare_cached(&q(sql::SELECT_ASSIGNMENT))?
+                .query_row([a.id.to_string()], |r| r.get(0))
+                .optional()?;
+            let changes = sql::assignment_changes(old.as_deref(), &a)?;
+            if changes.is_empty() {
+                return Ok(());
+            }
+            tx.prepare_cached(&q(sql::UPSERT_ASSIGNMENT))?
+                .execute(params![a.id.to_string(), sql::to_json(&a)])?;
+            let at = crate::clock::now_ms();
+            for (item, scope) in &changes {
+                log_change(tx, item, Some(scope), at)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool> {
+        let e = event.clone();
+        self.tx(move |tx| {
+            let unit: Option<Option<String>> = tx
+                .prepare_cached(&q(sql::FINDING_UNIT))?
+                .query_row([e.finding_id.to_string()], |r| r.get(0))
+                .optional()?;
+            let Some(unit) = unit else { return Ok(false) };
+            for stmt in sql::event_writes(&e, "office") {
+                exec(tx, &stmt)?;
+            }
+            let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
+            log_change(
+                tx,
+                &ChangeItem::Rectification(e.clone()),
+                Some(&scope),
+                crate::clock::now_ms(),
+            )?;
+            Ok(true)
+        })
+        .await
+    }
+
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        scope: &PullScope,
+    ) -> StoreResult<Vec<ChangeRow>> {
+        let args = sql::scope_args(scope);
+        self.tx(move |tx| {
+            let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+            let map = |r: &Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
+            let raw = match &args {
+                None => tx
+                    .prepare_cached(&q(sql::PULL_ALL))?
+                    .query_map(params![cursor, i64::from(limit)], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some((own, inspector)) => tx
+                    .prepare_cached(&q(sql::PULL_SCOPED))?
+                    .query_map(params![cursor, i64::from(limit), own, inspector], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            raw.into_iter()
+                .map(|(seq, p)| {
+                    Ok(ChangeRow {
+                        seq: u64_from_db(seq),
+                        item: sql::from_json(&p)?,
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData> {
+        let refs = refs.clone();
+        self.tx(move |tx| {
+            let mut out = RefData::default();
+            for id in &refs.sites {
+                if tx
+                    .prepare_cached(&q(sql::SELECT_SITE))?
+                    .exists([id.to_string()])?
+                {
+                    out.sites.insert(*id);
+                }
+            }
+            for id in &refs.inspections {
+                let r: Option<(String, String, i64)> = tx
+                    .prepare_cached(&q(sql::SELECT_INSPECTION_REF))?
+                    .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                    .optional()?;
+                if let Some((dev, tid, v)) = r {
+                    out.inspections.insert(
+                        *id,
+                        InspectionRef {
+                            device_id: sql::uuid(&dev)?,
+                            template_id: tid,
+                            template_version: u32::try_from(v).unwrap_or(0),
+                        },
+                    );
+                }
+            }
+            let mut templates = refs.templates.clone();
+            templates.extend(
+                out.inspections
+                    .values()
+                    .map(|i| (i.template_id.clone(), i.template_version)),
+            );
+            for (id, v) in &templates {
+                let p: Option<String> = tx
+                    .prepare_cached(&q(sql::SELECT_TEMPLATE))?
+                    .query_row(params![id, i64::from(*v)], |r| r.get(0))
+                    .optional()?;
+                if let Some(p) = p {
+                    out.templates.insert((id.clone(), *v), sql::from_json(&p)?);
+                }
+            }
+            for id in &refs.findings {
+                let d: Option<String> = tx
+                    .prepare_cached(&q(sql::SELECT_FINDING_DEVICE))?
+                    .query_row([id.to_string()], |r| r.get(0))
+                    .optional()?;
+                if let Some(d) = d {
+                    out.findings.insert(*id, sql::uuid(&d)?);
+                }
+            }
+            let mut s = tx.prepare_cached(sql::ALL_UNIT_CODES)?;
+            out.units = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            let mut s = tx.prepare_cached(sql::ALL_SUBCATEGORY_CODES)?;
+            out.subcategories = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn apply_push(
+        &self,
+        device_id: Uuid,
+        signer_key: &str,
+        entries: &[OutboxEntry],
+    ) -> StoreResult<PushOutcome> {
+        let entries = entries.to_vec();
+        let key = signer_key.to_string();
+        self.tx(move |tx| {
+            let high: Option<i64> = tx
+                .prepare_cached(&q(sql::LOCK_DEVICE_PREFIX))?
+                .query_row([device_id.to_string()], |r| r.get(0))
+                .optional()?;
+            let Some(high) = high else {
+                return Err(StoreError::UnknownDevice(device_id));
+            };
+            let mut high = u64_from_db(high);
+            if let Some(first) = entries.first()
+                && first.seq > high + 1
+            {
+                return Err(StoreError::Gap { expected: high + 1 });
+            }
+            let mut applied = 0;
+            let prefix = high;
+            for e in entries.iter().filter(|e| e.seq > prefix) {
+                for stmt in sql::entry_writes(device_id, &key, e) {
+                    exec(tx, &stmt)?;
+                }
+                high = e.seq;
+                applied += 1;
+            }
+            tx.prepare_cached(&q(sql::SET_DEVICE_PREFIX))?
+                .execute(params![
+                    i64::try_from(high).unwrap_or(i64::MAX),
+                    device_id.to_string()
+                ])?;
+            Ok(PushOutcome {
+                high_seq: high,
+                applied,
+            })
+        })
+        .await
+    }
+
+    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
+        self.tx(move |tx| {
+            let r: Option<(String, Option<String>)> = tx
+                .prepare_cached(&q(sql::SELECT_FINDING))?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            r.map(|(p, u)| finding_row(tx, p, u)).transpose()
+        })
+        .await
+    }
+
+    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
+        let unit = unit.map(str::to_string);
+        self.tx(move |tx| {
+            let map = |r: &Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?));
+            let raw = match &unit {
+                None => tx
+                    .prepare_cached(&q(sql::LIST_FINDINGS_ALL))?
+                    .query_map([i64::from(limit)], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(u) => tx
+                    .prepare_cached(&q(sql::LIST_FINDINGS_UNIT))?
+                    .query_map(params![i64::from(limit), u], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            raw.into_iter()
+                .map(|(p, u)| finding_row(tx, p, u))
+                .collect()
+        })
+        .await
+    }
+
+    async fn export(&self) -> StoreResult<Export> {
+        self.tx(|tx| {
+            let all = |sql: &str| -> StoreResult<Vec<String>> {
+                let mut s = tx.prepare_cached(sql)?;
+                let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok(rows)
+            };
+            Ok(Export {
+                inspections: sql::from_json_all(&all(sql::EXPORT_INSPECTIONS)?)?,
+                item_results: sql::from_json_all(&all(sql::EXPORT_ITEM_RESULTS)?)?,
+                findings: sql::from_json_all(&all(sql::EXPORT_FINDINGS)?)?,
+                photos: sql::from_json_all(&all(sql::EXPORT_PHOTOS)?)?,
+                events: sql::from_json_all(&all(sql::EXPORT_EVENTS)?)?,
+            })
+        })
+        .await
+    }
+
+    async fn photo(&self, sha256: &str) -> StoreResult<Option<PhotoRow>> {
+        let sha = sha256.to_string();
+        self.tx(move |tx| {
+            let r: Option<(String, String, Option<i64>)> = tx
+                .prepare_cached(&q(sql::SELECT_PHOTO))?
+                .query_row([sha], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            r.map(|(p, k, s)| {
+                Ok(PhotoRow {
+                    record: sql::from_json(&p)?,
+                    signer_key: k,
+                    stored: s.is_some(),
+                })
+            })
+            .transpose()
+        })
+        .await
+    }
+
+    async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>> {
+        let hashes = hashes.to_vec();
+        self.tx(move |tx| {
+            let mut out = Vec::new();
+            for h in hashes {
+                let stored: Option<Option<i64>> = tx
+                    .prepare_cached(&q(sql::PHOTO_STORED_AT))?
+                    .query_row([&h], |r| r.get(0))
+                    .optional()?;
+                if !matches!(stored, Some(Some(_))) {
+                    out.push(h);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn mark_photo_stored(&self, sha256: &str, at: i64) -> StoreResult<()> {
+        let sha = sha256.to_string();
+        self.tx(move |tx| {
+            tx.prepare_cached(&q(sql::MARK_PHOTO_STORED))?
+                .execute(params![at, sha])?;
+            Ok(())
+        })
+        .await
+    }
+}

@@ -1,0 +1,552 @@
+//! Checks a push batch before anything is written: the shape of the sequence, that every record
+//! belongs to the pushing device, and each record's fields against the reference data. The
+//! first fault refuses the whole batch with its seq and field named. Also checks an office
+//! assignment ([`check_assignment`]) the same way: field named, nothing written.
+
+use crate::error::{ApiError, ApiResult};
+use crate::photo_check::verify_signature;
+use crate::store::{RefData, RefQuery, Store};
+use fieldcheck_protocol::{
+    Assignment, ItemKind, ItemValue, OutboxEntry, Position, Record, RectificationAction, Role,
+    Template,
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// Longest free text (descriptions, notes), in characters.
+pub const MAX_TEXT: usize = 2000;
+/// Longest name or code, in characters.
+pub const MAX_NAME: usize = 100;
+
+/// Refuses a batch whose seqs are not ascending by one from at least 1.
+pub fn check_sequence(entries: &[OutboxEntry]) -> ApiResult<()> {
+    for (i, e) in entries.iter().enumerate() {
+        let ok = if i == 0 {
+            e.seq >= 1
+        } else {
+            e.seq == entries[i - 1].seq + 1
+        };
+        if !ok {
+            return Err(ApiError::invalid_record(
+                e.seq,
+                "seq",
+                "批内序号必须从 1 起逐一递增 / seqs in a batch must be consecutive and start at 1 or more",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses (403) a batch carrying records made by another device.
+pub fn check_device(entries: &[OutboxEntry], device: Uuid) -> ApiResult<()> {
+    for e in entries {
+        let owner = match &e.record {
+            Record::Inspection(r) => Some(r.device_id),
+            Record::Finding(r) => Some(r.device_id),
+            Record::Photo(r) => Some(r.device_id),
+            Record::ItemResult(_) | Record::Rectification(_) => None,
+        };
+        if let Some(owner) = owner
+            && owner != device
+        {
+            return Err(other_device(e.seq, owner));
+        }
+    }
+    Ok(())
+}
+
+fn other_device(seq: u64, owner: Uuid) -> ApiError {
+    let mut e = ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "other_device",
+        format!(
+            "记录 seq {seq} 属于设备 {owner}，只能推送本设备的记录 / record seq {seq} belongs to device {owner}; a device pushes only its own records"
+        ),
+    );
+    e.seq = Some(seq);
+    e
+}
+
+/// The ids a batch refers to.
+pub fn references(entries: &[OutboxEntry]) -> RefQuery {
+    let mut q = RefQuery::default();
+    for e in entries {
+        match &e.record {
+            Record::Inspection(r) => {
+                q.inspections.insert(r.id);
+                q.sites.insert(r.site_id);
+                q.templates
+                    .insert((r.template_id.clone(), r.template_version));
+            }
+            Record::ItemResult(r) => {
+                q.inspections.insert(r.inspection_id);
+            }
+            Record::Finding(r) => {
+                q.findings.insert(r.id);
+                q.sites.insert(r.site_id);
+                q.inspections.extend(r.inspection_id);
+            }
+            Record::Photo(r) => {
+                q.findings.extend(r.finding_id);
+                q.inspections.extend(r.inspection_id);
+            }
+            Record::Rectification(r) => {
+                q.findings.insert(r.finding_id);
+            }
+        }
+    }
+    q
+}
+
+struct Batch<'a> {
+    device: Uuid,
+    refs: &'a mut RefData,
+    /// Templates of inspections known so far (stored or earlier in the batch).
+    inspections: HashMap<Uuid, (Uuid, Option<Template>)>,
+}
+
+fn bad(seq: u64, field: &str, zh: &str, en: &str) -> ApiError {
+    ApiError::invalid_record(
+        seq,
+        field,
+        format!("seq {seq} 字段 {field}：{zh} / seq {seq} field {field}: {en}"),
+    )
+}
+
+fn text(seq: u64, field: &str, v: &str, max: usize, required: bool) -> ApiResult<()> {
+    if required && v.trim().is_empty() {
+        return Err(bad(seq, field, "不能为空", "must not be empty"));
+    }
+    if v.chars().count() > max {
+        return Err(bad(
+            seq,
+            field,
+            &format!("超过 {max} 字"),
+            &format!("longer than {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn position(seq: u64, field: &str, p: &Option<Position>) -> ApiResult<()> {
+    if let Some(p) = p {
+        let ok = p.lat.is_finite()
+            && p.lon.is_finite()
+            && p.accuracy_m.is_finite()
+            && (-90.0..=90.0).contains(&p.lat)
+            && (-180.0..=180.0).contains(&p.lon)
+            && p.accuracy_m >= 0.0;
+        if !ok {
+            return Err(bad(
+                seq,
+                field,
+                "坐标或精度超出范围",
+                "latitude, longitude or accuracy out of range",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a string is a real calendar date written `YYYY-MM-DD` (so 2026-02-30 is not).
+pub fn is_date(d: &str) -> bool {
+    let b = d.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| d[r].parse::<u32>().unwrap_or(0);
+    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    };
+    (1..=days).contains(&day)
+}
+
+fn date(seq: u64, field: &str, d: &Option<String>) -> ApiResult<()> {
+    if d.as_deref().is_some_and(|d| !is_date(d)) {
+        return Err(bad(
+            seq,
+            field,
+            "日期格式应为 YYYY-MM-DD",
+            "date must be YYYY-MM-DD",
+        ));
+    }
+    Ok(())
+}
+
+fn sha(seq: u64, field: &str, s: &str) -> ApiResult<()> {
+    if !is_sha256(s) {
+        return Err(bad(
+            seq,
+            field,
+            "应为 64 位小写十六进制 SHA-256",
+            "must be 64 lower-case hex digits (SHA-256)",
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a string is a lower-case hex SHA-256.
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+impl Batch<'_> {
+    fn inspection(&self, seq: u64, id: Uuid, field: &str) -> ApiResult<&(Uuid, Option<Template>)> {
+        let found = self.inspections.get(&id).ok_or_else(|| {
+            bad(
+                seq,
+                field,
+                "引用的检查不存在（请先推送检查记录）",
+                "refers to an unknown inspection (push the inspection first)",
+            )
+        })?;
+        if found.0 != self.device {
+            return Err(other_device(seq, found.0));
+        }
+        Ok(found)
+    }
+
+    fn check(
+        &mut self,
+        e: &OutboxEntry,
+        signer_key: &str,
+        max_photo_bytes: u64,
+        max_side: u32,
+    ) -> ApiResult<()> {
+        let seq = e.seq;
+        match &e.record {
+            Record::Inspection(r) => {
+                if !self.refs.sites.contains(&r.site_id) {
+                    return Err(bad(seq, "site_id", "未知的考察点", "unknown site"));
+                }
+                let Some(t) = self
+                    .refs
+                    .templates
+                    .get(&(r.template_id.clone(), r.template_version))
+                else {
+                    return Err(bad(
+                        seq,
+                        "template_version",
+                        "未知的模板或版本（请先同步下载模板）",
+                        "unknown template id or version (pull templates first)",
+                    ));
+                };
+                text(seq, "inspector", &r.inspector, MAX_NAME, true)?;
+                if r.started_at <= 0 || r.finished_at.is_some_and(|f| f < r.started_at) {
+                    return Err(bad(
+                        seq,
+                        "finished_at",
+                        "结束时间早于开始时间",
+                        "finish is before start (or start is not set)",
+                    ));
+                }
+                position(seq, "position", &r.position)?;
+                if let Some(prev) = self.inspections.get(&r.id)
+                    && prev.0 != self.device
+                {
+                    return Err(other_device(seq, prev.0));
+                }
+                self.inspections
+                    .insert(r.id, (self.device, Some(t.clone())));
+            }
+            Record::ItemResult(r) => {
+                let (_, template) = self.inspection(seq, r.inspection_id, "inspection_id")?;
+                text(seq, "note", &r.note, MAX_TEXT, false)?;
+                let Some(template) = template else {
+                    return Err(bad(
+                        seq,
+                        "inspection_id",
+                        "检查所用模板版本已不存在",
+                        "the inspection's template version is missing",
+                    ));
+                };
+                let Some(item) = template.items.iter().find(|i| i.code == r.item_code) else {
+                    return Err(bad(
+                        seq,
+                        "item_code",
+                        "模板中没有此检查项",
+                        "no such item in the inspection's template",
+                    ));
+                };
+                let ok = match (item.kind, r.value) {
+                    (_, ItemValue::NotApplicable) => true,
+                    (ItemKind::Verdict, ItemValue::Compliant | ItemValue::NonCompliant) => true,
+                    (ItemKind::Count { .. }, ItemValue::Count(_)) => true,
+                    (ItemKind::Percent { .. }, ItemValue::Percent(p)) => {
+                        if !(p.is_finite() && (0.0..=100.0).contains(&p)) {
+                            return Err(bad(
+                                seq,
+                                "value",
+                                "百分比应在 0 到 100 之间",
+                                "percentage must be within 0-100",
+                            ));
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                if !ok {
+                    return Err(bad(
+                        seq,
+                        "value",
+                        "答案类型与检查项不符",
+                        "answer kind does not match the item's kind",
+                    ));
+                }
+            }
+            Record::Finding(r) => {
+                if !self.refs.sites.contains(&r.site_id) {
+                    return Err(bad(seq, "site_id", "未知的考察点", "unknown site"));
+                }
+                if let Some(i) = r.inspection_id {
+                    let (_, template) = self.inspection(seq, i, "inspection_id")?;
+                    if let (Some(code), Some(t)) = (&r.item_code, template)
+                        && !t.items.iter().any(|it| &it.code == code)
+                    {
+                        return Err(bad(
+                            seq,
+                            "item_code",
+                            "模板中没有此检查项",
+                            "no such item in the inspection's template",
+                        ));
+                    }
+                }
+                if !self.refs.subcategories.is_empty()
+                    && !self.refs.subcategories.contains(&r.subcategory)
+                {
+                    return Err(bad(
+                        seq,
+                        "subcategory",
+                        "未知的问题小类",
+                        "unknown taxonomy subcategory",
+                    ));
+                }
+                if let Some(u) = &r.unit
+                    && !self.refs.units.contains(u)
+                {
+                    return Err(bad(
+                        seq,
+                        "unit",
+                        "未知的责任单位",
+                        "unknown responsible unit",
+                    ));
+                }
+                text(seq, "description", &r.description, MAX_TEXT, true)?;
+                text(seq, "reporter", &r.reporter, MAX_NAME, true)?;
+                date(seq, "deadline", &r.deadline)?;
+                position(seq, "position", &r.position)?;
+                if let Some(owner) = self.refs.findings.get(&r.id)
+                    && *owner != self.device
+                {
+                    return Err(other_device(seq, *owner));
+                }
+                self.refs.findings.insert(r.id, self.device);
+            }
+            Record::Photo(r) => {
+                sha(seq, "sha256", &r.sha256)?;
+                if let Some(f) = r.finding_id
+                    && !self.refs.findings.contains_key(&f)
+                {
+                    return Err(bad(
+                        seq,
+                        "finding_id",
+                        "引用的问题不存在",
+                        "refers to an unknown finding",
+                    ));
+                }
+                if let Some(i) = r.inspection_id {
+                    self.inspection(seq, i, "inspection_id")?;
+                }
+                if r.size_bytes == 0 || r.size_bytes > max_photo_bytes {
+                    return Err(bad(
+                        seq,
+                        "size_bytes",
+                        &format!("照片大小应在 1 到 {max_photo_bytes} 字节之间"),
+                        &format!("size must be 1 to {max_photo_bytes} bytes"),
+                    ));
+                }
+                if r.width == 0 || r.height == 0 || r.width > max_side || r.height > max_side {
+                    return Err(bad(
+                        seq,
+                        "width",
+                        &format!("宽高应在 1 到 {max_side} 像素之间"),
+                        &format!("width and height must be 1 to {max_side} pixels"),
+                    ));
+                }
+                position(seq, "position", &r.position)?;
+                if verify_signature(r, signer_key).is_err() {
+                    return Err(bad(
+                        seq,
+                        "signature",
+                        "设备签名无效（请重新登录以登记设备密钥）",
+                        "the device signature does not verify (log in again to register the device key)",
+                    ));
+                }
+            }
+            Record::Rectification(r) => {
+                if !self.refs.findings.contains_key(&r.finding_id) {
+                    return Err(bad(
+                        seq,
+                        "finding_id",
+                        "引用的问题不存在",
+                        "refers to an unknown finding",
+                    ));
+                }
+                text(seq, "actor", &r.actor, MAX_NAME, true)?;
+                text(
+                    seq,
+                    "note",
+                    &r.note,
+                    MAX_TEXT,
+                    r.action == RectificationAction::SentBack,
+                )?;
+                if r.action == RectificationAction::Dispatched && r.unit.is_none() {
+                    return Err(bad(
+                        seq,
+                        "unit",
+                        "派遣须指定责任单位",
+                        "a dispatch names a responsible unit",
+                    ));
+                }
+                if let Some(u) = &r.unit
+                    && !self.refs.units.contains(u)
+                {
+                    return Err(bad(
+                        seq,
+                        "unit",
+                        "未知的责任单位",
+                        "unknown responsible unit",
+                    ));
+                }
+                date(seq, "deadline", &r.deadline)?;
+                if let Some(p) = &r.photo_sha256 {
+                    sha(seq, "photo_sha256", p)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Validates every record of a batch against the looked-up reference data.
+pub fn check_records(
+    entries: &[OutboxEntry],
+    device: Uuid,
+    signer_key: &str,
+    mut refs: RefData,
+    max_photo_bytes: u64,
+    max_side: u32,
+) -> ApiResult<()> {
+    let inspections = refs
+        .inspections
+        .iter()
+        .map(|(id, r)| {
+            let t = refs
+                .templates
+                .get(&(r.template_id.clone(), r.template_version))
+                .cloned();
+            (*id, (r.device_id, t))
+        })
+        .collect();
+    let mut batch = Batch {
+        device,
+        refs: &mut refs,
+        inspections,
+    };
+    for e in entries {
+        batch.check(e, signer_key, max_photo_bytes, max_side)?;
+    }
+    Ok(())
+}
+
+/// 422 for an assignment, naming the field at fault.
+pub fn invalid_assignment(field: &str, zh: &str, en: &str) -> ApiError {
+    let mut e = ApiError::new(
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_assignment",
+        format!("字段 {field}：{zh} / field {field}: {en}"),
+    );
+    e.field = Some(field.to_string());
+    e
+}
+
+/// Checks an assignment before it is stored: its inspector is an active account with the
+/// inspector role, its site exists, its date is a real `YYYY-MM-DD` date and its note is not
+/// too long.
+pub async fn check_assignment(store: &dyn Store, a: &Assignment) -> ApiResult<()> {
+    let user = store.user(&a.inspector).await?;
+    if !user.is_some_and(|u| u.role == Role::Inspector && !u.disabled) {
+        return Err(invalid_assignment(
+            "inspector",
+            &format!("{:?} 不是在用的巡查员账号", a.inspector),
+            &format!("{:?} is not an active inspector account", a.inspector),
+        ));
+    }
+    let refs = store
+        .lookup(&RefQuery {
+            sites: [a.site_id].into(),
+            ..RefQuery::default()
+        })
+        .await?;
+    if !refs.sites.contains(&a.site_id) {
+        return Err(invalid_assignment(
+            "site_id",
+            &format!("没有站点 {}", a.site_id),
+            &format!("no site {}", a.site_id),
+        ));
+    }
+    if !is_date(&a.date) {
+        return Err(invalid_assignment(
+            "date",
+            &format!("{:?} 不是有效的 YYYY-MM-DD 日期", a.date),
+            &format!("{:?} is not a real YYYY-MM-DD date", a.date),
+        ));
+    }
+    if a.note.chars().count() > MAX_TEXT {
+        return Err(invalid_assignment(
+            "note",
+            &format!("超过 {MAX_TEXT} 字"),
+            &format!("longer than {MAX_TEXT} characters"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_date;
+
+    #[test]
+    fn dates_are_real_calendar_days() {
+        for ok in ["2026-11-27", "2024-02-29", "2000-02-29", "2026-12-31"] {
+            assert!(is_date(ok), "{ok}");
+        }
+        for bad in [
+            "2026-02-29",
+            "1900-02-29",
+            "2026-04-31",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "2026/01/01",
+            "",
+            "tomorrow",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! The real `fieldcheck-server` binary: admin commands on a data directory, then `serve` with
+//! zero configuration besides the directory, a tablet's login → pull → push over HTTP, and a
+//! graceful stop on SIGTERM.
+
+mod common;
+
+use common::*;
+use fieldcheck_protocol::*;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use uuid::Uuid;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fieldcheck-server");
+
+fn run(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn write_pack(dir: &Path) {
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("pack.toml"), "name = \"测试包\"\n").unwrap();
+    std::fs::write(
+        dir.join("site-types.toml"),
+        "[[site_types]]\ncode = \"back_alley\"\nname_zh = \"背街小巷\"\nname_en = \"Back alley\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("taxonomy.toml"),
+        "[[subcategories]]\ncode = \"manhole_cover\"\ncategory = \"component\"\nname_zh = \"井盖\"\nname_en = \"Manhole cover\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("units.toml"),
+        "[[units]]\ncode = \"urban_mgmt\"\nname_zh = \"城管局\"\nname_en = \"Urban management\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("templates/back_alley.toml"),
+        r#"id = "back_alley"
+version = 1
+site_type = "back_alley"
+name_zh = "背街小巷检查表"
+name_en = "Back alley checklist"
+
+[[items]]
+code = "BA-01"
+index_code = "II-26"
+index_name_zh = "城市规划建设"
+index_name_en = "Urban planning and construction"
+text_zh = "路面平整完好"
+title_en = "Road surface sound"
+standard_zh = "路面已硬化且平整，无坑槽。"
+kind = "verdict"
+weight = 1.0
+photo_required = true
+"#,
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn admin_commands_then_serve_sync_and_stop_gracefully() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let pack = tmp.path().join("pack");
+    write_pack(&pack);
+
+    let checked = run(&data, &["content", "check", pack.to_str().unwrap()]);
+    assert!(
+        checked.contains("back_alley") && checked.contains("1 items"),
+        "{checked}"
+    );
+    let demo = run(&data, &["demo", "--pack", pack.to_str().unwrap()]);
+    assert!(
+        demo.contains("account admin")
+            && demo.contains("password")
+            && demo.contains("3 sites assigned to inspector1 for "),
+        "{demo}"
+    );
+    run(
+        &data,
+        &[
+            "user",
+            "add",
+            "zhang",
+            "--role",
+            "inspector",
+            "--password",
+            "zhang-pw",
+        ],
+    );
+    assert!(run(&data, &["user", "list"]).contains("zhang"));
+
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    assert_eq!(
+        http.get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+
+    let dev = Device::new(1);
+    let login: LoginResponse = http
+        .post(format!("{base}/api/v1/login"))
+        .json(&LoginRequest {
+            username: "zhang".into(),
+            password: "zhang-pw".into(),
+            device_id: dev.id,
+            device_public_key: dev.public_hex(),
+            device_label: "张工的平板".into(),
+            protocol_version: PROTOCOL_VERSION,
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pulled: PullResponse = http
+        .post(format!("{base}/api/v1/sync/pull"))
+        .bearer_auth(&login.token)
+        .json(&PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            cursor: 0,
+            limit: None,
+            hlc: hlc(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let site = pulled
+        .changes
+        .iter()
+        .find_map(|c| match &c.item {
+            ChangeItem::Site(s) => Some(s.id),
+            _ => None,
+        })
+        .expect("demo sites are pulled");
+
+    // `assign` refuses a date that does not exist; what it writes reaches the inspector.
+    let site_arg = site.to_string();
+    let assign = |date: &str| {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["assign", "--inspector", "zhang", "--site", &site_arg])
+            .args(["--date", date])
+            .output()
+            .unwrap()
+    };
+    let refused = assign("2026-02-30");
+    assert!(
+        !refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("date"),
+        "{refused:?}"
+    );
+    let assigned = assign("2026-11-28");
+    assert!(assigned.status.success(), "{assigned:?}");
+    let later: PullResponse = http
+        .post(format!("{base}/api/v1/sync/pull"))
+        .bearer_auth(&login.token)
+        .json(&PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            cursor: pulled.cursor,
+            limit: None,
+            hlc: hlc(),
+        })
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mine: Vec<&Assignment> = later
+        .changes
+        .iter()
+        .filter_map(|c| match &c.item {
+            ChangeItem::Assignment(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(
+        (
+            mine[0].inspector.as_str(),
+            mine[0].site_id,
+            mine[0].date.as_str()
+        ),
+        ("zhang", site, "2026-11-28")
+    );
+    let ins = Uuid::now_v7();
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: dev.id,
+        hlc: hlc(),
+        entries: entries(
+            1,
+            vec![
+                inspection(&dev, ins, site),
+                item(ins, "BA-01", ItemValue::Compliant),
+            ],
+        ),
+    };
+    let resp = http
+        .post(format!("{base}/api/v1/sync/push"))
+        .bearer_auth(&login.token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let acked: PushResponse = resp.json().await.unwrap();
+    assert_eq!(acked.acked_through, 2);
+    assert!(run(&data, &["device", "list"]).contains(&dev.id.to_string()));
+
+    // A photo upload in flight when SIGTERM arrives still completes.
+    let photo = jpeg(48, 32);
+    let rec = photo_record(&dev, &photo, None, 48, 32);
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: dev.id,
+        hlc: hlc(),
+        entries: entries(3, vec![Record::Photo(rec.clone())]),
+    };
+    let resp = http
+        .post(format!("{base}/api/v1/sync/push"))
+        .bearer_auth(&login.token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let upload = tokio::spawn(
+        http.patch(format!("{base}/api/v1/photos/{}", rec.sha256))
+            .bearer_auth(&login.token)
+            .header("Upload-Offset", "0")
+            .body(reqwest::Body::wrap_stream(body))
+            .send(),
+    );
+    let half = photo.len() / 2;
+    tx.send(Ok(photo[..half].to_vec())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "still serving the upload"
+    );
+    tx.send(Ok(photo[half..].to_vec())).await.unwrap();
+    drop(tx);
+    let done = upload.await.unwrap().unwrap();
+    assert_eq!(done.status(), 200, "the in-flight upload finished");
+    assert!(done.json::<UploadStatus>().await.unwrap().complete);
+    let mut waited = 0;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(waited < 100, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(100));
+        waited += 1;
+    };
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    let export = run(&data, &["export"]);
+    assert!(
+        export.contains(&ins.to_string()),
+        "data kept after the stop"
+    );
+}

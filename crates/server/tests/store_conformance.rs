@@ -1,0 +1,554 @@
+//! One conformance suite for the `Store` trait, run against SQLite and PostgreSQL.
+//!
+//! The PostgreSQL half needs FIELDCHECK_TEST_PG_URL (see scripts/start-postgres.sh); without it
+//! those tests fail, unless FIELDCHECK_SKIP_PG=1 is set on purpose.
+
+mod common;
+
+use common::*;
+use fieldcheck_protocol::*;
+use fieldcheck_server::store::{AuditEntry, DynStore, PullScope, StoreError};
+use rand::seq::SliceRandom;
+use std::collections::HashSet;
+use std::time::Duration;
+use uuid::Uuid;
+
+mod suite {
+    use super::*;
+
+    pub async fn accounts_and_devices(s: &DynStore) {
+        add_user(s, "alice", Role::Inspector, None, "pw-alice").await;
+        let dup = s
+            .create_user(&s.user("alice").await.unwrap().unwrap())
+            .await;
+        assert!(matches!(dup, Err(StoreError::Conflict(_))));
+        add_user(s, "unit1", Role::UnitMember, Some("urban_mgmt"), "pw").await;
+        let users = s.list_users().await.unwrap();
+        assert_eq!(
+            users.iter().map(|u| u.name.as_str()).collect::<Vec<_>>(),
+            ["alice", "unit1"]
+        );
+        assert_eq!(users[1].unit.as_deref(), Some("urban_mgmt"));
+        assert!(s.set_user_disabled("alice", true).await.unwrap());
+        assert!(s.user("alice").await.unwrap().unwrap().disabled);
+        assert!(!s.set_user_disabled("nobody", true).await.unwrap());
+        assert!(s.set_password_hash("alice", "h2").await.unwrap());
+        assert_eq!(s.user("alice").await.unwrap().unwrap().password_hash, "h2");
+
+        let dev = Device::new(1);
+        let token = dev.register(s, "alice").await;
+        let session = s
+            .session(&fieldcheck_server::auth::token_hash(&token))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.device.id, dev.id);
+        assert_eq!(session.user.name, "alice");
+        assert_eq!(session.device.public_key, dev.public_hex());
+        // A new login replaces the token and keeps the device's prefix.
+        let token2 = dev.register(s, "alice").await;
+        assert!(
+            s.session(&fieldcheck_server::auth::token_hash(&token))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            s.session(&fieldcheck_server::auth::token_hash(&token2))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(s.list_devices().await.unwrap().len(), 1);
+        assert!(s.revoke_device(dev.id, 5).await.unwrap());
+        assert!(!s.revoke_device(Uuid::now_v7(), 5).await.unwrap());
+        let session = s
+            .session(&fieldcheck_server::auth::token_hash(&token2))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.device.revoked_at, Some(5));
+        let again = dev.register_result(s, "alice").await;
+        assert!(matches!(again, Err(StoreError::DeviceRevoked(id)) if id == dev.id));
+
+        for at in [10, 20, 30] {
+            s.record_login_failure("user:alice", at).await.unwrap();
+        }
+        assert_eq!(s.login_failures_since("user:alice", 15).await.unwrap(), 2);
+        s.clear_login_failures("user:alice").await.unwrap();
+        assert_eq!(s.login_failures_since("user:alice", 0).await.unwrap(), 0);
+    }
+
+    pub async fn audit_is_append_only_and_newest_first(s: &DynStore) {
+        for i in 0..3 {
+            s.append_audit(&AuditEntry {
+                at: i,
+                actor: "admin".into(),
+                device_id: Some(Uuid::from_u128(9)),
+                action: format!("a{i}"),
+                target: "t".into(),
+                detail: String::new(),
+            })
+            .await
+            .unwrap();
+        }
+        let got = s.recent_audit(2).await.unwrap();
+        assert_eq!(
+            got.iter().map(|a| a.action.as_str()).collect::<Vec<_>>(),
+            ["a2", "a1"]
+        );
+        assert_eq!(got[0].device_id, Some(Uuid::from_u128(9)));
+    }
+
+    pub async fn import_logs_changes_once_and_refuses_a_changed_version(s: &DynStore) {
+        let c = content();
+        let first = s.import_content(&c).await.unwrap();
+        assert_eq!(first.changed, 5);
+        let again = s.import_content(&c).await.unwrap();
+        assert_eq!((again.changed, again.unchanged), (0, 5));
+        let logged = s.pull(0, 100, &PullScope::Everything).await.unwrap().len();
+        let mut changed = c.clone();
+        changed.templates[0].items.pop();
+        changed.units.push(unit("traffic"));
+        assert!(matches!(
+            s.import_content(&changed).await,
+            Err(StoreError::Conflict(_))
+        ));
+        assert_eq!(
+            s.pull(0, 100, &PullScope::Everything).await.unwrap().len(),
+            logged,
+            "nothing written"
+        );
+        changed.templates[0].version = 2;
+        assert_eq!(s.import_content(&changed).await.unwrap().changed, 2);
+    }
+
+    pub async fn push_replayed_three_times_shuffled_is_one_delivery(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let dev = Device::new(3);
+        dev.register(s, "inspector1").await;
+        let outbox = outbox(&dev, site(1).id, 6);
+        let batches: Vec<Vec<OutboxEntry>> = outbox.chunks(7).map(<[_]>::to_vec).collect();
+        let mut deliveries: Vec<&Vec<OutboxEntry>> =
+            batches.iter().flat_map(|b| [b, b, b]).collect();
+        deliveries.shuffle(&mut rand::rng());
+        let mut acked = 0;
+        for b in deliveries {
+            match s.apply_push(dev.id, &dev.public_hex(), b).await {
+                Ok(o) => acked = o.high_seq,
+                Err(StoreError::Gap { expected }) => assert_eq!(expected, acked + 1),
+                Err(e) => panic!("{e}"),
+            }
+        }
+        // Like a tablet: resend from the acknowledged prefix until everything is acked.
+        while acked < outbox.len() as u64 {
+            let rest: Vec<_> = outbox
+                .iter()
+                .filter(|e| e.seq > acked)
+                .take(7)
+                .cloned()
+                .collect();
+            acked = s
+                .apply_push(dev.id, &dev.public_hex(), &rest)
+                .await
+                .unwrap()
+                .high_seq;
+        }
+        assert_eq!(s.export().await.unwrap(), expected_export(&outbox));
+        // And once more, everything: a no-op.
+        let o = s
+            .apply_push(dev.id, &dev.public_hex(), &outbox)
+            .await
+            .unwrap();
+        assert_eq!((o.high_seq, o.applied), (outbox.len() as u64, 0));
+        assert_eq!(s.export().await.unwrap(), expected_export(&outbox));
+    }
+
+    pub async fn a_gap_is_refused_and_nothing_written(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let dev = Device::new(4);
+        dev.register(s, "inspector1").await;
+        let outbox = outbox(&dev, site(1).id, 1);
+        let key = dev.public_hex();
+        assert_eq!(
+            s.apply_push(dev.id, &key, &outbox[..3])
+                .await
+                .unwrap()
+                .high_seq,
+            3
+        );
+        let before = s.export().await.unwrap();
+        let gap = s.apply_push(dev.id, &key, &outbox[4..6]).await;
+        assert!(matches!(gap, Err(StoreError::Gap { expected: 4 })));
+        assert_eq!(s.export().await.unwrap(), before);
+        // An overlapping batch applies only what is new.
+        let o = s.apply_push(dev.id, &key, &outbox[1..6]).await.unwrap();
+        assert_eq!((o.high_seq, o.applied), (6, 3));
+        let unknown = s.apply_push(Uuid::now_v7(), &key, &outbox[..1]).await;
+        assert!(matches!(unknown, Err(StoreError::UnknownDevice(_))));
+    }
+
+    pub async fn fifty_devices_pushing_at_once_lose_nothing(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let mut tasks = Vec::new();
+        let mut all = Vec::new();
+        for n in 0..50u8 {
+            let dev = Device::new(n + 10);
+            dev.register(s, "inspector1").await;
+            let outbox = outbox(&dev, site(1).id, 2);
+            all.extend(outbox.clone());
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                for batch in outbox.chunks(5) {
+                    loop {
+                        match s.apply_push(dev.id, &dev.public_hex(), batch).await {
+                            Ok(_) => break,
+                            Err(StoreError::Backend(e))
+                                if e.contains("deadlock") || e.contains("busy") =>
+                            {
+                                continue;
+                            }
+                            Err(e) => panic!("{e}"),
+                        }
+                    }
+                }
+                dev.id
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let got = s.export().await.unwrap();
+        let want = expected_export(&all);
+        assert_eq!(got.inspections.len(), want.inspections.len());
+        assert_eq!(got.item_results.len(), 50 * 2 * 3);
+        assert_eq!(got, {
+            let mut w = want;
+            w.inspections.sort_by_key(|r| r.id.to_string());
+            w.findings.sort_by_key(|r| r.id.to_string());
+            w.events.sort_by_key(|r| r.id.to_string());
+            w.item_results
+                .sort_by_key(|r| (r.inspection_id.to_string(), r.item_code.clone()));
+            w
+        });
+        for d in s.list_devices().await.unwrap() {
+            assert_eq!(d.high_seq, 2 * 9, "device {} acked everything", d.id);
+        }
+    }
+
+    pub async fn pull_pages_in_order_and_scopes_units(s: &DynStore) {
+        seed(s).await;
+        for n in 2..=6 {
+            s.put_site(&site(n)).await.unwrap();
+        }
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let dev = Device::new(5);
+        dev.register(s, "inspector1").await;
+        let f1 = Uuid::now_v7();
+        let f2 = Uuid::now_v7();
+        let recs = vec![
+            finding(&dev, f1, site(1).id, None, Some("urban_mgmt")),
+            finding(&dev, f2, site(1).id, None, Some("urban_mgmt")),
+        ];
+        s.apply_push(dev.id, &dev.public_hex(), &entries(1, recs))
+            .await
+            .unwrap();
+        assert!(
+            s.append_office_event(&event(
+                f1,
+                RectificationAction::Dispatched,
+                Some("housing"),
+                "admin"
+            ))
+            .await
+            .unwrap()
+        );
+        assert!(
+            s.append_office_event(&event(f2, RectificationAction::Closed, None, "admin"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.append_office_event(&event(
+                Uuid::now_v7(),
+                RectificationAction::Closed,
+                None,
+                "admin"
+            ))
+            .await
+            .unwrap()
+        );
+
+        let mut cursor = 0;
+        let mut seen = Vec::new();
+        loop {
+            let page = s.pull(cursor, 3, &PullScope::Everything).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            assert!(page.len() <= 3);
+            cursor = page.last().unwrap().seq;
+            seen.extend(page);
+        }
+        assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
+        assert_eq!(seen.len(), 5 + 6 + 2, "content, sites, office events");
+        let housing = s
+            .pull(0, 100, &PullScope::Unit("housing".into()))
+            .await
+            .unwrap();
+        let events: Vec<_> = housing
+            .iter()
+            .filter(|c| matches!(c.item, ChangeItem::Rectification(_)))
+            .collect();
+        assert_eq!(
+            events.len(),
+            1,
+            "only the step of the finding dispatched to housing"
+        );
+        let urban = s
+            .pull(0, 100, &PullScope::Unit("urban_mgmt".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            urban
+                .iter()
+                .filter(|c| matches!(c.item, ChangeItem::Rectification(_)))
+                .count(),
+            1
+        );
+
+        // Inspectors see every unit's steps.
+        let mine = s
+            .pull(0, 100, &PullScope::Inspector("inspector1".into()))
+            .await
+            .unwrap();
+        assert_eq!(mine.len(), seen.len());
+
+        let f = s.finding(f1).await.unwrap().unwrap();
+        assert_eq!(f.current_unit.as_deref(), Some("housing"));
+        assert_eq!(f.events.len(), 1);
+        let mine = s.list_findings(Some("housing"), 10).await.unwrap();
+        assert_eq!(mine.iter().map(|r| r.record.id).collect::<Vec<_>>(), [f1]);
+        assert_eq!(s.list_findings(None, 10).await.unwrap().len(), 2);
+    }
+
+    pub async fn pull_never_skips_a_write_that_commits_late(s: &DynStore) {
+        seed(s).await;
+        let (start, _) = (s.pull(0, 1000, &PullScope::Everything).await.unwrap(), ());
+        let mut cursor = start.last().unwrap().seq;
+        let slow = {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.put_site_slowly(&site(100), Duration::from_millis(1500))
+                    .await
+                    .unwrap()
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let fast = {
+            let s = s.clone();
+            tokio::spawn(async move { s.put_site(&site(200)).await.unwrap() })
+        };
+        let mut seen = Vec::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while seen.len() < 2 && tokio::time::Instant::now() < deadline {
+            for c in s.pull(cursor, 10, &PullScope::Everything).await.unwrap() {
+                cursor = c.seq;
+                seen.push(c);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        slow.await.unwrap();
+        fast.await.unwrap();
+        for c in s.pull(cursor, 10, &PullScope::Everything).await.unwrap() {
+            seen.push(c);
+        }
+        let ids: Vec<Uuid> = seen
+            .iter()
+            .filter_map(|c| match &c.item {
+                ChangeItem::Site(site) => Some(site.id),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            [site(100).id, site(200).id],
+            "both writes seen, in commit order"
+        );
+    }
+
+    pub async fn assignments_reach_their_inspector_only(s: &DynStore) {
+        seed(s).await;
+        s.put_site(&site(2)).await.unwrap();
+        let start = s.pull(0, 1000, &PullScope::Everything).await.unwrap();
+        let cursor = start.last().unwrap().seq;
+        let assignments = |rows: Vec<fieldcheck_server::store::ChangeRow>| -> Vec<Assignment> {
+            rows.into_iter()
+                .filter_map(|c| match c.item {
+                    ChangeItem::Assignment(a) => Some(a),
+                    _ => None,
+                })
+                .collect()
+        };
+        let pull_as = |scope: PullScope| {
+            let s = s.clone();
+            async move { assignments(s.pull(cursor, 1000, &scope).await.unwrap()) }
+        };
+        let first = Assignment {
+            id: Uuid::now_v7(),
+            inspector: "inspector1".into(),
+            site_id: site(1).id,
+            date: "2026-11-28".into(),
+            note: "复查井盖".into(),
+            cancelled: false,
+        };
+        let other = Assignment {
+            id: Uuid::now_v7(),
+            inspector: "inspector2".into(),
+            site_id: site(2).id,
+            ..first.clone()
+        };
+        s.put_assignment(&first).await.unwrap();
+        s.put_assignment(&other).await.unwrap();
+        assert_eq!(
+            pull_as(PullScope::Inspector("inspector1".into())).await,
+            std::slice::from_ref(&first)
+        );
+        assert_eq!(
+            pull_as(PullScope::Inspector("inspector2".into())).await,
+            std::slice::from_ref(&other)
+        );
+        assert!(
+            pull_as(PullScope::Unit("urban_mgmt".into()))
+                .await
+                .is_empty(),
+            "unit members see no assignments"
+        );
+        assert_eq!(
+            pull_as(PullScope::Everything).await,
+            [first.clone(), other.clone()]
+        );
+        let inspector1_sees = s
+            .pull(0, 1000, &PullScope::Inspector("inspector1".into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            inspector1_sees.len(),
+            start.len() + 1,
+            "still all reference data"
+        );
+
+        // Storing it unchanged logs nothing; an update is a later copy with the same id.
+        s.put_assignment(&first).await.unwrap();
+        assert_eq!(pull_as(PullScope::Everything).await.len(), 2);
+        let moved = Assignment {
+            date: "2026-11-29".into(),
+            note: "改到周六".into(),
+            ..first.clone()
+        };
+        s.put_assignment(&moved).await.unwrap();
+        assert_eq!(
+            pull_as(PullScope::Inspector("inspector1".into())).await,
+            [first.clone(), moved.clone()]
+        );
+
+        // Moved to another inspector: the first one is told it is off, the second gets it.
+        let handed_over = Assignment {
+            inspector: "inspector2".into(),
+            ..moved.clone()
+        };
+        s.put_assignment(&handed_over).await.unwrap();
+        let withdrawn = Assignment {
+            cancelled: true,
+            ..moved.clone()
+        };
+        assert_eq!(
+            pull_as(PullScope::Inspector("inspector1".into())).await,
+            [first, moved, withdrawn]
+        );
+
+        // Cancelling is a later copy with `cancelled` set.
+        let cancelled = Assignment {
+            cancelled: true,
+            ..handed_over.clone()
+        };
+        s.put_assignment(&cancelled).await.unwrap();
+        assert_eq!(
+            pull_as(PullScope::Inspector("inspector2".into())).await,
+            [other, handed_over, cancelled]
+        );
+    }
+
+    pub async fn photos_are_expected_until_stored(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let dev = Device::new(6);
+        dev.register(s, "inspector1").await;
+        let bytes = jpeg(32, 24);
+        let rec = photo_record(&dev, &bytes, None, 32, 24);
+        s.apply_push(
+            dev.id,
+            "signer",
+            &entries(1, vec![Record::Photo(rec.clone())]),
+        )
+        .await
+        .unwrap();
+        let other = sha_hex(b"other");
+        let missing: HashSet<String> = s
+            .missing_photos(&[rec.sha256.clone(), other.clone()])
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(missing, HashSet::from([rec.sha256.clone(), other.clone()]));
+        let row = s.photo(&rec.sha256).await.unwrap().unwrap();
+        assert_eq!(
+            (row.record, row.signer_key.as_str(), row.stored),
+            (rec.clone(), "signer", false)
+        );
+        s.mark_photo_stored(&rec.sha256, 99).await.unwrap();
+        assert_eq!(
+            s.missing_photos(&[rec.sha256.clone(), other.clone()])
+                .await
+                .unwrap(),
+            [other]
+        );
+        assert!(s.photo(&rec.sha256).await.unwrap().unwrap().stored);
+        assert!(s.photo(&sha_hex(b"none")).await.unwrap().is_none());
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident, $make:path) => {
+        mod $backend {
+            use super::*;
+
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $name() {
+                        let Some(t) = $make().await else { return };
+                        suite::$name(&t.store).await;
+                    }
+                };
+            }
+
+            case!(accounts_and_devices);
+            case!(audit_is_append_only_and_newest_first);
+            case!(import_logs_changes_once_and_refuses_a_changed_version);
+            case!(push_replayed_three_times_shuffled_is_one_delivery);
+            case!(a_gap_is_refused_and_nothing_written);
+            case!(fifty_devices_pushing_at_once_lose_nothing);
+            case!(pull_pages_in_order_and_scopes_units);
+            case!(pull_never_skips_a_write_that_commits_late);
+            case!(assignments_reach_their_inspector_only);
+            case!(photos_are_expected_until_stored);
+        }
+    };
+}
+
+conformance!(sqlite, common::sqlite_store);
+conformance!(postgres, common::pg_store);
