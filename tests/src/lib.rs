@@ -1,4 +1,12 @@
-//! Shared parts of Fieldcheck's end-to-end tests: demo data and paths.
+//! Shared parts of Fieldcheck's end-to-end tests: demo data, paths, a real server process and
+//! the one checker that compares tablet and server state.
+
+pub mod checker;
+pub mod fault_proxy;
+pub mod photos;
+pub mod server;
+pub mod shaping_proxy;
+pub mod tablet;
 
 use anyhow::Result;
 use fieldcheck_core::content::load_pack;

@@ -8,6 +8,7 @@
 //! - [`clock`]: the hybrid logical clock that stamps every change.
 //! - [`photo`]: the capture pipeline: processing, Chinese watermark, trusted time, signature,
 //!   crash-safe storage.
+//! - [`sync`]: the sync client: push, photo upload, pull, scheduling.
 //!
 //! Nothing here knows about Tauri: the whole engine runs and is tested headless.
 
@@ -17,3 +18,4 @@ pub mod photo;
 pub mod rectification;
 pub mod scoring;
 pub mod store;
+pub mod sync;

@@ -1,0 +1,221 @@
+//! The HTTP calls of the sync API, one function each, with the server's errors mapped to
+//! [`SyncError`]. Push bodies go gzip-compressed.
+
+use super::SyncError;
+use fieldcheck_protocol::{
+    ErrorBody, LoginRequest, LoginResponse, PhotoMissingRequest, PhotoMissingResponse, PullRequest,
+    PullResponse, PushRequest, PushResponse, UPLOAD_OFFSET_HEADER, UploadStatus,
+};
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use reqwest::{Client, RequestBuilder, Response, StatusCode, header};
+use serde::de::DeserializeOwned;
+use std::io::Write;
+use std::time::Duration;
+
+/// A client of one server, signed in with a device token.
+#[derive(Clone)]
+pub struct ServerApi {
+    http: Client,
+    base: String,
+    token: String,
+}
+
+/// How long to wait for the server: a stalled connection is given up, not waited on forever.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// To open a connection.
+    pub connect: Duration,
+    /// For a whole request, body included.
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(10),
+            request: Duration::from_secs(120),
+        }
+    }
+}
+
+fn http(timeouts: Timeouts) -> Result<Client, SyncError> {
+    Client::builder()
+        .connect_timeout(timeouts.connect)
+        .timeout(timeouts.request)
+        .build()
+        .map_err(|e| SyncError::NoSignal(e.to_string()))
+}
+
+fn url(base: &str, path: &str) -> String {
+    format!("{}/api/v1{path}", base.trim_end_matches('/'))
+}
+
+/// Signs in and registers the device; returns the server's answer with the token.
+pub async fn login(
+    base: &str,
+    req: &LoginRequest,
+    timeouts: Timeouts,
+) -> Result<LoginResponse, SyncError> {
+    let resp = http(timeouts)?
+        .post(url(base, "/login"))
+        .json(req)
+        .send()
+        .await
+        .map_err(no_signal)?;
+    read_json(resp).await
+}
+
+impl ServerApi {
+    /// A client of `base` (e.g. `http://127.0.0.1:8080`) using `token`.
+    pub fn new(base: &str, token: &str, timeouts: Timeouts) -> Result<ServerApi, SyncError> {
+        Ok(ServerApi {
+            http: http(timeouts)?,
+            base: base.to_string(),
+            token: token.to_string(),
+        })
+    }
+
+    fn post(&self, path: &str) -> RequestBuilder {
+        self.http
+            .post(url(&self.base, path))
+            .bearer_auth(&self.token)
+    }
+
+    /// Pushes one outbox batch; returns the server's ack and clock, plus the body size sent.
+    pub async fn push(&self, req: &PushRequest) -> Result<(PushResponse, u64), SyncError> {
+        let json = serde_json::to_vec(req).map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        let mut gz = GzEncoder::new(Vec::with_capacity(json.len() / 4), Compression::fast());
+        gz.write_all(&json)
+            .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        let body = gz
+            .finish()
+            .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        let sent = body.len() as u64;
+        let resp = self
+            .post("/sync/push")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_ENCODING, "gzip")
+            .body(body)
+            .send()
+            .await
+            .map_err(no_signal)?;
+        Ok((read_json(resp).await?, sent))
+    }
+
+    /// Pulls one page of server changes after the request's cursor.
+    pub async fn pull(&self, req: &PullRequest) -> Result<PullResponse, SyncError> {
+        read_json(
+            self.post("/sync/pull")
+                .json(req)
+                .send()
+                .await
+                .map_err(no_signal)?,
+        )
+        .await
+    }
+
+    /// Which of these photo hashes the server still needs.
+    pub async fn missing(&self, hashes: Vec<String>) -> Result<Vec<String>, SyncError> {
+        let resp = self
+            .post("/photos/missing")
+            .json(&PhotoMissingRequest { hashes })
+            .send()
+            .await
+            .map_err(no_signal)?;
+        Ok(read_json::<PhotoMissingResponse>(resp).await?.missing)
+    }
+
+    /// How many bytes of a photo the server holds.
+    pub async fn offset(&self, sha256: &str) -> Result<UploadStatus, SyncError> {
+        let resp = self
+            .http
+            .get(url(&self.base, &format!("/photos/{sha256}/offset")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(no_signal)?;
+        read_json(resp).await
+    }
+
+    /// Sends the bytes of a photo from `offset` on. When the server holds another number of
+    /// bytes than `offset` it says so (409 with `Upload-Offset`): that comes back as an
+    /// incomplete status with the server's offset, to resume from.
+    pub async fn upload(
+        &self,
+        sha256: &str,
+        offset: u64,
+        bytes: Vec<u8>,
+    ) -> Result<UploadStatus, SyncError> {
+        let resp = self
+            .http
+            .patch(url(&self.base, &format!("/photos/{sha256}")))
+            .bearer_auth(&self.token)
+            .header(UPLOAD_OFFSET_HEADER, offset)
+            .header(header::CONTENT_TYPE, "application/offset+octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .map_err(no_signal)?;
+        let held = resp
+            .headers()
+            .get(UPLOAD_OFFSET_HEADER)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if let (StatusCode::CONFLICT, Some(held)) = (resp.status(), held) {
+            return Ok(UploadStatus {
+                sha256: sha256.to_string(),
+                offset: held,
+                size: 0,
+                complete: false,
+                message: String::new(),
+            });
+        }
+        read_json(resp).await
+    }
+}
+
+fn no_signal(e: reqwest::Error) -> SyncError {
+    SyncError::NoSignal(e.to_string())
+}
+
+/// Reads a success body as `T`, or maps the server's error body to a [`SyncError`].
+async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, SyncError> {
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let bytes = resp.bytes().await.map_err(no_signal)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .map_err(|e| SyncError::NoSignal(format!("truncated or garbled answer: {e}")));
+    }
+    let body: Option<ErrorBody> = serde_json::from_slice(&bytes).ok();
+    let code = body.as_ref().map(|b| b.error.as_str()).unwrap_or("");
+    let message = body
+        .as_ref()
+        .map(|b| b.message.clone())
+        .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
+    Err(match (status, code) {
+        (StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE, _) => SyncError::Busy {
+            retry_after: Duration::from_secs(retry_after.unwrap_or(5)),
+        },
+        // Another request (often our own, cut off on this side while the server's side of the
+        // connection is still open) is appending to this photo: it passes, so try again later.
+        (StatusCode::CONFLICT, "upload_in_progress") => SyncError::Busy {
+            retry_after: Duration::from_secs(retry_after.unwrap_or(2)),
+        },
+        (_, "device_revoked" | "token_revoked") => SyncError::Revoked,
+        (_, "account_disabled") => SyncError::AccountDisabled,
+        (StatusCode::UNAUTHORIZED, _) => SyncError::LoginExpired,
+        (s, _) if s.is_server_error() => SyncError::Server {
+            status: s.as_u16(),
+            message,
+        },
+        (_, _) => SyncError::Refused {
+            seq: body.as_ref().and_then(|b| b.seq),
+            message,
+        },
+    })
+}

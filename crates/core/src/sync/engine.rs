@@ -1,0 +1,316 @@
+//! One sync session: push the outbox, send the photos the server lacks, pull server changes.
+//! A session cut off anywhere resumes where it stopped: acks drop only acknowledged entries,
+//! photo uploads resume from the server's offset, and each pulled page is applied whole
+//! together with its cursor.
+
+use super::SyncError;
+use super::api::{self, ServerApi, Timeouts};
+use super::progress::{SessionReport, SyncProgress, SyncStep};
+use crate::photo::{DeviceKey, PhotoDir, TrustedClock};
+use crate::store::Store;
+use fieldcheck_protocol::{LoginRequest, PROTOCOL_VERSION, PullRequest, PushRequest};
+use futures_util::StreamExt;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use tokio::sync::watch;
+
+/// Outbox entries per push request.
+const PUSH_BATCH: u32 = 1000;
+/// Server changes per pull page.
+const PULL_PAGE: u32 = 500;
+/// Photos uploaded at once.
+const PHOTO_CONCURRENCY: usize = 3;
+/// Hashes per "which are missing" question.
+const MISSING_BATCH: usize = 500;
+
+/// The tablet's sync engine: shared by the UI's 同步 button and the background scheduler.
+/// Never runs two sessions at once.
+pub struct SyncEngine {
+    store: Arc<Mutex<Store>>,
+    photos: PhotoDir,
+    clock: Arc<TrustedClock>,
+    progress: watch::Sender<SyncProgress>,
+    running: tokio::sync::Mutex<()>,
+    timeouts: Timeouts,
+    /// Photos whose upload was cut off: ask the server's offset before sending them again.
+    interrupted: Mutex<HashSet<String>>,
+}
+
+impl SyncEngine {
+    /// An engine over the tablet's store, photo directory and trusted clock.
+    pub fn new(store: Arc<Mutex<Store>>, photos: PhotoDir, clock: Arc<TrustedClock>) -> SyncEngine {
+        let engine = SyncEngine {
+            store,
+            photos,
+            clock,
+            progress: watch::channel(SyncProgress::default()).0,
+            running: tokio::sync::Mutex::new(()),
+            timeouts: Timeouts::default(),
+            interrupted: Mutex::default(),
+        };
+        engine.publish(|_| {});
+        engine
+    }
+
+    /// The same engine with other network timeouts (tests use short ones).
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> SyncEngine {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// Progress snapshots, for the UI to watch.
+    pub fn subscribe(&self) -> watch::Receiver<SyncProgress> {
+        self.progress.subscribe()
+    }
+
+    /// Signs in to `server_url`, registering this device and its photo-signing key.
+    pub async fn login(
+        &self,
+        server_url: &str,
+        username: &str,
+        password: &str,
+        key: &DeviceKey,
+    ) -> Result<(), SyncError> {
+        let device_id = self.store().device_id();
+        let req = LoginRequest {
+            username: username.to_string(),
+            password: password.to_string(),
+            device_id,
+            device_public_key: key.public_key_hex(),
+            device_label: format!("tablet {device_id}"),
+            protocol_version: PROTOCOL_VERSION,
+        };
+        let resp = api::login(server_url, &req, self.timeouts).await?;
+        self.clock.observe_server_time(resp.server_time_ms);
+        let mut store = self.store();
+        let _ = store.clock().merge(resp.server_hlc);
+        store.save_login(server_url, &resp.username, &resp.token)?;
+        Ok(())
+    }
+
+    /// Runs one session now (waiting for a running one to end first) and records its outcome.
+    pub async fn sync_now(&self) -> Result<SessionReport, SyncError> {
+        let _one_at_a_time = self.running.lock().await;
+        let state = self.store().sync_state()?;
+        let (Some(base), Some(token)) = (state.server_url, state.token) else {
+            return Err(SyncError::NotSignedIn);
+        };
+        let api = ServerApi::new(&base, &token, self.timeouts)?;
+        let mut report = SessionReport::default();
+        let outcome = self.session(&api, &mut report).await;
+        let mut store = self.store();
+        match &outcome {
+            Ok(()) => store.record_sync_outcome(Ok(self.clock.now().unix_ms))?,
+            Err(e) => {
+                if matches!(e, SyncError::LoginExpired) {
+                    store.forget_token()?;
+                }
+                store.record_sync_outcome(Err(&e.to_string()))?;
+            }
+        }
+        drop(store);
+        self.publish(|p| p.step = SyncStep::Idle);
+        outcome.map(|()| report)
+    }
+
+    async fn session(&self, api: &ServerApi, report: &mut SessionReport) -> Result<(), SyncError> {
+        self.publish(|p| {
+            p.step = SyncStep::Pushing;
+            p.bytes_sent = 0;
+            p.bytes_total = 0;
+        });
+        self.push(api, report).await?;
+        self.publish(|p| p.step = SyncStep::Photos);
+        self.upload_photos(api, report).await?;
+        self.publish(|p| p.step = SyncStep::Pulling);
+        self.pull(api, report).await
+    }
+
+    async fn push(&self, api: &ServerApi, report: &mut SessionReport) -> Result<(), SyncError> {
+        loop {
+            let (entries, device_id, hlc) = {
+                let store = self.store();
+                (
+                    store.outbox_pending(PUSH_BATCH)?,
+                    store.device_id(),
+                    store.clock().now(),
+                )
+            };
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                return Ok(());
+            };
+            let first = entries[0].seq;
+            let req = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                device_id,
+                hlc,
+                entries,
+            };
+            report.requests += 1;
+            let (resp, sent) = api.push(&req).await?;
+            self.clock.observe_server_time(resp.server_time_ms);
+            let mut store = self.store();
+            let _ = store.clock().merge(resp.server_hlc);
+            if resp.acked_through < first {
+                return Err(SyncError::Refused {
+                    seq: Some(first),
+                    message: format!(
+                        "server acknowledged only up to #{} of #{first}-#{last}",
+                        resp.acked_through
+                    ),
+                });
+            }
+            let dropped = store.ack_outbox(resp.acked_through)?;
+            report.records_pushed += dropped as u64;
+            report.bytes_sent += sent;
+            drop(store);
+            self.publish(|p| p.bytes_sent += sent);
+        }
+    }
+
+    async fn upload_photos(
+        &self,
+        api: &ServerApi,
+        report: &mut SessionReport,
+    ) -> Result<(), SyncError> {
+        let pending: Vec<String> = self
+            .store()
+            .photos_not_uploaded()?
+            .into_iter()
+            .map(|p| p.sha256)
+            .collect();
+        let mut missing = Vec::new();
+        for chunk in pending.chunks(MISSING_BATCH) {
+            report.requests += 1;
+            let lacking = api.missing(chunk.to_vec()).await?;
+            let held: Vec<String> = chunk
+                .iter()
+                .filter(|h| !lacking.contains(h))
+                .cloned()
+                .collect();
+            self.store().mark_photos_uploaded(&held)?;
+            missing.extend(lacking);
+        }
+        let total: u64 = missing
+            .iter()
+            .map(|h| {
+                std::fs::metadata(self.photos.photo_path(h))
+                    .map(|m| m.len())
+                    .unwrap_or(0)
+            })
+            .sum();
+        self.publish(|p| p.bytes_total = p.bytes_sent + total);
+        let mut uploads =
+            futures_util::stream::iter(missing.into_iter().map(|sha| self.upload_one(api, sha)))
+                .buffer_unordered(PHOTO_CONCURRENCY);
+        while let Some(done) = uploads.next().await {
+            let (sha, sent, requests) = done?;
+            report.photos_uploaded += 1;
+            report.bytes_sent += sent;
+            report.requests += requests;
+            self.store().mark_photos_uploaded(&[sha])?;
+            self.publish(|p| p.bytes_sent += sent);
+        }
+        Ok(())
+    }
+
+    /// Sends one photo. When nothing goes wrong that is one request with the whole photo. A
+    /// photo cut off earlier in this engine's life first asks where the server stands; a server
+    /// that holds another number of bytes says so, and the upload resumes there.
+    /// Returns (hash, bytes sent, requests).
+    async fn upload_one(
+        &self,
+        api: &ServerApi,
+        sha: String,
+    ) -> Result<(String, u64, u64), SyncError> {
+        let bytes = std::fs::read(self.photos.photo_path(&sha))
+            .map_err(|e| SyncError::LocalFile(format!("{sha}: {e}")))?;
+        let total = bytes.len() as u64;
+        let (mut requests, mut sent, mut offset) = (0, 0, 0);
+        if self.interrupted().contains(&sha) {
+            requests += 1;
+            let status = api.offset(&sha).await?;
+            if status.complete {
+                self.interrupted().remove(&sha);
+                return Ok((sha, sent, requests));
+            }
+            offset = status.offset.min(total);
+        }
+        for _ in 0..3 {
+            requests += 1;
+            let body = bytes[offset as usize..].to_vec();
+            sent += body.len() as u64;
+            match api.upload(&sha, offset, body).await {
+                Ok(status) if status.complete => {
+                    self.interrupted().remove(&sha);
+                    return Ok((sha, sent, requests));
+                }
+                Ok(status) => offset = status.offset.min(total),
+                Err(e) => {
+                    self.interrupted().insert(sha);
+                    return Err(e);
+                }
+            }
+        }
+        Err(SyncError::Refused {
+            seq: None,
+            message: format!("照片 {sha} 未被接收 / photo {sha} was not accepted"),
+        })
+    }
+
+    fn interrupted(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.interrupted.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn pull(&self, api: &ServerApi, report: &mut SessionReport) -> Result<(), SyncError> {
+        loop {
+            let req = {
+                let store = self.store();
+                PullRequest {
+                    protocol_version: PROTOCOL_VERSION,
+                    cursor: store.sync_state()?.pull_cursor,
+                    limit: Some(PULL_PAGE),
+                    hlc: store.clock().now(),
+                }
+            };
+            report.requests += 1;
+            let resp = api.pull(&req).await?;
+            self.clock.observe_server_time(resp.server_time_ms);
+            let mut store = self.store();
+            let _ = store.clock().merge(resp.server_hlc);
+            store.apply_pull(&resp.changes, resp.cursor)?;
+            report.changes_pulled += resp.changes.len() as u64;
+            if !resp.more {
+                return Ok(());
+            }
+        }
+    }
+
+    fn store(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Refreshes the counts from the store, applies `change`, and publishes the snapshot.
+    fn publish(&self, change: impl FnOnce(&mut SyncProgress)) {
+        let counts = {
+            let store = self.store();
+            let stats = store.outbox_stats().ok();
+            let photos = store.photos_not_uploaded().map(|p| p.len() as u64).ok();
+            let state = store.sync_state().ok();
+            (stats, photos, state)
+        };
+        self.progress.send_modify(|p| {
+            if let Some(s) = counts.0 {
+                p.records_pending = s.pending;
+            }
+            if let Some(n) = counts.1 {
+                p.photos_pending = n;
+            }
+            if let Some(s) = counts.2 {
+                p.last_success_ms = s.last_success_ms;
+                p.last_error = s.last_error;
+            }
+            change(p);
+        });
+    }
+}

@@ -1,0 +1,71 @@
+//! Why a sync session stopped, in words an inspector can act on.
+
+use crate::store::StoreError;
+use std::time::Duration;
+
+/// Why a sync session stopped. Unsynced work is never dropped because of any of these: it stays
+/// in the outbox until the server acknowledges it.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The server could not be reached (no signal, server down, cut off mid-way).
+    #[error(
+        "没有网络信号或服务器无法连接，记录已安全保存在本机，有信号时会自动同步 / no signal or the server cannot be reached; your work is saved on this tablet and will sync when there is signal ({0})"
+    )]
+    NoSignal(String),
+    /// No login on this tablet yet.
+    #[error("尚未登录，请先登录 / not signed in: sign in first")]
+    NotSignedIn,
+    /// The token expired or is unknown: sign in again.
+    #[error(
+        "登录已过期，请重新登录；未同步的记录都还在 / login expired: sign in again; unsynced work is kept"
+    )]
+    LoginExpired,
+    /// The server revoked this device.
+    #[error(
+        "此设备已被管理员停用，请联系创城办 / this device was revoked by the office: contact them"
+    )]
+    Revoked,
+    /// The account is disabled.
+    #[error("账号已被停用，请联系创城办 / the account is disabled: contact the office")]
+    AccountDisabled,
+    /// The server refused a record; the message says which and why.
+    #[error("服务器拒收记录{}：{message} / the server refused record{}: {message}", seq.map(|s| format!(" #{s}")).unwrap_or_default(), seq.map(|s| format!(" #{s}")).unwrap_or_default())]
+    Refused {
+        /// Outbox sequence of the refused record, when the server named one.
+        seq: Option<u64>,
+        /// The server's message.
+        message: String,
+    },
+    /// The server is at its limit; try again after the given time.
+    #[error("服务器繁忙，{} 秒后重试 / the server is busy; retrying in {} s", retry_after.as_secs(), retry_after.as_secs())]
+    Busy {
+        /// How long the server asked to wait.
+        retry_after: Duration,
+    },
+    /// The server failed in another way.
+    #[error("服务器错误（{status}）：{message} / server error ({status}): {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// A local file (a photo) could not be read.
+    #[error("读取本机照片失败 / could not read a photo on this tablet: {0}")]
+    LocalFile(String),
+    /// The local database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl SyncError {
+    /// Whether trying again later, unchanged, may succeed (no signal, busy, server hiccup).
+    /// Login, revocation and refused records need a person first.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SyncError::NoSignal(_) | SyncError::Busy { .. } => true,
+            SyncError::Server { status, .. } => *status >= 500,
+            _ => false,
+        }
+    }
+}

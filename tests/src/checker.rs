@@ -1,0 +1,254 @@
+//! The one checker that compares a tablet's state with the server's: used by every sync test.
+
+use anyhow::{Result, bail};
+use fieldcheck_core::store::Store;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// Checks that the server export holds every record of `tablet` exactly once and with the same
+/// content: inspections, latest item answers, findings, photo records and rectification steps.
+/// The tablet's outbox must be empty (everything acknowledged).
+pub fn check_converged(tablet: &Store, export: &Value) -> Result<()> {
+    let pending = tablet.outbox_stats()?.pending;
+    if pending != 0 {
+        bail!("{pending} outbox entries are still unacknowledged");
+    }
+    let device = tablet.device_id().to_string();
+    let mine = |key: &str| -> Result<Vec<&Value>> {
+        let all = export[key]
+            .as_array()
+            .ok_or_else(|| anyhow::anyhow!("export has no {key}"))?;
+        Ok(all
+            .iter()
+            .filter(|v| v["device_id"].as_str().is_none_or(|d| d == device))
+            .collect())
+    };
+
+    let mut inspections = tablet.unfinished_inspections()?;
+    inspections.extend(tablet.finished_inspections(None)?);
+    let server_inspections = unique(
+        mine("inspections")?,
+        |v| v["id"].as_str().map(str::to_string),
+        "inspection",
+    )?;
+    let ids: BTreeSet<String> = inspections.iter().map(|i| i.id.to_string()).collect();
+    let server_ids: BTreeSet<String> = server_inspections.keys().cloned().collect();
+    if ids != server_ids {
+        bail!("inspections differ: tablet {ids:?}, server {server_ids:?}");
+    }
+    let mut findings = Vec::new();
+    let mut results = BTreeMap::new();
+    for i in &inspections {
+        let server = &server_inspections[&i.id.to_string()];
+        if **server != serde_json::to_value(i)? {
+            bail!(
+                "inspection {} differs: tablet {:?}, server {server}",
+                i.id,
+                i
+            );
+        }
+        for r in tablet.results(i.id)? {
+            results.insert(
+                format!("{}/{}", r.inspection_id, r.item_code),
+                serde_json::to_value(&r)?,
+            );
+        }
+        findings.extend(tablet.inspection_findings(i.id)?);
+    }
+    let server_results: Vec<&Value> = export["item_results"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|v| v["inspection_id"].as_str().is_some_and(|i| ids.contains(i)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let server_results = unique(
+        server_results,
+        |v| {
+            Some(format!(
+                "{}/{}",
+                v["inspection_id"].as_str()?,
+                v["item_code"].as_str()?
+            ))
+        },
+        "item result",
+    )?;
+    if results.len() != server_results.len() {
+        bail!(
+            "{} item results on the tablet, {} on the server",
+            results.len(),
+            server_results.len()
+        );
+    }
+    for (k, v) in &results {
+        if server_results.get(k).copied() != Some(v) {
+            bail!(
+                "item result {k} differs: tablet {v}, server {:?}",
+                server_results.get(k)
+            );
+        }
+    }
+
+    let server_findings = unique(
+        mine("findings")?,
+        |v| v["id"].as_str().map(str::to_string),
+        "finding",
+    )?;
+    if findings.len() != server_findings.len() {
+        bail!(
+            "{} findings on the tablet, {} on the server",
+            findings.len(),
+            server_findings.len()
+        );
+    }
+    let server_photos = unique(
+        mine("photos")?,
+        |v| v["sha256"].as_str().map(str::to_string),
+        "photo",
+    )?;
+    let mut photo_count = 0;
+    for f in &findings {
+        if server_findings.get(&f.id.to_string()).copied() != Some(&serde_json::to_value(f)?) {
+            bail!("finding {} differs or is missing on the server", f.id);
+        }
+        for p in tablet.finding_photos(f.id)? {
+            photo_count += 1;
+            let Some(server) = server_photos.get(&p.sha256) else {
+                bail!("photo {} missing on the server", p.sha256)
+            };
+            for field in [
+                "captured_at",
+                "signature",
+                "width",
+                "height",
+                "size_bytes",
+                "kind",
+                "time_source",
+            ] {
+                if server[field] != serde_json::to_value(&p)?[field] {
+                    bail!("photo {} field {field} differs", p.sha256);
+                }
+            }
+        }
+        let log = tablet.rectification_log(f.id)?;
+        let server_events: Vec<&Value> = export["events"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter(|e| e["finding_id"].as_str() == Some(&f.id.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let server_events = unique(
+            server_events,
+            |v| v["id"].as_str().map(str::to_string),
+            "event",
+        )?;
+        if log.len() != server_events.len() {
+            bail!(
+                "finding {}: {} steps on the tablet, {} on the server",
+                f.id,
+                log.len(),
+                server_events.len()
+            );
+        }
+    }
+    if photo_count != server_photos.len() {
+        bail!(
+            "{photo_count} photos on the tablet, {} on the server",
+            server_photos.len()
+        );
+    }
+    Ok(())
+}
+
+/// [`check_converged`], and then the photo bytes: the tablet has no photo left to send, and the
+/// server's photo store (under `server_data_dir`) holds every photo of the tablet exactly as the
+/// tablet stored it in `tablet_photos`, named by the SHA-256 of its bytes, with no unfinished
+/// upload of it left behind. Returns the number of photos checked.
+pub fn check_converged_and_stored(
+    tablet: &Store,
+    tablet_photos: &Path,
+    export: &Value,
+    server_data_dir: &Path,
+) -> Result<usize> {
+    check_converged(tablet, export)?;
+    let unsent = tablet.photos_not_uploaded()?;
+    if !unsent.is_empty() {
+        bail!(
+            "{} photos are still waiting to be uploaded, e.g. {}",
+            unsent.len(),
+            unsent[0].sha256
+        );
+    }
+    let device = tablet.device_id().to_string();
+    let photos = export["photos"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("export has no photos"))?;
+    let mut checked = 0;
+    for p in photos
+        .iter()
+        .filter(|p| p["device_id"].as_str() == Some(device.as_str()))
+    {
+        let sha = p["sha256"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("photo without sha256: {p}"))?;
+        let stored = server_data_dir
+            .join("photos")
+            .join(&sha[..2])
+            .join(format!("{sha}.jpg"));
+        let bytes = std::fs::read(&stored)
+            .map_err(|e| anyhow::anyhow!("photo {sha} is not in the server's store: {e}"))?;
+        let digest: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        if digest != sha {
+            bail!("the server's photo {sha} holds bytes hashing to {digest}");
+        }
+        let mine = std::fs::read(tablet_photos.join(format!("{sha}.jpg")))?;
+        if mine != bytes {
+            bail!("the server's photo {sha} differs from the tablet's");
+        }
+        if p["size_bytes"].as_u64() != Some(bytes.len() as u64) {
+            bail!(
+                "photo {sha}: record says {} bytes, the server holds {}",
+                p["size_bytes"],
+                bytes.len()
+            );
+        }
+        let partial = server_data_dir
+            .join("photos")
+            .join("partial")
+            .join(format!("{sha}.part"));
+        if partial.exists() {
+            bail!(
+                "photo {sha} is stored, yet an unfinished upload of it is left at {}",
+                partial.display()
+            );
+        }
+        checked += 1;
+    }
+    Ok(checked)
+}
+
+/// Indexes `values` by `key`, failing on a duplicate (a record applied twice).
+fn unique<'a>(
+    values: Vec<&'a Value>,
+    key: impl Fn(&Value) -> Option<String>,
+    what: &str,
+) -> Result<BTreeMap<String, &'a Value>> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let Some(k) = key(v) else {
+            bail!("{what} without a key: {v}")
+        };
+        if out.insert(k.clone(), v).is_some() {
+            bail!("{what} {k} is on the server twice");
+        }
+    }
+    Ok(out)
+}
