@@ -31,6 +31,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Slots for concurrent sync requests.
     pub sync_slots: Arc<Semaphore>,
+    /// Slots for concurrent pushes (a subset of the sync slots).
+    pub push_slots: Arc<Semaphore>,
     /// Slots for concurrent photo verifications.
     pub verify_slots: Arc<Semaphore>,
     /// Photos being uploaded right now by this process (one writer per staged file).
@@ -51,6 +53,7 @@ impl AppState {
             staging,
             clock: fieldcheck_core::clock::Clock::new(uuid::Uuid::now_v7()),
             sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
+            push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
             verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),
             uploads: Mutex::new(HashSet::new()),
             limits,
@@ -120,6 +123,18 @@ async fn sync_cap(
     Ok(next.run(req).await)
 }
 
+/// Caps concurrent pushes; beyond the cap answers 503 with Retry-After, before the body is read.
+async fn push_cap(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Ok(_slot) = state.push_slots.clone().try_acquire_owned() else {
+        return Err(ApiError::busy(state.limits.push_retry_after_secs));
+    };
+    Ok(next.run(req).await)
+}
+
 /// The whole HTTP API.
 pub fn router(state: SharedState) -> Router {
     let sync = Router::new()
@@ -127,7 +142,9 @@ pub fn router(state: SharedState) -> Router {
         // below applies to the decompressed bytes, so a gzip bomb is cut off at the limit.
         .route(
             "/api/v1/sync/push",
-            post(api::push::push).layer(RequestDecompressionLayer::new()),
+            post(api::push::push)
+                .layer(RequestDecompressionLayer::new())
+                .layer(middleware::from_fn_with_state(state.clone(), push_cap)),
         )
         .route("/api/v1/sync/pull", post(api::pull::pull))
         .route("/api/v1/photos/missing", post(api::photos::missing))

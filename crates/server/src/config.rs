@@ -22,6 +22,14 @@ pub struct Limits {
     pub max_pull_page: u32,
     /// Concurrent sync requests (push, pull, photos) before answering 503.
     pub max_concurrent_syncs: usize,
+    /// Concurrent pushes before answering 503. Pushes are applied one after another, so more
+    /// of them at once only makes each wait longer: past this many, a tablet is told to come
+    /// back (Retry-After) before its body is read.
+    pub max_concurrent_pushes: usize,
+    /// Seconds to put in Retry-After when the push cap is reached: a push takes tens of
+    /// milliseconds, so slots free up fast and a short wait (plus the tablet's jitter) keeps
+    /// the server busy without queueing.
+    pub push_retry_after_secs: u64,
     /// Concurrent photo verifications (each may decode a full image).
     pub max_concurrent_verifications: usize,
     /// Seconds to put in Retry-After.
@@ -43,6 +51,8 @@ impl Default for Limits {
             max_batch_entries: 2_000,
             max_pull_page: 500,
             max_concurrent_syncs: 256,
+            max_concurrent_pushes: 32,
+            push_retry_after_secs: 1,
             max_concurrent_verifications: 2,
             retry_after_secs: 5,
             token_ttl_days: 90,

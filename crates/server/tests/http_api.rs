@@ -1135,6 +1135,34 @@ async fn over_the_sync_cap_answers_503_with_retry_after() {
 }
 
 #[tokio::test]
+async fn over_the_push_cap_answers_503_and_pull_still_works() {
+    let h = harness_with(Limits {
+        max_concurrent_pushes: 0,
+        ..Limits::default()
+    })
+    .await;
+    let r = h
+        .json(
+            Method::POST,
+            "/api/v1/sync/push",
+            Some(&h.inspector),
+            &json!({"protocol_version": 1, "device_id": Uuid::nil(), "hlc": hlc(), "entries": []}),
+        )
+        .await;
+    r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "busy");
+    assert_eq!(r.headers["retry-after"], "1");
+    let pull = h
+        .json(
+            Method::POST,
+            "/api/v1/sync/pull",
+            Some(&h.inspector),
+            &json!({"protocol_version": 1, "cursor": 0, "hlc": hlc()}),
+        )
+        .await;
+    assert_eq!(pull.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn one_upload_per_photo_at_a_time() {
     let h = harness().await;
     let bytes = jpeg(64, 48);
