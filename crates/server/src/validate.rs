@@ -150,27 +150,7 @@ fn position(seq: u64, field: &str, p: &Option<Position>) -> ApiResult<()> {
 
 /// Whether a string is a real calendar date written `YYYY-MM-DD` (so 2026-02-30 is not).
 pub fn is_date(d: &str) -> bool {
-    let b = d.as_bytes();
-    let shaped = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-    if !shaped {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| d[r].parse::<u32>().unwrap_or(0);
-    let (year, month, day) = (num(0..4), num(5..7), num(8..10));
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => 0,
-    };
-    (1..=days).contains(&day)
+    d.len() == 10 && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
 }
 
 fn date(seq: u64, field: &str, d: &Option<String>) -> ApiResult<()> {
@@ -205,6 +185,19 @@ pub fn is_sha256(s: &str) -> bool {
 }
 
 impl Batch<'_> {
+    /// Refuses a responsible unit the server does not know.
+    fn known_unit(&self, seq: u64, unit: &Option<String>) -> ApiResult<()> {
+        match unit {
+            Some(u) if !self.refs.units.contains(u) => Err(bad(
+                seq,
+                "unit",
+                "未知的责任单位",
+                "unknown responsible unit",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     fn inspection(&self, seq: u64, id: Uuid, field: &str) -> ApiResult<&(Uuid, Option<Template>)> {
         let found = self.inspections.get(&id).ok_or_else(|| {
             bad(
@@ -335,16 +328,7 @@ impl Batch<'_> {
                         "unknown taxonomy subcategory",
                     ));
                 }
-                if let Some(u) = &r.unit
-                    && !self.refs.units.contains(u)
-                {
-                    return Err(bad(
-                        seq,
-                        "unit",
-                        "未知的责任单位",
-                        "unknown responsible unit",
-                    ));
-                }
+                self.known_unit(seq, &r.unit)?;
                 text(seq, "description", &r.description, MAX_TEXT, true)?;
                 text(seq, "reporter", &r.reporter, MAX_NAME, true)?;
                 date(seq, "deadline", &r.deadline)?;
@@ -422,16 +406,7 @@ impl Batch<'_> {
                         "a dispatch names a responsible unit",
                     ));
                 }
-                if let Some(u) = &r.unit
-                    && !self.refs.units.contains(u)
-                {
-                    return Err(bad(
-                        seq,
-                        "unit",
-                        "未知的责任单位",
-                        "unknown responsible unit",
-                    ));
-                }
+                self.known_unit(seq, &r.unit)?;
                 date(seq, "deadline", &r.deadline)?;
                 if let Some(p) = &r.photo_sha256 {
                     sha(seq, "photo_sha256", p)?;
