@@ -97,6 +97,15 @@ pub fn check_converged(tablet: &Store, export: &Value) -> Result<()> {
         |v| v["id"].as_str().map(str::to_string),
         "finding",
     )?;
+    // Findings made outside an inspection are found through the server's list.
+    for id in server_findings.keys() {
+        if findings.iter().all(|f| f.id.to_string() != *id) {
+            match tablet.finding(id.parse()?) {
+                Ok(f) if f.inspection_id.is_none() => findings.push(f),
+                _ => bail!("the server holds finding {id} of this tablet that the tablet lacks"),
+            }
+        }
+    }
     if findings.len() != server_findings.len() {
         bail!(
             "{} findings on the tablet, {} on the server",
@@ -109,12 +118,28 @@ pub fn check_converged(tablet: &Store, export: &Value) -> Result<()> {
         |v| v["sha256"].as_str().map(str::to_string),
         "photo",
     )?;
-    let mut photo_count = 0;
     for f in &findings {
         if server_findings.get(&f.id.to_string()).copied() != Some(&serde_json::to_value(f)?) {
             bail!("finding {} differs or is missing on the server", f.id);
         }
-        for p in tablet.finding_photos(f.id)? {
+    }
+    // Findings of other tablets that this one pulled: its own photos and steps on them count too.
+    let mut held: Vec<_> = findings.iter().map(|f| f.id).collect();
+    for v in export["findings"].as_array().into_iter().flatten() {
+        let Some(id) = v["id"].as_str().and_then(|s| s.parse().ok()) else {
+            continue;
+        };
+        if v["device_id"].as_str() != Some(device.as_str()) && tablet.finding(id).is_ok() {
+            held.push(id);
+        }
+    }
+    let mut photo_count = 0;
+    for f in &held {
+        for p in tablet
+            .finding_photos(*f)?
+            .into_iter()
+            .filter(|p| p.device_id.to_string() == device)
+        {
             photo_count += 1;
             let Some(server) = server_photos.get(&p.sha256) else {
                 bail!("photo {} missing on the server", p.sha256)
@@ -133,12 +158,16 @@ pub fn check_converged(tablet: &Store, export: &Value) -> Result<()> {
                 }
             }
         }
-        let log = tablet.rectification_log(f.id)?;
+        let log: BTreeSet<String> = tablet
+            .rectification_log(*f)?
+            .iter()
+            .map(|e| e.id.to_string())
+            .collect();
         let server_events: Vec<&Value> = export["events"]
             .as_array()
             .map(|a| {
                 a.iter()
-                    .filter(|e| e["finding_id"].as_str() == Some(&f.id.to_string()))
+                    .filter(|e| e["finding_id"].as_str() == Some(&f.to_string()))
                     .collect()
             })
             .unwrap_or_default();
@@ -147,13 +176,9 @@ pub fn check_converged(tablet: &Store, export: &Value) -> Result<()> {
             |v| v["id"].as_str().map(str::to_string),
             "event",
         )?;
-        if log.len() != server_events.len() {
-            bail!(
-                "finding {}: {} steps on the tablet, {} on the server",
-                f.id,
-                log.len(),
-                server_events.len()
-            );
+        let server_ids: BTreeSet<String> = server_events.keys().cloned().collect();
+        if log != server_ids {
+            bail!("finding {f}: steps differ: tablet {log:?}, server {server_ids:?}");
         }
     }
     if photo_count != server_photos.len() {

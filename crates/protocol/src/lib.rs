@@ -15,5 +15,6 @@ pub use sync::*;
 pub use template::*;
 
 /// Version of the sync protocol spoken by this build. A peer with another version is refused
-/// with a message naming both versions.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// with a message naming both versions. Version 2 added assignments and tablet findings and
+/// steps in the pulled change log.
+pub const PROTOCOL_VERSION: u32 = 2;

@@ -5,8 +5,8 @@
 //! `PATCH /photos/{sha256}` (body = bytes from [`UPLOAD_OFFSET_HEADER`] on).
 
 use crate::{
-    Assignment, Hlc, OutboxEntry, RectificationEventRecord, Site, SiteType, Subcategory, Template,
-    Unit,
+    Assignment, FindingRecord, Hlc, OutboxEntry, RectificationEventRecord, Site, SiteType,
+    Subcategory, Template, Unit,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -62,6 +62,19 @@ pub struct LoginRequest {
     pub device_label: String,
     /// The client's [`crate::PROTOCOL_VERSION`].
     pub protocol_version: u32,
+}
+
+/// `GET /device/revocation`: whether the device a token was issued to is revoked. The server
+/// answers it for revoked tokens too, so that a tablet wipes itself only on the server's word,
+/// never on a network error or a proxy's page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevocationStatus {
+    /// The device the token belongs to.
+    pub device_id: Uuid,
+    /// Whether the office revoked it.
+    pub revoked: bool,
+    /// When, Unix milliseconds.
+    pub revoked_at: Option<i64>,
 }
 
 /// Answer to a successful login.
@@ -162,7 +175,10 @@ pub enum ChangeItem {
     Unit(Unit),
     /// A problem-taxonomy subcategory.
     Subcategory(Subcategory),
-    /// A rectification step written in the office or by a unit.
+    /// A finding recorded on a tablet, passed on so that every tablet (and the responsible
+    /// unit) can follow and re-check it.
+    Finding(FindingRecord),
+    /// A rectification step, written in the office, by a unit or on a tablet.
     Rectification(RectificationEventRecord),
     /// An inspector's assignment (sent to that inspector only).
     Assignment(Assignment),

@@ -77,6 +77,8 @@ pub enum Access {
     Office,
     /// Admins only.
     Admin,
+    /// Any token the server issued, even a revoked or expired one.
+    AnyToken,
 }
 
 /// Every route: method, path (as in the OpenAPI document) and who may call it.
@@ -84,6 +86,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/healthz", Access::Public),
     ("GET", "/api/v1/openapi.json", Access::Public),
     ("POST", "/api/v1/login", Access::Public),
+    ("GET", "/api/v1/device/revocation", Access::AnyToken),
     ("POST", "/api/v1/sync/push", Access::Device),
     ("POST", "/api/v1/sync/pull", Access::AnyRole),
     ("POST", "/api/v1/photos/missing", Access::Device),
@@ -155,6 +158,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/healthz", get(api::meta::healthz))
         .route("/api/v1/openapi.json", get(api::meta::openapi))
         .route("/api/v1/login", post(api::auth::login))
+        .route("/api/v1/device/revocation", get(api::auth::revocation))
         .route("/api/v1/findings", get(api::findings::list))
         .route("/api/v1/findings/{id}", get(api::findings::get_one))
         .route(

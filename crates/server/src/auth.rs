@@ -3,10 +3,11 @@
 
 use crate::app::SharedState;
 use crate::error::{ApiError, ApiResult};
-use crate::store::{DeviceRow, PullScope, UserRow};
+use crate::store::{DeviceRow, PullScope, SessionRow, UserRow};
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
+use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use fieldcheck_protocol::Role;
@@ -100,24 +101,7 @@ impl FromRequestParts<SharedState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> ApiResult<Self> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "需要登录：缺少 Authorization: Bearer 令牌 / login required: missing Authorization: Bearer token",
-                )
-            })?;
-        let session = state
-            .store
-            .session(&token_hash(token))
-            .await?
-            .ok_or_else(|| {
-                ApiError::unauthorized("令牌无效，请重新登录 / unknown token; log in again")
-            })?;
+        let session = bearer_session(&parts.headers, state).await?;
         if session.device.revoked_at.is_some() {
             return Err(ApiError::new(
                 axum::http::StatusCode::UNAUTHORIZED,
@@ -144,6 +128,26 @@ impl FromRequestParts<SharedState> for Caller {
             device: session.device,
         })
     }
+}
+
+/// The account and device of the request's bearer token, whatever their state (revoked,
+/// expired, disabled); 401 when the header is missing or the token unknown.
+pub async fn bearer_session(headers: &HeaderMap, state: &SharedState) -> ApiResult<SessionRow> {
+    let token = headers
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "需要登录：缺少 Authorization: Bearer 令牌 / login required: missing Authorization: Bearer token",
+            )
+        })?;
+    state
+        .store
+        .session(&token_hash(token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("令牌无效，请重新登录 / unknown token; log in again"))
 }
 
 /// Declares an extractor that admits only some roles, checked before any body is read.

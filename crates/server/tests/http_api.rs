@@ -304,6 +304,7 @@ async fn authorization_matrix_every_route_every_caller() {
                 .await;
             let allowed = match (access, role) {
                 (Access::Public, _) => true,
+                (Access::AnyToken, _) => token.is_some(),
                 (_, None) => false,
                 (Access::AnyRole, Some(_)) => true,
                 (Access::Device, Some(r)) => matches!(r, Role::Inspector | Role::Admin),
@@ -508,7 +509,7 @@ async fn bad_pushes_are_refused_with_a_reason_and_write_nothing() {
         );
     }
     // A body over the limit.
-    let big = json!({"protocol_version": 1, "device_id": dev.id, "hlc": hlc(), "entries": [], "pad": "x".repeat(300 * 1024)});
+    let big = json!({"protocol_version": PROTOCOL_VERSION, "device_id": dev.id, "hlc": hlc(), "entries": [], "pad": "x".repeat(300 * 1024)});
     h.json(Method::POST, "/api/v1/sync/push", Some(&h.inspector), &big)
         .await
         .assert_refused(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large");
@@ -562,7 +563,7 @@ async fn expired_and_revoked_tokens_are_refused() {
         })
         .await
         .unwrap();
-    let pull = json!({"protocol_version": 1, "cursor": 0, "hlc": hlc()});
+    let pull = json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
     h.json(Method::POST, "/api/v1/sync/pull", Some(&token), &pull)
         .await
         .assert_refused(StatusCode::UNAUTHORIZED, "token_expired");
@@ -691,7 +692,8 @@ async fn unit_members_see_and_answer_only_their_units_findings() {
     );
 
     // Pull: the unit sees reference data and its own unit's steps.
-    let pull = json!({"protocol_version": 1, "cursor": 0, "limit": 500, "hlc": hlc()});
+    let pull =
+        json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "limit": 500, "hlc": hlc()});
     let r = h
         .json(
             Method::POST,
@@ -741,7 +743,7 @@ async fn pull_pages_with_a_cursor() {
                 Method::POST,
                 "/api/v1/sync/pull",
                 Some(&h.inspector),
-                &json!({"protocol_version": 1, "cursor": cursor, "limit": 2, "hlc": hlc()}),
+                &json!({"protocol_version": PROTOCOL_VERSION, "cursor": cursor, "limit": 2, "hlc": hlc()}),
             )
             .await;
         let page: PullResponse = serde_json::from_value(r.body).unwrap();
@@ -1013,7 +1015,7 @@ async fn login_registers_the_device_and_limits_failures() {
     let dev = Device::new(8);
     let login = |password: &str, device: &Device| {
         json!({"username": "inspector1", "password": password, "device_id": device.id,
-               "device_public_key": device.public_hex(), "device_label": "平板 8", "protocol_version": 1})
+               "device_public_key": device.public_hex(), "device_label": "平板 8", "protocol_version": PROTOCOL_VERSION})
     };
     let r = h
         .json(
@@ -1026,7 +1028,7 @@ async fn login_registers_the_device_and_limits_failures() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let resp: LoginResponse = serde_json::from_value(r.body).unwrap();
     assert_eq!((resp.role, resp.device_id), (Role::Inspector, dev.id));
-    let pull = json!({"protocol_version": 1, "cursor": 0, "hlc": hlc()});
+    let pull = json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
     assert_eq!(
         h.json(Method::POST, "/api/v1/sync/pull", Some(&resp.token), &pull)
             .await
@@ -1121,7 +1123,7 @@ async fn over_the_sync_cap_answers_503_with_retry_after() {
             Method::POST,
             "/api/v1/sync/pull",
             Some(&h.inspector),
-            &json!({"protocol_version": 1, "cursor": 0, "hlc": hlc()}),
+            &json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()}),
         )
         .await;
     r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "busy");
@@ -1146,7 +1148,7 @@ async fn over_the_push_cap_answers_503_and_pull_still_works() {
             Method::POST,
             "/api/v1/sync/push",
             Some(&h.inspector),
-            &json!({"protocol_version": 1, "device_id": Uuid::nil(), "hlc": hlc(), "entries": []}),
+            &json!({"protocol_version": PROTOCOL_VERSION, "device_id": Uuid::nil(), "hlc": hlc(), "entries": []}),
         )
         .await;
     r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "busy");
@@ -1156,7 +1158,7 @@ async fn over_the_push_cap_answers_503_and_pull_still_works() {
             Method::POST,
             "/api/v1/sync/pull",
             Some(&h.inspector),
-            &json!({"protocol_version": 1, "cursor": 0, "hlc": hlc()}),
+            &json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()}),
         )
         .await;
     assert_eq!(pull.status, StatusCode::OK);

@@ -281,6 +281,15 @@ mod suite {
             .await
             .unwrap()
         );
+        // A step pushed from the tablet after the dispatch goes to the finding's current unit.
+        let verified = event(f1, RectificationAction::Rectified, None, "inspector1");
+        s.apply_push(
+            dev.id,
+            &dev.public_hex(),
+            &entries(3, vec![Record::Rectification(verified)]),
+        )
+        .await
+        .unwrap();
 
         let mut cursor = 0;
         let mut seen = Vec::new();
@@ -294,7 +303,11 @@ mod suite {
             seen.extend(page);
         }
         assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
-        assert_eq!(seen.len(), 5 + 6 + 2, "content, sites, office events");
+        assert_eq!(
+            seen.len(),
+            5 + 6 + 2 + 2 + 1,
+            "content, sites, tablet findings, office steps, tablet step"
+        );
         let housing = s
             .pull(0, 100, &PullScope::Unit("housing".into()))
             .await
@@ -305,8 +318,14 @@ mod suite {
             .collect();
         assert_eq!(
             events.len(),
-            1,
-            "only the step of the finding dispatched to housing"
+            2,
+            "only the steps of the finding dispatched to housing"
+        );
+        assert!(
+            !housing
+                .iter()
+                .any(|c| matches!(c.item, ChangeItem::Finding(_))),
+            "both findings were recorded for urban_mgmt"
         );
         let urban = s
             .pull(0, 100, &PullScope::Unit("urban_mgmt".into()))
@@ -319,6 +338,13 @@ mod suite {
                 .count(),
             1
         );
+        assert_eq!(
+            urban
+                .iter()
+                .filter(|c| matches!(c.item, ChangeItem::Finding(_)))
+                .count(),
+            2
+        );
 
         // Inspectors see every unit's steps.
         let mine = s
@@ -329,7 +355,7 @@ mod suite {
 
         let f = s.finding(f1).await.unwrap().unwrap();
         assert_eq!(f.current_unit.as_deref(), Some("housing"));
-        assert_eq!(f.events.len(), 1);
+        assert_eq!(f.events.len(), 2);
         let mine = s.list_findings(Some("housing"), 10).await.unwrap();
         assert_eq!(mine.iter().map(|r| r.record.id).collect::<Vec<_>>(), [f1]);
         assert_eq!(s.list_findings(None, 10).await.unwrap().len(), 2);

@@ -26,18 +26,17 @@ mod process;
 mod resize;
 mod signing;
 mod storage;
-mod trusted_time;
 #[cfg(feature = "turbojpeg")]
 mod turbo;
 mod watermark;
 
+pub use crate::clock::{CaptureTime, MAX_DEVICE_SKEW_MS, TrustedClock};
 pub use decode::{MAX_PIXELS, MAX_SIDE};
 pub use error::PhotoError;
 pub use orientation::Orientation;
 pub use process::{JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process};
 pub use signing::{DeviceKey, KEY_FILE, signed_message, verify_record};
 pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
-pub use trusted_time::{CaptureTime, MAX_DEVICE_SKEW_MS, TrustedClock};
 pub use watermark::{Stamp, serial, stamp_lines};
 
 use crate::store::Store;

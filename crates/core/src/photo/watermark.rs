@@ -6,7 +6,7 @@
 //! 5:1 on a white wall and more on anything darker. A character outside the font subset is
 //! drawn as the font's box glyph (.notdef), never skipped and never a crash.
 
-use super::trusted_time::CaptureTime;
+use crate::clock::CaptureTime;
 use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use fieldcheck_protocol::{Position, PositionSource, TimeSource};
 use sha2::{Digest, Sha256};

@@ -324,18 +324,7 @@ impl Store {
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         for f in findings {
-            tx.execute(
-                "INSERT INTO findings (id, site_id, inspection_id, status, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO NOTHING",
-                params![
-                    f.id.to_string(),
-                    f.site_id.to_string(),
-                    f.inspection_id.map(|i| i.to_string()),
-                    Status::Open.as_str(),
-                    f.created_at,
-                    serde_json::to_string(f)?
-                ],
-            )?;
+            insert_remote_finding(&tx, f)?;
         }
         for e in events {
             insert_event(&tx, e)?;
@@ -370,6 +359,26 @@ impl Store {
             .map(|_| ())
             .ok_or_else(|| StoreError::UnknownUnit(code.to_string()))
     }
+}
+
+/// Inserts a finding recorded elsewhere, once (a replay, or this tablet's own finding coming
+/// back, is ignored). A finding of a site this tablet does not know is skipped: it could not be
+/// shown or re-checked here. Its status comes from the events that follow it.
+pub(super) fn insert_remote_finding(tx: &Transaction, f: &FindingRecord) -> Result<()> {
+    tx.execute(
+        "INSERT INTO findings (id, site_id, inspection_id, status, created_at, body)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM sites WHERE id = ?2)
+         ON CONFLICT (id) DO NOTHING",
+        params![
+            f.id.to_string(),
+            f.site_id.to_string(),
+            f.inspection_id.map(|i| i.to_string()),
+            Status::Open.as_str(),
+            f.created_at,
+            serde_json::to_string(f)?
+        ],
+    )?;
+    Ok(())
 }
 
 /// Inserts an event (once: a replay is ignored) and stores the status derived from the whole log.

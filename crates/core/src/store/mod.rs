@@ -20,6 +20,7 @@ mod schema;
 mod scores;
 pub mod sync_state;
 mod validate;
+mod wipe;
 
 pub use error::{Result, StoreError};
 

@@ -108,6 +108,7 @@ impl Store {
                 ChangeItem::Template(t) => catalog::insert_template(&tx, t)?,
                 ChangeItem::Site(s) => catalog::upsert_site_in(&tx, s)?,
                 ChangeItem::Assignment(a) => assignments::upsert_assignment(&tx, a)?,
+                ChangeItem::Finding(f) => findings::insert_remote_finding(&tx, f)?,
                 ChangeItem::Rectification(e) => {
                     let known: Option<i64> = tx
                         .query_row(

@@ -4,7 +4,7 @@
 use super::SyncError;
 use fieldcheck_protocol::{
     ErrorBody, LoginRequest, LoginResponse, PhotoMissingRequest, PhotoMissingResponse, PullRequest,
-    PullResponse, PushRequest, PushResponse, UPLOAD_OFFSET_HEADER, UploadStatus,
+    PullResponse, PushRequest, PushResponse, RevocationStatus, UPLOAD_OFFSET_HEADER, UploadStatus,
 };
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -124,6 +124,18 @@ impl ServerApi {
             .await
             .map_err(no_signal)?;
         Ok(read_json::<PhotoMissingResponse>(resp).await?.missing)
+    }
+
+    /// Asks whether this token's device is revoked (answered for revoked tokens too).
+    pub async fn revocation(&self) -> Result<RevocationStatus, SyncError> {
+        let resp = self
+            .http
+            .get(url(&self.base, "/device/revocation"))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(no_signal)?;
+        read_json(resp).await
     }
 
     /// How many bytes of a photo the server holds.

@@ -37,8 +37,15 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
-    /// An engine over the tablet's store, photo directory and trusted clock.
+    /// An engine over the tablet's store, photo directory and trusted clock. From now on the
+    /// store's hybrid clock reads its physical time from the trusted clock, so a tablet whose
+    /// system clock is wrong stamps its changes at server time once it has synced.
     pub fn new(store: Arc<Mutex<Store>>, photos: PhotoDir, clock: Arc<TrustedClock>) -> SyncEngine {
+        store
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clock()
+            .follow(clock.clone());
         let engine = SyncEngine {
             store,
             photos,
@@ -97,7 +104,16 @@ impl SyncEngine {
         };
         let api = ServerApi::new(&base, &token, self.timeouts)?;
         let mut report = SessionReport::default();
-        let outcome = self.session(&api, &mut report).await;
+        let mut outcome = self.session(&api, &mut report).await;
+        if matches!(outcome, Err(SyncError::Revoked)) {
+            match self.wipe_if_confirmed(&api).await {
+                Ok(true) => outcome = Err(SyncError::Wiped),
+                // Not confirmed, or no answer: keep everything and ask again next time.
+                Ok(false) => {}
+                Err(e) if e.is_transient() => {}
+                Err(e) => outcome = Err(e),
+            }
+        }
         let mut store = self.store();
         match &outcome {
             Ok(()) => store.record_sync_outcome(Ok(self.clock.now().unix_ms))?,
@@ -256,6 +272,22 @@ impl SyncEngine {
             seq: None,
             message: format!("照片 {sha} 未被接收 / photo {sha} was not accepted"),
         })
+    }
+
+    /// Asks the server whether this device is revoked and, only when it says so for this very
+    /// device, wipes the store and the photo directory. Returns whether it wiped.
+    async fn wipe_if_confirmed(&self, api: &ServerApi) -> Result<bool, SyncError> {
+        let status = api.revocation().await?;
+        let mut store = self.store();
+        if !status.revoked || status.device_id != store.device_id() {
+            return Ok(false);
+        }
+        store.wipe()?;
+        self.photos
+            .remove_unrecorded(|sha| store.has_photo(sha))
+            .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        self.interrupted().clear();
+        Ok(true)
     }
 
     fn interrupted(&self) -> MutexGuard<'_, HashSet<String>> {

@@ -25,6 +25,11 @@ pub enum SyncError {
         "此设备已被管理员停用，请联系创城办 / this device was revoked by the office: contact them"
     )]
     Revoked,
+    /// The server confirmed that this device is revoked, and the tablet's data was wiped.
+    #[error(
+        "服务器确认此设备已被创城办停用，本机数据已清除；如需继续使用请联系创城办重新登录 / the server confirmed this device is revoked and its data on this tablet was wiped; contact the office to sign in again"
+    )]
+    Wiped,
     /// The account is disabled.
     #[error("账号已被停用，请联系创城办 / the account is disabled: contact the office")]
     AccountDisabled,

@@ -5,14 +5,14 @@
 use super::{ApiJson, check_protocol};
 use crate::app::SharedState;
 use crate::audit;
-use crate::auth::{hash_password, new_token, verify_password};
+use crate::auth::{bearer_session, hash_password, new_token, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::store::NewDevice;
 use crate::validate::MAX_NAME;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{Extensions, StatusCode};
-use fieldcheck_protocol::{LoginRequest, LoginResponse};
+use axum::http::{Extensions, HeaderMap, StatusCode};
+use fieldcheck_protocol::{LoginRequest, LoginResponse, RevocationStatus};
 use std::net::SocketAddr;
 use std::sync::LazyLock;
 
@@ -146,5 +146,23 @@ pub async fn login(
         unit: user.unit,
         server_hlc: state.clock.now(),
         server_time_ms: crate::clock::now_ms(),
+    }))
+}
+
+/// Tells a device whether it is revoked. Takes any token the server issued, revoked or expired
+/// ones included (a revoked tablet asks this before it wipes itself).
+#[utoipa::path(get, path = "/api/v1/device/revocation", tag = "auth",
+    responses((status = 200, description = "RevocationStatus (fieldcheck_protocol)"),
+        (status = 401, description = "missing or unknown token")),
+    security(("bearer" = [])))]
+pub async fn revocation(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<RevocationStatus>> {
+    let session = bearer_session(&headers, &state).await?;
+    Ok(Json(RevocationStatus {
+        device_id: session.device.id,
+        revoked: session.device.revoked_at.is_some(),
+        revoked_at: session.device.revoked_at,
     }))
 }

@@ -25,7 +25,7 @@ impl Modify for BearerAuth {
     info(title = "Fieldcheck server API", description = "创城巡查 sync and office API. Wire types are defined in the fieldcheck-protocol crate; errors are ErrorBody { error, message }."),
     paths(
         healthz, openapi,
-        super::auth::login,
+        super::auth::login, super::auth::revocation,
         super::push::push, super::pull::pull,
         super::photos::missing, super::photos::offset, super::photos::upload,
         super::findings::list, super::findings::get_one, super::findings::add_event,

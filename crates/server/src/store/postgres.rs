@@ -620,9 +620,24 @@ impl Store for PostgresStore {
         }
         let mut applied = 0;
         let prefix = high;
-        for e in entries.iter().filter(|e| e.seq > prefix) {
+        let fresh = entries.iter().filter(|e| e.seq > prefix);
+        if fresh
+            .clone()
+            .any(|e| sql::redistributed(&e.record).is_some())
+        {
+            lock_change_log(&mut tx).await?;
+        }
+        for e in fresh {
             for stmt in sql::entry_writes(device_id, signer_key, e) {
                 exec(&mut tx, &stmt).await?;
+            }
+            if let Some((item, finding, unit)) = sql::redistributed(&e.record) {
+                let current: Option<Option<String>> = sqlx::query_scalar(sql::FINDING_UNIT)
+                    .bind(finding.to_string())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let scope = sql::unit_scope(unit.or(current.flatten()).as_deref());
+                log_change(&mut tx, &item, Some(&scope)).await?;
             }
             high = e.seq;
             applied += 1;

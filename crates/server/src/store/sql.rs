@@ -338,6 +338,22 @@ pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry
     }
 }
 
+/// What a pushed record passes on through the change log: findings and rectification steps,
+/// so that every tablet and the responsible unit follow the same loop. Returns the item, the
+/// finding whose unit scopes it, and the unit the record names itself (a step's unit wins over
+/// the finding's). Inspections, item results and photo records stay with the office.
+pub fn redistributed(record: &Record) -> Option<(ChangeItem, uuid::Uuid, Option<String>)> {
+    match record {
+        Record::Finding(f) => Some((ChangeItem::Finding(f.clone()), f.id, f.unit.clone())),
+        Record::Rectification(e) => Some((
+            ChangeItem::Rectification(e.clone()),
+            e.finding_id,
+            e.unit.clone(),
+        )),
+        _ => None,
+    }
+}
+
 /// The writes that append a rectification event (and move the finding on a 派遣).
 pub fn event_writes(r: &RectificationEventRecord, source: &str) -> Vec<Stmt> {
     let mut out = vec![Stmt {

@@ -643,9 +643,18 @@ impl Store for SqliteStore {
             }
             let mut applied = 0;
             let prefix = high;
+            let at = crate::clock::now_ms();
             for e in entries.iter().filter(|e| e.seq > prefix) {
                 for stmt in sql::entry_writes(device_id, &key, e) {
                     exec(tx, &stmt)?;
+                }
+                if let Some((item, finding, unit)) = sql::redistributed(&e.record) {
+                    let current: Option<Option<String>> = tx
+                        .prepare_cached(&q(sql::FINDING_UNIT))?
+                        .query_row([finding.to_string()], |r| r.get(0))
+                        .optional()?;
+                    let scope = sql::unit_scope(unit.or(current.flatten()).as_deref());
+                    log_change(tx, &item, Some(&scope), at)?;
                 }
                 high = e.seq;
                 applied += 1;
