@@ -99,7 +99,7 @@ async fn fill(store: &DynStore, content: &Content) {
     let mut seq = 0u64;
     let mut n = 0u64;
     let mut batch = Vec::new();
-    let mut flush = |batch: &mut Vec<Record>, seq: &mut u64| {
+    let flush = |batch: &mut Vec<Record>, seq: &mut u64| {
         let entries: Vec<OutboxEntry> = batch
             .drain(..)
             .map(|record| {

@@ -369,6 +369,10 @@ async fn authorization_matrix_every_page_every_caller() {
     let mut pages: Vec<_> = PAGES.iter().collect();
     pages.sort_by_key(|(_, p, _)| *p == "/dashboard/logout");
     for (method, path, access) in pages {
+        if (*method, *path) == ("POST", "/dashboard/login") {
+            // Its CSRF check is the double-submit cookie: see the login test.
+            continue;
+        }
         let uri = path
             .replace("{id}", &d.urban.to_string())
             .replace("{sha256}", &d.photo)
@@ -398,7 +402,11 @@ async fn authorization_matrix_every_page_every_caller() {
                 d.post(&uri, b, &[("csrf", b.map_or("", |b| b.csrf.as_str()))])
                     .await
             };
-            let to_login = r.status == StatusCode::SEE_OTHER && r.location() == "/dashboard/login";
+            // A logout that worked also ends on the login page, but clears the cookie.
+            let logged_out = *path == "/dashboard/logout" && r.set_cookie("fc_session").is_some();
+            let to_login = r.status == StatusCode::SEE_OTHER
+                && r.location() == "/dashboard/login"
+                && !logged_out;
             let refused = r.status == StatusCode::FORBIDDEN;
             let expect_login = who == "anonymous" && *access != PageAccess::Public;
             let expect_refused = matches!(
@@ -460,30 +468,33 @@ async fn a_unit_member_sees_and_answers_only_its_unit() {
     assert_eq!(photo.status, StatusCode::FORBIDDEN, "another unit's photo");
 }
 
+/// Posts an after-photo for the urban finding as a multipart form.
+async fn send_photo(d: &Dash, unit: &Browser, bytes: Vec<u8>) -> Reply {
+    let boundary = "b0und";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n", unit.csrf).into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    d.send(
+        Method::POST,
+        &format!("/dashboard/findings/{}/rectify", d.urban),
+        &unit.cookie,
+        &format!("multipart/form-data; boundary={boundary}"),
+        Body::from(body),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn an_after_photo_must_be_a_real_jpeg_or_png() {
     let d = dash().await;
     let unit = d.login("unit_urban", "urban-pw").await;
-    let send = |bytes: Vec<u8>| {
-        let boundary = "b0und";
-        let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n", unit.csrf).into_bytes();
-        body.extend_from_slice(&bytes);
-        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-        d.send(
-            Method::POST,
-            &format!("/dashboard/findings/{}/rectify", d.urban),
-            &unit.cookie,
-            &format!("multipart/form-data; boundary={boundary}"),
-            Body::from(body),
-        )
-    };
     for bad in [b"not an image".to_vec(), png_bomb_header(100_000)] {
-        let r = send(bad).await;
+        let r = send_photo(&d, &unit, bad).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
         assert!(r.body.contains("“photo”"), "{}", r.body);
     }
     assert_eq!(d.events(d.urban).await, 0);
-    let r = send(jpeg(320, 240)).await;
+    let r = send_photo(&d, &unit, jpeg(320, 240)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let row = d.store.finding(d.urban).await.unwrap().unwrap();
     assert_eq!(row.events.len(), 1);

@@ -374,6 +374,102 @@ mod tests {
         assert_eq!(week_of(friday), "2026-11-23");
     }
 
+    fn finding(same_day: bool) -> FindingRecord {
+        FindingRecord {
+            id: uuid::Uuid::from_u128(1),
+            site_id: uuid::Uuid::from_u128(2),
+            inspection_id: None,
+            item_code: None,
+            category: fieldcheck_protocol::Category::Event,
+            subcategory: "litter".into(),
+            description: "垃圾".into(),
+            severity: fieldcheck_protocol::Severity::Minor,
+            position: None,
+            unit: Some("street_office".into()),
+            deadline: None,
+            same_day,
+            reporter: "inspector1".into(),
+            device_id: uuid::Uuid::from_u128(3),
+            // 2026-11-27 10:00 in China.
+            created_at: 1_795_744_800_000,
+            hlc: fieldcheck_protocol::Hlc::ZERO,
+        }
+    }
+
+    fn step(
+        n: u64,
+        action: RectificationAction,
+        unit: Option<&str>,
+        deadline: Option<&str>,
+    ) -> RectificationEventRecord {
+        RectificationEventRecord {
+            id: uuid::Uuid::from_u128(100 + u128::from(n)),
+            finding_id: uuid::Uuid::from_u128(1),
+            action,
+            actor: "admin".into(),
+            note: String::new(),
+            unit: unit.map(Into::into),
+            deadline: deadline.map(Into::into),
+            photo_sha256: (action == RectificationAction::Rectified).then(|| "ab".repeat(32)),
+            hlc: fieldcheck_protocol::Hlc { time: n, node: 1 },
+        }
+    }
+
+    #[test]
+    fn a_same_day_finding_is_due_the_day_it_was_found_until_closed() {
+        let f = finding(true);
+        let open = ledger_line(&f, &[]);
+        assert_eq!(open.deadline.as_deref(), Some("2026-11-27"));
+        assert!(open.due_open);
+        let fixed = ledger_line(&f, &[step(1, RectificationAction::Rectified, None, None)]);
+        assert!(fixed.due_open, "still owed a close");
+        assert_eq!(fixed.after_photo, Some("ab".repeat(32)));
+        let closed = ledger_line(
+            &f,
+            &[
+                step(1, RectificationAction::Rectified, None, None),
+                step(2, RectificationAction::Closed, None, None),
+            ],
+        );
+        assert_eq!(closed.status, Status::Closed);
+        assert!(!closed.due_open);
+    }
+
+    #[test]
+    fn the_last_dispatch_sets_unit_and_deadline_and_a_fix_stops_the_clock() {
+        let f = finding(false);
+        assert!(
+            !ledger_line(&f, &[]).due_open,
+            "no deadline, nothing to be late for"
+        );
+        let steps = [
+            step(
+                1,
+                RectificationAction::Dispatched,
+                Some("urban_mgmt"),
+                Some("2026-11-30"),
+            ),
+            step(
+                2,
+                RectificationAction::Dispatched,
+                Some("housing"),
+                Some("2026-12-05"),
+            ),
+        ];
+        let line = ledger_line(&f, &steps);
+        assert_eq!(
+            (line.unit.as_deref(), line.deadline.as_deref()),
+            (Some("housing"), Some("2026-12-05"))
+        );
+        assert!(line.due_open);
+        let mut more = steps.to_vec();
+        more.push(step(3, RectificationAction::Rectified, None, None));
+        assert!(
+            !ledger_line(&f, &more).due_open,
+            "waiting for the office, not the unit"
+        );
+    }
+
     #[test]
     fn placeholders_count_from_the_first() {
         assert_eq!(placeholders(3, 2), "$3, $4");
