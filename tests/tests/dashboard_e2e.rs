@@ -217,6 +217,52 @@ impl Session<'_> {
         self.attr("span[data-status]", "data-status").await
     }
 
+    /// Waits (up to 20 s) until the element's attribute reads `want`: after a click the old
+    /// page may still be there for a moment.
+    async fn wait_attr(&self, css: &str, name: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(el) = self.c.find(Locator::Css(css)).await
+                && let Ok(Some(v)) = el.attr(name).await
+                && v == want
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css}[{name}] never became {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to 20 s) until the element's text reads `want`.
+    async fn wait_text(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(el) = self.c.find(Locator::Css(css)).await
+                && let Ok(t) = el.text().await
+                && t == want
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} never read {want:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to 20 s) until the address contains `part`.
+    async fn wait_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.c.current_url().await.unwrap().as_str().contains(part) {
+            assert!(
+                Instant::now() < deadline,
+                "the address never contained {part:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     async fn cookie(&self) -> String {
         let c = self.c.get_named_cookie("fc_session").await.unwrap();
         format!("fc_session={}", c.value())
@@ -250,11 +296,8 @@ impl Session<'_> {
             .click()
             .await
             .unwrap();
-        self.c
-            .wait()
-            .for_element(Locator::Id("history"))
-            .await
-            .unwrap();
+        self.wait_attr("span[data-status]", "data-status", "dispatched")
+            .await;
     }
 }
 
@@ -421,6 +464,7 @@ async fn the_office_loop_in_a_real_browser() {
         .click()
         .await
         .unwrap();
+    s.wait_url("status=open").await;
     s.c.wait().for_element(Locator::Id("ledger")).await.unwrap();
     assert_eq!(
         s.ledger_ids().await,
@@ -443,8 +487,7 @@ async fn the_office_loop_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    s.c.wait().for_element(Locator::Id("ledger")).await.unwrap();
-    assert_eq!(s.text("main h1").await, "Problem ledger");
+    s.wait_text("main h1", "Problem ledger").await;
     s.shot("04-ledger-english").await;
     s.c.find(Locator::Id("lang-switch"))
         .await
@@ -452,8 +495,7 @@ async fn the_office_loop_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    s.c.wait().for_element(Locator::Id("ledger")).await.unwrap();
-    assert_eq!(s.text("main h1").await, "问题台账");
+    s.wait_text("main h1", "问题台账").await;
 
     // Open A from the filtered ledger and dispatch it to 城管; B goes to 住建.
     s.c.find(Locator::Css("a.finding-link"))
@@ -527,6 +569,10 @@ async fn the_office_loop_in_a_real_browser() {
     );
     s.shot("07-unit-ledger").await;
     s.goto(&format!("/dashboard/findings/{b_id}")).await;
+    s.c.wait()
+        .for_element(Locator::Id("error-zh"))
+        .await
+        .unwrap();
     assert!(s.text("#error-zh").await.contains("未派遣给本单位"));
     s.shot("08-unit-other-finding-refused").await;
     s.goto("/dashboard/scores").await;
@@ -585,11 +631,8 @@ async fn the_office_loop_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    s.c.wait()
-        .for_element(Locator::Id("history"))
-        .await
-        .unwrap();
-    assert_eq!(s.status().await, "rectified");
+    s.wait_attr("span[data-status]", "data-status", "rectified")
+        .await;
     assert!(
         s.c.find(Locator::Css("figure.after")).await.is_ok(),
         "the after-photo is shown"
@@ -657,11 +700,8 @@ async fn the_office_loop_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    s.c.wait()
-        .for_element(Locator::Id("history"))
-        .await
-        .unwrap();
-    assert_eq!(s.status().await, "closed");
+    s.wait_attr("span[data-status]", "data-status", "closed")
+        .await;
     s.shot("10-finding-closed").await;
 
     // Scores, management and the printable report render.
