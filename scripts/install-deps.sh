@@ -3,7 +3,9 @@
 # Idempotent: does nothing when everything is present.
 set -euo pipefail
 
-packages=(build-essential pkg-config libssl-dev postgresql faketime)
+# faketime: the skewed-clocks sync test runs tablets with their clocks a day off.
+# chromium + chromium-driver: the office dashboard's browser test (tests/tests/dashboard_e2e.rs).
+packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

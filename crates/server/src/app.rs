@@ -37,6 +37,8 @@ pub struct AppState {
     pub verify_slots: Arc<Semaphore>,
     /// Photos being uploaded right now by this process (one writer per staged file).
     pub uploads: Mutex<HashSet<String>>,
+    /// The office dashboard's per-process state (export jobs).
+    pub dashboard: crate::dashboard::DashState,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
             verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),
             uploads: Mutex::new(HashSet::new()),
+            dashboard: crate::dashboard::DashState::default(),
             limits,
         }
     }
@@ -171,6 +174,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/devices/{id}/revoke", post(api::admin::revoke))
         .route("/api/v1/audit", get(api::admin::audit))
         .merge(sync)
+        .merge(crate::dashboard::router(&state))
         .fallback(api::meta::not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes))
         .layer(TraceLayer::new_for_http())

@@ -18,6 +18,21 @@ pub const BODY_IDLE: std::time::Duration = std::time::Duration::from_secs(30);
 pub trait BlobStore: Send + Sync + 'static {
     /// Moves a verified staged file into the store under its hash (durably).
     async fn put(&self, sha256: &str, staged: &Path) -> io::Result<()>;
+    /// The bytes of a stored photo; `None` when it is not stored.
+    async fn read(&self, sha256: &str) -> io::Result<Option<Vec<u8>>>;
+    /// Keeps a file derived from photos (a dashboard thumbnail) under a plain name.
+    async fn put_derived(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// A derived file; `None` when there is none yet.
+    async fn read_derived(&self, name: &str) -> io::Result<Option<Vec<u8>>>;
+}
+
+/// Reads a whole file, `None` when it does not exist.
+async fn read_if_there(path: &Path) -> io::Result<Option<Vec<u8>>> {
+    match tokio::fs::read(path).await {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Photos as files `<dir>/<first two hex digits>/<sha256>.jpg`.
@@ -48,6 +63,27 @@ impl BlobStore for LocalBlobs {
         tokio::task::spawn_blocking(move || std::fs::File::open(parent)?.sync_all())
             .await
             .map_err(io::Error::other)?
+    }
+
+    async fn read(&self, sha256: &str) -> io::Result<Option<Vec<u8>>> {
+        if sha256.len() < 2 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        read_if_there(&self.path(sha256)).await
+    }
+
+    async fn put_derived(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        let dir = self.dir.join("derived");
+        tokio::fs::create_dir_all(&dir).await?;
+        // Write beside, then rename: a reader never sees half a file. Not fsynced: a derived
+        // file lost in a crash is made again.
+        let tmp = dir.join(format!("{name}.tmp{}", std::process::id()));
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, dir.join(name)).await
+    }
+
+    async fn read_derived(&self, name: &str) -> io::Result<Option<Vec<u8>>> {
+        read_if_there(&self.dir.join("derived").join(name)).await
     }
 }
 

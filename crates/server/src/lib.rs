@@ -9,6 +9,7 @@ pub mod auth;
 pub mod blobs;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod photo_check;

@@ -4,6 +4,7 @@
 //! The trait speaks in protocol records and plain rows; SQL lives only in the backends and in
 //! [`sql`], whose statement texts both backends share.
 
+pub mod dashboard;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
@@ -281,7 +282,7 @@ pub struct Export {
 
 /// The server's storage. Every method is one transaction.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: dashboard::DashSql + Send + Sync + 'static {
     /// Creates an account; [`StoreError::Conflict`] when the name is taken.
     async fn create_user(&self, user: &UserRow) -> StoreResult<()>;
     /// Looks an account up by name.
@@ -371,13 +372,13 @@ pub type DynStore = Arc<dyn Store>;
 /// else is a SQLite file path.
 pub async fn open(url_or_path: &str) -> StoreResult<DynStore> {
     if url_or_path.starts_with("postgres://") || url_or_path.starts_with("postgresql://") {
-        Ok(Arc::new(
-            postgres::PostgresStore::connect(url_or_path).await?,
-        ))
+        let store = postgres::PostgresStore::connect(url_or_path).await?;
+        dashboard::migrate(&store).await?;
+        Ok(Arc::new(store))
     } else {
-        Ok(Arc::new(
-            sqlite::SqliteStore::open(std::path::Path::new(url_or_path)).await?,
-        ))
+        let store = sqlite::SqliteStore::open(std::path::Path::new(url_or_path)).await?;
+        dashboard::migrate(&store).await?;
+        Ok(Arc::new(store))
     }
 }
 

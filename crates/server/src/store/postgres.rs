@@ -758,3 +758,6 @@ impl Store for PostgresStore {
         Ok(())
     }
 }
+
+// The office dashboard's SQL runner, kept apart from the sync path.
+mod dash;

@@ -769,3 +769,6 @@ impl Store for SqliteStore {
         .await
     }
 }
+
+// The office dashboard's SQL runner, kept apart from the sync path.
+mod dash;

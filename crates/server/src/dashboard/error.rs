@@ -1,0 +1,116 @@
+//! Errors of dashboard pages: a plain page with a bilingual message ("中文 / English") that
+//! says what to do, or a redirect to the login page.
+
+use crate::store::StoreError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{DOCTYPE, html};
+
+/// Why a dashboard request was refused.
+#[derive(Debug)]
+pub enum PageError {
+    /// No valid session: go to the login page.
+    LoginRequired,
+    /// A refusal with a status and a message in both languages.
+    Refused {
+        /// HTTP status.
+        status: StatusCode,
+        /// Chinese message.
+        zh: String,
+        /// English message.
+        en: String,
+    },
+}
+
+impl PageError {
+    /// A refusal with a status.
+    pub fn new(status: StatusCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        PageError::Refused {
+            status,
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    /// 403.
+    pub fn forbidden(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, zh, en)
+    }
+
+    /// 404.
+    pub fn not_found(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, zh, en)
+    }
+
+    /// 422 for a form field: names the field and what to do.
+    pub fn invalid(field: &str, zh: &str, en: &str) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("“{field}” 填写有误：{zh}"),
+            format!("field '{field}': {en}"),
+        )
+    }
+
+    /// 403 for a form whose CSRF token is missing or wrong.
+    pub fn csrf() -> Self {
+        Self::forbidden(
+            "表单校验失败（CSRF 令牌无效或已过期），未做任何修改。请刷新页面后重试",
+            "form check failed (missing or wrong CSRF token); nothing was changed. Reload the page and try again",
+        )
+    }
+
+    /// The HTTP status this error is answered with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PageError::LoginRequired => StatusCode::SEE_OTHER,
+            PageError::Refused { status, .. } => *status,
+        }
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        tracing::error!(error = %e, "dashboard store error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "服务器内部错误，请稍后重试或联系管理员",
+            "internal server error; retry later or tell the administrator",
+        )
+    }
+}
+
+impl From<crate::error::ApiError> for PageError {
+    fn from(e: crate::error::ApiError) -> Self {
+        let (zh, en) = e
+            .message
+            .split_once(" / ")
+            .map_or((e.message.clone(), e.message.clone()), |(z, n)| {
+                (z.to_string(), n.to_string())
+            });
+        Self::new(e.status, zh, en)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::LoginRequired => Redirect::to("/dashboard/login").into_response(),
+            PageError::Refused { status, zh, en } => {
+                let page = html! {
+                    (DOCTYPE)
+                    html lang="zh-CN" {
+                        head { meta charset="utf-8"; title { "创城巡查 · " (status.as_u16()) }
+                            link rel="stylesheet" href="/dashboard/static/app.css"; }
+                        body { main class="narrow" {
+                            h1 { (status.as_u16()) }
+                            p class="error" id="error-zh" { (zh) }
+                            p class="error" lang="en" id="error-en" { (en) }
+                            p { a href="/dashboard/ledger" { "返回问题台账 / back to the ledger" } }
+                        } }
+                    }
+                };
+                (status, page).into_response()
+            }
+        }
+    }
+}

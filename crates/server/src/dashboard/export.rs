@@ -1,0 +1,376 @@
+//! Exports of the ledger with the current filters: the .xlsx 台账 (rust_xlsxwriter, photo
+//! links), built as a background job whose progress page refreshes itself until the file is
+//! ready; and the printable report (print CSS, one block per finding with its before and after
+//! photos) that a browser saves as PDF.
+
+use super::error::PageError;
+use super::i18n::Lang;
+use super::layout::page;
+use super::ledger::{LedgerFilter, LedgerRow, fmt_time, status_badge};
+use super::reference::Reference;
+use super::session::Session;
+use crate::app::SharedState;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use rust_xlsxwriter::{Format, Url, Workbook, XlsxError};
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use uuid::Uuid;
+
+/// Most rows in one export.
+pub const MAX_EXPORT_ROWS: u32 = 100_000;
+/// Most findings in one printable report.
+pub const MAX_REPORT_ROWS: u32 = 200;
+/// How long a finished export is kept for download.
+const KEEP_MS: i64 = 3_600_000;
+
+/// An export in progress or done.
+pub struct ExportJob {
+    /// Account that started it (only it may see it).
+    pub owner: String,
+    /// Rows to write (known once the query ran).
+    pub total: AtomicUsize,
+    /// Rows written so far.
+    pub done: AtomicUsize,
+    /// The file, or what went wrong, when finished.
+    pub result: Mutex<Option<Result<Vec<u8>, String>>>,
+    /// Start, Unix ms.
+    pub started_at: i64,
+}
+
+/// Export jobs of this server process. A job lives in the process that started it: behind a
+/// load balancer the progress page needs sticky sessions (the export itself reads the shared
+/// database).
+#[derive(Default)]
+pub struct ExportJobs {
+    jobs: Mutex<HashMap<Uuid, Arc<ExportJob>>>,
+}
+
+impl ExportJobs {
+    fn insert(&self, job: Arc<ExportJob>) -> Uuid {
+        let id = Uuid::now_v7();
+        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let now = crate::clock::now_ms();
+        jobs.retain(|_, j| now - j.started_at < KEEP_MS);
+        jobs.insert(id, job);
+        id
+    }
+
+    fn get(&self, id: Uuid, owner: &str) -> Option<Arc<ExportJob>> {
+        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        jobs.get(&id).filter(|j| j.owner == owner).cloned()
+    }
+}
+
+/// The export form: CSRF token and the ledger's query string.
+#[derive(Deserialize)]
+pub struct ExportForm {
+    /// CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// The ledger filter as a query string (`?status=…&…`).
+    #[serde(default)]
+    pub query: String,
+}
+
+/// The column titles of the 台账.
+pub fn headers(l: Lang) -> [&'static str; 19] {
+    [
+        l.t("问题编号", "Finding id"),
+        l.t("发现时间", "Found"),
+        l.t("区县", "District"),
+        l.t("街道", "Street"),
+        l.t("点位", "Site"),
+        l.t("点位类型", "Site type"),
+        l.t("类别", "Category"),
+        l.t("问题类型", "Problem type"),
+        l.t("测评内容", "Item"),
+        l.t("问题描述", "Problem"),
+        l.t("严重程度", "Severity"),
+        l.t("责任单位", "Unit"),
+        l.t("整改期限", "Deadline"),
+        l.t("状态", "Status"),
+        l.t("是否超期", "Overdue"),
+        l.t("当场整改", "Same day"),
+        l.t("记录人", "Recorded by"),
+        l.t("整改前照片", "Before photo"),
+        l.t("整改后照片", "After photo"),
+    ]
+}
+
+/// Writes the 台账 workbook; `progress` is told the rows written so far.
+pub fn write_xlsx(
+    rows: &[LedgerRow],
+    reference: &Reference,
+    l: Lang,
+    base_url: &str,
+    progress: &dyn Fn(usize),
+) -> Result<Vec<u8>, XlsxError> {
+    let mut book = Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name(l.t("问题台账", "Ledger"))?;
+    let bold = Format::new().set_bold().set_background_color("EEF2F6");
+    for (c, title) in headers(l).iter().enumerate() {
+        sheet.write_string_with_format(0, c as u16, *title, &bold)?;
+    }
+    for (c, width) in [
+        38, 17, 10, 12, 20, 12, 8, 12, 10, 40, 8, 16, 12, 8, 8, 8, 12, 14, 14,
+    ]
+    .iter()
+    .enumerate()
+    {
+        sheet.set_column_width(c as u16, *width)?;
+    }
+    let yes = l.t("是", "yes");
+    for (i, r) in rows.iter().enumerate() {
+        let n = (i + 1) as u32;
+        let text = [
+            r.finding_id.clone(),
+            fmt_time(r.created_at),
+            r.district.clone(),
+            r.street.clone(),
+            r.site_name.clone(),
+            reference.site_type_name(l, &r.site_type).to_string(),
+            l.category(&r.category).to_string(),
+            reference.subcategory_name(l, &r.subcategory).to_string(),
+            r.item_code.clone().unwrap_or_default(),
+            r.description.clone(),
+            l.severity(&r.severity).to_string(),
+            r.unit
+                .as_deref()
+                .map(|u| reference.unit_name(l, u).to_string())
+                .unwrap_or_default(),
+            r.deadline.clone().unwrap_or_default(),
+            l.status_name(&r.status).to_string(),
+            if r.overdue {
+                yes.to_string()
+            } else {
+                String::new()
+            },
+            if r.same_day {
+                yes.to_string()
+            } else {
+                String::new()
+            },
+            r.reporter.clone(),
+        ];
+        for (c, t) in text.iter().enumerate() {
+            sheet.write_string(n, c as u16, t)?;
+        }
+        for (c, photo) in [(17u16, &r.thumb), (18u16, &r.after_photo)] {
+            if let Some(sha) = photo {
+                let url = Url::new(format!("{base_url}/dashboard/photos/{sha}"))
+                    .set_text(l.t("查看照片", "open photo"));
+                sheet.write_url(n, c, url)?;
+            }
+        }
+        if i % 500 == 0 {
+            progress(i);
+        }
+    }
+    sheet.set_freeze_panes(1, 0)?;
+    sheet.autofilter(0, 0, rows.len() as u32, 18)?;
+    progress(rows.len());
+    book.save_to_buffer()
+}
+
+/// The server's base URL as the browser reached it (for photo links in the workbook).
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let scheme = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("http");
+    format!("{scheme}://{host}")
+}
+
+fn parse_filter(query: &str) -> Result<LedgerFilter, PageError> {
+    serde_urlencoded::from_str(query.trim_start_matches('?'))
+        .map_err(|_| PageError::invalid("query", "筛选条件无法识别", "the filter cannot be read"))
+}
+
+/// `POST /dashboard/exports`: starts an export of the ledger with the filter given.
+pub async fn start(
+    State(state): State<SharedState>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Form<ExportForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&form.csrf)?;
+    let filter = parse_filter(&form.query)?;
+    let query = filter.query(session.unit_scope())?;
+    let job = Arc::new(ExportJob {
+        owner: session.user.name.clone(),
+        total: AtomicUsize::new(0),
+        done: AtomicUsize::new(0),
+        result: Mutex::new(None),
+        started_at: crate::clock::now_ms(),
+    });
+    let id = state.dashboard.exports.insert(job.clone());
+    let lang = session.lang;
+    let base = base_url(&headers);
+    let store = state.store.clone();
+    tokio::spawn(async move {
+        let outcome = async {
+            let rows = query
+                .all(store.as_ref(), MAX_EXPORT_ROWS)
+                .await
+                .map_err(|e| e.to_string())?;
+            let reference = Reference::load(store.as_ref())
+                .await
+                .map_err(|e| e.to_string())?;
+            job.total.store(rows.len(), Ordering::Relaxed);
+            let j = job.clone();
+            tokio::task::spawn_blocking(move || {
+                write_xlsx(&rows, &reference, lang, &base, &|n| {
+                    j.done.store(n, Ordering::Relaxed)
+                })
+                .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())?
+        }
+        .await;
+        if let Err(e) = &outcome {
+            tracing::error!(error = %e, "export failed");
+        }
+        *job.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+    });
+    Ok(Redirect::to(&format!("/dashboard/exports/{id}")))
+}
+
+fn job_of(state: &SharedState, session: &Session, id: Uuid) -> Result<Arc<ExportJob>, PageError> {
+    state
+        .dashboard
+        .exports
+        .get(id, &session.user.name)
+        .ok_or_else(|| {
+            PageError::not_found(
+                "没有这个导出任务（可能已过期）",
+                "no such export (it may have expired)",
+            )
+        })
+}
+
+/// `GET /dashboard/exports/{id}`: progress, refreshing itself every second until done.
+pub async fn progress(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let l = session.lang;
+    let job = job_of(&state, &session, id)?;
+    let total = job.total.load(Ordering::Relaxed);
+    let done = job.done.load(Ordering::Relaxed);
+    let finished = job
+        .result
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+        .map(|r| r.is_ok());
+    let body = html! {
+        @match finished {
+            None => {
+                p id="export-progress" { (l.t("正在生成 Excel 台账……", "Building the workbook…")) }
+                progress value=(done) max=(total.max(1)) {}
+                p { (done) " / " (total) }
+            }
+            Some(true) => {
+                p id="export-ready" { (l.t("已完成：", "Ready: ")) (total) " " (l.t("条问题", "findings")) }
+                a class="button" id="export-download" href={ "/dashboard/exports/" (id) "/file" } { (l.t("下载 .xlsx", "Download .xlsx")) }
+            }
+            Some(false) => { p class="error" id="export-failed" { (l.t("导出失败，请重试或联系管理员", "the export failed; retry or tell the administrator")) } }
+        }
+    };
+    let mut html_page = page(&session, l.t("导出 Excel 台账", "Export"), body).into_string();
+    if finished.is_none() {
+        html_page = html_page.replacen(
+            "<head>",
+            "<head><meta http-equiv=\"refresh\" content=\"1\">",
+            1,
+        );
+    }
+    Ok(axum::response::Html(html_page).into_response())
+}
+
+/// `GET /dashboard/exports/{id}/file`: the finished workbook.
+pub async fn file(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Result<Response, PageError> {
+    let job = job_of(&state, &session, id)?;
+    let bytes = match job
+        .result
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .as_ref()
+    {
+        Some(Ok(b)) => b.clone(),
+        _ => {
+            return Err(PageError::not_found(
+                "导出尚未完成",
+                "the export is not finished",
+            ));
+        }
+    };
+    let day = crate::clock::china_date(crate::clock::now_ms()).replace('-', "");
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"ledger-{day}.xlsx\"; filename*=UTF-8''%E9%97%AE%E9%A2%98%E5%8F%B0%E8%B4%A6-{day}.xlsx"),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `GET /dashboard/report`: the printable report of the filtered ledger (at most
+/// [`MAX_REPORT_ROWS`] findings), one block per finding with before and after photos.
+pub async fn report(
+    State(state): State<SharedState>,
+    session: Session,
+    Query(filter): Query<LedgerFilter>,
+) -> Result<Markup, PageError> {
+    let l = session.lang;
+    let query = filter.query(session.unit_scope())?;
+    let rows = query.all(state.store.as_ref(), MAX_REPORT_ROWS).await?;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let body = html! {
+        p class="no-print" {
+            button type="button" onclick="window.print()" id="print-now" { (l.t("打印 / 存为 PDF", "Print / save as PDF")) }
+            " " (l.t("最多显示", "Shows at most")) " " (MAX_REPORT_ROWS) " " (l.t("条。", "findings."))
+        }
+        p { (l.t("生成时间", "Made")) "：" (fmt_time(crate::clock::now_ms())) " · " (rows.len()) " " (l.t("条问题", "findings")) }
+        @for r in &rows {
+            section class="report-block" data-finding=(r.finding_id) {
+                h2 { (r.site_name) " · " (r.description) }
+                p { (fmt_time(r.created_at)) " · " (r.district) " " (r.street) " · "
+                    (l.category(&r.category)) " · " (reference.subcategory_name(l, &r.subcategory)) " · "
+                    (l.t("责任单位", "Unit")) "：" (r.unit.as_deref().map(|u| reference.unit_name(l, u)).unwrap_or("—")) " · "
+                    (l.t("期限", "Deadline")) "：" (r.deadline.as_deref().unwrap_or("—")) " · "
+                    (status_badge(l, &r.status, r.overdue)) }
+                div class="photos" {
+                    @if let Some(t) = &r.thumb { figure { img src={ "/dashboard/photos/" (t) } alt="before"; figcaption { (l.t("整改前", "Before")) } } }
+                    @if let Some(t) = &r.after_photo { figure { img src={ "/dashboard/photos/" (t) } alt="after"; figcaption { (l.t("整改后", "After")) } } }
+                }
+            }
+        }
+    };
+    Ok(page(
+        &session,
+        l.t("问题整改报告", "Rectification report"),
+        body,
+    ))
+}

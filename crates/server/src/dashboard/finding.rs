@@ -1,0 +1,574 @@
+//! A finding's page (before and after photos side by side, watermark data, position, who
+//! recorded it on which device, whether each photo's hash and signature verified, the full
+//! append-only history) and the steps of the loop taken in the browser: 派遣 (admin), 处置
+//! with an after-photo (the unit), 核查, 结案 and 退回 with a reason (admin).
+
+use super::error::PageError;
+use super::i18n::Lang;
+use super::layout::{csrf_field, page};
+use super::ledger::{fmt_time, rows_by_id, status_badge};
+use super::photos::visible_finding;
+use super::reference::Reference;
+use super::session::Session;
+use crate::app::SharedState;
+use crate::photo_check::verify_signature;
+use crate::store::dashboard::Arg;
+use crate::store::{FindingRow, PhotoRow};
+use axum::Form;
+use axum::extract::{Multipart, Path, State};
+use axum::response::Redirect;
+use fieldcheck_core::rectification::{Status, derive_status};
+use fieldcheck_protocol::{Position, RectificationAction, RectificationEventRecord, Role};
+use maud::{Markup, html};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Longest note, in characters.
+const MAX_NOTE: usize = 2_000;
+
+/// A photo of the finding as the page shows it.
+struct PhotoView {
+    sha256: String,
+    kind: &'static str,
+    row: Option<PhotoRow>,
+    signature_ok: bool,
+    uploaded_by: Option<String>,
+}
+
+async fn photos_of(state: &SharedState, id: Uuid) -> Result<Vec<PhotoView>, PageError> {
+    let mut out = Vec::new();
+    let rows = state
+        .store
+        .dash_query(
+            "SELECT sha256, kind FROM dash_photos WHERE finding_id = $1 ORDER BY sha256",
+            vec![Arg::from(id.to_string())],
+        )
+        .await?;
+    for r in rows {
+        let row = state.store.photo(r[0].text()).await?;
+        let signature_ok = row
+            .as_ref()
+            .is_some_and(|p| verify_signature(&p.record, &p.signer_key).is_ok());
+        out.push(PhotoView {
+            sha256: r[0].text().into(),
+            kind: if r[1].text() == "after" {
+                "after"
+            } else if r[1].text() == "before" {
+                "before"
+            } else {
+                "evidence"
+            },
+            row,
+            signature_ok,
+            uploaded_by: None,
+        });
+    }
+    for r in state
+        .store
+        .dash_query(
+            "SELECT sha256, uploaded_by FROM dash_uploads WHERE finding_id = $1 ORDER BY at",
+            vec![Arg::from(id.to_string())],
+        )
+        .await?
+    {
+        out.push(PhotoView {
+            sha256: r[0].text().into(),
+            kind: "after",
+            row: None,
+            signature_ok: false,
+            uploaded_by: Some(r[1].text().into()),
+        });
+    }
+    Ok(out)
+}
+
+fn position(l: Lang, p: &Option<Position>) -> Markup {
+    html! {
+        @match p {
+            Some(p) => {
+                (format!("{:.6}, {:.6}", p.lat, p.lon)) " ±" (format!("{:.0}", p.accuracy_m)) " m · "
+                (match p.source { fieldcheck_protocol::PositionSource::Gps => "GPS", fieldcheck_protocol::PositionSource::Manual => l.t("手动输入", "typed by hand") })
+            }
+            None => { (l.t("无", "none")) }
+        }
+    }
+}
+
+fn photo_figure(l: Lang, p: &PhotoView) -> Markup {
+    let src = format!("/dashboard/photos/{}", p.sha256);
+    html! {
+        figure class={ "photo " (p.kind) } data-sha=(p.sha256) {
+            a href=(src) target="_blank" { img src={ (src) "/thumb" } alt=(p.kind); }
+            figcaption {
+                b { (match p.kind { "before" => l.t("整改前", "Before"), "after" => l.t("整改后", "After"), _ => l.t("佐证", "Evidence") }) }
+                @if let Some(r) = &p.row {
+                    br; (l.t("拍摄时间", "Taken")) "：" (fmt_time(r.record.captured_at))
+                    " (" (match r.record.time_source { fieldcheck_protocol::TimeSource::Trusted => l.t("可信时间", "trusted time"), fieldcheck_protocol::TimeSource::Device => l.t("设备时间", "device clock") }) ")"
+                    @if r.record.device_clock_offset_ms.abs() > 120_000 {
+                        br; span class="badge bad" { (l.t("设备时钟偏差", "device clock off by")) " " (r.record.device_clock_offset_ms / 1000) " s" }
+                    }
+                    br; (l.t("位置", "Position")) "：" (position(l, &r.record.position))
+                    br; (r.record.width) "×" (r.record.height) " · " (r.record.size_bytes / 1024) " KB"
+                    br; (l.t("哈希", "Hash")) "："
+                    @if r.stored { span class="badge ok hash-ok" { (l.t("已校验", "verified")) } } @else { span class="badge" { (l.t("待上传", "not uploaded yet")) } }
+                    " " (l.t("签名", "Signature")) "："
+                    @if p.signature_ok { span class="badge ok sig-ok" { (l.t("有效", "valid")) } } @else { span class="badge bad" { (l.t("无效", "invalid")) } }
+                }
+                @if let Some(by) = &p.uploaded_by {
+                    br; (l.t("网页上传", "uploaded in the browser by")) "：" (by)
+                    br; (l.t("哈希", "Hash")) "：" span class="badge ok hash-ok" { (l.t("已校验", "verified")) } " · " (l.t("无设备签名", "no device signature"))
+                }
+                br; small class="sha" { (&p.sha256[..16]) "…" }
+            }
+        }
+    }
+}
+
+/// `GET /dashboard/findings/{id}`.
+pub async fn finding_page(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+) -> Result<Markup, PageError> {
+    let l = session.lang;
+    let row = visible_finding(&state, &session, id).await?;
+    let line = rows_by_id(state.store.as_ref(), &[id.to_string()])
+        .await?
+        .pop();
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let photos = photos_of(&state, id).await?;
+    let devices = state.store.list_devices().await?;
+    let f = &row.record;
+    let status = derive_status(row.events.iter());
+    let site = reference.sites.iter().find(|s| s.id == f.site_id);
+    let device = devices.iter().find(|d| d.id == f.device_id);
+    let mut events = row.events.clone();
+    events.sort_by_key(|e| (e.hlc, e.id));
+    let body = html! {
+        p { (status_badge(l, status.as_str(), line.as_ref().is_some_and(|r| r.overdue)))
+            @if f.same_day { " " span class="badge" { (l.t("当场整改：应当日结案", "Same day: to be closed the day it was found")) } } }
+        dl class="facts" id="finding-facts" {
+            dt { (l.t("问题描述", "Problem")) } dd id="finding-description" { (f.description) }
+            dt { (l.t("点位", "Site")) } dd { @if let Some(s) = site { (s.name) " · " (s.district) " " (s.street) " · " (s.address) } @else { (f.site_id) } }
+            dt { (l.t("类别", "Category")) } dd { (l.category(f.category.as_str())) " · " (reference.subcategory_name(l, &f.subcategory)) @if let Some(c) = &f.item_code { " · " (c) } }
+            dt { (l.t("严重程度", "Severity")) } dd { (l.severity(f.severity.as_str())) }
+            dt { (l.t("发现时间", "Found")) } dd { (fmt_time(f.created_at)) }
+            dt { (l.t("位置", "Position")) } dd { (position(l, &f.position)) }
+            dt { (l.t("记录人", "Recorded by")) } dd id="finding-reporter" { (f.reporter) " · " (l.t("设备", "device")) " " (device.map_or_else(|| f.device_id.to_string(), |d| format!("{} ({})", d.label, d.id))) }
+            dt { (l.t("责任单位", "Unit")) } dd id="finding-unit" { @if let Some(u) = &row.current_unit { (reference.unit_name(l, u)) } @else { (l.t("未派遣", "not dispatched")) } }
+            dt { (l.t("整改期限", "Deadline")) } dd { @if let Some(d) = line.as_ref().and_then(|r| r.deadline.clone()) { (d) } }
+        }
+        h2 { (l.t("整改前后照片", "Before and after")) }
+        div class="photos" id="photos" {
+            @for p in photos.iter().filter(|p| p.kind != "after") { (photo_figure(l, p)) }
+            @for p in photos.iter().filter(|p| p.kind == "after") { (photo_figure(l, p)) }
+            @if photos.is_empty() { p { (l.t("暂无照片", "no photos yet")) } }
+        }
+        (actions(&session, &reference, &row, status))
+        h2 { (l.t("处置记录（只增不改）", "History (append-only)")) }
+        table id="history" {
+            thead { tr { th { (l.t("步骤", "Step")) } th { (l.t("操作人", "By")) } th { (l.t("单位/期限", "Unit / deadline")) } th { (l.t("说明", "Note")) } th { (l.t("照片", "Photo")) } th { "HLC" } } }
+            tbody {
+                @for e in &events {
+                    tr class="history-row" data-action=(e.action.as_str()) {
+                        td { (l.action(e.action)) }
+                        td { (e.actor) }
+                        td { @if let Some(u) = &e.unit { (reference.unit_name(l, u)) } @if let Some(d) = &e.deadline { " · " (d) } }
+                        td { (e.note) }
+                        td { @if let Some(p) = &e.photo_sha256 { a href={ "/dashboard/photos/" (p) } target="_blank" { (&p[..p.len().min(12)]) "…" } } }
+                        td { small { (e.hlc.to_string()) } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&session, l.t("问题详情", "Finding"), body))
+}
+
+/// The forms for the steps this account may take now.
+fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status) -> Markup {
+    let l = s.lang;
+    let id = row.record.id;
+    let can_dispatch = matches!(status, Status::Open | Status::Dispatched | Status::SentBack);
+    let awaiting_check = matches!(status, Status::Rectified | Status::Verified);
+    html! {
+        div class="actions" {
+            @if s.is_admin() && can_dispatch {
+                form method="post" action={ "/dashboard/findings/" (id) "/dispatch" } id="dispatch-form" {
+                    b { (l.t("派遣给责任单位", "Dispatch to a unit")) }
+                    (csrf_field(s))
+                    label { (l.t("责任单位", "Unit")) select name="unit" id="dispatch-unit" {
+                        @for u in &reference.units { option value=(u.code) selected[row.current_unit.as_deref() == Some(u.code.as_str())] { (l.name(&u.name_zh, &u.name_en)) } }
+                    } }
+                    label { (l.t("整改期限", "Deadline")) input type="date" name="deadline" id="dispatch-deadline" required; }
+                    label { (l.t("说明", "Note")) textarea name="note" rows="2" {} }
+                    button type="submit" id="dispatch-submit" { (l.t("派遣", "Dispatch")) }
+                }
+            }
+            @if s.user.role == Role::UnitMember && can_dispatch && status != Status::Open {
+                form method="post" action={ "/dashboard/findings/" (id) "/rectify" } enctype="multipart/form-data" id="rectify-form" {
+                    b { (l.t("上报整改（处置）", "Report the fix")) }
+                    (csrf_field(s))
+                    label { (l.t("整改后照片（JPEG/PNG）", "After-photo (JPEG/PNG)")) input type="file" name="photo" accept="image/jpeg,image/png" id="rectify-photo" required; }
+                    label { (l.t("整改说明", "What was done")) textarea name="note" rows="2" id="rectify-note" {} }
+                    button type="submit" id="rectify-submit" { (l.t("提交", "Submit")) }
+                }
+            }
+            @if s.is_admin() && status == Status::Rectified {
+                form method="post" action={ "/dashboard/findings/" (id) "/verify" } id="verify-form" {
+                    b { (l.t("核查", "Verify")) }
+                    (csrf_field(s))
+                    label { (l.t("核查说明", "Note")) textarea name="note" rows="2" {} }
+                    button type="submit" id="verify-submit" { (l.t("核查通过", "Verified")) }
+                }
+            }
+            @if s.is_admin() && awaiting_check {
+                form method="post" action={ "/dashboard/findings/" (id) "/close" } id="close-form" {
+                    b { (l.t("结案", "Close")) }
+                    (csrf_field(s))
+                    label { (l.t("说明", "Note")) textarea name="note" rows="2" {} }
+                    button type="submit" id="close-submit" { (l.t("结案", "Close")) }
+                }
+                form method="post" action={ "/dashboard/findings/" (id) "/send-back" } id="send-back-form" {
+                    b { (l.t("退回", "Send back")) }
+                    (csrf_field(s))
+                    label { (l.t("退回原因（必填）", "Reason (required)")) textarea name="note" rows="2" id="send-back-note" {} }
+                    button type="submit" class="secondary" id="send-back-submit" { (l.t("退回", "Send back")) }
+                }
+            }
+        }
+    }
+}
+
+/// A step form: CSRF token, note, and for 派遣 the unit and deadline.
+#[derive(Deserialize)]
+pub struct StepForm {
+    /// CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+    /// Note or reason.
+    #[serde(default)]
+    pub note: String,
+    /// Unit (派遣).
+    #[serde(default)]
+    pub unit: String,
+    /// Deadline `YYYY-MM-DD` (派遣).
+    #[serde(default)]
+    pub deadline: String,
+}
+
+/// A step taken in the browser.
+struct Step {
+    action: RectificationAction,
+    note: String,
+    unit: Option<String>,
+    deadline: Option<String>,
+    photo: Option<String>,
+}
+
+impl Step {
+    fn new(action: RectificationAction, note: String) -> Step {
+        Step {
+            action,
+            note,
+            unit: None,
+            deadline: None,
+            photo: None,
+        }
+    }
+}
+
+/// Appends a step written in the browser, after checking it applies from the current status.
+async fn append(
+    state: &SharedState,
+    session: &Session,
+    row: &FindingRow,
+    step: Step,
+) -> Result<Redirect, PageError> {
+    let Step {
+        action,
+        note,
+        unit,
+        deadline,
+        photo,
+    } = step;
+    let status = derive_status(row.events.iter());
+    let allowed = match action {
+        RectificationAction::Dispatched | RectificationAction::Rectified => {
+            matches!(status, Status::Open | Status::Dispatched | Status::SentBack)
+        }
+        RectificationAction::Verified => status == Status::Rectified,
+        RectificationAction::Closed | RectificationAction::SentBack => {
+            matches!(status, Status::Rectified | Status::Verified)
+        }
+        RectificationAction::Opened => false,
+    };
+    if !allowed {
+        return Err(PageError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "问题当前为“{}”，不能{}；请刷新页面查看最新状态",
+                Lang::Zh.status(status),
+                Lang::Zh.action(action)
+            ),
+            format!(
+                "the finding is '{}': it cannot be {} now; reload the page",
+                Lang::En.status(status),
+                Lang::En.action(action).to_lowercase()
+            ),
+        ));
+    }
+    if note.chars().count() > MAX_NOTE {
+        return Err(PageError::invalid(
+            "note",
+            "说明不能超过 2000 字",
+            "the note is longer than 2,000 characters",
+        ));
+    }
+    let event = RectificationEventRecord {
+        id: Uuid::now_v7(),
+        finding_id: row.record.id,
+        action,
+        actor: session.user.name.clone(),
+        note,
+        unit,
+        deadline,
+        photo_sha256: photo,
+        hlc: state.clock.now(),
+    };
+    state.store.append_office_event(&event).await?;
+    state
+        .store
+        .append_audit(&crate::store::AuditEntry {
+            at: crate::clock::now_ms(),
+            actor: session.user.name.clone(),
+            device_id: None,
+            action: format!("dashboard_{}", action.as_str()),
+            target: row.record.id.to_string(),
+            detail: event.id.to_string(),
+        })
+        .await?;
+    Ok(Redirect::to(&format!(
+        "/dashboard/findings/{}",
+        row.record.id
+    )))
+}
+
+/// `POST /dashboard/findings/{id}/dispatch` (admin): 派遣 with a unit and a deadline.
+pub async fn dispatch(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&form.csrf)?;
+    session.require_admin()?;
+    let row = visible_finding(&state, &session, id).await?;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    if !reference.has_unit(&form.unit) {
+        return Err(PageError::invalid(
+            "unit",
+            "请选择一个已有的责任单位",
+            "choose an existing responsible unit",
+        ));
+    }
+    if !crate::validate::is_date(&form.deadline) {
+        return Err(PageError::invalid(
+            "deadline",
+            "请填写整改期限，格式 年-月-日",
+            "give a deadline as YYYY-MM-DD",
+        ));
+    }
+    let today = crate::clock::china_date(crate::clock::now_ms());
+    if form.deadline < today {
+        return Err(PageError::invalid(
+            "deadline",
+            "整改期限不能早于今天",
+            "the deadline cannot be before today",
+        ));
+    }
+    let step = Step {
+        unit: Some(form.unit),
+        deadline: Some(form.deadline),
+        ..Step::new(RectificationAction::Dispatched, form.note)
+    };
+    append(&state, &session, &row, step).await
+}
+
+/// `POST /dashboard/findings/{id}/verify` (admin): 核查 in the office.
+pub async fn verify(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&form.csrf)?;
+    session.require_admin()?;
+    let row = visible_finding(&state, &session, id).await?;
+    append(
+        &state,
+        &session,
+        &row,
+        Step::new(RectificationAction::Verified, form.note),
+    )
+    .await
+}
+
+/// `POST /dashboard/findings/{id}/close` (admin): 结案.
+pub async fn close(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&form.csrf)?;
+    session.require_admin()?;
+    let row = visible_finding(&state, &session, id).await?;
+    append(
+        &state,
+        &session,
+        &row,
+        Step::new(RectificationAction::Closed, form.note),
+    )
+    .await
+}
+
+/// `POST /dashboard/findings/{id}/send-back` (admin): 退回 with a reason.
+pub async fn send_back(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(form): Form<StepForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&form.csrf)?;
+    session.require_admin()?;
+    let row = visible_finding(&state, &session, id).await?;
+    if form.note.trim().is_empty() {
+        return Err(PageError::invalid(
+            "note",
+            "退回须写明原因",
+            "a send-back needs a reason",
+        ));
+    }
+    append(
+        &state,
+        &session,
+        &row,
+        Step::new(RectificationAction::SentBack, form.note),
+    )
+    .await
+}
+
+/// Checks a browser upload: JPEG or PNG by its header, dimensions within the limit (read from
+/// the header, before any pixel is decoded), then a full decode. Returns (width, height, mime).
+pub fn check_upload(bytes: &[u8], max_side: u32) -> Result<(u32, u32, &'static str), PageError> {
+    let bad = || {
+        PageError::invalid(
+            "photo",
+            "照片须为 JPEG 或 PNG 图片",
+            "the photo must be a JPEG or PNG image",
+        )
+    };
+    let mime = match image::guess_format(bytes) {
+        Ok(image::ImageFormat::Jpeg) => "image/jpeg",
+        Ok(image::ImageFormat::Png) => "image/png",
+        _ => return Err(bad()),
+    };
+    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|_| bad())?;
+    let (w, h) = reader.into_dimensions().map_err(|_| bad())?;
+    if w == 0 || h == 0 || w > max_side || h > max_side {
+        return Err(PageError::invalid(
+            "photo",
+            &format!("照片边长不能超过 {max_side} 像素"),
+            &format!("the photo may be at most {max_side} pixels a side"),
+        ));
+    }
+    image::load_from_memory(bytes).map_err(|_| bad())?;
+    Ok((w, h, mime))
+}
+
+/// `POST /dashboard/findings/{id}/rectify` (the finding's unit): 处置 with an after-photo and
+/// a note. The photo is checked ([`check_upload`]), named by its SHA-256 and stored like tablet
+/// photos; the step names it.
+pub async fn rectify(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    mut form: Multipart,
+) -> Result<Redirect, PageError> {
+    let mut csrf = String::new();
+    let mut note = String::new();
+    let mut photo: Option<Vec<u8>> = None;
+    let too_big = || {
+        PageError::invalid(
+            "photo",
+            "照片太大，请压缩后再上传",
+            "the photo is too large; make it smaller",
+        )
+    };
+    while let Some(field) = form.next_field().await.map_err(|_| too_big())? {
+        match field.name().unwrap_or("") {
+            "csrf" => csrf = field.text().await.map_err(|_| PageError::csrf())?,
+            "note" => note = field.text().await.map_err(|_| too_big())?,
+            "photo" => {
+                let b = field.bytes().await.map_err(|_| too_big())?;
+                if !b.is_empty() {
+                    photo = Some(b.to_vec());
+                }
+            }
+            _ => {}
+        }
+    }
+    session.check_csrf(&csrf)?;
+    if session.user.role != Role::UnitMember {
+        return Err(PageError::forbidden(
+            "只有责任单位可以上报整改",
+            "only the responsible unit reports a fix",
+        ));
+    }
+    let row = visible_finding(&state, &session, id).await?;
+    let bytes = photo
+        .ok_or_else(|| PageError::invalid("photo", "请附上整改后照片", "attach an after-photo"))?;
+    if bytes.len() as u64 > state.limits.max_photo_bytes {
+        return Err(too_big());
+    }
+    let max_side = state.limits.max_image_side;
+    let (bytes, checked) = tokio::task::spawn_blocking(move || {
+        let checked = check_upload(&bytes, max_side);
+        (bytes, checked)
+    })
+    .await
+    .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let (width, height, mime) = checked?;
+    let sha = hex::encode(Sha256::digest(&bytes));
+    let staged = state.staging.path(&format!("web-{sha}"));
+    let io_err = |e: std::io::Error| PageError::from(crate::error::ApiError::internal(e));
+    if let Some(dir) = staged.parent() {
+        tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+    }
+    tokio::fs::write(&staged, &bytes).await.map_err(io_err)?;
+    state.blobs.put(&sha, &staged).await.map_err(io_err)?;
+    state
+        .store
+        .dash_exec(vec![(
+            "INSERT INTO dash_uploads (sha256, finding_id, uploaded_by, content_type, width, height, at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING".into(),
+            vec![
+                sha.clone().into(),
+                id.to_string().into(),
+                session.user.name.clone().into(),
+                mime.into(),
+                Arg::Int(i64::from(width)),
+                Arg::Int(i64::from(height)),
+                Arg::Int(crate::clock::now_ms()),
+            ],
+        )])
+        .await?;
+    let step = Step {
+        photo: Some(sha),
+        ..Step::new(RectificationAction::Rectified, note)
+    };
+    append(&state, &session, &row, step).await
+}

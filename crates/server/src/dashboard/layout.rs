@@ -1,0 +1,125 @@
+//! The page frame (header, navigation, language switch) and the stylesheet, with print rules
+//! for the printable report. No front-end build: the CSS is a string in the binary.
+
+use super::i18n::Lang;
+use super::session::Session;
+use axum::http::header;
+use axum::response::IntoResponse;
+use maud::{DOCTYPE, Markup, html};
+
+/// The stylesheet, served at `/dashboard/static/app.css`.
+pub const CSS: &str = r#"
+*{box-sizing:border-box}
+body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei",sans-serif;margin:0;color:#1d2733;background:#f4f6f8;font-size:14px}
+header.top{background:#b3261e;color:#fff;display:flex;align-items:center;gap:1.2em;padding:.6em 1.2em}
+header.top a{color:#fff;text-decoration:none}
+header.top .brand{font-weight:700;font-size:1.1em}
+header.top nav{display:flex;gap:1em;flex:1}
+header.top form{display:inline}
+main{padding:1em 1.2em}
+main.narrow{max-width:28em;margin:3em auto;background:#fff;padding:2em;border-radius:6px}
+h1{font-size:1.3em;margin:.2em 0 .8em}
+h2{font-size:1.1em;margin:1.2em 0 .5em}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border-bottom:1px solid #dde3ea;padding:.35em .5em;text-align:left;vertical-align:middle}
+th{background:#eef2f6;white-space:nowrap}
+th a{color:inherit}
+td.thumb img{width:64px;height:48px;object-fit:cover;border-radius:3px}
+.filters{display:flex;flex-wrap:wrap;gap:.5em .8em;align-items:end;background:#fff;padding:.8em;border-radius:6px;margin-bottom:.8em}
+.filters label{display:flex;flex-direction:column;font-size:.85em;gap:.2em}
+input,select,textarea,button{font:inherit;padding:.3em .4em}
+button,.button{background:#b3261e;color:#fff;border:0;border-radius:4px;padding:.4em .9em;cursor:pointer;text-decoration:none;display:inline-block}
+button.secondary,.button.secondary{background:#5b6b7c}
+.badge{display:inline-block;padding:.05em .5em;border-radius:1em;background:#dde3ea;font-size:.85em}
+.badge.overdue{background:#b3261e;color:#fff}
+.badge.closed{background:#2e7d32;color:#fff}
+.badge.ok{background:#2e7d32;color:#fff}
+.badge.bad{background:#b3261e;color:#fff}
+.error{color:#b3261e;font-weight:600}
+.notice{background:#fff4e5;border-left:4px solid #e68a00;padding:.6em .8em;margin:.6em 0}
+.pager{display:flex;gap:.6em;align-items:center;margin:.8em 0}
+.photos{display:flex;gap:1em;flex-wrap:wrap}
+.photos figure{margin:0;background:#fff;padding:.5em;border-radius:6px}
+.photos img{max-width:420px;max-height:320px;display:block}
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3em 1em;background:#fff;padding:.8em;border-radius:6px}
+dl.facts dt{color:#5b6b7c}
+dl.facts dd{margin:0}
+.actions{display:flex;flex-wrap:wrap;gap:1em;margin:1em 0}
+.actions form{background:#fff;padding:.8em;border-radius:6px;display:flex;flex-direction:column;gap:.4em;min-width:16em}
+.cards{display:flex;gap:1em;flex-wrap:wrap}
+.card{background:#fff;padding:.8em 1em;border-radius:6px;min-width:10em}
+.card b{font-size:1.4em;display:block}
+.bar{height:.8em;background:#b3261e;border-radius:2px}
+progress{width:24em;height:1.2em}
+.report-block{background:#fff;padding:.8em;margin:.8em 0;border-radius:6px;page-break-inside:avoid;break-inside:avoid}
+.report-block .photos img{max-width:45%;max-height:240px}
+@media print{
+  header.top,.filters,.pager,.no-print,.actions{display:none!important}
+  body{background:#fff;font-size:11pt}
+  main{padding:0}
+  .report-block{border:1px solid #999;border-radius:0}
+  a{color:inherit;text-decoration:none}
+}
+"#;
+
+/// Serves the stylesheet.
+pub async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        CSS,
+    )
+}
+
+/// A page inside the frame: title, navigation for the account's role, language switch.
+pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
+    let l = s.lang;
+    html! {
+        (DOCTYPE)
+        html lang=(l.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (l.t("创城巡查", "Fieldcheck")) }
+                link rel="stylesheet" href="/dashboard/static/app.css";
+            }
+            body {
+                header class="top" {
+                    span class="brand" { (l.t("创城巡查 · 创城办", "Fieldcheck · Office")) }
+                    nav {
+                        a href="/dashboard/ledger" id="nav-ledger" { (l.t("问题台账", "Ledger")) }
+                        @if s.is_admin() {
+                            a href="/dashboard/scores" id="nav-scores" { (l.t("测评得分", "Scores")) }
+                            a href="/dashboard/manage" id="nav-manage" { (l.t("管理", "Manage")) }
+                        }
+                    }
+                    span class="who" id="who" {
+                        (s.user.name)
+                        @if let Some(u) = &s.user.unit { " · " (u) }
+                    }
+                    a href=(lang_link(l)) id="lang-switch" { (l.t("English", "中文")) }
+                    form method="post" action="/dashboard/logout" {
+                        input type="hidden" name="csrf" value=(s.csrf);
+                        button class="secondary" type="submit" id="logout" { (l.t("退出", "Log out")) }
+                    }
+                }
+                main { h1 { (title) } (body) }
+            }
+        }
+    }
+}
+
+/// The link that switches to the other language.
+fn lang_link(l: Lang) -> &'static str {
+    match l {
+        Lang::Zh => "/dashboard/lang/en",
+        Lang::En => "/dashboard/lang/zh",
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(s: &Session) -> Markup {
+    html! { input type="hidden" name="csrf" value=(s.csrf); }
+}

@@ -1,0 +1,518 @@
+//! 管理, management for admins: sites (add, edit, import from CSV), template versions,
+//! responsible units, accounts (add) and devices (revoke). Every change goes through the store
+//! methods the API uses (so tablets pull it), and into the audit log.
+
+use super::error::PageError;
+use super::layout::{csrf_field, page};
+use super::ledger::fmt_time;
+use super::reference::Reference;
+use super::session::Session;
+use crate::app::SharedState;
+use crate::auth::hash_password;
+use crate::store::{AuditEntry, Content, UserRow};
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Redirect;
+use fieldcheck_protocol::{Position, PositionSource, Role, Site, Template, Unit};
+use maud::{Markup, html};
+use serde::Deserialize;
+use uuid::Uuid;
+
+async fn audit(
+    state: &SharedState,
+    s: &Session,
+    action: &str,
+    target: &str,
+    detail: String,
+) -> Result<(), PageError> {
+    state
+        .store
+        .append_audit(&AuditEntry {
+            at: crate::clock::now_ms(),
+            actor: s.user.name.clone(),
+            device_id: None,
+            action: action.into(),
+            target: target.into(),
+            detail,
+        })
+        .await?;
+    Ok(())
+}
+
+/// `GET /dashboard/manage`.
+pub async fn manage_page(
+    State(state): State<SharedState>,
+    session: Session,
+) -> Result<Markup, PageError> {
+    session.require_admin()?;
+    let l = session.lang;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let users = state.store.list_users().await?;
+    let devices = state.store.list_devices().await?;
+    let mut templates: Vec<Template> = state
+        .store
+        .dash_query("SELECT payload FROM templates", Vec::new())
+        .await?
+        .iter()
+        .filter_map(|r| serde_json::from_str(r[0].text()).ok())
+        .collect();
+    templates.sort_by(|a, b| (&a.id, b.version).cmp(&(&b.id, a.version)));
+    let site_form = |site: Option<&Site>| {
+        html! {
+            form method="post" action="/dashboard/manage/sites" class="filters" {
+                (csrf_field(&session))
+                input type="hidden" name="id" value=(site.map(|s| s.id.to_string()).unwrap_or_default());
+                label { (l.t("名称", "Name")) input name="name" required value=(site.map(|s| s.name.as_str()).unwrap_or("")); }
+                label { (l.t("类型", "Type")) select name="site_type" {
+                    @for t in &reference.site_types { option value=(t.code) selected[site.is_some_and(|s| s.site_type == t.code)] { (l.name(&t.name_zh, &t.name_en)) } } } }
+                label { (l.t("区县", "District")) input name="district" required value=(site.map(|s| s.district.as_str()).unwrap_or("")); }
+                label { (l.t("街道", "Street")) input name="street" required value=(site.map(|s| s.street.as_str()).unwrap_or("")); }
+                label { (l.t("地址", "Address")) input name="address" value=(site.map(|s| s.address.as_str()).unwrap_or("")); }
+                label { (l.t("纬度", "Latitude")) input name="lat" size="9" value=(site.and_then(|s| s.position).map(|p| p.lat.to_string()).unwrap_or_default()); }
+                label { (l.t("经度", "Longitude")) input name="lon" size="9" value=(site.and_then(|s| s.position).map(|p| p.lon.to_string()).unwrap_or_default()); }
+                label { (l.t("责任单位", "Unit")) select name="unit" { option value="" { "—" }
+                    @for u in &reference.units { option value=(u.code) selected[site.is_some_and(|s| s.unit.as_deref() == Some(u.code.as_str()))] { (l.name(&u.name_zh, &u.name_en)) } } } }
+                button type="submit" { @if site.is_some() { (l.t("保存", "Save")) } @else { (l.t("添加点位", "Add site")) } }
+            }
+        }
+    };
+    let body = html! {
+        h2 { (l.t("点位", "Sites")) " (" (reference.sites.len()) ")" }
+        (site_form(None))
+        details { summary { (l.t("从 CSV 导入点位", "Import sites from CSV")) }
+            form method="post" action="/dashboard/manage/sites/import" {
+                (csrf_field(&session))
+                p { (l.t("每行：名称,类型代码,区县,街道,地址,纬度,经度,单位代码（首行为标题）", "One site a line: name,site_type,district,street,address,lat,lon,unit (first line is the header)")) }
+                textarea name="csv" rows="6" cols="90" id="sites-csv" {}
+                br; button type="submit" id="sites-import" { (l.t("导入", "Import")) }
+            }
+        }
+        table id="sites" { thead { tr { th { (l.t("名称", "Name")) } th { (l.t("类型", "Type")) } th { (l.t("街道", "Street")) } th { (l.t("单位", "Unit")) } th {} } }
+            tbody { @for s in &reference.sites { tr {
+                td { (s.name) } td { (reference.site_type_name(l, &s.site_type)) } td { (s.district) " " (s.street) }
+                td { @if let Some(u) = &s.unit { (reference.unit_name(l, u)) } }
+                td { details { summary { (l.t("编辑", "Edit")) } (site_form(Some(s))) } }
+            } } } }
+        h2 { (l.t("检查表版本", "Checklist versions")) }
+        p { (l.t("导入模板包：fieldcheck-server content import 目录（先用 content check 校验）", "Import a template pack with: fieldcheck-server content import DIR (check it first with content check)")) }
+        table id="templates" { thead { tr { th { "ID" } th { (l.t("版本", "Version")) } th { (l.t("名称", "Name")) } th { (l.t("条目", "Items")) } } }
+            tbody { @for t in &templates { tr { td { (t.id) } td { (t.version) } td { (l.name(&t.name_zh, &t.name_en)) } td { (t.items.len()) } } } } }
+        h2 { (l.t("责任单位", "Responsible units")) }
+        form method="post" action="/dashboard/manage/units" class="filters" {
+            (csrf_field(&session))
+            label { (l.t("代码", "Code")) input name="code" required pattern="[a-z0-9_]+"; }
+            label { (l.t("中文名称", "Chinese name")) input name="name_zh" required; }
+            label { (l.t("英文名称", "English name")) input name="name_en"; }
+            button type="submit" { (l.t("添加单位", "Add unit")) }
+        }
+        table id="units" { tbody { @for u in &reference.units { tr { td { (u.code) } td { (u.name_zh) } td { (u.name_en) } } } } }
+        h2 { (l.t("账号", "Accounts")) }
+        form method="post" action="/dashboard/manage/users" class="filters" {
+            (csrf_field(&session))
+            label { (l.t("用户名", "Name")) input name="name" required; }
+            label { (l.t("角色", "Role")) select name="role" {
+                option value="unit_member" { (l.t("责任单位", "Unit member")) }
+                option value="inspector" { (l.t("督查员", "Inspector")) }
+                option value="admin" { (l.t("管理员", "Admin")) } } }
+            label { (l.t("单位", "Unit")) select name="unit" { option value="" { "—" } @for u in &reference.units { option value=(u.code) { (l.name(&u.name_zh, &u.name_en)) } } } }
+            label { (l.t("初始密码（至少 10 位）", "Password (10+ characters)")) input type="password" name="password" required minlength="10"; }
+            button type="submit" { (l.t("添加账号", "Add account")) }
+        }
+        table id="users" { tbody { @for u in &users { tr { td { (u.name) } td { (u.role.as_str()) } td { (u.unit.as_deref().unwrap_or("")) } td { @if u.disabled { (l.t("已停用", "disabled")) } } } } } }
+        h2 { (l.t("设备", "Devices")) }
+        table id="devices" {
+            thead { tr { th { (l.t("设备", "Device")) } th { (l.t("账号", "Account")) } th { (l.t("注册时间", "Registered")) } th { (l.t("状态", "State")) } } }
+            tbody { @for d in &devices { tr data-device=(d.id) {
+                td { (d.label) br; small { (d.id) } } td { (d.user_name) } td { (fmt_time(d.created_at)) }
+                td { @if let Some(at) = d.revoked_at { span class="badge bad" { (l.t("已注销", "revoked")) " " (fmt_time(at)) } } @else {
+                    form method="post" action={ "/dashboard/manage/devices/" (d.id) "/revoke" } {
+                        (csrf_field(&session))
+                        button type="submit" class="secondary" { (l.t("注销（丢失设备）", "Revoke (lost tablet)")) } } } }
+            } } }
+        }
+    };
+    Ok(page(&session, l.t("管理", "Management"), body))
+}
+
+/// The site form.
+#[derive(Deserialize)]
+pub struct SiteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    site_type: String,
+    #[serde(default)]
+    district: String,
+    #[serde(default)]
+    street: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    lat: String,
+    #[serde(default)]
+    lon: String,
+    #[serde(default)]
+    unit: String,
+}
+
+/// Checks one site's fields; errors name the field (and the CSV line, when given).
+fn build_site(f: &SiteForm, reference: &Reference, line: Option<usize>) -> Result<Site, PageError> {
+    let at = |field: &str| {
+        line.map_or_else(
+            || field.to_string(),
+            |n| format!("{field}（第 {n} 行 / line {n}）"),
+        )
+    };
+    if f.name.trim().is_empty() {
+        return Err(PageError::invalid(
+            &at("name"),
+            "名称不能为空",
+            "a name is required",
+        ));
+    }
+    if !reference.site_types.iter().any(|t| t.code == f.site_type) {
+        return Err(PageError::invalid(
+            &at("site_type"),
+            "没有这个点位类型代码",
+            "no such site type code",
+        ));
+    }
+    if f.district.trim().is_empty() || f.street.trim().is_empty() {
+        return Err(PageError::invalid(
+            &at("street"),
+            "区县和街道不能为空",
+            "district and street are required",
+        ));
+    }
+    if !f.unit.is_empty() && !reference.has_unit(&f.unit) {
+        return Err(PageError::invalid(
+            &at("unit"),
+            "没有这个责任单位代码",
+            "no such unit code",
+        ));
+    }
+    let position = match (f.lat.trim(), f.lon.trim()) {
+        ("", "") => None,
+        (lat, lon) => {
+            let lat: f64 = lat
+                .parse()
+                .ok()
+                .filter(|v: &f64| (-90.0..=90.0).contains(v))
+                .ok_or_else(|| {
+                    PageError::invalid(
+                        &at("lat"),
+                        "纬度应为 -90 到 90 的数",
+                        "latitude is a number from -90 to 90",
+                    )
+                })?;
+            let lon: f64 = lon
+                .parse()
+                .ok()
+                .filter(|v: &f64| (-180.0..=180.0).contains(v))
+                .ok_or_else(|| {
+                    PageError::invalid(
+                        &at("lon"),
+                        "经度应为 -180 到 180 的数",
+                        "longitude is a number from -180 to 180",
+                    )
+                })?;
+            Some(Position {
+                lat,
+                lon,
+                accuracy_m: 10.0,
+                source: PositionSource::Manual,
+            })
+        }
+    };
+    let id = if f.id.is_empty() {
+        Uuid::now_v7()
+    } else {
+        f.id.parse()
+            .map_err(|_| PageError::invalid("id", "点位编号无效", "bad site id"))?
+    };
+    let existing = reference.sites.iter().find(|s| s.id == id);
+    Ok(Site {
+        id,
+        name: f.name.trim().into(),
+        site_type: f.site_type.clone(),
+        district: f.district.trim().into(),
+        street: f.street.trim().into(),
+        address: f.address.trim().into(),
+        position,
+        unit: (!f.unit.is_empty()).then(|| f.unit.clone()),
+        qr_code: existing.and_then(|s| s.qr_code.clone()),
+    })
+}
+
+/// `POST /dashboard/manage/sites`: adds or edits a site.
+pub async fn save_site(
+    State(state): State<SharedState>,
+    session: Session,
+    Form(f): Form<SiteForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&f.csrf)?;
+    session.require_admin()?;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let site = build_site(&f, &reference, None)?;
+    state.store.put_site(&site).await?;
+    audit(
+        &state,
+        &session,
+        "dashboard_put_site",
+        &site.id.to_string(),
+        site.name.clone(),
+    )
+    .await?;
+    Ok(Redirect::to("/dashboard/manage"))
+}
+
+/// The CSV import form.
+#[derive(Deserialize)]
+pub struct CsvForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    csv: String,
+}
+
+/// `POST /dashboard/manage/sites/import`: all lines are checked first; one bad line imports
+/// nothing and names the line and field.
+pub async fn import_sites(
+    State(state): State<SharedState>,
+    session: Session,
+    Form(f): Form<CsvForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&f.csrf)?;
+    session.require_admin()?;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(f.csv.as_bytes());
+    let mut sites = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let line = i + 2;
+        let rec = rec.map_err(|_| {
+            PageError::invalid(
+                &format!("csv（第 {line} 行 / line {line}）"),
+                "无法读取这一行",
+                "this line cannot be read",
+            )
+        })?;
+        let get = |n: usize| rec.get(n).unwrap_or("").to_string();
+        let form = SiteForm {
+            csrf: String::new(),
+            id: String::new(),
+            name: get(0),
+            site_type: get(1),
+            district: get(2),
+            street: get(3),
+            address: get(4),
+            lat: get(5),
+            lon: get(6),
+            unit: get(7),
+        };
+        sites.push(build_site(&form, &reference, Some(line))?);
+    }
+    if sites.is_empty() {
+        return Err(PageError::invalid(
+            "csv",
+            "没有要导入的点位",
+            "no sites to import",
+        ));
+    }
+    for s in &sites {
+        state.store.put_site(s).await?;
+    }
+    audit(
+        &state,
+        &session,
+        "dashboard_import_sites",
+        "sites",
+        format!("{} sites", sites.len()),
+    )
+    .await?;
+    Ok(Redirect::to("/dashboard/manage"))
+}
+
+/// The unit form.
+#[derive(Deserialize)]
+pub struct UnitForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    name_zh: String,
+    #[serde(default)]
+    name_en: String,
+}
+
+/// `POST /dashboard/manage/units`: adds or renames a responsible unit.
+pub async fn save_unit(
+    State(state): State<SharedState>,
+    session: Session,
+    Form(f): Form<UnitForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&f.csrf)?;
+    session.require_admin()?;
+    if f.code.is_empty()
+        || !f
+            .code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    {
+        return Err(PageError::invalid(
+            "code",
+            "代码只能用小写字母、数字和下划线",
+            "the code uses lower-case letters, digits and _ only",
+        ));
+    }
+    if f.name_zh.trim().is_empty() {
+        return Err(PageError::invalid(
+            "name_zh",
+            "中文名称不能为空",
+            "a Chinese name is required",
+        ));
+    }
+    let content = Content {
+        units: vec![Unit {
+            code: f.code.clone(),
+            name_zh: f.name_zh.trim().into(),
+            name_en: f.name_en.trim().into(),
+        }],
+        ..Default::default()
+    };
+    state.store.import_content(&content).await?;
+    audit(
+        &state,
+        &session,
+        "dashboard_put_unit",
+        &f.code,
+        f.name_zh.clone(),
+    )
+    .await?;
+    Ok(Redirect::to("/dashboard/manage"))
+}
+
+/// The account form.
+#[derive(Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /dashboard/manage/users`: adds an account.
+pub async fn add_user(
+    State(state): State<SharedState>,
+    session: Session,
+    Form(f): Form<UserForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&f.csrf)?;
+    session.require_admin()?;
+    let role = Role::parse(&f.role)
+        .ok_or_else(|| PageError::invalid("role", "没有这个角色", "no such role"))?;
+    if f.name.trim().is_empty() || f.name.chars().count() > 64 {
+        return Err(PageError::invalid(
+            "name",
+            "用户名不能为空，最多 64 字",
+            "a name of 1 to 64 characters is required",
+        ));
+    }
+    if f.password.chars().count() < 10 {
+        return Err(PageError::invalid(
+            "password",
+            "密码至少 10 位",
+            "the password needs at least 10 characters",
+        ));
+    }
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let unit = match role {
+        Role::UnitMember if reference.has_unit(&f.unit) => Some(f.unit.clone()),
+        Role::UnitMember => {
+            return Err(PageError::invalid(
+                "unit",
+                "责任单位账号须选择单位",
+                "a unit member needs a unit",
+            ));
+        }
+        _ => None,
+    };
+    let password = f.password.clone();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
+    let user = UserRow {
+        name: f.name.trim().into(),
+        role,
+        unit,
+        password_hash: hash,
+        disabled: false,
+        created_at: crate::clock::now_ms(),
+    };
+    state.store.create_user(&user).await.map_err(|e| match e {
+        crate::store::StoreError::Conflict(_) => {
+            PageError::invalid("name", "用户名已被使用", "the name is taken")
+        }
+        other => other.into(),
+    })?;
+    audit(
+        &state,
+        &session,
+        "dashboard_add_user",
+        &user.name,
+        role.as_str().into(),
+    )
+    .await?;
+    Ok(Redirect::to("/dashboard/manage"))
+}
+
+/// A form with only the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /dashboard/manage/devices/{id}/revoke`: cuts a lost tablet off for good.
+pub async fn revoke_device(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(id): Path<Uuid>,
+    Form(f): Form<CsrfOnly>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&f.csrf)?;
+    session.require_admin()?;
+    if !state
+        .store
+        .revoke_device(id, crate::clock::now_ms())
+        .await?
+    {
+        return Err(PageError::not_found(
+            "没有这台设备，或已注销",
+            "no such device, or it is already revoked",
+        ));
+    }
+    audit(
+        &state,
+        &session,
+        "dashboard_revoke_device",
+        &id.to_string(),
+        String::new(),
+    )
+    .await?;
+    Ok(Redirect::to("/dashboard/manage"))
+}

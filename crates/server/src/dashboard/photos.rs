@@ -1,0 +1,159 @@
+//! Photos for the dashboard: full size and 320-pixel thumbnails (made once, kept beside the
+//! blobs), each only for someone who may see the finding the photo belongs to.
+
+use super::error::PageError;
+use super::session::Session;
+use crate::app::SharedState;
+use crate::store::FindingRow;
+use crate::store::dashboard::Arg;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+/// Long side of a thumbnail, in pixels.
+pub const THUMB_SIDE: u32 = 320;
+
+/// Loads a finding the session may see: a unit member only its unit's.
+pub async fn visible_finding(
+    state: &SharedState,
+    session: &Session,
+    id: Uuid,
+) -> Result<FindingRow, PageError> {
+    let row = state.store.finding(id).await?.ok_or_else(|| {
+        PageError::not_found(format!("没有问题 {id}"), format!("no finding {id}"))
+    })?;
+    if let Some(unit) = session.unit_scope()
+        && row.current_unit.as_deref() != Some(unit)
+    {
+        return Err(PageError::forbidden(
+            format!("问题 {id} 未派遣给本单位，无权查看"),
+            format!("finding {id} is not dispatched to your unit"),
+        ));
+    }
+    Ok(row)
+}
+
+/// Refuses unless the session may see photo `sha`: admins any photo the server knows, unit
+/// members those of their unit's findings.
+async fn check_access(state: &SharedState, session: &Session, sha: &str) -> Result<(), PageError> {
+    let not_found = || PageError::not_found(format!("没有照片 {sha}"), format!("no photo {sha}"));
+    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(not_found());
+    }
+    let rows = state
+        .store
+        .dash_query(
+            "SELECT finding_id FROM dash_photos WHERE sha256 = $1 UNION ALL SELECT finding_id FROM dash_uploads WHERE sha256 = $1",
+            vec![Arg::from(sha)],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Err(not_found());
+    }
+    if session.is_admin() {
+        return Ok(());
+    }
+    for r in &rows {
+        if let Some(id) = r[0].opt_text().and_then(|t| t.parse::<Uuid>().ok())
+            && visible_finding(state, session, id).await.is_ok()
+        {
+            return Ok(());
+        }
+    }
+    Err(PageError::forbidden(
+        "此照片不属于本单位的问题",
+        "this photo does not belong to your unit's findings",
+    ))
+}
+
+fn image_response(bytes: Vec<u8>) -> Response {
+    let kind = match image::guess_format(&bytes) {
+        Ok(image::ImageFormat::Png) => "image/png",
+        _ => "image/jpeg",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            // Named by content: never changes; private because access depends on the session.
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable",
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+/// `GET /dashboard/photos/{sha}`: the photo at full size.
+pub async fn full(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(sha): Path<String>,
+) -> Result<Response, PageError> {
+    check_access(&state, &session, &sha).await?;
+    let bytes = state
+        .blobs
+        .read(&sha)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            PageError::not_found(
+                "照片尚未上传到服务器",
+                "the photo has not reached the server yet",
+            )
+        })?;
+    Ok(image_response(bytes))
+}
+
+/// `GET /dashboard/photos/{sha}/thumb`: a JPEG at most [`THUMB_SIDE`] pixels a side.
+pub async fn thumb(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(sha): Path<String>,
+) -> Result<Response, PageError> {
+    check_access(&state, &session, &sha).await?;
+    let name = format!("{sha}-thumb{THUMB_SIDE}.jpg");
+    if let Some(b) = state.blobs.read_derived(&name).await.map_err(internal)? {
+        return Ok(image_response(b));
+    }
+    let bytes = state
+        .blobs
+        .read(&sha)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| {
+            PageError::not_found(
+                "照片尚未上传到服务器",
+                "the photo has not reached the server yet",
+            )
+        })?;
+    let small = tokio::task::spawn_blocking(move || make_thumbnail(&bytes))
+        .await
+        .map_err(internal)?
+        .map_err(internal)?;
+    state
+        .blobs
+        .put_derived(&name, &small)
+        .await
+        .map_err(internal)?;
+    Ok(image_response(small))
+}
+
+/// Scales an image down to a JPEG thumbnail.
+pub fn make_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, image::ImageError> {
+    let img = image::load_from_memory(bytes)?.thumbnail(THUMB_SIDE, THUMB_SIDE);
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.to_rgb8().write_to(&mut out, image::ImageFormat::Jpeg)?;
+    Ok(out.into_inner())
+}
+
+fn internal(e: impl std::fmt::Display) -> PageError {
+    tracing::error!(error = %e, "dashboard photo");
+    PageError::new(
+        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        "照片读取失败，请稍后重试",
+        "could not read the photo; retry later",
+    )
+}

@@ -1,0 +1,275 @@
+//! 测评得分, the scores: pass rate and points lost by site type, by index and by site; the
+//! items that lose the most points; a weekly trend; activity per inspector. Computed in SQL
+//! over `dash_results`, whose rows are core's scoring of each answer, with core's definitions:
+//! pass rate = compliant / applicable; points lost = 100 × weight of non-compliant answers /
+//! weight of applicable answers of the pool (so score + Σ points lost = 100).
+
+use super::error::PageError;
+use super::layout::page;
+use super::projection::refresh;
+use super::reference::Reference;
+use super::session::Session;
+use crate::app::SharedState;
+use crate::store::dashboard::{Arg, Cell};
+use crate::store::{Store, StoreResult};
+use axum::extract::{Query, State};
+use fieldcheck_protocol::Template;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// The scores' filter: a date range (empty = all time).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ScoresFilter {
+    /// First day `YYYY-MM-DD`, inclusive.
+    pub from: String,
+    /// Last day, inclusive.
+    pub to: String,
+}
+
+/// One group's tally.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    /// Group key (site type, index code, site id, week, inspector, or template/item).
+    pub key: String,
+    /// Inspections in the group.
+    pub inspections: i64,
+    /// Applicable answers.
+    pub applicable: i64,
+    /// Compliant answers.
+    pub compliant: i64,
+    /// Weight of applicable answers.
+    pub weight: f64,
+    /// Weight of non-compliant answers.
+    pub lost_weight: f64,
+}
+
+impl Tally {
+    /// Compliant / applicable, when there are answers.
+    pub fn pass_rate(&self) -> Option<f64> {
+        (self.applicable > 0).then(|| self.compliant as f64 / self.applicable as f64)
+    }
+
+    /// Points lost against a pool's total applicable weight.
+    pub fn points_lost(&self, pool_weight: f64) -> f64 {
+        if pool_weight > 0.0 {
+            100.0 * self.lost_weight / pool_weight
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Everything the scores page shows.
+#[derive(Clone, Debug, Default)]
+pub struct Scores {
+    /// The whole pool.
+    pub total: Tally,
+    /// By site type.
+    pub by_site_type: Vec<Tally>,
+    /// By index code.
+    pub by_index: Vec<Tally>,
+    /// By site id.
+    pub by_site: Vec<Tally>,
+    /// By `template_id/item_code`, most points lost first (top 20).
+    pub by_item: Vec<Tally>,
+    /// By week (Monday date), newest first (12 weeks).
+    pub by_week: Vec<Tally>,
+    /// By inspector.
+    pub by_inspector: Vec<Tally>,
+    /// Findings recorded per inspector.
+    pub findings_by_inspector: HashMap<String, i64>,
+}
+
+fn tally(r: &[Cell]) -> Tally {
+    Tally {
+        key: r[0].text().to_string(),
+        inspections: r[1].int(),
+        applicable: r[2].int(),
+        compliant: r[3].int(),
+        weight: r[4].real(),
+        lost_weight: r[5].real(),
+    }
+}
+
+const AGG: &str = "CAST(COUNT(DISTINCT inspection_id) AS BIGINT), CAST(COUNT(*) AS BIGINT), CAST(SUM(compliant) AS BIGINT), CAST(SUM(weight) AS DOUBLE PRECISION), CAST(SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) AS DOUBLE PRECISION)";
+
+impl Scores {
+    /// Computes the scores for a date range (Unix ms, start inclusive, end exclusive).
+    pub async fn load(
+        store: &dyn Store,
+        from: Option<i64>,
+        to: Option<i64>,
+    ) -> StoreResult<Scores> {
+        refresh(store).await?;
+        let mut conds = Vec::new();
+        let mut args = Vec::new();
+        if let Some(f) = from {
+            args.push(Arg::Int(f));
+            conds.push(format!("started_at >= ${}", args.len()));
+        }
+        if let Some(t) = to {
+            args.push(Arg::Int(t));
+            conds.push(format!("started_at < ${}", args.len()));
+        }
+        let filter = if conds.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conds.join(" AND "))
+        };
+        let group = |key: &str, order: &str, limit: u32| {
+            format!(
+                "SELECT {key}, {AGG} FROM dash_results {filter} GROUP BY {key} ORDER BY {order} LIMIT {limit}"
+            )
+        };
+        let q = |sql: String| {
+            let args = args.clone();
+            async move {
+                store
+                    .dash_query(&sql, args)
+                    .await
+                    .map(|rows| rows.iter().map(|r| tally(r)).collect::<Vec<_>>())
+            }
+        };
+        let total = q(format!("SELECT 'all', {AGG} FROM dash_results {filter}"))
+            .await?
+            .pop()
+            .unwrap_or_default();
+        let lost = "SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) DESC";
+        let mut findings_by_inspector = HashMap::new();
+        for r in store
+            .dash_query(
+                "SELECT reporter, CAST(COUNT(*) AS BIGINT) FROM dash_ledger GROUP BY reporter",
+                Vec::new(),
+            )
+            .await?
+        {
+            findings_by_inspector.insert(r[0].text().to_string(), r[1].int());
+        }
+        Ok(Scores {
+            total,
+            by_site_type: q(group("site_type", lost, 100)).await?,
+            by_index: q(group("index_code", lost, 100)).await?,
+            by_site: q(group("site_id", lost, 50)).await?,
+            by_item: q(group("template_id || '/' || item_code", lost, 20)).await?,
+            by_week: q(group("week", "week DESC", 12)).await?,
+            by_inspector: q(group(
+                "inspector",
+                "COUNT(DISTINCT inspection_id) DESC",
+                100,
+            ))
+            .await?,
+            findings_by_inspector,
+        })
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+/// `GET /dashboard/scores` (admins).
+pub async fn scores_page(
+    State(state): State<SharedState>,
+    session: Session,
+    Query(filter): Query<ScoresFilter>,
+) -> Result<Markup, PageError> {
+    session.require_admin()?;
+    let l = session.lang;
+    let range = super::ledger::LedgerFilter {
+        from: filter.from.clone(),
+        to: filter.to.clone(),
+        ..Default::default()
+    };
+    range.query(None)?;
+    let day = |d: &str| -> Option<i64> {
+        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp_millis() - 8 * 3_600_000)
+    };
+    let scores = Scores::load(
+        state.store.as_ref(),
+        day(&filter.from),
+        day(&filter.to).map(|t| t + 86_400_000),
+    )
+    .await?;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let templates: Vec<Template> = state
+        .store
+        .dash_query("SELECT payload FROM templates", Vec::new())
+        .await?
+        .iter()
+        .filter_map(|r| serde_json::from_str(r[0].text()).ok())
+        .collect();
+    let index_name = |code: &str| -> String {
+        templates
+            .iter()
+            .flat_map(|t| &t.items)
+            .find(|i| i.index_code == code)
+            .map_or_else(
+                || code.to_string(),
+                |i| format!("{code} {}", l.name(&i.index_name_zh, &i.index_name_en)),
+            )
+    };
+    let item_name = |key: &str| -> String {
+        let (tid, code) = key.split_once('/').unwrap_or(("", key));
+        templates
+            .iter()
+            .filter(|t| t.id == tid)
+            .max_by_key(|t| t.version)
+            .and_then(|t| t.items.iter().find(|i| i.code == code))
+            .map_or_else(
+                || key.to_string(),
+                |i| format!("{code} {}", l.name(&i.text_zh, &i.title_en)),
+            )
+    };
+    let site_name = |id: &str| -> String {
+        reference
+            .sites
+            .iter()
+            .find(|s| s.id.to_string() == id)
+            .map_or_else(|| id.to_string(), |s| s.name.clone())
+    };
+    let w = scores.total.weight;
+    let table = |id: &str, title: &str, rows: &[Tally], name: &dyn Fn(&str) -> String| {
+        html! {
+            h2 { (title) }
+            table id=(id) {
+                thead { tr { th { (l.t("名称", "Name")) } th { (l.t("检查次数", "Inspections")) } th { (l.t("观测数", "Observations")) } th { (l.t("符合率", "Pass rate")) } th { (l.t("失分", "Points lost")) } th {} } }
+                tbody { @for t in rows { tr {
+                    td { (name(&t.key)) } td { (t.inspections) } td { (t.applicable) } td { (pct(t.pass_rate())) }
+                    td { (format!("{:.2}", t.points_lost(w))) }
+                    td { div class="bar" style={ "width:" (format!("{:.0}", (t.points_lost(w) * 4.0).min(300.0))) "px" } {} }
+                } } }
+            }
+        }
+    };
+    let body = html! {
+        form class="filters" method="get" action="/dashboard/scores" {
+            label { (l.t("起始日期", "From")) input type="date" name="from" value=(filter.from); }
+            label { (l.t("截止日期", "To")) input type="date" name="to" value=(filter.to); }
+            button type="submit" { (l.t("统计", "Show")) }
+        }
+        div class="cards" {
+            div class="card" { (l.t("综合符合率", "Pass rate")) b id="total-pass-rate" { (pct(scores.total.pass_rate())) } }
+            div class="card" { (l.t("加权得分", "Weighted score")) b id="total-score" { @if w > 0.0 { (format!("{:.2}", 100.0 - scores.total.points_lost(w))) } @else { "—" } } }
+            div class="card" { (l.t("检查次数", "Inspections")) b { (scores.total.inspections) } }
+            div class="card" { (l.t("观测数", "Observations")) b { (scores.total.applicable) } }
+        }
+        (table("by-site-type", l.t("按点位类型", "By site type"), &scores.by_site_type, &|k| reference.site_type_name(l, k).to_string()))
+        (table("by-index", l.t("按测评项目", "By index"), &scores.by_index, &index_name))
+        (table("by-item", l.t("失分最多的测评内容", "Items losing the most points"), &scores.by_item, &item_name))
+        (table("by-site", l.t("按点位", "By site"), &scores.by_site, &site_name))
+        (table("by-week", l.t("每周趋势", "Weekly trend"), &scores.by_week, &|k| format!("{k} {}", l.t("起的一周", "week"))))
+        h2 { (l.t("督查员工作量", "Activity per inspector")) }
+        table id="by-inspector" {
+            thead { tr { th { (l.t("督查员", "Inspector")) } th { (l.t("检查次数", "Inspections")) } th { (l.t("观测数", "Observations")) } th { (l.t("发现问题", "Findings")) } } }
+            tbody { @for t in &scores.by_inspector { tr {
+                td { (t.key) } td { (t.inspections) } td { (t.applicable) } td { (scores.findings_by_inspector.get(&t.key).copied().unwrap_or(0)) }
+            } } }
+        }
+    };
+    Ok(page(&session, l.t("测评得分", "Scores"), body))
+}

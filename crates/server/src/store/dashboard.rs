@@ -1,0 +1,329 @@
+//! Storage for the office dashboard, kept apart from the sync path: a small SQL runner
+//! ([`DashSql`]) that both backends implement, and the dashboard's own tables (read models of
+//! the ledger and of item results, browser sessions, uploads) created by [`migrate`].
+//!
+//! The read models are refreshed from the tables tablets write, without touching the push
+//! code: triggers on `findings`, `rectification_events`, `photos`, `sites`, `inspections` and
+//! `item_results` mark rows dirty (a generation counter per key), and the dashboard recomputes
+//! dirty rows before it reads (`crate::dashboard::projection`). A row is cleared only if its
+//! generation did not move meanwhile, so a write that lands during a refresh is never lost.
+
+use super::StoreResult;
+use async_trait::async_trait;
+
+/// A bound argument of a dashboard statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg {
+    /// Text.
+    Text(String),
+    /// A 64-bit integer.
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// NULL.
+    Null,
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_string())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg {
+    fn from(i: i64) -> Self {
+        Arg::Int(i)
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(s: Option<String>) -> Self {
+        s.map_or(Arg::Null, Arg::Text)
+    }
+}
+
+/// One value of a result row (integers, floats and text; NULL as [`Cell::Null`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cell {
+    /// NULL.
+    Null,
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Real(f64),
+    /// Text.
+    Text(String),
+}
+
+impl Cell {
+    /// The text, or "" for anything else.
+    pub fn text(&self) -> &str {
+        match self {
+            Cell::Text(s) => s,
+            _ => "",
+        }
+    }
+
+    /// The text, or `None` for NULL.
+    pub fn opt_text(&self) -> Option<String> {
+        match self {
+            Cell::Text(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    /// The integer (floats truncated), 0 for NULL or text.
+    pub fn int(&self) -> i64 {
+        match self {
+            Cell::Int(i) => *i,
+            Cell::Real(f) => *f as i64,
+            _ => 0,
+        }
+    }
+
+    /// The number as a float, 0 for NULL or text.
+    pub fn real(&self) -> f64 {
+        match self {
+            Cell::Int(i) => *i as f64,
+            Cell::Real(f) => *f,
+            _ => 0.0,
+        }
+    }
+}
+
+/// A statement with `$n` placeholders and its arguments.
+pub type Statement = (String, Vec<Arg>);
+
+/// Which SQL dialect a backend speaks (for the few statements that differ: triggers, JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The dashboard's access to a backend: run a query, or run statements in one transaction.
+/// Statements use `$n` placeholders; integer results must be cast to BIGINT and float results
+/// to DOUBLE PRECISION in SQL, so both backends return the same [`Cell`]s.
+#[async_trait]
+pub trait DashSql: Send + Sync {
+    /// The backend's dialect.
+    fn dialect(&self) -> Dialect;
+    /// Rows of one query.
+    async fn dash_query(&self, sql: &str, args: Vec<Arg>) -> StoreResult<Vec<Vec<Cell>>>;
+    /// Runs a script of statements without arguments, separated by `;`, atomically.
+    async fn dash_script(&self, script: &str) -> StoreResult<()>;
+    /// Runs statements in one transaction; returns the rows each changed.
+    async fn dash_exec(&self, stmts: Vec<Statement>) -> StoreResult<Vec<u64>>;
+}
+
+/// Dashboard tables common to both backends.
+const TABLES: &str = r#"
+CREATE TABLE IF NOT EXISTS dash_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dash_dirty_findings (finding_id TEXT PRIMARY KEY, gen BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS dash_dirty_inspections (inspection_id TEXT PRIMARY KEY, gen BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS dash_photos (
+    sha256 TEXT PRIMARY KEY,
+    finding_id TEXT,
+    kind TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_photos_finding ON dash_photos (finding_id);
+CREATE TABLE IF NOT EXISTS dash_ledger (
+    finding_id TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    site_id TEXT NOT NULL,
+    site_name TEXT NOT NULL,
+    site_type TEXT NOT NULL,
+    district TEXT NOT NULL,
+    street TEXT NOT NULL,
+    category TEXT NOT NULL,
+    subcategory TEXT NOT NULL,
+    item_code TEXT,
+    description TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    unit TEXT,
+    status TEXT NOT NULL,
+    deadline TEXT,
+    due_open BIGINT NOT NULL,
+    same_day BIGINT NOT NULL,
+    reporter TEXT NOT NULL,
+    device_id TEXT NOT NULL,
+    thumb TEXT,
+    after_photo TEXT,
+    updated_at BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_ledger_created ON dash_ledger (created_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_unit ON dash_ledger (unit, created_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_status ON dash_ledger (status, created_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_site ON dash_ledger (site_id, created_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_due ON dash_ledger (due_open, deadline);
+CREATE INDEX IF NOT EXISTS dash_ledger_street ON dash_ledger (district, street, created_at);
+CREATE TABLE IF NOT EXISTS dash_results (
+    inspection_id TEXT NOT NULL,
+    item_code TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    site_type TEXT NOT NULL,
+    district TEXT NOT NULL,
+    street TEXT NOT NULL,
+    index_code TEXT NOT NULL,
+    inspector TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    week TEXT NOT NULL,
+    compliant BIGINT NOT NULL,
+    weight DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (inspection_id, item_code)
+);
+CREATE INDEX IF NOT EXISTS dash_results_started ON dash_results (started_at);
+CREATE TABLE IF NOT EXISTS dash_sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dash_uploads (
+    sha256 TEXT PRIMARY KEY,
+    finding_id TEXT NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    width BIGINT NOT NULL,
+    height BIGINT NOT NULL,
+    at BIGINT NOT NULL
+);
+"#;
+
+/// What marks rows dirty, in SQLite.
+const SQLITE_TRIGGERS: &str = r#"
+CREATE TRIGGER IF NOT EXISTS dash_findings_ins AFTER INSERT ON findings BEGIN
+  INSERT INTO dash_dirty_findings (finding_id, gen) VALUES (NEW.id, 1)
+  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_findings_upd AFTER UPDATE ON findings BEGIN
+  INSERT INTO dash_dirty_findings (finding_id, gen) VALUES (NEW.id, 1)
+  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_events_ins AFTER INSERT ON rectification_events BEGIN
+  INSERT INTO dash_dirty_findings (finding_id, gen) VALUES (NEW.finding_id, 1)
+  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_photos_ins AFTER INSERT ON photos BEGIN
+  INSERT INTO dash_photos (sha256, finding_id, kind)
+  VALUES (NEW.sha256, json_extract(NEW.payload, '$.finding_id'), json_extract(NEW.payload, '$.kind'))
+  ON CONFLICT (sha256) DO NOTHING;
+  INSERT INTO dash_dirty_findings (finding_id, gen)
+  SELECT json_extract(NEW.payload, '$.finding_id'), 1 WHERE json_extract(NEW.payload, '$.finding_id') IS NOT NULL
+  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_photos_upd AFTER UPDATE ON photos BEGIN
+  INSERT INTO dash_dirty_findings (finding_id, gen)
+  SELECT json_extract(NEW.payload, '$.finding_id'), 1 WHERE json_extract(NEW.payload, '$.finding_id') IS NOT NULL
+  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_sites_upd AFTER UPDATE ON sites BEGIN
+  INSERT INTO dash_dirty_findings (finding_id, gen)
+  SELECT finding_id, 1 FROM dash_ledger WHERE site_id = NEW.id
+  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1;
+  INSERT INTO dash_dirty_inspections (inspection_id, gen)
+  SELECT DISTINCT inspection_id, 1 FROM dash_results WHERE site_id = NEW.id
+  ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_inspections_ins AFTER INSERT ON inspections BEGIN
+  INSERT INTO dash_dirty_inspections (inspection_id, gen) VALUES (NEW.id, 1)
+  ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_inspections_upd AFTER UPDATE ON inspections BEGIN
+  INSERT INTO dash_dirty_inspections (inspection_id, gen) VALUES (NEW.id, 1)
+  ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_results_ins AFTER INSERT ON item_results BEGIN
+  INSERT INTO dash_dirty_inspections (inspection_id, gen) VALUES (NEW.inspection_id, 1)
+  ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1; END;
+CREATE TRIGGER IF NOT EXISTS dash_results_upd AFTER UPDATE ON item_results BEGIN
+  INSERT INTO dash_dirty_inspections (inspection_id, gen) VALUES (NEW.inspection_id, 1)
+  ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1; END;
+"#;
+
+/// What marks rows dirty, in PostgreSQL (one function per source table).
+const PG_TRIGGERS: &str = r#"
+CREATE OR REPLACE FUNCTION dash_mark_finding(fid TEXT) RETURNS void LANGUAGE sql AS
+$fn$ INSERT INTO dash_dirty_findings (finding_id, gen) VALUES (fid, 1)
+     ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1 $fn$;
+CREATE OR REPLACE FUNCTION dash_mark_inspection(iid TEXT) RETURNS void LANGUAGE sql AS
+$fn$ INSERT INTO dash_dirty_inspections (inspection_id, gen) VALUES (iid, 1)
+     ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1 $fn$;
+CREATE OR REPLACE FUNCTION dash_on_finding() RETURNS trigger LANGUAGE plpgsql AS
+$fn$ BEGIN PERFORM dash_mark_finding(NEW.id); RETURN NULL; END $fn$;
+CREATE OR REPLACE FUNCTION dash_on_event() RETURNS trigger LANGUAGE plpgsql AS
+$fn$ BEGIN PERFORM dash_mark_finding(NEW.finding_id); RETURN NULL; END $fn$;
+CREATE OR REPLACE FUNCTION dash_on_photo() RETURNS trigger LANGUAGE plpgsql AS
+$fn$ DECLARE fid TEXT := (NEW.payload::jsonb)->>'finding_id'; BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO dash_photos (sha256, finding_id, kind)
+    VALUES (NEW.sha256, fid, (NEW.payload::jsonb)->>'kind') ON CONFLICT (sha256) DO NOTHING;
+  END IF;
+  IF fid IS NOT NULL THEN PERFORM dash_mark_finding(fid); END IF;
+  RETURN NULL; END $fn$;
+CREATE OR REPLACE FUNCTION dash_on_site() RETURNS trigger LANGUAGE plpgsql AS
+$fn$ BEGIN
+  PERFORM dash_mark_finding(finding_id) FROM dash_ledger WHERE site_id = NEW.id;
+  PERFORM dash_mark_inspection(inspection_id) FROM (SELECT DISTINCT inspection_id FROM dash_results WHERE site_id = NEW.id) s;
+  RETURN NULL; END $fn$;
+CREATE OR REPLACE FUNCTION dash_on_inspection() RETURNS trigger LANGUAGE plpgsql AS
+$fn$ BEGIN PERFORM dash_mark_inspection(NEW.id); RETURN NULL; END $fn$;
+CREATE OR REPLACE FUNCTION dash_on_result() RETURNS trigger LANGUAGE plpgsql AS
+$fn$ BEGIN PERFORM dash_mark_inspection(NEW.inspection_id); RETURN NULL; END $fn$;
+CREATE OR REPLACE TRIGGER dash_findings AFTER INSERT OR UPDATE ON findings
+  FOR EACH ROW EXECUTE FUNCTION dash_on_finding();
+CREATE OR REPLACE TRIGGER dash_events AFTER INSERT ON rectification_events
+  FOR EACH ROW EXECUTE FUNCTION dash_on_event();
+CREATE OR REPLACE TRIGGER dash_photos AFTER INSERT OR UPDATE ON photos
+  FOR EACH ROW EXECUTE FUNCTION dash_on_photo();
+CREATE OR REPLACE TRIGGER dash_sites AFTER UPDATE ON sites
+  FOR EACH ROW EXECUTE FUNCTION dash_on_site();
+CREATE OR REPLACE TRIGGER dash_inspections AFTER INSERT OR UPDATE ON inspections
+  FOR EACH ROW EXECUTE FUNCTION dash_on_inspection();
+CREATE OR REPLACE TRIGGER dash_results AFTER INSERT OR UPDATE ON item_results
+  FOR EACH ROW EXECUTE FUNCTION dash_on_result();
+"#;
+
+/// Marks everything written before the triggers existed, once (a database that had data
+/// before the dashboard was added).
+const BACKFILL: &str = r#"
+INSERT INTO dash_dirty_findings (finding_id, gen)
+  SELECT id, 1 FROM findings WHERE NOT EXISTS (SELECT 1 FROM dash_meta WHERE key = 'backfilled')
+  ON CONFLICT (finding_id) DO NOTHING;
+INSERT INTO dash_dirty_inspections (inspection_id, gen)
+  SELECT id, 1 FROM inspections WHERE NOT EXISTS (SELECT 1 FROM dash_meta WHERE key = 'backfilled')
+  ON CONFLICT (inspection_id) DO NOTHING;
+INSERT INTO dash_meta (key, value) VALUES ('backfilled', '1') ON CONFLICT (key) DO NOTHING;
+"#;
+
+/// The backfill of photo rows, per dialect (JSON differs).
+fn photo_backfill(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "INSERT INTO dash_photos (sha256, finding_id, kind) SELECT sha256, json_extract(payload, '$.finding_id'), json_extract(payload, '$.kind') FROM photos WHERE NOT EXISTS (SELECT 1 FROM dash_meta WHERE key = 'backfilled') ON CONFLICT (sha256) DO NOTHING;"
+        }
+        Dialect::Postgres => {
+            "INSERT INTO dash_photos (sha256, finding_id, kind) SELECT sha256, (payload::jsonb)->>'finding_id', (payload::jsonb)->>'kind' FROM photos WHERE NOT EXISTS (SELECT 1 FROM dash_meta WHERE key = 'backfilled') ON CONFLICT (sha256) DO NOTHING;"
+        }
+    }
+}
+
+/// Creates the dashboard's tables and triggers (idempotent; one transaction, under an
+/// advisory lock on PostgreSQL so replicas starting together do not race).
+pub async fn migrate(sql: &dyn DashSql) -> StoreResult<()> {
+    let dialect = sql.dialect();
+    let mut script = String::new();
+    if dialect == Dialect::Postgres {
+        script.push_str("SELECT pg_advisory_xact_lock(4604488531);");
+    }
+    script.push_str(TABLES);
+    script.push_str(match dialect {
+        Dialect::Sqlite => SQLITE_TRIGGERS,
+        Dialect::Postgres => PG_TRIGGERS,
+    });
+    script.push_str(photo_backfill(dialect));
+    script.push_str(BACKFILL);
+    sql.dash_script(&script).await
+}

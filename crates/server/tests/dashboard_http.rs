@@ -1,0 +1,643 @@
+//! The office dashboard over HTTP (the real router, a real SQLite file; the ledger's read model
+//! also on a real PostgreSQL): sign-in and sessions, CSRF on every form, who may use which
+//! page, the ledger's filters, and the read model following pushes, office steps and site edits.
+
+mod common;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use common::*;
+use fieldcheck_protocol::*;
+use fieldcheck_server::app::{AppState, router};
+use fieldcheck_server::blobs::{LocalBlobs, Staging};
+use fieldcheck_server::config::Limits;
+use fieldcheck_server::dashboard::ledger::LedgerFilter;
+use fieldcheck_server::dashboard::{PAGES, PageAccess};
+use fieldcheck_server::store::DynStore;
+use http_body_util::BodyExt;
+use std::sync::Arc;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+struct Dash {
+    router: Router,
+    store: DynStore,
+    _dir: tempfile::TempDir,
+    /// Finding at site 1 found with unit urban_mgmt.
+    urban: Uuid,
+    /// Finding at site 1 found with unit housing.
+    housing: Uuid,
+    /// The urban finding's photo.
+    photo: String,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+    fn set_cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(str::to_string)
+    }
+}
+
+/// A signed-in browser: its cookie header and CSRF token.
+#[derive(Clone)]
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 64].to_string()
+}
+
+async fn dash() -> Dash {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fieldcheck_server::store::open(dir.path().join("db.sqlite3").to_str().unwrap())
+        .await
+        .unwrap();
+    seed(&store).await;
+    add_user(&store, "admin", Role::Admin, None, "admin-pw").await;
+    add_user(&store, "inspector1", Role::Inspector, None, "inspector-pw").await;
+    add_user(
+        &store,
+        "unit_urban",
+        Role::UnitMember,
+        Some("urban_mgmt"),
+        "urban-pw",
+    )
+    .await;
+    add_user(
+        &store,
+        "unit_housing",
+        Role::UnitMember,
+        Some("housing"),
+        "housing-pw",
+    )
+    .await;
+    let dev = Device::new(1);
+    dev.register(&store, "inspector1").await;
+    let (urban, housing) = (Uuid::now_v7(), Uuid::now_v7());
+    let bytes = jpeg(64, 48);
+    let photo = photo_record(&dev, &bytes, Some(urban), 64, 48);
+    store
+        .apply_push(
+            dev.id,
+            &dev.public_hex(),
+            &entries(
+                1,
+                vec![
+                    finding(&dev, urban, site(1).id, None, Some("urban_mgmt")),
+                    finding(&dev, housing, site(1).id, None, Some("housing")),
+                    Record::Photo(photo.clone()),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    let photos = dir.path().join("photos");
+    let staged = dir.path().join("staged.jpg");
+    std::fs::write(&staged, &bytes).unwrap();
+    let blobs = LocalBlobs::new(photos.clone());
+    fieldcheck_server::blobs::BlobStore::put(&blobs, &photo.sha256, &staged)
+        .await
+        .unwrap();
+    store.mark_photo_stored(&photo.sha256, 1).await.unwrap();
+    let state = Arc::new(AppState::new(
+        store.clone(),
+        Arc::new(blobs),
+        Staging::new(photos.join("partial")),
+        Limits::default(),
+    ));
+    Dash {
+        router: router(state),
+        store,
+        _dir: dir,
+        urban,
+        housing,
+        photo: photo.sha256,
+    }
+}
+
+impl Dash {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        cookie: &str,
+        ctype: &str,
+        body: Body,
+    ) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if !cookie.is_empty() {
+            req = req.header(header::COOKIE, cookie);
+        }
+        if !ctype.is_empty() {
+            req = req.header(header::CONTENT_TYPE, ctype);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into(),
+        }
+    }
+
+    async fn get(&self, path: &str, b: Option<&Browser>) -> Reply {
+        let cookie = b.map_or("", |b| b.cookie.as_str());
+        self.send(Method::GET, path, cookie, "", Body::empty())
+            .await
+    }
+
+    async fn post(&self, path: &str, b: Option<&Browser>, form: &[(&str, &str)]) -> Reply {
+        let cookie = b.map_or("", |b| b.cookie.as_str());
+        let body = serde_urlencoded::to_string(form).unwrap();
+        self.send(
+            Method::POST,
+            path,
+            cookie,
+            "application/x-www-form-urlencoded",
+            Body::from(body),
+        )
+        .await
+    }
+
+    async fn try_login(&self, user: &str, password: &str) -> Reply {
+        let page = self.get("/dashboard/login", None).await;
+        let pre = page.set_cookie("fc_login_csrf").unwrap();
+        let pre = pre.split(';').next().unwrap().to_string();
+        let csrf = hidden_csrf(&page.body);
+        self.post(
+            "/dashboard/login",
+            Some(&Browser {
+                cookie: pre,
+                csrf: String::new(),
+            }),
+            &[("csrf", &csrf), ("username", user), ("password", password)],
+        )
+        .await
+    }
+
+    async fn login(&self, user: &str, password: &str) -> Browser {
+        let r = self.try_login(user, password).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let cookie = r.set_cookie("fc_session").unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_string();
+        let mut b = Browser {
+            cookie,
+            csrf: String::new(),
+        };
+        let ledger = self.get("/dashboard/ledger", Some(&b)).await;
+        assert_eq!(ledger.status, StatusCode::OK);
+        b.csrf = hidden_csrf(&ledger.body);
+        b
+    }
+
+    async fn events(&self, id: Uuid) -> usize {
+        self.store.finding(id).await.unwrap().unwrap().events.len()
+    }
+}
+
+#[tokio::test]
+async fn login_gives_a_strict_http_only_session_and_refuses_what_it_should() {
+    let d = dash().await;
+    let r = d.try_login("admin", "admin-pw").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.location(), "/dashboard/ledger");
+    let c = r.set_cookie("fc_session").unwrap();
+    assert!(
+        c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+        "{c}"
+    );
+    for (user, pw, status, zh) in [
+        (
+            "admin",
+            "wrong",
+            StatusCode::UNAUTHORIZED,
+            "用户名或密码错误",
+        ),
+        ("nobody", "x", StatusCode::UNAUTHORIZED, "用户名或密码错误"),
+        (
+            "inspector1",
+            "inspector-pw",
+            StatusCode::FORBIDDEN,
+            "督查员请在平板上",
+        ),
+    ] {
+        let r = d.try_login(user, pw).await;
+        assert_eq!(r.status, status, "{user}");
+        assert!(r.body.contains(zh), "{user}: {}", r.body);
+        assert!(r.set_cookie("fc_session").is_none());
+    }
+    // A login form posted without its double-submit cookie is refused.
+    let page = d.get("/dashboard/login", None).await;
+    let csrf = hidden_csrf(&page.body);
+    let r = d
+        .post(
+            "/dashboard/login",
+            None,
+            &[
+                ("csrf", &csrf),
+                ("username", "admin"),
+                ("password", "admin-pw"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Logging out ends the session on the server, not only in the browser.
+    let b = d.login("admin", "admin-pw").await;
+    let r = d
+        .post("/dashboard/logout", Some(&b), &[("csrf", &b.csrf)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = d.get("/dashboard/ledger", Some(&b)).await;
+    assert_eq!(r.location(), "/dashboard/login");
+    // A made-up session cookie is a login page too.
+    let fake = Browser {
+        cookie: format!("fc_session={}", "ab".repeat(32)),
+        csrf: String::new(),
+    };
+    assert_eq!(
+        d.get("/dashboard/ledger", Some(&fake)).await.location(),
+        "/dashboard/login"
+    );
+}
+
+#[tokio::test]
+async fn every_form_needs_the_session_csrf_token_and_a_wrong_one_changes_nothing() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let other = d.login("admin", "admin-pw").await;
+    assert_ne!(admin.csrf, other.csrf, "each session has its own token");
+    let path = format!("/dashboard/findings/{}/dispatch", d.urban);
+    let form = |csrf: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("unit", "housing"),
+            ("deadline", "2099-01-01"),
+        ]
+    };
+    for csrf in [
+        "",
+        "forged",
+        "0000000000000000000000000000000000000000000000000000000000000000",
+    ] {
+        let r = d.post(&path, Some(&admin), &form(csrf)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{csrf:?}");
+        assert!(r.body.contains("CSRF"), "{}", r.body);
+    }
+    // Another session's token is not this session's.
+    let r = d
+        .post(
+            &path,
+            Some(&admin),
+            &[
+                ("csrf", &other.csrf),
+                ("unit", "housing"),
+                ("deadline", "2099-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(d.events(d.urban).await, 0, "nothing was written");
+    let r = d
+        .post(
+            &path,
+            Some(&admin),
+            &[
+                ("csrf", &admin.csrf),
+                ("unit", "housing"),
+                ("deadline", "2099-01-01"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(d.events(d.urban).await, 1);
+    // Bad input is refused naming the field, and writes nothing.
+    for (unit, deadline, field) in [
+        ("nope", "2099-01-01", "unit"),
+        ("housing", "2020-01-01", "deadline"),
+        ("housing", "tomorrow", "deadline"),
+    ] {
+        let r = d
+            .post(
+                &path,
+                Some(&admin),
+                &[
+                    ("csrf", &admin.csrf),
+                    ("unit", unit),
+                    ("deadline", deadline),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
+        assert!(r.body.contains(&format!("“{field}”")), "{}", r.body);
+    }
+    assert_eq!(d.events(d.urban).await, 1);
+}
+
+#[tokio::test]
+async fn authorization_matrix_every_page_every_caller() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let unit = d.login("unit_urban", "urban-pw").await;
+    // Logout last: it ends the session the other rows use.
+    let mut pages: Vec<_> = PAGES.iter().collect();
+    pages.sort_by_key(|(_, p, _)| *p == "/dashboard/logout");
+    for (method, path, access) in pages {
+        if (*method, *path) == ("POST", "/dashboard/login") {
+            // Its CSRF check is the double-submit cookie: see the login test.
+            continue;
+        }
+        let uri = path
+            .replace("{id}", &d.urban.to_string())
+            .replace("{sha256}", &d.photo)
+            .replace("{code}", "en");
+        for (who, b) in [
+            ("anonymous", None),
+            ("unit", Some(&unit)),
+            ("admin", Some(&admin)),
+        ] {
+            let r = if *method == "GET" {
+                d.get(&uri, b).await
+            } else if path.ends_with("/rectify") {
+                let boundary = "XyZ";
+                let csrf = b.map_or("", |b| b.csrf.as_str());
+                let body = format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}--\r\n"
+                );
+                d.send(
+                    Method::POST,
+                    &uri,
+                    b.map_or("", |b| b.cookie.as_str()),
+                    &format!("multipart/form-data; boundary={boundary}"),
+                    Body::from(body),
+                )
+                .await
+            } else {
+                d.post(&uri, b, &[("csrf", b.map_or("", |b| b.csrf.as_str()))])
+                    .await
+            };
+            // A logout that worked also ends on the login page, but clears the cookie.
+            let logged_out = *path == "/dashboard/logout" && r.set_cookie("fc_session").is_some();
+            let to_login = r.status == StatusCode::SEE_OTHER
+                && r.location() == "/dashboard/login"
+                && !logged_out;
+            let refused = r.status == StatusCode::FORBIDDEN;
+            let expect_login = who == "anonymous" && *access != PageAccess::Public;
+            let expect_refused = matches!(
+                (who, access),
+                ("unit", PageAccess::Admin) | ("admin", PageAccess::Unit)
+            );
+            assert!(
+                r.status != StatusCode::METHOD_NOT_ALLOWED && !r.body.contains("no_route"),
+                "{method} {path} is routed"
+            );
+            if expect_login {
+                assert!(
+                    to_login,
+                    "{method} {path} as {who}: expected the login page, got {} {}",
+                    r.status,
+                    r.location()
+                );
+            } else if expect_refused {
+                assert!(
+                    refused,
+                    "{method} {path} as {who}: expected 403, got {}",
+                    r.status
+                );
+            } else {
+                assert!(
+                    !to_login && !refused,
+                    "{method} {path} as {who}: let in expected, got {} {}",
+                    r.status,
+                    &r.body[..r.body.len().min(300)]
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_unit_member_sees_and_answers_only_its_unit() {
+    let d = dash().await;
+    let unit = d.login("unit_urban", "urban-pw").await;
+    let ledger = d.get("/dashboard/ledger?unit=housing", Some(&unit)).await;
+    assert!(ledger.body.contains(&d.urban.to_string()));
+    assert!(
+        !ledger.body.contains(&d.housing.to_string()),
+        "the unit filter cannot widen the scope"
+    );
+    let other = d
+        .get(&format!("/dashboard/findings/{}", d.housing), Some(&unit))
+        .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+    let photo = d
+        .get(&format!("/dashboard/photos/{}/thumb", d.photo), Some(&unit))
+        .await;
+    assert_eq!(photo.status, StatusCode::OK);
+    assert_eq!(photo.headers[header::CONTENT_TYPE], "image/jpeg");
+    let housing = d.login("unit_housing", "housing-pw").await;
+    let photo = d
+        .get(&format!("/dashboard/photos/{}", d.photo), Some(&housing))
+        .await;
+    assert_eq!(photo.status, StatusCode::FORBIDDEN, "another unit's photo");
+}
+
+/// Posts an after-photo for the urban finding as a multipart form.
+async fn send_photo(d: &Dash, unit: &Browser, bytes: Vec<u8>) -> Reply {
+    let boundary = "b0und";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"photo\"; filename=\"p.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n", unit.csrf).into_bytes();
+    body.extend_from_slice(&bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    d.send(
+        Method::POST,
+        &format!("/dashboard/findings/{}/rectify", d.urban),
+        &unit.cookie,
+        &format!("multipart/form-data; boundary={boundary}"),
+        Body::from(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_after_photo_must_be_a_real_jpeg_or_png() {
+    let d = dash().await;
+    let unit = d.login("unit_urban", "urban-pw").await;
+    for bad in [b"not an image".to_vec(), png_bomb_header(100_000)] {
+        let r = send_photo(&d, &unit, bad).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert!(r.body.contains("“photo”"), "{}", r.body);
+    }
+    assert_eq!(d.events(d.urban).await, 0);
+    let r = send_photo(&d, &unit, jpeg(320, 240)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let row = d.store.finding(d.urban).await.unwrap().unwrap();
+    assert_eq!(row.events.len(), 1);
+    assert_eq!(row.events[0].action, RectificationAction::Rectified);
+    let sha = row.events[0].photo_sha256.clone().unwrap();
+    assert_eq!(sha, sha_hex(&jpeg(320, 240)));
+    let full = d
+        .get(&format!("/dashboard/photos/{sha}"), Some(&unit))
+        .await;
+    assert_eq!(full.status, StatusCode::OK);
+}
+
+/// The ledger's read model and filters on one backend.
+async fn ledger_follows_writes(store: DynStore) {
+    seed(&store).await;
+    store.put_site(&site(2)).await.unwrap();
+    let dev = Device::new(9);
+    dev.register(&store, "inspector1").await;
+    let ids: Vec<Uuid> = (0..6).map(|_| Uuid::now_v7()).collect();
+    let mut records = Vec::new();
+    for (n, id) in ids.iter().enumerate() {
+        let s = if n < 4 { site(1).id } else { site(2).id };
+        records.push(finding(&dev, *id, s, None, None));
+    }
+    store
+        .apply_push(dev.id, &dev.public_hex(), &entries(1, records))
+        .await
+        .unwrap();
+    let count = |f: LedgerFilter, unit: Option<&'static str>| {
+        let store = store.clone();
+        async move {
+            let q = f.query(unit).unwrap();
+            q.page(store.as_ref(), 50).await.unwrap()
+        }
+    };
+    let (rows, total) = count(LedgerFilter::default(), None).await;
+    assert_eq!((rows.len(), total), (6, 6));
+    assert!(
+        rows.iter()
+            .all(|r| r.status == "open" && r.site_name.starts_with("文庙后巷"))
+    );
+    // Dispatch two to urban_mgmt (one with a deadline already past), close one.
+    let mut e = event(
+        ids[0],
+        RectificationAction::Dispatched,
+        Some("urban_mgmt"),
+        "admin",
+    );
+    e.deadline = Some("2099-01-01".into());
+    store.append_office_event(&e).await.unwrap();
+    let mut late = event(
+        ids[1],
+        RectificationAction::Dispatched,
+        Some("urban_mgmt"),
+        "admin",
+    );
+    late.deadline = Some("2020-01-01".into());
+    store.append_office_event(&late).await.unwrap();
+    let mut fixed = event(ids[2], RectificationAction::Rectified, None, "inspector1");
+    fixed.photo_sha256 = Some(sha_hex(b"after"));
+    store.append_office_event(&fixed).await.unwrap();
+    store
+        .append_office_event(&event(ids[2], RectificationAction::Closed, None, "admin"))
+        .await
+        .unwrap();
+    let by = |status: &str| LedgerFilter {
+        status: status.into(),
+        ..Default::default()
+    };
+    assert_eq!(count(by("dispatched"), None).await.1, 2);
+    assert_eq!(count(by("closed"), None).await.1, 1);
+    assert_eq!(count(by("open"), None).await.1, 3);
+    let (rows, total) = count(
+        LedgerFilter {
+            overdue: "1".into(),
+            ..Default::default()
+        },
+        None,
+    )
+    .await;
+    assert_eq!(total, 1);
+    assert_eq!(rows[0].finding_id, ids[1].to_string());
+    assert!(rows[0].overdue);
+    assert_eq!(
+        count(LedgerFilter::default(), Some("urban_mgmt")).await.1,
+        2
+    );
+    assert_eq!(count(LedgerFilter::default(), Some("housing")).await.1, 0);
+    let closed = count(by("closed"), None).await.0;
+    assert_eq!(
+        closed[0].after_photo.as_deref(),
+        Some(sha_hex(b"after").as_str())
+    );
+    let at_site2 = LedgerFilter {
+        site: site(2).id.to_string(),
+        ..Default::default()
+    };
+    assert_eq!(count(at_site2, None).await.1, 2);
+    // Sorting by deadline puts the late one first when ascending (NULLs aside).
+    let sorted = LedgerFilter {
+        sort: "deadline".into(),
+        dir: "asc".into(),
+        status: "dispatched".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        count(sorted, None).await.0[0].finding_id,
+        ids[1].to_string()
+    );
+    // Paging: 6 rows, 4 a page → 4 then 2.
+    let page2 = LedgerFilter {
+        page: "2".into(),
+        ..Default::default()
+    };
+    let (rows, total) = page2
+        .query(None)
+        .unwrap()
+        .page(store.as_ref(), 4)
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (2, 6));
+    // A renamed site is renamed in the ledger too.
+    let mut renamed = site(2);
+    renamed.name = "新名字".into();
+    renamed.street = "东湖街道".into();
+    store.put_site(&renamed).await.unwrap();
+    let street = LedgerFilter {
+        street: "东湖街道".into(),
+        ..Default::default()
+    };
+    let (rows, total) = count(street, None).await;
+    assert_eq!(total, 2);
+    assert!(rows.iter().all(|r| r.site_name == "新名字"));
+}
+
+#[tokio::test]
+async fn ledger_read_model_follows_writes_on_sqlite() {
+    let s = sqlite_store().await.unwrap();
+    ledger_follows_writes(s.store.clone()).await;
+}
+
+#[tokio::test]
+async fn ledger_read_model_follows_writes_on_postgres() {
+    let Some(s) = pg_store().await else { return };
+    ledger_follows_writes(s.store.clone()).await;
+}

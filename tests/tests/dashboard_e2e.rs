@@ -1,0 +1,775 @@
+//! The office dashboard in a real browser (Debian's chromium through chromedriver) against a
+//! real `fieldcheck-server` process, with a real tablet (fieldcheck-core) in the loop:
+//!
+//! a tablet records three findings with photos and syncs; the admin logs in, filters the
+//! ledger and dispatches findings to two units; a unit member logs in, sees only its unit's
+//! finding, is refused the other unit's, and uploads an after-photo; forged CSRF tokens and
+//! cross-unit posts are refused; the tablet pulls the 处置, re-checks on site (核查) and
+//! pushes; the admin closes the finding; the exported .xlsx is read back with calamine.
+//! A screenshot of each page is saved under `<target>/test-artifacts/dashboard/`.
+//!
+//! Needs `chromium` and `chromium-driver` (scripts/install-deps.sh installs them): without
+//! them the test fails, it never skips.
+
+use calamine::{Reader, Xlsx, open_workbook_from_rs};
+use fantoccini::{Client, ClientBuilder, Locator};
+use fieldcheck_core::photo::CaptureRequest;
+use fieldcheck_core::rectification::Status;
+use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_core::store::findings::{NewFinding, NewRectification};
+use fieldcheck_core::store::inspections::NewInspection;
+use fieldcheck_core::sync::api::Timeouts;
+use fieldcheck_protocol::{
+    Category, FindingRecord, PhotoKind, RectificationAction, Severity, Site,
+};
+use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess, admin};
+use fieldcheck_tests::tablet::{Tablet, answer};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const ADMIN: &str = "office1";
+const ADMIN_PASSWORD: &str = "banGong-2026!";
+const UNIT_URBAN: &str = "unit_urban1";
+const UNIT_HOUSING: &str = "unit_housing1";
+const UNIT_PASSWORD: &str = "zhengGai-2026!";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver process on a free port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    fn start() -> Driver {
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: install Debian's chromium and chromium-driver (bash scripts/install-deps.sh)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    async fn browser(&self, profile: &Path) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    "--window-size=1400,1000", "--lang=zh-CN",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a chromium session through chromedriver")
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `<target>/test-artifacts/dashboard`, made fresh.
+fn artifacts() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    // target/<profile>/deps/<test> → target/test-artifacts/dashboard
+    let dir = exe
+        .ancestors()
+        .nth(3)
+        .unwrap()
+        .join("test-artifacts/dashboard");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+struct Session<'a> {
+    c: Client,
+    base: String,
+    shots: &'a Path,
+}
+
+impl Session<'_> {
+    async fn shot(&self, name: &str) {
+        let png = self.c.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    async fn goto(&self, path: &str) {
+        self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
+    }
+
+    async fn login(&self, user: &str, password: &str) {
+        self.goto("/dashboard/login").await;
+        self.c
+            .find(Locator::Id("username"))
+            .await
+            .unwrap()
+            .send_keys(user)
+            .await
+            .unwrap();
+        self.c
+            .find(Locator::Id("password"))
+            .await
+            .unwrap()
+            .send_keys(password)
+            .await
+            .unwrap();
+        self.c
+            .find(Locator::Id("login-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.c
+            .wait()
+            .for_element(Locator::Id("ledger"))
+            .await
+            .unwrap();
+    }
+
+    async fn logout(&self) {
+        self.c
+            .find(Locator::Id("logout"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.c
+            .wait()
+            .for_element(Locator::Id("login-form"))
+            .await
+            .unwrap();
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn attr(&self, css: &str, name: &str) -> String {
+        self.c
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .attr(name)
+            .await
+            .unwrap()
+            .unwrap_or_default()
+    }
+
+    async fn ledger_ids(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for row in self
+            .c
+            .find_all(Locator::Css("tr.ledger-row"))
+            .await
+            .unwrap()
+        {
+            out.push(row.attr("data-finding").await.unwrap().unwrap());
+        }
+        out
+    }
+
+    async fn status(&self) -> String {
+        self.attr("span[data-status]", "data-status").await
+    }
+
+    /// Waits (up to 20 s) until the element's attribute reads `want`: after a click the old
+    /// page may still be there for a moment.
+    async fn wait_attr(&self, css: &str, name: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(el) = self.c.find(Locator::Css(css)).await
+                && let Ok(Some(v)) = el.attr(name).await
+                && v == want
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{css}[{name}] never became {want:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to 20 s) until the element's text reads `want`.
+    async fn wait_text(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(el) = self.c.find(Locator::Css(css)).await
+                && let Ok(t) = el.text().await
+                && t == want
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} never read {want:?}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits (up to 20 s) until the address contains `part`.
+    async fn wait_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.c.current_url().await.unwrap().as_str().contains(part) {
+            assert!(
+                Instant::now() < deadline,
+                "the address never contained {part:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn cookie(&self) -> String {
+        let c = self.c.get_named_cookie("fc_session").await.unwrap();
+        format!("fc_session={}", c.value())
+    }
+
+    async fn csrf(&self) -> String {
+        self.attr("input[name=csrf]", "value").await
+    }
+
+    /// Dispatches the finding whose page is open.
+    async fn dispatch(&self, unit: &str, deadline: &str) {
+        self.c
+            .find(Locator::Id("dispatch-unit"))
+            .await
+            .unwrap()
+            .select_by_value(unit)
+            .await
+            .unwrap();
+        // A date input's typing format depends on the locale; set its value directly.
+        self.c
+            .execute(
+                "document.getElementById('dispatch-deadline').value = arguments[0];",
+                vec![serde_json::json!(deadline)],
+            )
+            .await
+            .unwrap();
+        self.c
+            .find(Locator::Id("dispatch-submit"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+        self.wait_attr("span[data-status]", "data-status", "dispatched")
+            .await;
+    }
+}
+
+/// Records a finding with a before-photo at `site` on the tablet.
+fn record_finding(t: &Tablet, site: &Site, description: &str, seed: u64) -> FindingRecord {
+    let mut store = t.store.lock().unwrap();
+    let template = store.latest_template_for(&site.site_type).unwrap().unwrap();
+    let inspection = store
+        .start_inspection(NewInspection {
+            site_id: site.id,
+            template_id: template.id.clone(),
+            template_version: template.version,
+            inspector: t.user.clone(),
+            position: None,
+        })
+        .unwrap();
+    for (n, item) in template.items.iter().enumerate() {
+        store
+            .record_result(inspection.id, &item.code, answer(item.kind, n == 0), "")
+            .unwrap();
+    }
+    let finding = store
+        .add_finding(NewFinding {
+            site_id: site.id,
+            inspection_id: Some(inspection.id),
+            item_code: Some(template.items[0].code.clone()),
+            category: Category::Component,
+            subcategory: "manhole_cover".into(),
+            description: description.into(),
+            severity: Severity::Major,
+            position: None,
+            unit: None,
+            deadline: None,
+            same_day: false,
+            reporter: t.user.clone(),
+        })
+        .unwrap();
+    let jpeg = fieldcheck_tests::photos::noisy_jpeg(1200, 900, seed);
+    t.photos
+        .capture(
+            &mut store,
+            &CaptureRequest {
+                bytes: &jpeg,
+                kind: PhotoKind::Before,
+                finding_id: Some(finding.id),
+                inspection_id: Some(inspection.id),
+                position: None,
+                site_name: &site.name,
+                inspector: &t.user,
+            },
+        )
+        .unwrap();
+    store.finish_inspection(inspection.id).unwrap();
+    finding
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_loop_in_a_real_browser() {
+    let shots = artifacts();
+    let server_dir = tempfile::tempdir().unwrap();
+    let tablet_dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let data = server_dir.path();
+    ServerProcess::prepare(data, &["xiaowang"]).unwrap();
+    for args in [
+        vec![
+            "user",
+            "add",
+            "--role",
+            "admin",
+            "--password",
+            ADMIN_PASSWORD,
+            ADMIN,
+        ],
+        vec![
+            "user",
+            "add",
+            "--role",
+            "unit-member",
+            "--unit",
+            "urban_mgmt",
+            "--password",
+            UNIT_PASSWORD,
+            UNIT_URBAN,
+        ],
+        vec![
+            "user",
+            "add",
+            "--role",
+            "unit-member",
+            "--unit",
+            "housing",
+            "--password",
+            UNIT_PASSWORD,
+            UNIT_HOUSING,
+        ],
+    ] {
+        admin(data, &args).unwrap();
+    }
+    let server = ServerProcess::start(data).unwrap();
+
+    // The tablet: three findings at three sites, synced with their photos.
+    let t = Tablet::open(
+        tablet_dir.path(),
+        "xiaowang",
+        Timeouts::default(),
+        &mut StdRng::seed_from_u64(3),
+    );
+    t.engine
+        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD, &t.key)
+        .await
+        .unwrap();
+    t.engine.sync_now().await.unwrap();
+    let sites = t
+        .store
+        .lock()
+        .unwrap()
+        .list_sites(&SiteQuery::default())
+        .unwrap();
+    let a = record_finding(&t, &sites[0], "井盖破损下沉", 1);
+    let b = record_finding(&t, &sites[1], "楼道堆放杂物", 2);
+    let c_ = record_finding(&t, &sites[2], "路灯不亮", 3);
+    t.engine.sync_now().await.unwrap();
+    let (a_id, b_id) = (a.id.to_string(), b.id.to_string());
+
+    let driver = Driver::start();
+    let s = Session {
+        c: driver.browser(profile.path()).await,
+        base: server.url.clone(),
+        shots: &shots,
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+
+    // Not signed in: every page leads to the login form.
+    s.goto("/dashboard/ledger").await;
+    s.c.wait()
+        .for_element(Locator::Id("login-form"))
+        .await
+        .unwrap();
+    s.shot("01-login").await;
+
+    // The admin logs in and filters the ledger.
+    s.login(ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(s.attr("#ledger-total", "data-total").await, "3");
+    s.shot("02-ledger").await;
+    s.c.find(Locator::Css("select[name=site]"))
+        .await
+        .unwrap()
+        .select_by_value(&sites[0].id.to_string())
+        .await
+        .unwrap();
+    s.c.find(Locator::Id("filter-status"))
+        .await
+        .unwrap()
+        .select_by_value("open")
+        .await
+        .unwrap();
+    s.c.find(Locator::Id("apply-filters"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_url("status=open").await;
+    s.c.wait().for_element(Locator::Id("ledger")).await.unwrap();
+    assert_eq!(
+        s.ledger_ids().await,
+        vec![a_id.clone()],
+        "the filter keeps only finding A"
+    );
+    assert!(
+        s.c.current_url()
+            .await
+            .unwrap()
+            .as_str()
+            .contains("status=open")
+    );
+    s.shot("03-ledger-filtered").await;
+
+    // English is one click away, and back.
+    s.c.find(Locator::Id("lang-switch"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_text("main h1", "Problem ledger").await;
+    s.shot("04-ledger-english").await;
+    s.c.find(Locator::Id("lang-switch"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_text("main h1", "问题台账").await;
+
+    // Open A from the filtered ledger and dispatch it to 城管; B goes to 住建.
+    s.c.find(Locator::Css("a.finding-link"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.c.wait()
+        .for_element(Locator::Id("dispatch-form"))
+        .await
+        .unwrap();
+    assert_eq!(s.text("#finding-description").await, "井盖破损下沉");
+    assert!(
+        s.c.find(Locator::Css("figure.before .sig-ok"))
+            .await
+            .is_ok(),
+        "the tablet's signature verified"
+    );
+    assert!(
+        s.c.find(Locator::Css("figure.before .hash-ok"))
+            .await
+            .is_ok(),
+        "the photo's hash verified"
+    );
+    s.shot("05-finding-open").await;
+    let deadline = "2099-12-31";
+    s.dispatch("urban_mgmt", deadline).await;
+    assert_eq!(s.status().await, "dispatched");
+    s.shot("06-finding-dispatched").await;
+    s.goto(&format!("/dashboard/findings/{b_id}")).await;
+    s.c.wait()
+        .for_element(Locator::Id("dispatch-form"))
+        .await
+        .unwrap();
+    s.dispatch("housing", deadline).await;
+    assert_eq!(s.status().await, "dispatched");
+
+    // A forged CSRF token is refused and changes nothing.
+    let admin_cookie = s.cookie().await;
+    let forged = http
+        .post(format!("{}/dashboard/findings/{a_id}/close", server.url))
+        .header("cookie", &admin_cookie)
+        .form(&[("csrf", "0".repeat(64)), ("note", "伪造".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let missing = http
+        .post(format!("{}/dashboard/findings/{b_id}/dispatch", server.url))
+        .header("cookie", &admin_cookie)
+        .form(&[("unit", "urban_mgmt"), ("deadline", deadline)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        missing.status(),
+        403,
+        "a form without a CSRF token is refused"
+    );
+    s.goto(&format!("/dashboard/findings/{b_id}")).await;
+    assert_eq!(s.text("#finding-unit").await, "住建局", "B still with 住建");
+    s.logout().await;
+
+    // The 城管 unit member sees only its finding, and not 住建's.
+    s.login(UNIT_URBAN, UNIT_PASSWORD).await;
+    assert_eq!(s.ledger_ids().await, vec![a_id.clone()]);
+    assert!(
+        s.c.find(Locator::Id("nav-scores")).await.is_err(),
+        "no scores for units"
+    );
+    s.shot("07-unit-ledger").await;
+    s.goto(&format!("/dashboard/findings/{b_id}")).await;
+    s.c.wait()
+        .for_element(Locator::Id("error-zh"))
+        .await
+        .unwrap();
+    assert!(s.text("#error-zh").await.contains("未派遣给本单位"));
+    s.shot("08-unit-other-finding-refused").await;
+    s.goto("/dashboard/scores").await;
+    assert!(
+        s.c.find(Locator::Id("error-zh")).await.is_ok(),
+        "scores are for admins"
+    );
+
+    // Cross-unit posts are refused even with the session's real CSRF token.
+    s.goto(&format!("/dashboard/findings/{a_id}")).await;
+    s.c.wait()
+        .for_element(Locator::Id("rectify-form"))
+        .await
+        .unwrap();
+    let (unit_cookie, unit_csrf) = (s.cookie().await, s.csrf().await);
+    let photo = fieldcheck_tests::photos::noisy_jpeg(800, 600, 9);
+    let cross = http
+        .post(format!("{}/dashboard/findings/{b_id}/rectify", server.url))
+        .header("cookie", &unit_cookie)
+        .multipart(
+            reqwest::multipart::Form::new()
+                .text("csrf", unit_csrf.clone())
+                .text("note", "越权")
+                .part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(photo.clone()).file_name("a.jpg"),
+                ),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cross.status(),
+        403,
+        "a unit cannot answer another unit's finding"
+    );
+
+    // 处置: the unit uploads an after-photo with a note in the browser.
+    let after = tablet_dir.path().join("after.jpg");
+    std::fs::write(&after, &photo).unwrap();
+    s.c.find(Locator::Id("rectify-photo"))
+        .await
+        .unwrap()
+        .send_keys(after.to_str().unwrap())
+        .await
+        .unwrap();
+    s.c.find(Locator::Id("rectify-note"))
+        .await
+        .unwrap()
+        .send_keys("已更换井盖")
+        .await
+        .unwrap();
+    s.c.find(Locator::Id("rectify-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_attr("span[data-status]", "data-status", "rectified")
+        .await;
+    assert!(
+        s.c.find(Locator::Css("figure.after")).await.is_ok(),
+        "the after-photo is shown"
+    );
+    s.shot("09-unit-rectified").await;
+    s.logout().await;
+
+    // The tablet pulls the 处置, the inspector re-checks on site with a photo (核查) and syncs.
+    t.engine.sync_now().await.unwrap();
+    assert_eq!(
+        t.store.lock().unwrap().finding_status(a.id).unwrap(),
+        Status::Rectified
+    );
+    {
+        let mut store = t.store.lock().unwrap();
+        let jpeg = fieldcheck_tests::photos::noisy_jpeg(1200, 900, 11);
+        let p = t
+            .photos
+            .capture(
+                &mut store,
+                &CaptureRequest {
+                    bytes: &jpeg,
+                    kind: PhotoKind::After,
+                    finding_id: Some(a.id),
+                    inspection_id: None,
+                    position: None,
+                    site_name: &sites[0].name,
+                    inspector: "xiaowang",
+                },
+            )
+            .unwrap();
+        let status = store
+            .append_rectification(NewRectification {
+                finding_id: a.id,
+                action: RectificationAction::Verified,
+                actor: "xiaowang".into(),
+                note: "现场复核已整改".into(),
+                unit: None,
+                deadline: None,
+                photo_sha256: Some(p.sha256.clone()),
+            })
+            .unwrap();
+        assert_eq!(status, Status::Verified);
+    }
+    t.engine.sync_now().await.unwrap();
+
+    // The admin sees the 核查 from the tablet and closes the finding.
+    s.login(ADMIN, ADMIN_PASSWORD).await;
+    s.goto(&format!("/dashboard/findings/{a_id}")).await;
+    s.c.wait()
+        .for_element(Locator::Id("close-form"))
+        .await
+        .unwrap();
+    assert_eq!(s.status().await, "verified");
+    assert_eq!(
+        s.c.find_all(Locator::Css("tr.history-row"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    s.c.find(Locator::Id("close-submit"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    s.wait_attr("span[data-status]", "data-status", "closed")
+        .await;
+    s.shot("10-finding-closed").await;
+
+    // Scores, management and the printable report render.
+    for (path, id, name) in [
+        ("/dashboard/scores", "by-site-type", "11-scores"),
+        ("/dashboard/manage", "devices", "12-manage"),
+        ("/dashboard/report", "print-now", "13-report"),
+    ] {
+        s.goto(path).await;
+        s.c.wait().for_element(Locator::Id(id)).await.unwrap();
+        s.shot(name).await;
+    }
+    assert_eq!(
+        s.c.find_all(Locator::Css("section.report-block"))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // Export the whole ledger: a progress page, then the file, read back with calamine.
+    s.goto("/dashboard/ledger").await;
+    s.c.find(Locator::Id("export-xlsx"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let link =
+        s.c.wait()
+            .at_most(Duration::from_secs(60))
+            .for_element(Locator::Id("export-download"))
+            .await
+            .unwrap();
+    s.shot("14-export-ready").await;
+    let href = link.attr("href").await.unwrap().unwrap();
+    let file = http
+        .get(format!("{}{href}", server.url))
+        .header("cookie", s.cookie().await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    let bytes = file.bytes().await.unwrap().to_vec();
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = book.worksheet_range("问题台账").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows.len(), 4, "a header and three findings");
+    assert_eq!(rows[0][0], "问题编号");
+    assert_eq!(rows[0][13], "状态");
+    let row_a = rows
+        .iter()
+        .find(|r| r[0] == a_id)
+        .expect("finding A exported");
+    assert_eq!(row_a[9], "井盖破损下沉");
+    assert_eq!(row_a[11], "城管局（综合行政执法局）");
+    assert_eq!(row_a[12], deadline);
+    assert_eq!(row_a[13], "已结案");
+    let row_c = rows
+        .iter()
+        .find(|r| r[0] == c_.id.to_string())
+        .expect("finding C exported");
+    assert_eq!(row_c[13], "待派遣");
+    assert_eq!(row_a[17], "查看照片", "a link to the before-photo");
+
+    s.c.close().await.unwrap();
+    println!("dashboard screenshots: {}", shots.display());
+}
