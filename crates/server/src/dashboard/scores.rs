@@ -46,6 +46,15 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// Adds another group's counts to this one.
+    pub fn add(&mut self, other: &Tally) {
+        self.inspections += other.inspections;
+        self.applicable += other.applicable;
+        self.compliant += other.compliant;
+        self.weight += other.weight;
+        self.lost_weight += other.lost_weight;
+    }
+
     /// Compliant / applicable, when there are answers.
     pub fn pass_rate(&self) -> Option<f64> {
         (self.applicable > 0).then(|| self.compliant as f64 / self.applicable as f64)
@@ -93,7 +102,8 @@ fn tally(r: &[Cell]) -> Tally {
     }
 }
 
-const AGG: &str = "CAST(COUNT(DISTINCT inspection_id) AS BIGINT), CAST(COUNT(*) AS BIGINT), CAST(SUM(compliant) AS BIGINT), CAST(SUM(weight) AS DOUBLE PRECISION), CAST(SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) AS DOUBLE PRECISION)";
+/// Answers, compliant answers, their weight and the weight lost, of a group.
+const SUMS: &str = "CAST(COUNT(*) AS BIGINT), CAST(SUM(compliant) AS BIGINT), CAST(SUM(weight) AS DOUBLE PRECISION), CAST(SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) AS DOUBLE PRECISION)";
 
 impl Scores {
     /// Computes the scores for a date range (Unix ms, start inclusive, end exclusive).
@@ -118,9 +128,11 @@ impl Scores {
         } else {
             format!("WHERE {}", conds.join(" AND "))
         };
+        // Index and item groups count answers, not distinct inspections (a DISTINCT per group
+        // would double the time); an item is answered once per inspection anyway.
         let group = |key: &str, order: &str, limit: u32| {
             format!(
-                "SELECT {key}, {AGG} FROM dash_results {filter} GROUP BY {key} ORDER BY {order} LIMIT {limit}"
+                "SELECT {key}, CAST(0 AS BIGINT), {SUMS} FROM dash_results {filter} GROUP BY {key} ORDER BY {order} LIMIT {limit}"
             )
         };
         let q = |sql: String| {
@@ -132,10 +144,42 @@ impl Scores {
                     .map(|rows| rows.iter().map(|r| tally(r)).collect::<Vec<_>>())
             }
         };
-        let total = q(format!("SELECT 'all', {AGG} FROM dash_results {filter}"))
-            .await?
-            .pop()
-            .unwrap_or_default();
+        // One pass per inspection (10,000s of rows, not 100,000s) feeds the total and the
+        // groupings an inspection belongs to as a whole; index and item need their own pass.
+        let per_inspection = store
+            .dash_query(
+                &format!(
+                    "SELECT inspection_id, site_type, site_id, week, inspector, {SUMS} FROM dash_results {filter} GROUP BY inspection_id, site_type, site_id, week, inspector"
+                ),
+                args.clone(),
+            )
+            .await?;
+        let mut total = Tally {
+            key: "all".into(),
+            ..Tally::default()
+        };
+        let mut groups: [HashMap<String, Tally>; 4] = Default::default();
+        for r in &per_inspection {
+            let one = Tally {
+                key: String::new(),
+                inspections: 1,
+                applicable: r[5].int(),
+                compliant: r[6].int(),
+                weight: r[7].real(),
+                lost_weight: r[8].real(),
+            };
+            total.add(&one);
+            for (g, col) in groups.iter_mut().zip([1, 2, 3, 4]) {
+                let key = r[col].text().to_string();
+                g.entry(key.clone())
+                    .or_insert_with(|| Tally {
+                        key,
+                        ..Tally::default()
+                    })
+                    .add(&one);
+            }
+        }
+        let [by_site_type, by_site, by_week, by_inspector] = groups;
         let lost = "SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) DESC";
         let mut findings_by_inspector = HashMap::new();
         for r in store
@@ -147,19 +191,29 @@ impl Scores {
         {
             findings_by_inspector.insert(r[0].text().to_string(), r[1].int());
         }
+        let by_lost = |m: HashMap<String, Tally>, limit: usize| {
+            let mut v: Vec<Tally> = m.into_values().collect();
+            v.sort_by(|a, b| {
+                b.lost_weight
+                    .total_cmp(&a.lost_weight)
+                    .then(a.key.cmp(&b.key))
+            });
+            v.truncate(limit);
+            v
+        };
+        let mut by_week: Vec<Tally> = by_week.into_values().collect();
+        by_week.sort_by(|a, b| b.key.cmp(&a.key));
+        by_week.truncate(12);
+        let mut by_inspector: Vec<Tally> = by_inspector.into_values().collect();
+        by_inspector.sort_by(|a, b| b.inspections.cmp(&a.inspections).then(a.key.cmp(&b.key)));
         Ok(Scores {
             total,
-            by_site_type: q(group("site_type", lost, 100)).await?,
+            by_site_type: by_lost(by_site_type, 100),
             by_index: q(group("index_code", lost, 100)).await?,
-            by_site: q(group("site_id", lost, 50)).await?,
+            by_site: by_lost(by_site, 50),
             by_item: q(group("template_id || '/' || item_code", lost, 20)).await?,
-            by_week: q(group("week", "week DESC", 12)).await?,
-            by_inspector: q(group(
-                "inspector",
-                "COUNT(DISTINCT inspection_id) DESC",
-                100,
-            ))
-            .await?,
+            by_week,
+            by_inspector,
             findings_by_inspector,
         })
     }
@@ -239,7 +293,7 @@ pub async fn scores_page(
             table id=(id) {
                 thead { tr { th { (l.t("名称", "Name")) } th { (l.t("检查次数", "Inspections")) } th { (l.t("观测数", "Observations")) } th { (l.t("符合率", "Pass rate")) } th { (l.t("失分", "Points lost")) } th {} } }
                 tbody { @for t in rows { tr {
-                    td { (name(&t.key)) } td { (t.inspections) } td { (t.applicable) } td { (pct(t.pass_rate())) }
+                    td { (name(&t.key)) } td { @if t.inspections > 0 { (t.inspections) } @else { "—" } } td { (t.applicable) } td { (pct(t.pass_rate())) }
                     td { (format!("{:.2}", t.points_lost(w))) }
                     td { div class="bar" style={ "width:" (format!("{:.0}", (t.points_lost(w) * 4.0).min(300.0))) "px" } {} }
                 } } }

@@ -182,6 +182,10 @@ CREATE TABLE IF NOT EXISTS dash_results (
     PRIMARY KEY (inspection_id, item_code)
 );
 CREATE INDEX IF NOT EXISTS dash_results_started ON dash_results (started_at);
+CREATE INDEX IF NOT EXISTS dash_results_by_inspection ON dash_results (inspection_id, site_type, site_id, week, inspector, started_at, compliant, weight);
+CREATE INDEX IF NOT EXISTS dash_results_by_index ON dash_results (index_code, started_at, compliant, weight, inspection_id);
+CREATE INDEX IF NOT EXISTS dash_results_by_item ON dash_results (template_id, item_code, started_at, compliant, weight, inspection_id);
+CREATE INDEX IF NOT EXISTS dash_ledger_reporter ON dash_ledger (reporter);
 CREATE TABLE IF NOT EXISTS dash_sessions (
     token_hash TEXT PRIMARY KEY,
     user_name TEXT NOT NULL,
