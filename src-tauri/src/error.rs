@@ -28,7 +28,9 @@ pub enum CommandError {
         en: &'static str,
     },
     /// The app data directory could not be prepared.
-    #[error("无法打开本机数据目录 {path}：{detail} / cannot open the app data directory {path}: {detail}")]
+    #[error(
+        "无法打开本机数据目录 {path}：{detail} / cannot open the app data directory {path}: {detail}"
+    )]
     DataDir {
         /// The directory.
         path: String,

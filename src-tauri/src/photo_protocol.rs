@@ -60,8 +60,16 @@ mod tests {
             file_for(dir, &format!("/t-{sha}")),
             Some(dir.join("thumbs").join(format!("{sha}.jpg")))
         );
-        assert_eq!(file_for(dir, &format!("/p-{sha}")), Some(dir.join(format!("{sha}.jpg"))));
-        for bad in ["/p-../../etc/passwd", "/x-00", &format!("/t-{}", "AB".repeat(32)), "/"] {
+        assert_eq!(
+            file_for(dir, &format!("/p-{sha}")),
+            Some(dir.join(format!("{sha}.jpg")))
+        );
+        for bad in [
+            "/p-../../etc/passwd",
+            "/x-00",
+            &format!("/t-{}", "AB".repeat(32)),
+            "/",
+        ] {
             assert_eq!(file_for(dir, bad), None, "{bad}");
         }
     }

@@ -75,7 +75,12 @@ impl AppState {
 
     /// Asks the background scheduler for a session soon (no-op before it started).
     pub fn trigger_sync(&self, why: Trigger) {
-        if let Some(s) = self.scheduler.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(s) = self
+            .scheduler
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             s.trigger(why);
         }
     }

@@ -10,14 +10,17 @@ use serde_json::{Value, json};
 use std::path::Path;
 use tauri::Manager;
 use tauri::ipc::{CallbackFn, InvokeBody};
-use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
 use tauri::webview::{InvokeRequest, WebviewWindow};
 use uuid::Uuid;
 
 /// A tablet database with the real checklist pack, one back alley, and a login.
 fn seed(dir: &Path) -> Site {
     let mut store = Store::open(dir.join(DATABASE_FILE)).unwrap();
-    let pack = load_pack(Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/civilized-city")).unwrap();
+    let pack =
+        load_pack(Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/civilized-city")).unwrap();
     store.import_pack(&pack).unwrap();
     let site = Site {
         id: Uuid::now_v7(),
@@ -31,7 +34,9 @@ fn seed(dir: &Path) -> Site {
         qr_code: None,
     };
     store.upsert_site(&site).unwrap();
-    store.save_login("http://127.0.0.1:9", "inspector1", "token").unwrap();
+    store
+        .save_login("http://127.0.0.1:9", "inspector1", "token")
+        .unwrap();
     site
 }
 
@@ -77,9 +82,19 @@ fn an_inspection_through_the_commands_scores_live_and_refuses_bad_answers() {
     assert_eq!(info["username"], "inspector1");
     assert_eq!(info["mobile"], false);
 
-    let sites = call(&w, "list_sites", json!({"text": "文庙", "site_type": "back_alley"})).unwrap();
+    let sites = call(
+        &w,
+        "list_sites",
+        json!({"text": "文庙", "site_type": "back_alley"}),
+    )
+    .unwrap();
     assert_eq!(sites.as_array().unwrap().len(), 1);
-    let id = call(&w, "start_inspection", json!({"site_id": site.id, "position": null})).unwrap();
+    let id = call(
+        &w,
+        "start_inspection",
+        json!({"site_id": site.id, "position": null}),
+    )
+    .unwrap();
     let id = id.as_str().unwrap().to_string();
     let screen = call(&w, "load_inspection", json!({"inspection_id": id})).unwrap();
     let items = screen["template"]["items"].as_array().unwrap();
@@ -104,7 +119,10 @@ fn an_inspection_through_the_commands_scores_live_and_refuses_bad_answers() {
     )
     .unwrap_err();
     let message = err["message"].as_str().unwrap();
-    assert!(message.contains("需要") && message.contains("takes"), "{message}");
+    assert!(
+        message.contains("需要") && message.contains("takes"),
+        "{message}"
+    );
     let screen = call(&w, "load_inspection", json!({"inspection_id": id})).unwrap();
     assert_eq!(screen["results"][0]["value"]["kind"], "non_compliant");
 
@@ -141,10 +159,15 @@ fn a_photo_arrives_as_a_raw_body_and_a_json_body_is_refused() {
     assert_eq!(finding["position"]["source"], "manual");
     let meta = json!({"kind": "before", "finding_id": finding["id"], "inspection_id": null, "position": null});
 
-    let jpeg = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("icons/128x128.png")).unwrap();
+    let jpeg =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("icons/128x128.png")).unwrap();
     let photo = get_ipc_response(
         &w,
-        request("add_photo", InvokeBody::Raw(jpeg), &[("x-photo", meta.to_string())]),
+        request(
+            "add_photo",
+            InvokeBody::Raw(jpeg),
+            &[("x-photo", meta.to_string())],
+        ),
     )
     .unwrap()
     .deserialize::<Value>()
@@ -153,16 +176,36 @@ fn a_photo_arrives_as_a_raw_body_and_a_json_body_is_refused() {
     assert_eq!(sha.len(), 64);
     assert_eq!(photo["kind"], "before");
     let state = app.state::<AppState>();
-    assert!(state.data_dir.join("photos").join(format!("{sha}.jpg")).exists());
-    assert!(state.data_dir.join("photos/thumbs").join(format!("{sha}.jpg")).exists());
+    assert!(
+        state
+            .data_dir
+            .join("photos")
+            .join(format!("{sha}.jpg"))
+            .exists()
+    );
+    assert!(
+        state
+            .data_dir
+            .join("photos/thumbs")
+            .join(format!("{sha}.jpg"))
+            .exists()
+    );
 
     let err = get_ipc_response(
         &w,
-        request("add_photo", InvokeBody::Json(json!({"bytes": "base64"})), &[("x-photo", meta.to_string())]),
+        request(
+            "add_photo",
+            InvokeBody::Json(json!({"bytes": "base64"})),
+            &[("x-photo", meta.to_string())],
+        ),
     )
     .unwrap_err();
     assert_eq!(err["field"], "body", "{err}");
-    let err = get_ipc_response(&w, request("add_photo", InvokeBody::Raw(vec![1, 2, 3]), &[])).unwrap_err();
+    let err = get_ipc_response(
+        &w,
+        request("add_photo", InvokeBody::Raw(vec![1, 2, 3]), &[]),
+    )
+    .unwrap_err();
     assert_eq!(err["field"], "x-photo", "{err}");
 
     let detail = call(&w, "finding_detail", json!({"finding_id": finding["id"]})).unwrap();
@@ -202,11 +245,22 @@ fn signing_out_keeps_unsynced_work() {
     let dir = tempfile::tempdir().unwrap();
     let site = seed(dir.path());
     let (_app, w) = app(dir.path());
-    call(&w, "start_inspection", json!({"site_id": site.id, "position": null})).unwrap();
+    call(
+        &w,
+        "start_inspection",
+        json!({"site_id": site.id, "position": null}),
+    )
+    .unwrap();
     call(&w, "logout", json!({})).unwrap();
     let info = call(&w, "app_info", json!({})).unwrap();
     assert_eq!(info["signed_in"], false);
     assert_eq!(info["username"], "inspector1");
     let status = call(&w, "sync_status", json!({})).unwrap();
-    assert_eq!((status["records_pending"].as_u64(), status["signed_in"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(
+        (
+            status["records_pending"].as_u64(),
+            status["signed_in"].as_bool()
+        ),
+        (Some(1), Some(false))
+    );
 }

@@ -45,7 +45,10 @@ pub struct FindingInput {
 
 /// Records a finding.
 #[tauri::command(rename_all = "snake_case")]
-pub fn add_finding(state: State<'_, AppState>, finding: FindingInput) -> CommandResult<FindingRecord> {
+pub fn add_finding(
+    state: State<'_, AppState>,
+    finding: FindingInput,
+) -> CommandResult<FindingRecord> {
     let inspection_id = finding
         .inspection_id
         .as_deref()
@@ -89,16 +92,33 @@ pub async fn add_photo(
     request: Request<'_>,
 ) -> CommandResult<PhotoRecord> {
     let InvokeBody::Raw(bytes) = request.body() else {
-        return Err(bad_photo("body", "照片须以二进制发送", "send the photo as raw bytes"));
+        return Err(bad_photo(
+            "body",
+            "照片须以二进制发送",
+            "send the photo as raw bytes",
+        ));
     };
     let meta: PhotoMeta = request
         .headers()
         .get("x-photo")
         .and_then(|h| serde_json::from_slice(h.as_bytes()).ok())
-        .ok_or_else(|| bad_photo("x-photo", "缺少照片说明", "missing or malformed photo metadata"))?;
-    let finding_id = meta.finding_id.as_deref().map(|f| parse_id("finding_id", f)).transpose()?;
-    let inspection_id =
-        meta.inspection_id.as_deref().map(|i| parse_id("inspection_id", i)).transpose()?;
+        .ok_or_else(|| {
+            bad_photo(
+                "x-photo",
+                "缺少照片说明",
+                "missing or malformed photo metadata",
+            )
+        })?;
+    let finding_id = meta
+        .finding_id
+        .as_deref()
+        .map(|f| parse_id("finding_id", f))
+        .transpose()?;
+    let inspection_id = meta
+        .inspection_id
+        .as_deref()
+        .map(|i| parse_id("inspection_id", i))
+        .transpose()?;
     let inspector = state.inspector()?;
     let site_name = photo_site(&state, finding_id, inspection_id)?.name;
     let (store, photos, bytes) = (state.store.clone(), state.photos.clone(), bytes.clone());
@@ -161,7 +181,10 @@ pub struct FindingDetail {
 
 /// A finding's detail, for the re-check screen and the photo viewer.
 #[tauri::command(rename_all = "snake_case")]
-pub fn finding_detail(state: State<'_, AppState>, finding_id: String) -> CommandResult<FindingDetail> {
+pub fn finding_detail(
+    state: State<'_, AppState>,
+    finding_id: String,
+) -> CommandResult<FindingDetail> {
     let id = parse_id("finding_id", &finding_id)?;
     let store = state.store();
     let finding = store.finding(id)?;
