@@ -141,6 +141,8 @@ impl Desktop {
 
     /// Starts the app binary in a new WebDriver session and returns its window.
     pub async fn open(&self, app: &Path) -> Result<AppWindow> {
+        // Both ring and aws-lc-rs are compiled in; rustls needs to be told which to use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut caps = serde_json::Map::new();
         caps.insert("tauri:options".into(), json!({ "application": app }));
         let client = ClientBuilder::rustls()
@@ -180,13 +182,18 @@ impl AppWindow {
             .with_context(|| format!("no element {css}"))
     }
 
-    /// Clicks the element with this test id.
+    /// Clicks the element with this test id, scrolled to the middle of the screen first so
+    /// that the sticky headers do not cover it.
     pub async fn click(&self, id: &str) -> Result<()> {
-        self.find(id)
-            .await?
-            .click()
-            .await
-            .with_context(|| format!("click {id}"))?;
+        let element = self.find(id).await?;
+        let arg = serde_json::to_value(&element)?;
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center'})", vec![arg])
+            .await?;
+        if let Err(e) = element.click().await {
+            let shot = self.screenshot("failed-click").await;
+            bail!("click {id}: {e:?} (screen: {shot:?})");
+        }
         Ok(())
     }
 

@@ -189,7 +189,7 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     .await
     .unwrap();
     w.screenshot("06-photo-viewer").await.unwrap();
-    w.click("back").await.unwrap();
+    w.click("photo-close").await.unwrap();
     w.click("finding-done").await.unwrap();
     w.find("inspection-header").await.unwrap();
 

@@ -9,7 +9,6 @@ export type Screen =
   | { name: "site"; siteId: string }
   | { name: "inspection"; inspectionId: string }
   | { name: "finding"; siteId: string; inspectionId: string | null; itemCode: string | null }
-  | { name: "photo"; shas: string[]; index: number }
   | { name: "rechecks" }
   | { name: "recheck"; findingId: string }
   | { name: "sync" }
@@ -41,3 +40,16 @@ export function depth(): number {
 }
 
 export const canGoBack = derived(stack, (s) => s.length > 1);
+
+/** The photo viewer, shown over the current screen (which keeps its state underneath). */
+export const viewer = writable<{ shas: string[]; index: number } | null>(null);
+
+/** Opens the photo viewer on photo `index` of `shas`. */
+export function openPhotos(shas: string[], index: number): void {
+  viewer.set({ shas, index });
+}
+
+/** Closes the photo viewer. */
+export function closePhotos(): void {
+  viewer.set(null);
+}
