@@ -19,8 +19,8 @@ use uuid::Uuid;
 /// A tablet database with the real checklist pack, one back alley, and a login.
 fn seed(dir: &Path) -> Site {
     let mut store = Store::open(dir.join(DATABASE_FILE)).unwrap();
-    let pack =
-        load_pack(Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/civilized-city")).unwrap();
+    let pack = load_pack(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/civilized-city"))
+        .unwrap();
     store.import_pack(&pack).unwrap();
     let site = Site {
         id: Uuid::now_v7(),
@@ -44,6 +44,8 @@ fn app(dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let app = builder(mock_builder(), DataDir::At(dir.to_path_buf()))
         .build(mock_context(noop_assets()))
         .unwrap();
+    // The mock runtime never reaches the setup hook, which opens the state in the real app.
+    app.manage(AppState::open(dir, None).unwrap());
     let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
         .build()
         .unwrap();

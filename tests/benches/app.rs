@@ -133,7 +133,7 @@ async fn main() {
     let mut taps = Vec::new();
     for (i, code) in codes.iter().cycle().take(TAPS).enumerate() {
         // 不符合 on every item, then 符合 on the same items: every tap changes its row.
-        let kind = if (i / codes.len()) % 2 == 0 {
+        let kind = if (i / codes.len()).is_multiple_of(2) {
             "non_compliant"
         } else {
             "compliant"
