@@ -157,8 +157,13 @@ async fn main() {
     }
 
     // Photos on a finding: chosen to thumbnail visible.
-    let failing = &codes[0];
+    let failing = w
+        .js(r#"return document.querySelector('[data-answer="non_compliant"]').dataset.testid.slice(5)"#)
+        .await
+        .unwrap();
+    let failing = failing.as_str().unwrap();
     w.click(&format!("add-finding-{failing}")).await.unwrap();
+    w.click("finding-description").await.unwrap();
     w.find("finding-subcategory")
         .await
         .unwrap()
