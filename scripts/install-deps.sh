@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Installs the system packages Fieldcheck's build and tests need on Debian/Ubuntu.
-# Idempotent: does nothing when everything is present.
+# Idempotent: does nothing when everything is present. `--no-test-tools` leaves out what only
+# the tests need (tauri-driver), for scripts/run.sh.
 set -euo pipefail
 
 # faketime: the skewed-clocks sync test runs tablets with their clocks a day off.
 # chromium + chromium-driver: the office dashboard's browser test (tests/tests/dashboard_e2e.rs).
-packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chromium-driver)
+packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chromium-driver
+  # the tablet app (Tauri 2 on WebKitGTK), its bundle, and its end-to-end tests under Xvfb
+  libwebkit2gtk-4.1-dev curl wget file libxdo-dev libayatana-appindicator3-dev librsvg2-dev
+  webkit2gtk-driver xvfb fonts-noto-cjk)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,3 +22,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs first" >&2; exit 1; }
+command -v npm >/dev/null || { echo "npm not found: install Node.js 20 (Debian/Ubuntu package nodejs) first" >&2; exit 1; }
+# tauri-driver: the WebDriver bridge the app's end-to-end tests drive WebKitWebDriver through.
+if [ "${1:-}" != "--no-test-tools" ] && ! command -v tauri-driver >/dev/null \
+  && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
+  echo "installing: tauri-driver (cargo install)"
+  cargo install tauri-driver --locked --quiet
+fi

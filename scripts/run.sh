@@ -1,19 +1,40 @@
 #!/usr/bin/env bash
 # Runs Fieldcheck: the county server with demo data (sites, the civilized-city checklist,
-# accounts) on http://127.0.0.1:8080, in the foreground (Ctrl-C stops it and lets requests finish).
+# accounts) on http://127.0.0.1:8080, and the tablet app connected to it (its server address
+# filled in; sign in with a demo inspector). With no display ($DISPLAY and $WAYLAND_DISPLAY
+# unset) the app is not opened: the server keeps running and its address is printed.
+# Ctrl-C stops the server and lets requests finish.
 # Data lives in ./data (or $FIELDCHECK_DATA_DIR); demo accounts are printed and kept in
-# data/demo-accounts.txt.
+# data/demo-accounts.txt. The app keeps its own data in the platform's app data directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
+bash scripts/install-deps.sh --no-test-tools
 data="${FIELDCHECK_DATA_DIR:-data}"
+listen="${FIELDCHECK_LISTEN:-127.0.0.1:8080}"
 mkdir -p "$data"
-cargo build --release --quiet -p fieldcheck-server
-server=target/release/fieldcheck-server
-[ -n "${CARGO_TARGET_DIR:-}" ] && server="$CARGO_TARGET_DIR/release/fieldcheck-server"
+# The app embeds the built UI (ui/dist).
+(cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build >/dev/null)
+cargo build --release --quiet -p fieldcheck-server -p fieldcheck-app
+bin="${CARGO_TARGET_DIR:-target}/release"
 if [ ! -s "$data/demo-accounts.txt" ]; then
-  "$server" --data-dir "$data" demo | tee "$data/demo-accounts.txt"
+  "$bin/fieldcheck-server" --data-dir "$data" demo | tee "$data/demo-accounts.txt"
 else
   cat "$data/demo-accounts.txt"
 fi
-exec "$server" --data-dir "$data" serve --listen "${FIELDCHECK_LISTEN:-127.0.0.1:8080}"
+"$bin/fieldcheck-server" --data-dir "$data" serve --listen "$listen" &
+server=$!
+trap 'kill -INT "$server" 2>/dev/null; wait "$server"' INT TERM
+url="http://$listen"
+for _ in $(seq 1 50); do
+  curl -fsS "$url/healthz" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+if [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:-}" ]; then
+  echo "没有图形显示（DISPLAY 和 WAYLAND_DISPLAY 均未设置），未打开平板应用。服务器仍在运行：$url"
+  echo "no display (\$DISPLAY and \$WAYLAND_DISPLAY are unset): the tablet app was not opened. The server keeps running at $url"
+else
+  echo "打开平板应用，服务器地址已填好：$url / opening the tablet app, connected to $url"
+  FIELDCHECK_SERVER_URL="$url" "$bin/fieldcheck-app" &
+fi
+echo "服务器地址 / server address: $url   (Ctrl-C 停止 / stops it)"
+wait "$server"

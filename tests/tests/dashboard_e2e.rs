@@ -89,7 +89,10 @@ impl Driver {
                 ]
             }),
         );
-        ClientBuilder::native()
+        // Both ring and aws-lc-rs are compiled in; rustls needs to be told which to use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        ClientBuilder::rustls()
+            .expect("a WebDriver client")
             .capabilities(caps)
             .connect(&self.url)
             .await

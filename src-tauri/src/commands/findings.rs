@@ -1,0 +1,253 @@
+//! Findings, their photos (raw binary IPC bodies), and re-checks (回头看).
+
+use super::parse_id;
+use super::sites::{FindingSummary, summarize};
+use crate::error::{CommandError, CommandResult};
+use crate::state::AppState;
+use fieldcheck_core::photo::CaptureRequest;
+use fieldcheck_core::rectification::Status;
+use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_core::store::findings::{NewFinding, NewRectification};
+use fieldcheck_protocol::{
+    Category, FindingRecord, PhotoKind, PhotoRecord, Position, RectificationAction,
+    RectificationEventRecord, Severity, Site,
+};
+use serde::{Deserialize, Serialize};
+use tauri::State;
+use tauri::ipc::{InvokeBody, Request};
+
+/// The finding form as the UI sends it.
+#[derive(Debug, Deserialize)]
+pub struct FindingInput {
+    /// The site.
+    pub site_id: String,
+    /// The inspection it was found in, if any.
+    pub inspection_id: Option<String>,
+    /// The failed item, if any.
+    pub item_code: Option<String>,
+    /// 部件 or 事件.
+    pub category: Category,
+    /// Taxonomy subcategory code.
+    pub subcategory: String,
+    /// What is wrong.
+    pub description: String,
+    /// How serious.
+    pub severity: Severity,
+    /// Where, when known (typed by hand on desktop, marked `manual`).
+    pub position: Option<Position>,
+    /// Responsible unit code.
+    pub unit: Option<String>,
+    /// Deadline `YYYY-MM-DD`.
+    pub deadline: Option<String>,
+    /// 当场整改.
+    pub same_day: bool,
+}
+
+/// Records a finding.
+#[tauri::command(rename_all = "snake_case")]
+pub fn add_finding(
+    state: State<'_, AppState>,
+    finding: FindingInput,
+) -> CommandResult<FindingRecord> {
+    let inspection_id = finding
+        .inspection_id
+        .as_deref()
+        .map(|i| parse_id("inspection_id", i))
+        .transpose()?;
+    let new = NewFinding {
+        site_id: parse_id("site_id", &finding.site_id)?,
+        inspection_id,
+        item_code: finding.item_code,
+        category: finding.category,
+        subcategory: finding.subcategory,
+        description: finding.description.trim().to_string(),
+        severity: finding.severity,
+        position: finding.position,
+        unit: finding.unit.filter(|u| !u.is_empty()),
+        deadline: finding.deadline.filter(|d| !d.is_empty()),
+        same_day: finding.same_day,
+        reporter: state.inspector()?,
+    };
+    Ok(state.store().add_finding(new)?)
+}
+
+/// What travels in the `x-photo` header beside a photo's raw bytes.
+#[derive(Debug, Deserialize)]
+pub struct PhotoMeta {
+    /// Before, after or evidence.
+    pub kind: PhotoKind,
+    /// The finding it belongs to.
+    pub finding_id: Option<String>,
+    /// The inspection it belongs to.
+    pub inspection_id: Option<String>,
+    /// Where it was taken, when known.
+    pub position: Option<Position>,
+}
+
+/// Takes in one photo: the request body is the image file's bytes (raw, not base64), the
+/// `x-photo` header its [`PhotoMeta`] as JSON. Runs the photo pipeline off the UI's thread.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn add_photo(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> CommandResult<PhotoRecord> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(bad_photo(
+            "body",
+            "照片须以二进制发送",
+            "send the photo as raw bytes",
+        ));
+    };
+    let meta: PhotoMeta = request
+        .headers()
+        .get("x-photo")
+        .and_then(|h| serde_json::from_slice(h.as_bytes()).ok())
+        .ok_or_else(|| {
+            bad_photo(
+                "x-photo",
+                "缺少照片说明",
+                "missing or malformed photo metadata",
+            )
+        })?;
+    let finding_id = meta
+        .finding_id
+        .as_deref()
+        .map(|f| parse_id("finding_id", f))
+        .transpose()?;
+    let inspection_id = meta
+        .inspection_id
+        .as_deref()
+        .map(|i| parse_id("inspection_id", i))
+        .transpose()?;
+    let inspector = state.inspector()?;
+    let site_name = photo_site(&state, finding_id, inspection_id)?.name;
+    let (store, photos, bytes) = (state.store.clone(), state.photos.clone(), bytes.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        let request = CaptureRequest {
+            bytes: &bytes,
+            kind: meta.kind,
+            finding_id,
+            inspection_id,
+            position: meta.position,
+            site_name: &site_name,
+            inspector: &inspector,
+        };
+        Ok(photos.capture(&mut store, &request)?)
+    })
+    .await
+    .map_err(|_| bad_photo("body", "照片处理中断", "photo processing stopped"))?
+}
+
+fn bad_photo(field: &'static str, zh: &'static str, en: &'static str) -> CommandError {
+    CommandError::Input { field, zh, en }
+}
+
+/// The site a photo is of: its finding's, else its inspection's.
+fn photo_site(
+    state: &AppState,
+    finding_id: Option<uuid::Uuid>,
+    inspection_id: Option<uuid::Uuid>,
+) -> CommandResult<Site> {
+    let store = state.store();
+    let site_id = match (finding_id, inspection_id) {
+        (Some(f), _) => store.finding(f)?.site_id,
+        (None, Some(i)) => store.inspection(i)?.site_id,
+        (None, None) => {
+            return Err(bad_photo(
+                "finding_id",
+                "照片须属于一个问题或一次检查",
+                "a photo belongs to a finding or an inspection",
+            ));
+        }
+    };
+    Ok(store.site(site_id)?)
+}
+
+/// A finding with its photos and rectification history.
+#[derive(Debug, Serialize)]
+pub struct FindingDetail {
+    /// The finding.
+    pub finding: FindingRecord,
+    /// Its site.
+    pub site: Site,
+    /// Its status.
+    pub status: &'static str,
+    /// Its photos, oldest first.
+    pub photos: Vec<PhotoRecord>,
+    /// Its rectification log.
+    pub log: Vec<RectificationEventRecord>,
+}
+
+/// A finding's detail, for the re-check screen and the photo viewer.
+#[tauri::command(rename_all = "snake_case")]
+pub fn finding_detail(
+    state: State<'_, AppState>,
+    finding_id: String,
+) -> CommandResult<FindingDetail> {
+    let id = parse_id("finding_id", &finding_id)?;
+    let store = state.store();
+    let finding = store.finding(id)?;
+    Ok(FindingDetail {
+        site: store.site(finding.site_id)?,
+        status: store.finding_status(id)?.as_str(),
+        photos: store.finding_photos(id)?,
+        log: store.rectification_log(id)?,
+        finding,
+    })
+}
+
+/// A finding to re-check, with its site's name.
+#[derive(Debug, Serialize)]
+pub struct RecheckEntry {
+    /// The finding, status and photos.
+    #[serde(flatten)]
+    pub summary: FindingSummary,
+    /// Its site's name.
+    pub site_name: String,
+}
+
+/// Findings not closed, of every site on the tablet: the 回头看 list.
+#[tauri::command(rename_all = "snake_case")]
+pub fn rechecks(state: State<'_, AppState>) -> CommandResult<Vec<RecheckEntry>> {
+    let store = state.store();
+    let mut out = Vec::new();
+    for site in store.list_sites(&SiteQuery::default())? {
+        for summary in summarize(&store, store.open_findings(site.id)?)? {
+            let site_name = site.name.clone();
+            out.push(RecheckEntry { summary, site_name });
+        }
+    }
+    Ok(out)
+}
+
+/// Records a re-check on site: fixed (with the after photo) or not fixed (with the reason).
+/// Fixed moves a finding the unit reported fixed to 已核查, any other to 待核查 (seen fixed on
+/// site); not fixed sends a reported fix back. Returns the new status.
+#[tauri::command(rename_all = "snake_case")]
+pub fn recheck(
+    state: State<'_, AppState>,
+    finding_id: String,
+    fixed: bool,
+    note: String,
+    photo_sha256: Option<String>,
+) -> CommandResult<&'static str> {
+    let finding_id = parse_id("finding_id", &finding_id)?;
+    let actor = state.inspector()?;
+    let mut store = state.store();
+    let action = match (fixed, store.finding_status(finding_id)?) {
+        (true, Status::Rectified) => RectificationAction::Verified,
+        (true, _) => RectificationAction::Rectified,
+        (false, _) => RectificationAction::SentBack,
+    };
+    let status = store.append_rectification(NewRectification {
+        finding_id,
+        action,
+        actor,
+        note: note.trim().to_string(),
+        unit: None,
+        deadline: None,
+        photo_sha256,
+    })?;
+    Ok(status.as_str())
+}

@@ -1,0 +1,131 @@
+//! First start, sign-in, sign-out, and what the settings screen shows.
+
+use crate::error::CommandResult;
+use crate::state::{AppState, DATABASE_FILE, PHOTO_DIR};
+use fieldcheck_core::sync::scheduler::Trigger;
+use serde::Serialize;
+use std::path::Path;
+use tauri::State;
+
+/// Who is signed in where, and what the app runs on.
+#[derive(Debug, Serialize)]
+pub struct AppInfo {
+    /// A device token is held: the app can sync.
+    pub signed_in: bool,
+    /// The inspector's account name, kept after sign-out so unsynced work stays theirs.
+    pub username: Option<String>,
+    /// The county server last signed in to.
+    pub server_url: Option<String>,
+    /// The server address to offer on first start.
+    pub default_server_url: Option<String>,
+    /// This tablet's id.
+    pub device_id: String,
+    /// Android or iOS (a position comes from the geolocation plugin there).
+    pub mobile: bool,
+    /// Today in China time, `YYYY-MM-DD`.
+    pub today: String,
+}
+
+/// Who is signed in, for the first screen.
+#[tauri::command(rename_all = "snake_case")]
+pub fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
+    let store = state.store();
+    let sync = store.sync_state()?;
+    Ok(AppInfo {
+        signed_in: sync.token.is_some(),
+        username: sync.username,
+        server_url: sync.server_url,
+        default_server_url: state.default_server_url.clone(),
+        device_id: store.device_id().to_string(),
+        mobile: cfg!(mobile),
+        today: china_today(),
+    })
+}
+
+/// Signs in to the county server and starts a sync at once.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn login(
+    state: State<'_, AppState>,
+    server_url: String,
+    username: String,
+    password: String,
+) -> CommandResult<AppInfo> {
+    let server_url = server_url.trim().trim_end_matches('/').to_string();
+    let engine = state.engine.clone();
+    engine
+        .login(&server_url, username.trim(), &password, &state.key)
+        .await?;
+    state.trigger_sync(Trigger::Manual);
+    app_info(state)
+}
+
+/// Signs out: forgets the device token. Unsynced work stays on the tablet.
+#[tauri::command(rename_all = "snake_case")]
+pub fn logout(state: State<'_, AppState>) -> CommandResult<()> {
+    Ok(state.store().forget_token()?)
+}
+
+/// What the settings screen shows about the tablet's storage.
+#[derive(Debug, Serialize)]
+pub struct StorageInfo {
+    /// The database with its WAL, in bytes.
+    pub database_bytes: u64,
+    /// Photos and thumbnails, in bytes.
+    pub photo_bytes: u64,
+    /// Photos recorded.
+    pub photo_count: u64,
+    /// The app data directory.
+    pub data_dir: String,
+}
+
+/// Storage used by the app.
+#[tauri::command(rename_all = "snake_case")]
+pub fn storage_info(state: State<'_, AppState>) -> CommandResult<StorageInfo> {
+    let database_bytes = ["", "-wal", "-shm"]
+        .iter()
+        .map(|s| file_size(&state.data_dir.join(format!("{DATABASE_FILE}{s}"))))
+        .sum();
+    let photos = state.data_dir.join(PHOTO_DIR);
+    Ok(StorageInfo {
+        database_bytes,
+        photo_bytes: dir_size(&photos) + dir_size(&photos.join("thumbs")),
+        photo_count: count_photos(&photos),
+        data_dir: state.data_dir.display().to_string(),
+    })
+}
+
+fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.metadata().ok().filter(|m| m.is_file()))
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+fn count_photos(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".jpg"))
+                .count() as u64
+        })
+        .unwrap_or(0)
+}
+
+/// Today's date in China time (UTC+8), as assignments name their day.
+pub fn china_today() -> String {
+    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
+    chrono::Utc::now()
+        .with_timezone(&china)
+        .format("%Y-%m-%d")
+        .to_string()
+}

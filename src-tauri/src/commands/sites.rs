@@ -1,0 +1,131 @@
+//! Sites: today's assignments, the searchable list, the catalog, a site's page.
+
+use super::parse_id;
+use crate::error::CommandResult;
+use crate::state::AppState;
+use fieldcheck_core::scoring::Score;
+use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_protocol::{Assignment, InspectionRecord, Site, SiteType, Subcategory, Unit};
+use serde::Serialize;
+use tauri::State;
+
+/// Server-owned lists the screens pick from.
+#[derive(Debug, Serialize)]
+pub struct Catalog {
+    /// Site types, for the list's filter.
+    pub site_types: Vec<SiteType>,
+    /// The problem taxonomy, for the finding form.
+    pub taxonomy: Vec<Subcategory>,
+    /// Responsible units, for the finding form.
+    pub units: Vec<Unit>,
+}
+
+/// Site types, taxonomy and units.
+#[tauri::command(rename_all = "snake_case")]
+pub fn catalog(state: State<'_, AppState>) -> CommandResult<Catalog> {
+    let store = state.store();
+    Ok(Catalog {
+        site_types: store.site_types()?,
+        taxonomy: store.taxonomy()?,
+        units: store.units()?,
+    })
+}
+
+/// One of today's assignments with its site.
+#[derive(Debug, Serialize)]
+pub struct TodaySite {
+    /// The assignment (its note says what to look at).
+    pub assignment: Assignment,
+    /// The site.
+    pub site: Site,
+}
+
+/// The signed-in inspector's sites for `date` (`YYYY-MM-DD`, China time).
+#[tauri::command(rename_all = "snake_case")]
+pub fn today_sites(state: State<'_, AppState>, date: String) -> CommandResult<Vec<TodaySite>> {
+    let Some(user) = state.store().sync_state()?.username else {
+        return Ok(Vec::new());
+    };
+    let rows = state.store().assignments_for(&user, &date)?;
+    Ok(rows
+        .into_iter()
+        .map(|(assignment, site)| TodaySite { assignment, site })
+        .collect())
+}
+
+/// Sites whose name, street or address contains `text`, of `site_type` when given, by name.
+#[tauri::command(rename_all = "snake_case")]
+pub fn list_sites(
+    state: State<'_, AppState>,
+    text: Option<String>,
+    site_type: Option<String>,
+) -> CommandResult<Vec<Site>> {
+    let query = SiteQuery {
+        text: text.filter(|t| !t.trim().is_empty()),
+        site_type: site_type.filter(|t| !t.is_empty()),
+    };
+    Ok(state.store().list_sites(&query)?)
+}
+
+/// A finding with what the lists show beside it.
+#[derive(Debug, Serialize)]
+pub struct FindingSummary {
+    /// The finding.
+    pub finding: fieldcheck_protocol::FindingRecord,
+    /// Its status, e.g. `open`.
+    pub status: &'static str,
+    /// Hashes of its photos, oldest first.
+    pub photos: Vec<String>,
+}
+
+/// Everything a site's page shows.
+#[derive(Debug, Serialize)]
+pub struct SitePage {
+    /// The site.
+    pub site: Site,
+    /// Its latest inspections, newest first.
+    pub recent: Vec<InspectionRecord>,
+    /// Its findings that are not closed, newest first.
+    pub open_findings: Vec<FindingSummary>,
+    /// The pooled score of its finished inspections.
+    pub score: Score,
+    /// Whether a checklist for its type is on the tablet.
+    pub has_template: bool,
+}
+
+/// A site's page.
+#[tauri::command(rename_all = "snake_case")]
+pub fn site_page(state: State<'_, AppState>, site_id: String) -> CommandResult<SitePage> {
+    let id = parse_id("site_id", &site_id)?;
+    let store = state.store();
+    let site = store.site(id)?;
+    let open = store.open_findings(id)?;
+    Ok(SitePage {
+        recent: store.recent_inspections(id, 5)?,
+        open_findings: summarize(&store, open)?,
+        score: store.site_score(id)?,
+        has_template: store.latest_template_for(&site.site_type)?.is_some(),
+        site,
+    })
+}
+
+/// Adds status and photo hashes to each finding.
+pub(crate) fn summarize(
+    store: &fieldcheck_core::store::Store,
+    findings: Vec<fieldcheck_protocol::FindingRecord>,
+) -> CommandResult<Vec<FindingSummary>> {
+    findings
+        .into_iter()
+        .map(|finding| {
+            Ok(FindingSummary {
+                status: store.finding_status(finding.id)?.as_str(),
+                photos: store
+                    .finding_photos(finding.id)?
+                    .into_iter()
+                    .map(|p| p.sha256)
+                    .collect(),
+                finding,
+            })
+        })
+        .collect()
+}

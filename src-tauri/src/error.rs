@@ -1,0 +1,65 @@
+//! The one error type of the app's commands: what the UI shows, Chinese first, then English.
+
+use fieldcheck_core::photo::PhotoError;
+use fieldcheck_core::store::StoreError;
+use fieldcheck_core::sync::SyncError;
+use serde::Serialize;
+
+/// Why a command failed. A failed command changes nothing (core writes are transactions).
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The local database refused or failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The photo could not be taken in.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    /// Signing in or syncing failed.
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// The request from the UI is malformed: which field, and what to do.
+    #[error("{field}：{zh} / {field}: {en}")]
+    Input {
+        /// The field at fault.
+        field: &'static str,
+        /// What is wrong, in Chinese.
+        zh: &'static str,
+        /// What is wrong, in English.
+        en: &'static str,
+    },
+    /// The app data directory could not be prepared.
+    #[error(
+        "无法打开本机数据目录 {path}：{detail} / cannot open the app data directory {path}: {detail}"
+    )]
+    DataDir {
+        /// The directory.
+        path: String,
+        /// The operating system's words.
+        detail: String,
+    },
+}
+
+impl CommandError {
+    /// The field the error is about, when it is about one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            CommandError::Input { field, .. } => Some(field),
+            CommandError::Store(StoreError::Invalid { field, .. }) => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// What the UI receives: `{ message: "中文 / English", field }`.
+impl Serialize for CommandError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("CommandError", 2)?;
+        out.serialize_field("message", &self.to_string())?;
+        out.serialize_field("field", &self.field())?;
+        out.end()
+    }
+}
+
+/// What every command returns.
+pub type CommandResult<T> = Result<T, CommandError>;

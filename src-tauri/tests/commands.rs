@@ -1,0 +1,268 @@
+//! The app's commands through Tauri's IPC (mock runtime, no display): the same builder as the
+//! real app, over a real SQLite database and photo directory in a temporary directory.
+
+use fieldcheck_app_lib::state::{AppState, DATABASE_FILE};
+use fieldcheck_app_lib::{DataDir, builder};
+use fieldcheck_core::content::load_pack;
+use fieldcheck_core::store::Store;
+use fieldcheck_protocol::Site;
+use serde_json::{Value, json};
+use std::path::Path;
+use tauri::Manager;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{
+    INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder, mock_context, noop_assets,
+};
+use tauri::webview::{InvokeRequest, WebviewWindow};
+use uuid::Uuid;
+
+/// A tablet database with the real checklist pack, one back alley, and a login.
+fn seed(dir: &Path) -> Site {
+    let mut store = Store::open(dir.join(DATABASE_FILE)).unwrap();
+    let pack = load_pack(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/civilized-city"))
+        .unwrap();
+    store.import_pack(&pack).unwrap();
+    let site = Site {
+        id: Uuid::now_v7(),
+        name: "文庙后巷".into(),
+        site_type: "back_alley".into(),
+        district: "城关区".into(),
+        street: "城关街道".into(),
+        address: "文庙后巷".into(),
+        position: None,
+        unit: None,
+        qr_code: None,
+    };
+    store.upsert_site(&site).unwrap();
+    store
+        .save_login("http://127.0.0.1:9", "inspector1", "token")
+        .unwrap();
+    site
+}
+
+fn app(dir: &Path) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = builder(mock_builder(), DataDir::At(dir.to_path_buf()))
+        .build(mock_context(noop_assets()))
+        .unwrap();
+    // The mock runtime never reaches the setup hook, which opens the state in the real app.
+    app.manage(AppState::open(dir, None).unwrap());
+    let webview = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .unwrap();
+    (app, webview)
+}
+
+fn request(cmd: &str, body: InvokeBody, headers: &[(&'static str, String)]) -> InvokeRequest {
+    let mut map = tauri::http::HeaderMap::new();
+    for (k, v) in headers {
+        map.insert(*k, v.parse().unwrap());
+    }
+    InvokeRequest {
+        cmd: cmd.into(),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body,
+        headers: map,
+        invoke_key: INVOKE_KEY.to_string(),
+    }
+}
+
+fn call(webview: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    get_ipc_response(webview, request(cmd, InvokeBody::Json(args), &[]))
+        .map(|b| b.deserialize::<Value>().unwrap())
+}
+
+#[test]
+fn an_inspection_through_the_commands_scores_live_and_refuses_bad_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = seed(dir.path());
+    let (_app, w) = app(dir.path());
+
+    let info = call(&w, "app_info", json!({})).unwrap();
+    assert_eq!(info["signed_in"], true);
+    assert_eq!(info["username"], "inspector1");
+    assert_eq!(info["mobile"], false);
+
+    let sites = call(
+        &w,
+        "list_sites",
+        json!({"text": "文庙", "site_type": "back_alley"}),
+    )
+    .unwrap();
+    assert_eq!(sites.as_array().unwrap().len(), 1);
+    let id = call(
+        &w,
+        "start_inspection",
+        json!({"site_id": site.id, "position": null}),
+    )
+    .unwrap();
+    let id = id.as_str().unwrap().to_string();
+    let screen = call(&w, "load_inspection", json!({"inspection_id": id})).unwrap();
+    let items = screen["template"]["items"].as_array().unwrap();
+    let verdict = items.iter().find(|i| i["kind"] == "verdict").unwrap();
+    let code = verdict["code"].as_str().unwrap();
+
+    let answered = call(
+        &w,
+        "record_result",
+        json!({"inspection_id": id, "item_code": code, "value": {"kind": "non_compliant"}, "note": "井盖缺失"}),
+    )
+    .unwrap();
+    assert_eq!(answered["result"]["value"]["kind"], "non_compliant");
+    assert_eq!(answered["score"]["applicable"], 1);
+    assert_eq!(answered["score"]["pass_rate"], 0.0);
+
+    // A count for a verdict item: refused in Chinese and English, nothing stored.
+    let err = call(
+        &w,
+        "record_result",
+        json!({"inspection_id": id, "item_code": code, "value": {"kind": "count", "value": 3}, "note": ""}),
+    )
+    .unwrap_err();
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("需要") && message.contains("takes"),
+        "{message}"
+    );
+    let screen = call(&w, "load_inspection", json!({"inspection_id": id})).unwrap();
+    assert_eq!(screen["results"][0]["value"]["kind"], "non_compliant");
+
+    let err = call(&w, "load_inspection", json!({"inspection_id": "nope"})).unwrap_err();
+    assert_eq!(err["field"], "inspection_id");
+
+    // Resume after a restart: the unfinished inspection is offered.
+    let unfinished = call(&w, "unfinished_inspections", json!({})).unwrap();
+    assert_eq!(unfinished[0]["inspection"]["id"], id.as_str());
+    assert_eq!(unfinished[0]["site_name"], "文庙后巷");
+
+    let status = call(&w, "sync_status", json!({})).unwrap();
+    assert_eq!(status["records_pending"], 2, "{status}");
+}
+
+#[test]
+fn a_photo_arrives_as_a_raw_body_and_a_json_body_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = seed(dir.path());
+    let (app, w) = app(dir.path());
+    let finding = call(
+        &w,
+        "add_finding",
+        json!({"finding": {
+            "site_id": site.id, "inspection_id": null, "item_code": null,
+            "category": "component", "subcategory": "manhole_cover",
+            "description": "井盖破损下沉", "severity": "critical",
+            "position": {"lat": 30.27, "lon": 120.16, "accuracy_m": 30.0, "source": "manual"},
+            "unit": null, "deadline": "2026-12-01", "same_day": true
+        }}),
+    )
+    .unwrap();
+    assert_eq!(finding["same_day"], true);
+    assert_eq!(finding["position"]["source"], "manual");
+    let meta = json!({"kind": "before", "finding_id": finding["id"], "inspection_id": null, "position": null});
+
+    let jpeg =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("icons/128x128.png")).unwrap();
+    let photo = get_ipc_response(
+        &w,
+        request(
+            "add_photo",
+            InvokeBody::Raw(jpeg),
+            &[("x-photo", meta.to_string())],
+        ),
+    )
+    .unwrap()
+    .deserialize::<Value>()
+    .unwrap();
+    let sha = photo["sha256"].as_str().unwrap();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(photo["kind"], "before");
+    let state = app.state::<AppState>();
+    assert!(
+        state
+            .data_dir
+            .join("photos")
+            .join(format!("{sha}.jpg"))
+            .exists()
+    );
+    assert!(
+        state
+            .data_dir
+            .join("photos/thumbs")
+            .join(format!("{sha}.jpg"))
+            .exists()
+    );
+
+    let err = get_ipc_response(
+        &w,
+        request(
+            "add_photo",
+            InvokeBody::Json(json!({"bytes": "base64"})),
+            &[("x-photo", meta.to_string())],
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(err["field"], "body", "{err}");
+    let err = get_ipc_response(
+        &w,
+        request("add_photo", InvokeBody::Raw(vec![1, 2, 3]), &[]),
+    )
+    .unwrap_err();
+    assert_eq!(err["field"], "x-photo", "{err}");
+
+    let detail = call(&w, "finding_detail", json!({"finding_id": finding["id"]})).unwrap();
+    assert_eq!(detail["photos"].as_array().unwrap().len(), 1);
+    assert_eq!(detail["status"], "open");
+    let status = call(&w, "sync_status", json!({})).unwrap();
+    assert_eq!(status["photos_pending"], 1);
+    let storage = call(&w, "storage_info", json!({})).unwrap();
+    assert_eq!(storage["photo_count"], 1);
+
+    // 当场整改: seen fixed on site with an after photo.
+    let after = get_ipc_response(
+        &w,
+        request(
+            "add_photo",
+            InvokeBody::Raw(std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("icons/icon.png")).unwrap()),
+            &[("x-photo", json!({"kind": "after", "finding_id": finding["id"], "inspection_id": null, "position": null}).to_string())],
+        ),
+    )
+    .unwrap()
+    .deserialize::<Value>()
+    .unwrap();
+    let status = call(
+        &w,
+        "recheck",
+        json!({"finding_id": finding["id"], "fixed": true, "note": "", "photo_sha256": after["sha256"]}),
+    )
+    .unwrap();
+    assert_eq!(status, "rectified");
+    let list = call(&w, "rechecks", json!({})).unwrap();
+    assert_eq!(list[0]["status"], "rectified");
+    assert_eq!(list[0]["site_name"], "文庙后巷");
+}
+
+#[test]
+fn signing_out_keeps_unsynced_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = seed(dir.path());
+    let (_app, w) = app(dir.path());
+    call(
+        &w,
+        "start_inspection",
+        json!({"site_id": site.id, "position": null}),
+    )
+    .unwrap();
+    call(&w, "logout", json!({})).unwrap();
+    let info = call(&w, "app_info", json!({})).unwrap();
+    assert_eq!(info["signed_in"], false);
+    assert_eq!(info["username"], "inspector1");
+    let status = call(&w, "sync_status", json!({})).unwrap();
+    assert_eq!(
+        (
+            status["records_pending"].as_u64(),
+            status["signed_in"].as_bool()
+        ),
+        (Some(1), Some(false))
+    );
+}

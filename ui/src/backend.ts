@@ -1,0 +1,112 @@
+// The one module that talks to Tauri. Every screen calls a `Backend`; tests pass a mock.
+
+import { convertFileSrc, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
+import type {
+  Answered,
+  AppInfo,
+  Catalog,
+  Finding,
+  FindingDetail,
+  FindingInput,
+  InspectionScreen,
+  ItemValue,
+  PhotoMeta,
+  PhotoRecord,
+  Position,
+  RecheckEntry,
+  Site,
+  SitePage,
+  Status,
+  StorageInfo,
+  SyncProgress,
+  SyncStatus,
+  TodaySite,
+  Unfinished,
+} from "./types";
+
+export interface Backend {
+  appInfo(): Promise<AppInfo>;
+  login(serverUrl: string, username: string, password: string): Promise<AppInfo>;
+  logout(): Promise<void>;
+  storageInfo(): Promise<StorageInfo>;
+  catalog(): Promise<Catalog>;
+  todaySites(date: string): Promise<TodaySite[]>;
+  listSites(text: string, siteType: string): Promise<Site[]>;
+  sitePage(siteId: string): Promise<SitePage>;
+  startInspection(siteId: string, position: Position | null): Promise<string>;
+  unfinishedInspections(): Promise<Unfinished[]>;
+  loadInspection(inspectionId: string): Promise<InspectionScreen>;
+  recordResult(inspectionId: string, itemCode: string, value: ItemValue, note: string): Promise<Answered>;
+  finishInspection(inspectionId: string): Promise<void>;
+  addFinding(finding: FindingInput): Promise<Finding>;
+  /** Sends the image file's bytes as a raw IPC body (not base64), the metadata in a header. */
+  addPhoto(bytes: ArrayBuffer, meta: PhotoMeta): Promise<PhotoRecord>;
+  findingDetail(findingId: string): Promise<FindingDetail>;
+  rechecks(): Promise<RecheckEntry[]>;
+  recheck(findingId: string, fixed: boolean, note: string, photoSha256: string | null): Promise<Status>;
+  syncStatus(): Promise<SyncStatus>;
+  syncNow(): Promise<void>;
+  /** Calls `handler` with each sync progress snapshot; returns the function that stops it. */
+  onSyncProgress(handler: (p: SyncProgress) => void): Promise<() => void>;
+  /** URL of a stored photo (`thumb`: its 320 px thumbnail) for an `<img>`. */
+  photoUrl(sha256: string, thumb: boolean): string;
+  /** The device position from the geolocation plugin (tablets); null where there is none. */
+  currentPosition(): Promise<Position | null>;
+}
+
+/** The real backend: the app's Rust commands through Tauri's IPC. */
+export function tauriBackend(): Backend {
+  let mobile: boolean | null = null;
+  return {
+    appInfo: async () => {
+      const info = await invoke<AppInfo>("app_info");
+      mobile = info.mobile;
+      return info;
+    },
+    login: (server_url, username, password) => invoke("login", { server_url, username, password }),
+    logout: () => invoke("logout"),
+    storageInfo: () => invoke("storage_info"),
+    catalog: () => invoke("catalog"),
+    todaySites: (date) => invoke("today_sites", { date }),
+    listSites: (text, siteType) => invoke("list_sites", { text: text || null, site_type: siteType || null }),
+    sitePage: (site_id) => invoke("site_page", { site_id }),
+    startInspection: (site_id, position) => invoke("start_inspection", { site_id, position }),
+    unfinishedInspections: () => invoke("unfinished_inspections"),
+    loadInspection: (inspection_id) => invoke("load_inspection", { inspection_id }),
+    recordResult: (inspection_id, item_code, value, note) =>
+      invoke("record_result", { inspection_id, item_code, value, note }),
+    finishInspection: (inspection_id) => invoke("finish_inspection", { inspection_id }),
+    addFinding: (finding) => invoke("add_finding", { finding }),
+    addPhoto: (bytes, meta) =>
+      invoke("add_photo", new Uint8Array(bytes), { headers: { "x-photo": JSON.stringify(meta) } }),
+    findingDetail: (finding_id) => invoke("finding_detail", { finding_id }),
+    rechecks: () => invoke("rechecks"),
+    recheck: (finding_id, fixed, note, photo_sha256) =>
+      invoke("recheck", { finding_id, fixed, note, photo_sha256 }),
+    syncStatus: () => invoke("sync_status"),
+    syncNow: () => invoke("sync_now"),
+    onSyncProgress: (handler) => listen<SyncProgress>("sync-progress", (e) => handler(e.payload)),
+    photoUrl: (sha256, thumb) => convertFileSrc(`${thumb ? "t" : "p"}-${sha256}`, "photo"),
+    currentPosition: async () => {
+      if (!mobile) return null;
+      try {
+        const geo = await import("@tauri-apps/plugin-geolocation");
+        let perm = await geo.checkPermissions();
+        if (perm.location !== "granted") perm = await geo.requestPermissions(["location"]);
+        if (perm.location !== "granted") return null;
+        const p = await geo.getCurrentPosition({ enableHighAccuracy: true, timeout: 10000, maximumAge: 30000 });
+        return { lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: p.coords.accuracy, source: "gps" };
+      } catch {
+        return null;
+      }
+    },
+  };
+}
+
+/** The message of a failed command (or of any thrown value). */
+export function errorMessage(e: unknown): string {
+  if (typeof e === "string") return e;
+  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
+  return String(e);
+}

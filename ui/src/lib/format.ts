@@ -1,0 +1,26 @@
+// Numbers and times as the screens show them.
+
+/** Bytes as B / KB / MB / GB (powers of 1024, one decimal from KB on). */
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(1)} ${units[i]}`;
+}
+
+/** A 0..1 ratio as a percentage with one decimal, e.g. 0.8123 → "81.2%". */
+export function formatRate(r: number | null): string | null {
+  return r === null ? null : `${(r * 100).toFixed(1)}%`;
+}
+
+/** Milliseconds since the epoch as local `YYYY-MM-DD HH:MM:SS`. */
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}

@@ -1,0 +1,11 @@
+// jsdom lacks a few things the app uses.
+import { randomFillSync } from "node:crypto";
+
+if (!globalThis.crypto?.getRandomValues) {
+  Object.defineProperty(globalThis, "crypto", {
+    value: { getRandomValues: (a: Uint8Array) => randomFillSync(a) },
+  });
+}
+if (!performance.mark) {
+  Object.defineProperty(performance, "mark", { value: () => undefined });
+}

@@ -1,0 +1,154 @@
+// A Backend for UI tests: canned data, every call recorded, nothing of Tauri.
+
+import { vi } from "vitest";
+import type { Backend } from "../backend";
+import type { AppInfo, InspectionScreen, RecheckEntry, Site, SyncProgress, SyncStatus, TemplateItem, Unfinished } from "../types";
+
+export const alley: Site = {
+  id: "site-alley",
+  name: "文庙后巷",
+  site_type: "back_alley",
+  district: "城关区",
+  street: "城关街道",
+  address: "文庙后巷",
+  position: { lat: 30.2731, lon: 120.162, accuracy_m: 10, source: "gps" },
+  unit: "urban_mgmt",
+  qr_code: null,
+};
+export const market: Site = {
+  ...alley,
+  id: "site-market",
+  name: "建设路菜市场",
+  site_type: "farmers_market",
+  position: { lat: 30.2741, lon: 120.1551, accuracy_m: 10, source: "gps" },
+};
+
+const item = (code: string, extra: Partial<TemplateItem> = {}): TemplateItem =>
+  ({
+    kind: "verdict",
+    code,
+    index_code: "II-26",
+    index_name_zh: "城市规划建设",
+    index_name_en: "Urban planning",
+    text_zh: `井盖 ${code}`,
+    title_en: `Manhole covers ${code}`,
+    standard_zh: "井盖完好、平整",
+    weight: 1,
+    photo_required: false,
+    ...extra,
+  }) as TemplateItem;
+
+export function inspectionScreen(): InspectionScreen {
+  return {
+    inspection: {
+      id: "insp-1",
+      site_id: alley.id,
+      template_id: "back_alley",
+      template_version: 1,
+      inspector: "inspector1",
+      device_id: "dev",
+      started_at: 0,
+      finished_at: null,
+      position: null,
+    },
+    site: alley,
+    template: {
+      id: "back_alley",
+      version: 1,
+      site_type: "back_alley",
+      name_zh: "背街小巷测评",
+      name_en: "Back alley checklist",
+      items: [
+        item("BA-01", { photo_required: true }),
+        item("BA-02"),
+        { ...item("BA-03"), kind: "percent", min: 95, index_code: "II-27", index_name_zh: "市容环境" } as TemplateItem,
+      ],
+    },
+    results: [],
+    findings: [],
+    score: { inspections: 1, applicable: 0, compliant: 0, not_applicable: 0, pending: 3, invalid: 0, pass_rate: null, weighted_score: null },
+  };
+}
+
+export const idleSync: SyncStatus = {
+  step: "idle",
+  records_pending: 0,
+  photos_pending: 0,
+  bytes_sent: 0,
+  bytes_total: 0,
+  last_success_ms: null,
+  last_error: null,
+  offline: false,
+  signed_in: true,
+};
+
+export function mockBackend(info: Partial<AppInfo> = {}) {
+  const appInfo: AppInfo = {
+    signed_in: true,
+    username: "inspector1",
+    server_url: "http://127.0.0.1:8080",
+    default_server_url: null,
+    device_id: "dev",
+    mobile: false,
+    today: "2026-11-28",
+    ...info,
+  };
+  const b = {
+    appInfo: vi.fn(async () => appInfo),
+    login: vi.fn(async () => ({ ...appInfo, signed_in: true })),
+    logout: vi.fn(async () => {}),
+    storageInfo: vi.fn(async () => ({ database_bytes: 2048, photo_bytes: 3 * 1024 * 1024, photo_count: 2, data_dir: "/d" })),
+    catalog: vi.fn(async () => ({
+      site_types: [
+        { code: "back_alley", name_zh: "背街小巷", name_en: "Back alley" },
+        { code: "farmers_market", name_zh: "集贸市场", name_en: "Farmers' market" },
+      ],
+      taxonomy: [
+        { code: "manhole_cover", category: "component" as const, name_zh: "井盖", name_en: "Manhole cover" },
+        { code: "street_vending", category: "event" as const, name_zh: "占道经营", name_en: "Street vending" },
+      ],
+      units: [{ code: "urban_mgmt", name_zh: "城管局", name_en: "Urban management" }],
+    })),
+    todaySites: vi.fn(async () => [
+      { assignment: { id: "a1", inspector: "inspector1", site_id: alley.id, date: "2026-11-28", note: "重点看井盖", cancelled: false }, site: alley },
+    ]),
+    listSites: vi.fn(async (text: string, siteType: string) =>
+      [market, alley].filter((s) => (!siteType || s.site_type === siteType) && (!text || s.name.includes(text))),
+    ),
+    sitePage: vi.fn(async () => ({
+      site: alley,
+      recent: [],
+      open_findings: [],
+      score: inspectionScreen().score,
+      has_template: true,
+    })),
+    startInspection: vi.fn(async () => "insp-1"),
+    unfinishedInspections: vi.fn(async (): Promise<Unfinished[]> => []),
+    loadInspection: vi.fn(async () => inspectionScreen()),
+    recordResult: vi.fn(async (inspection_id: string, item_code: string, value, note: string) => ({
+      result: { inspection_id, item_code, value, note, hlc: "x" },
+      score: { ...inspectionScreen().score, applicable: 1, pass_rate: 0, weighted_score: 0 },
+    })),
+    finishInspection: vi.fn(async () => {}),
+    addFinding: vi.fn(async (f) => ({ ...f, id: "finding-1", reporter: "inspector1", created_at: 0 })),
+    addPhoto: vi.fn(async (_bytes: ArrayBuffer, meta) => ({
+      sha256: "a".repeat(64),
+      ...meta,
+      width: 2048,
+      height: 1536,
+      size_bytes: 1000,
+      captured_at: 0,
+      time_source: "device" as const,
+      device_clock_offset_ms: 0,
+    })),
+    findingDetail: vi.fn(),
+    rechecks: vi.fn(async (): Promise<RecheckEntry[]> => []),
+    recheck: vi.fn(async () => "rectified" as const),
+    syncStatus: vi.fn(async () => idleSync),
+    syncNow: vi.fn(async () => {}),
+    onSyncProgress: vi.fn(async (_handler: (p: SyncProgress) => void) => () => {}),
+    photoUrl: (sha: string, thumb: boolean) => `photo://localhost/${thumb ? "t" : "p"}-${sha}`,
+    currentPosition: vi.fn(async () => null),
+  } satisfies Backend;
+  return b;
+}
