@@ -403,16 +403,7 @@ pub async fn verify(
     Path(id): Path<Uuid>,
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, PageError> {
-    session.check_csrf(&form.csrf)?;
-    session.require_admin()?;
-    let row = visible_finding(&state, &session, id).await?;
-    append(
-        &state,
-        &session,
-        &row,
-        Step::new(RectificationAction::Verified, form.note),
-    )
-    .await
+    admin_step(&state, &session, id, form, RectificationAction::Verified).await
 }
 
 /// `POST /dashboard/findings/{id}/close` (admin): 结案.
@@ -422,16 +413,21 @@ pub async fn close(
     Path(id): Path<Uuid>,
     Form(form): Form<StepForm>,
 ) -> Result<Redirect, PageError> {
+    admin_step(&state, &session, id, form, RectificationAction::Closed).await
+}
+
+/// An admin's step that needs nothing but a note: CSRF, role and visibility checked first.
+async fn admin_step(
+    state: &SharedState,
+    session: &Session,
+    id: Uuid,
+    form: StepForm,
+    action: RectificationAction,
+) -> Result<Redirect, PageError> {
     session.check_csrf(&form.csrf)?;
     session.require_admin()?;
-    let row = visible_finding(&state, &session, id).await?;
-    append(
-        &state,
-        &session,
-        &row,
-        Step::new(RectificationAction::Closed, form.note),
-    )
-    .await
+    let row = visible_finding(state, session, id).await?;
+    append(state, session, &row, Step::new(action, form.note)).await
 }
 
 /// `POST /dashboard/findings/{id}/send-back` (admin): 退回 with a reason.
