@@ -272,7 +272,13 @@ async fn main() {
 
     let mut anchor = Vec::new();
     let mut rows = Vec::new();
-    let pages: [(&str, &str); 4] = [
+    let now = fieldcheck_server::clock::now_ms();
+    let month = format!(
+        "/dashboard/scores?from={}&to={}",
+        fieldcheck_server::clock::china_date(now - 29 * 86_400_000),
+        fieldcheck_server::clock::china_date(now)
+    );
+    let pages: [(&str, &str); 5] = [
         ("ledger, first page, no filter", "/dashboard/ledger"),
         (
             "ledger, overdue + street + sorted by deadline",
@@ -283,6 +289,7 @@ async fn main() {
             "/dashboard/ledger?page=1000",
         ),
         ("scores page (all time)", "/dashboard/scores"),
+        ("scores page (the last 30 days)", &month),
     ];
     for (name, path) in pages {
         let (status, bytes, _) = get(&app, path, &cookie).await;

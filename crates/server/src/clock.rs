@@ -25,6 +25,13 @@ pub fn china_date(ms: i64) -> String {
         .to_string()
 }
 
+/// Unix milliseconds of China-time midnight starting the day `YYYY-MM-DD`; `None` if it is not
+/// a date.
+pub fn china_midnight(day: &str) -> Option<i64> {
+    let d = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
+    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - i64::from(CHINA_OFFSET_S) * 1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -36,5 +43,7 @@ mod tests {
         assert_eq!(china_date(1_709_136_000_000 - 1), "2024-02-28");
         assert_eq!(china_date(1_709_136_000_000), "2024-02-29");
         assert_eq!(china_date(1_709_136_000_000 + 86_400_000), "2024-03-01");
+        assert_eq!(china_midnight("2024-02-29"), Some(1_709_136_000_000));
+        assert_eq!(china_midnight("2024-02-30"), None);
     }
 }

@@ -13,6 +13,7 @@ use fieldcheck_server::app::{AppState, router};
 use fieldcheck_server::blobs::{LocalBlobs, Staging};
 use fieldcheck_server::config::Limits;
 use fieldcheck_server::dashboard::ledger::LedgerFilter;
+use fieldcheck_server::dashboard::scores::{Scores, Tally};
 use fieldcheck_server::dashboard::{PAGES, PageAccess};
 use fieldcheck_server::store::DynStore;
 use http_body_util::BodyExt;
@@ -384,7 +385,7 @@ async fn authorization_matrix_every_page_every_caller() {
         ] {
             let r = if *method == "GET" {
                 d.get(&uri, b).await
-            } else if path.ends_with("/rectify") {
+            } else if path.ends_with("/rectify") || path.ends_with("/packs") {
                 let boundary = "XyZ";
                 let csrf = b.map_or("", |b| b.csrf.as_str());
                 let body = format!(
@@ -640,4 +641,333 @@ async fn ledger_read_model_follows_writes_on_sqlite() {
 async fn ledger_read_model_follows_writes_on_postgres() {
     let Some(s) = pg_store().await else { return };
     ledger_follows_writes(s.store.clone()).await;
+}
+
+/// The scores' read models on one backend: totals, groupings and day ranges follow pushes,
+/// a changed answer, a site's new type, and a rebuild after a layout change.
+async fn scores_follow_writes(store: DynStore) {
+    seed(&store).await;
+    store.put_site(&site(2)).await.unwrap();
+    let dev = Device::new(9);
+    dev.register(&store, "inspector1").await;
+    let start = 1_700_000_000_000; // 2023-11-15 06:13 in China
+    let later = start + 3 * 86_400_000;
+    let started = |rec: Record, at: i64| match rec {
+        Record::Inspection(mut i) => {
+            i.started_at = at;
+            Record::Inspection(i)
+        }
+        other => other,
+    };
+    let (a, b, c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let records = vec![
+        started(inspection(&dev, a, site(1).id), start),
+        item(a, "BA-01", ItemValue::Compliant),
+        item(a, "BA-02", ItemValue::Count(3)), // below 5: not compliant
+        item(a, "BA-03", ItemValue::Percent(99.0)),
+        started(inspection(&dev, b, site(1).id), start + 1_000),
+        item(b, "BA-01", ItemValue::NonCompliant),
+        item(b, "BA-02", ItemValue::NotApplicable), // not an observation
+        started(inspection(&dev, c, site(2).id), later),
+        item(c, "BA-01", ItemValue::Compliant),
+        item(c, "BA-03", ItemValue::Percent(50.0)), // below 95: not compliant
+        finding(&dev, Uuid::now_v7(), site(1).id, None, None),
+    ];
+    store
+        .apply_push(dev.id, &dev.public_hex(), &entries(1, records))
+        .await
+        .unwrap();
+    let day1 = fieldcheck_server::clock::china_date(start);
+    let day4 = fieldcheck_server::clock::china_date(later);
+    let load = |from: Option<&'static str>, to: Option<&'static str>| {
+        let store = store.clone();
+        async move { Scores::load(store.as_ref(), from, to).await.unwrap() }
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let (d1, d4) = (leak(day1), leak(day4));
+    // (inspections, applicable, compliant, lost weight)
+    let sums = |t: &Tally| (t.inspections, t.applicable, t.compliant, t.lost_weight);
+    let items = |s: &Scores| -> Vec<(String, i64, i64, f64)> {
+        s.by_item
+            .iter()
+            .map(|t| (t.key.clone(), t.applicable, t.compliant, t.lost_weight))
+            .collect()
+    };
+    let all = load(None, None).await;
+    assert_eq!(sums(&all.total), (3, 6, 3, 3.0));
+    assert_eq!(all.total.weight, 6.0);
+    assert_eq!(
+        items(&all),
+        vec![
+            ("back_alley/BA-01".into(), 3, 2, 1.0),
+            ("back_alley/BA-02".into(), 1, 0, 1.0),
+            ("back_alley/BA-03".into(), 2, 1, 1.0),
+        ]
+    );
+    assert_eq!(all.by_index.len(), 1);
+    assert_eq!(
+        (all.by_index[0].key.as_str(), all.by_index[0].applicable),
+        ("II-26", 6)
+    );
+    let sites: Vec<_> = all
+        .by_site
+        .iter()
+        .map(|t| (t.key.clone(), sums(t)))
+        .collect();
+    assert_eq!(
+        sites,
+        vec![
+            (site(1).id.to_string(), (2, 4, 2, 2.0)),
+            (site(2).id.to_string(), (1, 2, 1, 1.0)),
+        ]
+    );
+    assert_eq!(all.findings_by_inspector.get("inspector1"), Some(&1));
+    // A day range counts only that day's inspections, answers and findings.
+    let first = load(Some(d1), Some(d1)).await;
+    assert_eq!(sums(&first.total), (2, 4, 2, 2.0));
+    assert_eq!(
+        first.by_item[0],
+        Tally {
+            key: "back_alley/BA-01".into(),
+            inspections: 0,
+            applicable: 2,
+            compliant: 1,
+            weight: 2.0,
+            lost_weight: 1.0,
+        }
+    );
+    assert_eq!(first.findings_by_inspector.get("inspector1"), Some(&1));
+    let fourth = load(Some(d4), None).await;
+    assert_eq!(sums(&fourth.total), (1, 2, 1, 1.0));
+    assert_eq!(fourth.findings_by_inspector.get("inspector1"), None);
+    assert_eq!(sums(&load(None, Some(d1)).await.total), (2, 4, 2, 2.0));
+    // A later answer replaces the earlier one, in the day's totals too.
+    store
+        .apply_push(
+            dev.id,
+            &dev.public_hex(),
+            &entries(12, vec![item(a, "BA-02", ItemValue::Count(7))]),
+        )
+        .await
+        .unwrap();
+    let fixed = load(Some(d1), Some(d1)).await;
+    assert_eq!(sums(&fixed.total), (2, 4, 3, 1.0));
+    assert_eq!(
+        items(&fixed),
+        vec![
+            ("back_alley/BA-01".into(), 2, 1, 1.0),
+            ("back_alley/BA-02".into(), 1, 1, 0.0),
+            ("back_alley/BA-03".into(), 1, 1, 0.0),
+        ]
+    );
+    // A site that changes type moves its inspections with it.
+    let mut market = site(2);
+    market.site_type = "farmers_market".into();
+    store.put_site(&market).await.unwrap();
+    let types: Vec<_> = load(None, None)
+        .await
+        .by_site_type
+        .iter()
+        .map(|t| (t.key.clone(), t.inspections))
+        .collect();
+    assert_eq!(
+        types,
+        vec![("back_alley".into(), 2), ("farmers_market".into(), 1)]
+    );
+    // A database whose read models have an older layout rebuilds them from the source rows.
+    store
+        .dash_exec(vec![(
+            "DELETE FROM dash_meta WHERE key = 'read_models'".into(),
+            Vec::new(),
+        )])
+        .await
+        .unwrap();
+    fieldcheck_server::store::dashboard::migrate(store.as_ref())
+        .await
+        .unwrap();
+    let rebuilt = load(None, None).await;
+    assert_eq!(sums(&rebuilt.total), (3, 6, 4, 2.0));
+    assert_eq!(items(&rebuilt).len(), 3);
+}
+
+#[tokio::test]
+async fn scores_follow_writes_on_sqlite() {
+    let s = sqlite_store().await.unwrap();
+    scores_follow_writes(s.store.clone()).await;
+}
+
+#[tokio::test]
+async fn scores_follow_writes_on_postgres() {
+    let Some(s) = pg_store().await else { return };
+    scores_follow_writes(s.store.clone()).await;
+}
+
+/// The real template pack's files, as (path inside the pack folder, bytes).
+fn pack_files() -> Vec<(String, Vec<u8>)> {
+    let root =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content/civilized-city");
+    let mut files = Vec::new();
+    for dir in ["", "templates"] {
+        for e in std::fs::read_dir(root.join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                let name = p.file_name().unwrap().to_string_lossy();
+                let rel = if dir.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                files.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    files
+}
+
+/// A zip of `files` under `folder/`, deflated.
+fn zip_of(folder: &str, files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, bytes) in files {
+        w.start_file(format!("{folder}{name}"), opts).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Replaces `from` by `to` in one file of a pack.
+fn edited(files: &[(String, Vec<u8>)], file: &str, from: &str, to: &str) -> Vec<(String, Vec<u8>)> {
+    files
+        .iter()
+        .map(|(n, b)| {
+            let b = if n == file {
+                let s = String::from_utf8(b.clone()).unwrap();
+                assert!(s.contains(from), "{file} holds {from}");
+                s.replacen(from, to, 1).into_bytes()
+            } else {
+                b.clone()
+            };
+            (n.clone(), b)
+        })
+        .collect()
+}
+
+async fn send_pack(d: &Dash, b: &Browser, csrf: &str, zip: &[u8]) -> Reply {
+    let boundary = "pAcKb0und";
+    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"pack\"; filename=\"pack.zip\"\r\nContent-Type: application/zip\r\n\r\n").into_bytes();
+    body.extend_from_slice(zip);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    d.send(
+        Method::POST,
+        "/dashboard/manage/packs",
+        &b.cookie,
+        &format!("multipart/form-data; boundary={boundary}"),
+        Body::from(body),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_template_pack_imports_from_a_zip_and_a_bad_one_changes_nothing() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let versions = || async {
+        d.store
+            .dash_query(
+                "SELECT id || ' v' || CAST(version AS TEXT) FROM templates ORDER BY id, version",
+                Vec::new(),
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r[0].text().to_string())
+            .collect::<Vec<_>>()
+    };
+    let before = versions().await;
+    assert_eq!(before, vec!["back_alley v1"]);
+    let pack = pack_files();
+    let refused = |r: &Reply, words: &[&str]| {
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        for w in words {
+            assert!(r.body.contains(w), "the message names {w}: {}", r.body);
+        }
+    };
+    // The national pack's back_alley v1 differs from the one already here: refused whole.
+    let r = send_pack(&d, &admin, &admin.csrf, &zip_of("civilized-city/", &pack)).await;
+    refused(&r, &["back_alley", "version"]);
+    assert_eq!(versions().await, before, "nothing of the pack was imported");
+    // A field breaking a rule: the page names the file, the item and the field.
+    let broken = edited(
+        &pack,
+        "templates/farmers_market.toml",
+        "weight = 1.5",
+        "weight = -1.5",
+    );
+    let r = send_pack(&d, &admin, &admin.csrf, &zip_of("civilized-city/", &broken)).await;
+    refused(&r, &["templates/farmers_market.toml", "weight"]);
+    assert!(
+        !r.body.contains("/tmp"),
+        "no server path in the message: {}",
+        r.body
+    );
+    assert_eq!(versions().await, before);
+    // Not a zip, no pack.toml, a path out of the folder, a zip bomb.
+    refused(
+        &send_pack(&d, &admin, &admin.csrf, b"PK\x03\x04 not really").await,
+        &[".zip"],
+    );
+    let no_pack: Vec<_> = pack
+        .iter()
+        .filter(|(n, _)| n != "pack.toml")
+        .cloned()
+        .collect();
+    refused(
+        &send_pack(&d, &admin, &admin.csrf, &zip_of("", &no_pack)).await,
+        &["pack.toml"],
+    );
+    let escape = vec![("../../evil.toml".to_string(), b"x = 1".to_vec())];
+    refused(
+        &send_pack(&d, &admin, &admin.csrf, &zip_of("", &escape)).await,
+        &["路径"],
+    );
+    let bomb = vec![("pack.toml".to_string(), vec![b' '; 3 << 20])];
+    let bomb = zip_of("", &bomb);
+    assert!(bomb.len() < 100_000);
+    refused(&send_pack(&d, &admin, &admin.csrf, &bomb).await, &["MB"]);
+    // A forged token and a unit member are refused too.
+    let bumped = edited(
+        &pack,
+        "templates/back_alley.toml",
+        "version = 1",
+        "version = 2",
+    );
+    let good = zip_of("civilized-city/", &bumped);
+    let forged = send_pack(&d, &admin, &"0".repeat(64), &good).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let unit = d.login("unit_urban", "urban-pw").await;
+    assert_eq!(
+        send_pack(&d, &unit, &unit.csrf, &good).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(versions().await, before);
+    // With the changed checklist at a new version the pack imports: both versions are kept.
+    let r = send_pack(&d, &admin, &admin.csrf, &good).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let after = versions().await;
+    assert_eq!(after.len(), 17, "{after:?}");
+    assert!(
+        after.contains(&"back_alley v1".to_string())
+            && after.contains(&"back_alley v2".to_string())
+    );
+    let manage = d.get("/dashboard/manage", Some(&admin)).await;
+    assert!(
+        manage.body.contains("farmers_market"),
+        "the versions table lists the new templates"
+    );
+    // Importing the same pack again changes nothing.
+    let again = send_pack(&d, &admin, &admin.csrf, &good).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+    assert_eq!(versions().await, after);
 }

@@ -13,7 +13,6 @@ use crate::app::SharedState;
 use crate::store::dashboard::{Arg, Cell};
 use crate::store::{Store, StoreResult};
 use axum::extract::{Query, State};
-use chrono::NaiveDate;
 use fieldcheck_core::rectification::Status;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
@@ -123,12 +122,6 @@ fn row(r: &[Cell], today: &str) -> LedgerRow {
     }
 }
 
-/// Unix ms of China-time midnight starting `YYYY-MM-DD`.
-fn china_midnight(day: &str) -> Option<i64> {
-    let d = NaiveDate::parse_from_str(day, "%Y-%m-%d").ok()?;
-    Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - 8 * 3_600_000)
-}
-
 /// A checked filter: the WHERE clause with its arguments, and the ORDER BY.
 #[derive(Clone, Debug)]
 pub struct LedgerQuery {
@@ -153,7 +146,7 @@ impl LedgerFilter {
             conds.push(cond.replace('?', &format!("${}", args.len())));
         };
         if !self.from.is_empty() {
-            let ms = china_midnight(&self.from).ok_or_else(|| {
+            let ms = crate::clock::china_midnight(&self.from).ok_or_else(|| {
                 PageError::invalid(
                     "from",
                     "日期格式应为 年-月-日，如 2026-11-01",
@@ -163,7 +156,7 @@ impl LedgerFilter {
             add("created_at >= ?", Arg::Int(ms));
         }
         if !self.to.is_empty() {
-            let ms = china_midnight(&self.to).ok_or_else(|| {
+            let ms = crate::clock::china_midnight(&self.to).ok_or_else(|| {
                 PageError::invalid(
                     "to",
                     "日期格式应为 年-月-日，如 2026-11-30",
@@ -593,7 +586,7 @@ mod tests {
             ..Default::default()
         };
         let q = f.query(None).unwrap();
-        let start = china_midnight("2026-11-01").unwrap();
+        let start = crate::clock::china_midnight("2026-11-01").unwrap();
         assert_eq!(q.args[0], Arg::Int(start));
         assert_eq!(q.args[1], Arg::Int(start + 86_400_000));
         assert_eq!(crate::clock::china_date(start), "2026-11-01");

@@ -94,7 +94,13 @@ pub async fn manage_page(
                 td { details { summary { (l.t("编辑", "Edit")) } (site_form(Some(s))) } }
             } } } }
         h2 { (l.t("检查表版本", "Checklist versions")) }
-        p { (l.t("导入模板包：fieldcheck-server content import 目录（先用 content check 校验）", "Import a template pack with: fieldcheck-server content import DIR (check it first with content check)")) }
+        form method="post" action="/dashboard/manage/packs" enctype="multipart/form-data" class="filters" id="pack-form" {
+            (csrf_field(&session))
+            label { (l.t("导入模板包（.zip，整个模板包文件夹）", "Import a template pack (.zip of the whole pack folder)"))
+                input type="file" name="pack" accept=".zip,application/zip" required id="pack-file"; }
+            button type="submit" id="pack-import" { (l.t("校验并导入", "Check and import")) }
+        }
+        p { (l.t("有任何错误都不会导入，并提示出错的文件、条目和字段。修改过的检查表须提高版本号；旧版本保留，进行中的检查按原版本完成。", "A pack with any error imports nothing and the page names the file, entry and field. A changed checklist needs a higher version; old versions stay, and inspections in progress finish on theirs.")) }
         table id="templates" { thead { tr { th { "ID" } th { (l.t("版本", "Version")) } th { (l.t("名称", "Name")) } th { (l.t("条目", "Items")) } } }
             tbody { @for t in &templates { tr { td { (t.id) } td { (t.version) } td { (l.name(&t.name_zh, &t.name_en)) } td { (t.items.len()) } } } } }
         h2 { (l.t("责任单位", "Responsible units")) }

@@ -13,9 +13,11 @@ pub mod layout;
 pub mod ledger;
 pub mod login;
 pub mod manage;
+pub mod packs;
 pub mod photos;
 pub mod projection;
 pub mod reference;
+pub mod score_model;
 pub mod scores;
 pub mod session;
 
@@ -76,6 +78,7 @@ pub const PAGES: &[(&str, &str, PageAccess)] = &[
     ("GET", "/dashboard/manage", PageAccess::Admin),
     ("POST", "/dashboard/manage/sites", PageAccess::Admin),
     ("POST", "/dashboard/manage/sites/import", PageAccess::Admin),
+    ("POST", "/dashboard/manage/packs", PageAccess::Admin),
     ("POST", "/dashboard/manage/units", PageAccess::Admin),
     ("POST", "/dashboard/manage/users", PageAccess::Admin),
     (
@@ -132,6 +135,10 @@ pub fn router(state: &SharedState) -> Router<SharedState> {
         .route("/dashboard/manage", get(manage::manage_page))
         .route("/dashboard/manage/sites", post(manage::save_site))
         .route("/dashboard/manage/sites/import", post(manage::import_sites))
+        .route(
+            "/dashboard/manage/packs",
+            post(packs::import_pack).layer(DefaultBodyLimit::max(packs::MAX_ZIP_BYTES + 64 * 1024)),
+        )
         .route("/dashboard/manage/units", post(manage::save_unit))
         .route("/dashboard/manage/users", post(manage::add_user))
         .route(

@@ -1,29 +1,24 @@
-//! Keeps the dashboard's read models (`dash_ledger`, `dash_results`) up to date: triggers
-//! mark findings and inspections dirty when tablets or the office write them; [`refresh`]
-//! recomputes the dirty ones, in batches, before the dashboard reads. The status is core's
+//! Keeps the dashboard's read models up to date: triggers mark findings and inspections dirty
+//! when tablets or the office write them; [`refresh`] recomputes the dirty ones, in batches,
+//! before the dashboard reads (the ledger here, the scores in [`super::score_model`]). The status is core's
 //! [`derive_status`], the compliance of an answer core's scoring, so the dashboard, the API
 //! and the tablets agree.
 
 use crate::store::dashboard::{Arg, Cell, Statement};
 use crate::store::{Store, StoreResult};
-use chrono::{Datelike, NaiveDate};
 use fieldcheck_core::rectification::{Status, derive_status};
-use fieldcheck_core::scoring::score_inspection;
-use fieldcheck_protocol::{
-    FindingRecord, InspectionRecord, ItemResultRecord, RectificationAction,
-    RectificationEventRecord, Site, Template,
-};
+use fieldcheck_protocol::{FindingRecord, RectificationAction, RectificationEventRecord, Site};
 use std::collections::HashMap;
 
 /// Findings or inspections recomputed per transaction.
-const BATCH: usize = 500;
+pub(super) const BATCH: usize = 500;
 /// Most batches per refresh call (a writer that never stops cannot hold a page forever).
-const MAX_BATCHES: usize = 1_000;
+pub(super) const MAX_BATCHES: usize = 1_000;
 
 /// Brings both read models up to date.
 pub async fn refresh(store: &dyn Store) -> StoreResult<()> {
     refresh_findings(store).await?;
-    refresh_inspections(store).await
+    super::score_model::refresh_inspections(store).await
 }
 
 /// `$1, $2, …` for `n` arguments starting at `$first`.
@@ -34,7 +29,7 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-async fn sites(store: &dyn Store) -> StoreResult<HashMap<String, Site>> {
+pub(super) async fn sites(store: &dyn Store) -> StoreResult<HashMap<String, Site>> {
     let rows = store
         .dash_query("SELECT id, payload FROM sites", Vec::new())
         .await?;
@@ -46,7 +41,11 @@ async fn sites(store: &dyn Store) -> StoreResult<HashMap<String, Site>> {
     Ok(out)
 }
 
-async fn dirty(store: &dyn Store, table: &str, key: &str) -> StoreResult<Vec<(String, i64)>> {
+pub(super) async fn dirty(
+    store: &dyn Store,
+    table: &str,
+    key: &str,
+) -> StoreResult<Vec<(String, i64)>> {
     let rows = store
         .dash_query(
             &format!("SELECT {key}, gen FROM {table} ORDER BY {key} LIMIT {BATCH}"),
@@ -215,144 +214,6 @@ async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
     Ok(())
 }
 
-/// The Monday of the (China-time) week of Unix milliseconds `ms`, as `YYYY-MM-DD`.
-pub fn week_of(ms: i64) -> String {
-    let day = crate::clock::china_date(ms);
-    NaiveDate::parse_from_str(&day, "%Y-%m-%d")
-        .map(|d| {
-            (d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday())))
-                .format("%Y-%m-%d")
-                .to_string()
-        })
-        .unwrap_or(day)
-}
-
-/// Templates by (id, version).
-type Templates = HashMap<(String, i64), Template>;
-
-async fn templates(store: &dyn Store) -> StoreResult<Templates> {
-    let mut out = HashMap::new();
-    for r in store
-        .dash_query("SELECT id, version, payload FROM templates", Vec::new())
-        .await?
-    {
-        out.insert(
-            (r[0].text().to_string(), r[1].int()),
-            serde_json::from_str(r[2].text())?,
-        );
-    }
-    Ok(out)
-}
-
-/// (item code, index code, compliant, weight) of each scored answer of one inspection; answers
-/// that are 不适用 or cannot be scored are left out, exactly as core's scoring leaves them out.
-pub fn scored_answers(
-    template: &Template,
-    results: &[ItemResultRecord],
-) -> Vec<(String, String, bool, f64)> {
-    results
-        .iter()
-        .filter_map(|r| {
-            let score = score_inspection(template, &[(r.item_code.as_str(), r.value)]);
-            let item = score.by_item.first()?;
-            let weight = template
-                .items
-                .iter()
-                .find(|i| i.code == r.item_code)?
-                .weight;
-            Some((
-                r.item_code.clone(),
-                item.index_code.clone(),
-                item.non_compliant == 0,
-                weight,
-            ))
-        })
-        .collect()
-}
-
-async fn refresh_inspections(store: &dyn Store) -> StoreResult<()> {
-    let mut caches: Option<(HashMap<String, Site>, Templates)> = None;
-    for _ in 0..MAX_BATCHES {
-        let batch = dirty(store, "dash_dirty_inspections", "inspection_id").await?;
-        if batch.is_empty() {
-            return Ok(());
-        }
-        if caches.is_none() {
-            caches = Some((sites(store).await?, templates(store).await?));
-        }
-        let (sites, templates) = caches.as_ref().expect("loaded above");
-        let ids: Vec<Arg> = batch.iter().map(|(id, _)| Arg::from(id.as_str())).collect();
-        let list = placeholders(1, ids.len());
-        let inspections = store
-            .dash_query(
-                &format!("SELECT payload FROM inspections WHERE id IN ({list})"),
-                ids.clone(),
-            )
-            .await?;
-        let mut results: HashMap<String, Vec<ItemResultRecord>> = HashMap::new();
-        for r in store
-            .dash_query(
-                &format!(
-                    "SELECT inspection_id, payload FROM item_results WHERE inspection_id IN ({list})"
-                ),
-                ids,
-            )
-            .await?
-        {
-            results
-                .entry(r[0].text().to_string())
-                .or_default()
-                .push(serde_json::from_str(r[1].text())?);
-        }
-        let mut stmts: Vec<Statement> = Vec::new();
-        for r in &inspections {
-            let i: InspectionRecord = serde_json::from_str(r[0].text())?;
-            let id = i.id.to_string();
-            stmts.push((
-                "DELETE FROM dash_results WHERE inspection_id = $1".into(),
-                vec![id.clone().into()],
-            ));
-            let Some(template) =
-                templates.get(&(i.template_id.clone(), i64::from(i.template_version)))
-            else {
-                continue;
-            };
-            let site = sites.get(&i.site_id.to_string());
-            let s = |v: Option<&str>| Arg::from(v.unwrap_or("").to_string());
-            let week = week_of(i.started_at);
-            let answers = results.get(&id).map_or(&[][..], Vec::as_slice);
-            for (code, index, compliant, weight) in scored_answers(template, answers) {
-                stmts.push((
-                    "INSERT INTO dash_results (inspection_id, item_code, template_id, site_id, site_type, district, street, index_code, inspector, started_at, week, compliant, weight) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)".into(),
-                    vec![
-                        id.clone().into(),
-                        code.into(),
-                        i.template_id.clone().into(),
-                        i.site_id.to_string().into(),
-                        s(site.map(|x| x.site_type.as_str())),
-                        s(site.map(|x| x.district.as_str())),
-                        s(site.map(|x| x.street.as_str())),
-                        index.into(),
-                        i.inspector.clone().into(),
-                        Arg::Int(i.started_at),
-                        week.clone().into(),
-                        Arg::Int(i64::from(compliant)),
-                        Arg::Real(weight),
-                    ],
-                ));
-            }
-        }
-        for (id, generation) in &batch {
-            stmts.push((
-                "DELETE FROM dash_dirty_inspections WHERE inspection_id = $1 AND gen = $2".into(),
-                vec![id.as_str().into(), Arg::Int(*generation)],
-            ));
-        }
-        store.dash_exec(stmts).await?;
-    }
-    Ok(())
-}
-
 /// Reads a text cell that may be NULL.
 pub fn opt(c: &Cell) -> Option<String> {
     c.opt_text().filter(|s| !s.is_empty())
@@ -361,18 +222,6 @@ pub fn opt(c: &Cell) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn weeks_start_on_monday_in_china_time() {
-        // 2026-11-27 is a Friday; its week starts on Monday 2026-11-23.
-        let friday = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
-            .unwrap()
-            .and_hms_opt(4, 0, 0)
-            .unwrap()
-            .and_utc()
-            .timestamp_millis();
-        assert_eq!(week_of(friday), "2026-11-23");
-    }
 
     fn finding(same_day: bool) -> FindingRecord {
         FindingRecord {

@@ -1,6 +1,7 @@
 //! 测评得分, the scores: pass rate and points lost by site type, by index and by site; the
 //! items that lose the most points; a weekly trend; activity per inspector. Computed in SQL
-//! over `dash_results`, whose rows are core's scoring of each answer, with core's definitions:
+//! over the summaries of `score_model`, built from core's scoring of each answer, with core's
+//! definitions:
 //! pass rate = compliant / applicable; points lost = 100 × weight of non-compliant answers /
 //! weight of applicable answers of the pool (so score + Σ points lost = 100).
 
@@ -102,40 +103,39 @@ fn tally(r: &[Cell]) -> Tally {
     }
 }
 
-/// Answers, compliant answers, their weight and the weight lost, of a group.
-const SUMS: &str = "CAST(COUNT(*) AS BIGINT), CAST(SUM(compliant) AS BIGINT), CAST(SUM(weight) AS DOUBLE PRECISION), CAST(SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) AS DOUBLE PRECISION)";
-
 impl Scores {
-    /// Computes the scores for a date range (Unix ms, start inclusive, end exclusive).
+    /// Computes the scores for a range of China-time days `YYYY-MM-DD` (inclusive; `None` is
+    /// open-ended), from the per-inspection and per-day summaries of `score_model`.
     pub async fn load(
         store: &dyn Store,
-        from: Option<i64>,
-        to: Option<i64>,
+        from: Option<&str>,
+        to: Option<&str>,
     ) -> StoreResult<Scores> {
         refresh(store).await?;
         let mut conds = Vec::new();
         let mut args = Vec::new();
         if let Some(f) = from {
-            args.push(Arg::Int(f));
-            conds.push(format!("started_at >= ${}", args.len()));
+            args.push(Arg::from(f));
+            conds.push(format!("day >= ${}", args.len()));
         }
         if let Some(t) = to {
-            args.push(Arg::Int(t));
-            conds.push(format!("started_at < ${}", args.len()));
+            args.push(Arg::from(t));
+            conds.push(format!("day <= ${}", args.len()));
         }
-        let filter = if conds.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conds.join(" AND "))
-        };
-        // Index and item groups count answers, not distinct inspections (a DISTINCT per group
-        // would double the time); an item is answered once per inspection anyway.
-        let group = |key: &str, order: &str, limit: u32| {
-            format!(
-                "SELECT {key}, CAST(0 AS BIGINT), {SUMS} FROM dash_results {filter} GROUP BY {key} ORDER BY {order} LIMIT {limit}"
-            )
-        };
-        let q = |sql: String| {
+        let days = conds.join(" AND ");
+        // Index and item totals per day, summed over the range, most points lost first.
+        let daily = |dimension: &str, limit: u32| {
+            let sql = format!(
+                "SELECT group_key, CAST(0 AS BIGINT), CAST(SUM(applicable) AS BIGINT), CAST(SUM(compliant) AS BIGINT), \
+                 CAST(SUM(weight) AS DOUBLE PRECISION), CAST(SUM(lost_weight) AS DOUBLE PRECISION) \
+                 FROM dash_daily_scores WHERE dimension = '{dimension}' {} GROUP BY group_key \
+                 ORDER BY SUM(lost_weight) DESC, group_key LIMIT {limit}",
+                if days.is_empty() {
+                    String::new()
+                } else {
+                    format!("AND {days}")
+                }
+            );
             let args = args.clone();
             async move {
                 store
@@ -144,12 +144,13 @@ impl Scores {
                     .map(|rows| rows.iter().map(|r| tally(r)).collect::<Vec<_>>())
             }
         };
-        // One pass per inspection (10,000s of rows, not 100,000s) feeds the total and the
-        // groupings an inspection belongs to as a whole; index and item need their own pass.
+        // One row per inspection feeds the total and the groupings an inspection belongs to
+        // as a whole.
         let per_inspection = store
             .dash_query(
                 &format!(
-                    "SELECT inspection_id, site_type, site_id, week, inspector, {SUMS} FROM dash_results {filter} GROUP BY inspection_id, site_type, site_id, week, inspector"
+                    "SELECT site_type, site_id, week, inspector, applicable, compliant, weight, lost_weight FROM dash_inspection_scores {}",
+                    if days.is_empty() { String::new() } else { format!("WHERE {days}") }
                 ),
                 args.clone(),
             )
@@ -163,13 +164,13 @@ impl Scores {
             let one = Tally {
                 key: String::new(),
                 inspections: 1,
-                applicable: r[5].int(),
-                compliant: r[6].int(),
-                weight: r[7].real(),
-                lost_weight: r[8].real(),
+                applicable: r[4].int(),
+                compliant: r[5].int(),
+                weight: r[6].real(),
+                lost_weight: r[7].real(),
             };
             total.add(&one);
-            for (g, col) in groups.iter_mut().zip([1, 2, 3, 4]) {
+            for (g, col) in groups.iter_mut().zip([0, 1, 2, 3]) {
                 let key = r[col].text().to_string();
                 g.entry(key.clone())
                     .or_insert_with(|| Tally {
@@ -180,17 +181,7 @@ impl Scores {
             }
         }
         let [by_site_type, by_site, by_week, by_inspector] = groups;
-        let lost = "SUM(CASE WHEN compliant = 0 THEN weight ELSE 0 END) DESC";
-        let mut findings_by_inspector = HashMap::new();
-        for r in store
-            .dash_query(
-                "SELECT reporter, CAST(COUNT(*) AS BIGINT) FROM dash_ledger GROUP BY reporter",
-                Vec::new(),
-            )
-            .await?
-        {
-            findings_by_inspector.insert(r[0].text().to_string(), r[1].int());
-        }
+        let findings_by_inspector = findings_by_inspector(store, from, to).await?;
         let by_lost = |m: HashMap<String, Tally>, limit: usize| {
             let mut v: Vec<Tally> = m.into_values().collect();
             v.sort_by(|a, b| {
@@ -209,14 +200,49 @@ impl Scores {
         Ok(Scores {
             total,
             by_site_type: by_lost(by_site_type, 100),
-            by_index: q(group("index_code", lost, 100)).await?,
+            by_index: daily("index", 100).await?,
             by_site: by_lost(by_site, 50),
-            by_item: q(group("template_id || '/' || item_code", lost, 20)).await?,
+            by_item: daily("item", 20).await?,
             by_week,
             by_inspector,
             findings_by_inspector,
         })
     }
+}
+
+/// Findings recorded per inspector over the same China-time days.
+async fn findings_by_inspector(
+    store: &dyn Store,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> StoreResult<HashMap<String, i64>> {
+    let start = crate::clock::china_midnight;
+    let mut conds = Vec::new();
+    let mut args = Vec::new();
+    if let Some(f) = from.and_then(start) {
+        args.push(Arg::Int(f));
+        conds.push(format!("created_at >= ${}", args.len()));
+    }
+    if let Some(t) = to.and_then(start) {
+        args.push(Arg::Int(t + 86_400_000));
+        conds.push(format!("created_at < ${}", args.len()));
+    }
+    let filter = if conds.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conds.join(" AND "))
+    };
+    Ok(store
+        .dash_query(
+            &format!(
+                "SELECT reporter, CAST(COUNT(*) AS BIGINT) FROM dash_ledger {filter} GROUP BY reporter"
+            ),
+            args,
+        )
+        .await?
+        .iter()
+        .map(|r| (r[0].text().to_string(), r[1].int()))
+        .collect())
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -237,18 +263,9 @@ pub async fn scores_page(
         ..Default::default()
     };
     range.query(None)?;
-    let day = |d: &str| -> Option<i64> {
-        chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
-            .ok()
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc().timestamp_millis() - 8 * 3_600_000)
-    };
-    let scores = Scores::load(
-        state.store.as_ref(),
-        day(&filter.from),
-        day(&filter.to).map(|t| t + 86_400_000),
-    )
-    .await?;
+    let day = |d: &str| Some(d.to_string()).filter(|d| !d.is_empty());
+    let (from, to) = (day(&filter.from), day(&filter.to));
+    let scores = Scores::load(state.store.as_ref(), from.as_deref(), to.as_deref()).await?;
     let reference = Reference::load(state.store.as_ref()).await?;
     let templates: Vec<Template> = state
         .store

@@ -169,23 +169,38 @@ CREATE TABLE IF NOT EXISTS dash_results (
     inspection_id TEXT NOT NULL,
     item_code TEXT NOT NULL,
     template_id TEXT NOT NULL,
-    site_id TEXT NOT NULL,
-    site_type TEXT NOT NULL,
-    district TEXT NOT NULL,
-    street TEXT NOT NULL,
     index_code TEXT NOT NULL,
-    inspector TEXT NOT NULL,
-    started_at BIGINT NOT NULL,
-    week TEXT NOT NULL,
+    day TEXT NOT NULL,
     compliant BIGINT NOT NULL,
     weight DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (inspection_id, item_code)
 );
-CREATE INDEX IF NOT EXISTS dash_results_started ON dash_results (started_at);
-CREATE INDEX IF NOT EXISTS dash_results_by_inspection ON dash_results (inspection_id, site_type, site_id, week, inspector, started_at, compliant, weight);
-CREATE INDEX IF NOT EXISTS dash_results_by_index ON dash_results (index_code, started_at, compliant, weight, inspection_id);
-CREATE INDEX IF NOT EXISTS dash_results_by_item ON dash_results (template_id, item_code, started_at, compliant, weight, inspection_id);
-CREATE INDEX IF NOT EXISTS dash_ledger_reporter ON dash_ledger (reporter);
+CREATE INDEX IF NOT EXISTS dash_results_day ON dash_results (day);
+CREATE TABLE IF NOT EXISTS dash_inspection_scores (
+    inspection_id TEXT PRIMARY KEY,
+    day TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    site_type TEXT NOT NULL,
+    week TEXT NOT NULL,
+    inspector TEXT NOT NULL,
+    applicable BIGINT NOT NULL,
+    compliant BIGINT NOT NULL,
+    weight DOUBLE PRECISION NOT NULL,
+    lost_weight DOUBLE PRECISION NOT NULL
+);
+CREATE INDEX IF NOT EXISTS dash_inspection_scores_day ON dash_inspection_scores (day);
+CREATE INDEX IF NOT EXISTS dash_inspection_scores_site ON dash_inspection_scores (site_id);
+CREATE TABLE IF NOT EXISTS dash_daily_scores (
+    dimension TEXT NOT NULL,
+    day TEXT NOT NULL,
+    group_key TEXT NOT NULL,
+    applicable BIGINT NOT NULL,
+    compliant BIGINT NOT NULL,
+    weight DOUBLE PRECISION NOT NULL,
+    lost_weight DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (dimension, day, group_key)
+);
+CREATE INDEX IF NOT EXISTS dash_ledger_reporter_created ON dash_ledger (reporter, created_at);
 CREATE TABLE IF NOT EXISTS dash_sessions (
     token_hash TEXT PRIMARY KEY,
     user_name TEXT NOT NULL,
@@ -231,7 +246,7 @@ CREATE TRIGGER IF NOT EXISTS dash_sites_upd AFTER UPDATE ON sites BEGIN
   SELECT finding_id, 1 FROM dash_ledger WHERE site_id = NEW.id
   ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1;
   INSERT INTO dash_dirty_inspections (inspection_id, gen)
-  SELECT DISTINCT inspection_id, 1 FROM dash_results WHERE site_id = NEW.id
+  SELECT inspection_id, 1 FROM dash_inspection_scores WHERE site_id = NEW.id
   ON CONFLICT (inspection_id) DO UPDATE SET gen = dash_dirty_inspections.gen + 1; END;
 CREATE TRIGGER IF NOT EXISTS dash_inspections_ins AFTER INSERT ON inspections BEGIN
   INSERT INTO dash_dirty_inspections (inspection_id, gen) VALUES (NEW.id, 1)
@@ -270,7 +285,7 @@ $fn$ DECLARE fid TEXT := (NEW.payload::jsonb)->>'finding_id'; BEGIN
 CREATE OR REPLACE FUNCTION dash_on_site() RETURNS trigger LANGUAGE plpgsql AS
 $fn$ BEGIN
   PERFORM dash_mark_finding(finding_id) FROM dash_ledger WHERE site_id = NEW.id;
-  PERFORM dash_mark_inspection(inspection_id) FROM (SELECT DISTINCT inspection_id FROM dash_results WHERE site_id = NEW.id) s;
+  PERFORM dash_mark_inspection(inspection_id) FROM dash_inspection_scores WHERE site_id = NEW.id;
   RETURN NULL; END $fn$;
 CREATE OR REPLACE FUNCTION dash_on_inspection() RETURNS trigger LANGUAGE plpgsql AS
 $fn$ BEGIN PERFORM dash_mark_inspection(NEW.id); RETURN NULL; END $fn$;
@@ -314,13 +329,52 @@ fn photo_backfill(dialect: Dialect) -> &'static str {
     }
 }
 
+/// The layout of the read models. A database whose read models were built with another
+/// layout has them dropped and rebuilt from the tables tablets write (they hold nothing else).
+const READ_MODELS: &str = "2";
+
+/// What an older layout left behind, per dialect.
+fn drop_old_read_models(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Sqlite => {
+            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP TRIGGER IF EXISTS dash_sites_upd;"
+        }
+        Dialect::Postgres => {
+            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter;"
+        }
+    }
+}
+
+/// Marks every inspection for recomputing and records the layout. (The `WHERE` keeps SQLite
+/// from reading `ON` as a join constraint.)
+const REBUILD_RESULTS: &str = r#"
+INSERT INTO dash_dirty_inspections (inspection_id, gen) SELECT id, 1 FROM inspections WHERE 1 = 1
+  ON CONFLICT (inspection_id) DO NOTHING;
+INSERT INTO dash_meta (key, value) VALUES ('read_models', '2')
+  ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+"#;
+
 /// Creates the dashboard's tables and triggers (idempotent; one transaction, under an
 /// advisory lock on PostgreSQL so replicas starting together do not race).
 pub async fn migrate(sql: &dyn DashSql) -> StoreResult<()> {
     let dialect = sql.dialect();
+    sql.dash_script(
+        "CREATE TABLE IF NOT EXISTS dash_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    )
+    .await?;
+    let layout = sql
+        .dash_query(
+            "SELECT value FROM dash_meta WHERE key = 'read_models'",
+            Vec::new(),
+        )
+        .await?;
+    let current = layout.first().is_some_and(|r| r[0].text() == READ_MODELS);
     let mut script = String::new();
     if dialect == Dialect::Postgres {
         script.push_str("SELECT pg_advisory_xact_lock(4604488531);");
+    }
+    if !current {
+        script.push_str(drop_old_read_models(dialect));
     }
     script.push_str(TABLES);
     script.push_str(match dialect {
@@ -329,5 +383,8 @@ pub async fn migrate(sql: &dyn DashSql) -> StoreResult<()> {
     });
     script.push_str(photo_backfill(dialect));
     script.push_str(BACKFILL);
+    if !current {
+        script.push_str(REBUILD_RESULTS);
+    }
     sql.dash_script(&script).await
 }
