@@ -249,15 +249,17 @@ impl LedgerFilter {
         } else {
             format!("WHERE {}", conds.join(" AND "))
         };
-        let tie = if column == "created_at" {
-            ""
+        // Ties go the same way as the sort column when it is the date, so that the index
+        // (created_at, finding_id) serves both directions.
+        let order_sql = if column == "created_at" {
+            format!("ORDER BY created_at {dir}, finding_id {dir}")
         } else {
-            ", created_at DESC"
+            format!("ORDER BY {column} {dir}, created_at DESC, finding_id")
         };
         Ok(LedgerQuery {
             where_sql,
             args,
-            order_sql: format!("ORDER BY {column} {dir}{tie}, finding_id"),
+            order_sql,
             today,
             page,
         })
@@ -286,14 +288,16 @@ impl LedgerQuery {
         let mut args = self.args.clone();
         args.push(Arg::Int(i64::from(per_page)));
         args.push(Arg::Int(i64::from((self.page - 1) * per_page)));
+        // The page's ids first, from an index alone where one covers the filter and order,
+        // then only those rows: a deep page skips index entries, not whole rows.
         let rows = store
             .dash_query(
                 &format!(
-                    "SELECT {COLUMNS} FROM dash_ledger {} {} LIMIT ${} OFFSET ${}",
-                    self.where_sql,
-                    self.order_sql,
+                    "SELECT {COLUMNS} FROM dash_ledger WHERE finding_id IN (SELECT finding_id FROM dash_ledger {where_sql} {order} LIMIT ${} OFFSET ${}) {order}",
                     n + 1,
-                    n + 2
+                    n + 2,
+                    where_sql = self.where_sql,
+                    order = self.order_sql,
                 ),
                 args,
             )

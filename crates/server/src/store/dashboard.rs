@@ -159,7 +159,8 @@ CREATE TABLE IF NOT EXISTS dash_ledger (
     after_photo TEXT,
     updated_at BIGINT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS dash_ledger_created ON dash_ledger (created_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_created_id ON dash_ledger (created_at, finding_id);
+CREATE INDEX IF NOT EXISTS dash_ledger_created_reporter ON dash_ledger (created_at, reporter);
 CREATE INDEX IF NOT EXISTS dash_ledger_unit ON dash_ledger (unit, created_at);
 CREATE INDEX IF NOT EXISTS dash_ledger_status ON dash_ledger (status, created_at);
 CREATE INDEX IF NOT EXISTS dash_ledger_site ON dash_ledger (site_id, created_at);
@@ -337,10 +338,10 @@ const READ_MODELS: &str = "2";
 fn drop_old_read_models(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
-            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP TRIGGER IF EXISTS dash_sites_upd;"
+            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP INDEX IF EXISTS dash_ledger_created; DROP TRIGGER IF EXISTS dash_sites_upd;"
         }
         Dialect::Postgres => {
-            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter;"
+            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP INDEX IF EXISTS dash_ledger_created;"
         }
     }
 }
