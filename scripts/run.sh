@@ -14,7 +14,10 @@ listen="${FIELDCHECK_LISTEN:-127.0.0.1:8080}"
 mkdir -p "$data"
 # The app embeds the built UI (ui/dist).
 (cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build >/dev/null)
-cargo build --release --quiet -p fieldcheck-server -p fieldcheck-app
+echo "编译服务器和平板应用（首次约需 10-20 分钟）/ building the server and the tablet app (the first time takes 10-20 minutes)"
+cargo build --release --quiet -p fieldcheck-server
+# The app as its desktop bundle builds it (Tauri's production asset protocol), without packaging.
+ui/node_modules/.bin/tauri build --no-bundle --ci >/dev/null
 bin="${CARGO_TARGET_DIR:-target}/release"
 if [ ! -s "$data/demo-accounts.txt" ]; then
   "$bin/fieldcheck-server" --data-dir "$data" demo | tee "$data/demo-accounts.txt"

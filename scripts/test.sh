@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace (debug builds): the UI's unit tests and build, formatting,
 # lints, unit and end-to-end tests (the real app under Xvfb among them), the server's storage
-# suite against both SQLite and a real PostgreSQL (started here).
+# suite against both SQLite and a real PostgreSQL (started here), and the app's desktop bundle.
 # Installs missing system packages first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,3 +16,6 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # End-to-end tests start the real server binary: build it before the tests run.
 cargo build --workspace --locked
 cargo test --workspace --locked
+# The tablet app's desktop bundle: a .deb that installs and starts (from the debug build
+# above; `scripts/check-bundle.sh` without --debug makes the release one).
+bash scripts/check-bundle.sh --debug

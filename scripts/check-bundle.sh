@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Builds the tablet app's desktop bundle — a .deb, through the Tauri CLI that ui/package.json
+# pins — and checks it: the package's dependencies, the binary, its desktop entry and icon;
+# then unpacks it and starts the packaged binary under Xvfb with an empty data directory,
+# which must come up, create its database and stay up. Needs ui/dist (npm run build) and the
+# system packages of scripts/install-deps.sh. Prints the .deb's path and size.
+#
+# Usage: check-bundle.sh [--debug]. Without it the .deb is the release build users install
+# (10-20 minutes from nothing on 2 cores); with it, the same bundle from the debug build the
+# tests already made (what scripts/test.sh runs, to stay within CI's time).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target="${CARGO_TARGET_DIR:-$PWD/target}"
+profile=release
+flags=()
+if [ "${1:-}" = "--debug" ]; then
+  profile=debug
+  flags=(--debug)
+fi
+fail() { echo "check-bundle: $*" >&2; exit 1; }
+
+start=$(date +%s)
+rm -f "$target/$profile"/bundle/deb/*.deb
+ui/node_modules/.bin/tauri build "${flags[@]}" --bundles deb --ci
+echo "check-bundle: tauri build ($profile) took $(( $(date +%s) - start )) s"
+
+deb=$(ls -t "$target/$profile"/bundle/deb/*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || fail "no .deb under $target/$profile/bundle/deb"
+depends=$(dpkg-deb -f "$deb" Depends)
+for dep in libwebkit2gtk-4.1-0 libgtk-3-0; do
+  grep -q "$dep" <<<"$depends" || fail "$deb does not depend on $dep (Depends: $depends)"
+done
+contents=$(dpkg-deb -c "$deb")
+for path in usr/bin/fieldcheck-app usr/share/applications/Fieldcheck.desktop \
+  usr/share/icons/hicolor/128x128/apps/fieldcheck-app.png; do
+  grep -Eq " (\./)?$path\$" <<<"$contents" || fail "$deb lacks $path"
+done
+
+root=$(mktemp -d)
+trap 'rm -rf "$root"' EXIT
+dpkg-deb -x "$deb" "$root"
+bin="$root/usr/bin/fieldcheck-app"
+if ldd "$bin" | grep -q 'not found'; then
+  fail "the packaged binary misses libraries: $(ldd "$bin" | grep 'not found')"
+fi
+grep -q '^Exec=fieldcheck-app' "$root/usr/share/applications/Fieldcheck.desktop" \
+  || fail "the desktop entry does not start fieldcheck-app"
+
+# The packaged app starts on an empty data directory and keeps running.
+export FIELDCHECK_APP_DATA_DIR="$root/data"
+xvfb-run -a "$bin" >"$root/app.log" 2>&1 &
+runner=$!
+sleep 8
+if ! kill -0 "$runner" 2>/dev/null; then
+  cat "$root/app.log" >&2
+  fail "the packaged app exited at start"
+fi
+[ -s "$root/data/fieldcheck.db" ] || fail "the packaged app made no database in its data directory"
+pkill -P "$runner" -f fieldcheck-app 2>/dev/null || true
+pkill -f "$bin" 2>/dev/null || true
+wait "$runner" 2>/dev/null || true
+echo "check-bundle: ok: $deb ($(du -h "$deb" | cut -f1))"
