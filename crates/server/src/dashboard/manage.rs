@@ -13,7 +13,7 @@ use crate::store::{AuditEntry, Content, UserRow};
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
-use fieldcheck_protocol::{Position, PositionSource, Role, Site, Template, Unit};
+use fieldcheck_protocol::{Position, PositionSource, Role, Site, Unit};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -49,14 +49,7 @@ pub async fn manage_page(
     let reference = Reference::load(state.store.as_ref()).await?;
     let users = state.store.list_users().await?;
     let devices = state.store.list_devices().await?;
-    let mut templates: Vec<Template> = state
-        .store
-        .dash_query("SELECT payload FROM templates", Vec::new())
-        .await?
-        .iter()
-        .filter_map(|r| serde_json::from_str(r[0].text()).ok())
-        .collect();
-    templates.sort_by(|a, b| (&a.id, b.version).cmp(&(&b.id, a.version)));
+    let templates = super::reference::templates(state.store.as_ref()).await?;
     let site_form = |site: Option<&Site>| {
         html! {
             form method="post" action="/dashboard/manage/sites" class="filters" {

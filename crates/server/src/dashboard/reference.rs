@@ -2,7 +2,7 @@
 //! the problem taxonomy, read in one go (hundreds of rows, not findings).
 
 use crate::store::{Store, StoreResult};
-use fieldcheck_protocol::{Site, SiteType, Subcategory, Unit};
+use fieldcheck_protocol::{Site, SiteType, Subcategory, Template, Unit};
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
 
@@ -26,6 +26,13 @@ async fn all<T: DeserializeOwned>(store: &dyn Store, sql: &str) -> StoreResult<V
         .iter()
         .map(|r| Ok(serde_json::from_str(r[0].text())?))
         .collect()
+}
+
+/// Every version of every checklist, by id, newest version first.
+pub async fn templates(store: &dyn Store) -> StoreResult<Vec<Template>> {
+    let mut templates: Vec<Template> = all(store, "SELECT payload FROM templates").await?;
+    templates.sort_by(|a, b| (&a.id, b.version).cmp(&(&b.id, a.version)));
+    Ok(templates)
 }
 
 impl Reference {

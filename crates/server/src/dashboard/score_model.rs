@@ -17,17 +17,11 @@ use std::collections::{BTreeSet, HashMap};
 type Templates = HashMap<(String, i64), Template>;
 
 async fn templates(store: &dyn Store) -> StoreResult<Templates> {
-    let mut out = HashMap::new();
-    for r in store
-        .dash_query("SELECT id, version, payload FROM templates", Vec::new())
+    Ok(super::reference::templates(store)
         .await?
-    {
-        out.insert(
-            (r[0].text().to_string(), r[1].int()),
-            serde_json::from_str(r[2].text())?,
-        );
-    }
-    Ok(out)
+        .into_iter()
+        .map(|t| ((t.id.clone(), i64::from(t.version)), t))
+        .collect())
 }
 
 /// One scored answer: the item, its index, whether it complied, and the item's weight.

@@ -14,7 +14,6 @@ use crate::app::SharedState;
 use crate::store::dashboard::{Arg, Cell};
 use crate::store::{Store, StoreResult};
 use axum::extract::{Query, State};
-use fieldcheck_protocol::Template;
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -267,13 +266,7 @@ pub async fn scores_page(
     let (from, to) = (day(&filter.from), day(&filter.to));
     let scores = Scores::load(state.store.as_ref(), from.as_deref(), to.as_deref()).await?;
     let reference = Reference::load(state.store.as_ref()).await?;
-    let templates: Vec<Template> = state
-        .store
-        .dash_query("SELECT payload FROM templates", Vec::new())
-        .await?
-        .iter()
-        .filter_map(|r| serde_json::from_str(r[0].text()).ok())
-        .collect();
+    let templates = super::reference::templates(state.store.as_ref()).await?;
     let index_name = |code: &str| -> String {
         templates
             .iter()
