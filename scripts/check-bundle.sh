@@ -56,7 +56,6 @@ if ! kill -0 "$runner" 2>/dev/null; then
   fail "the packaged app exited at start"
 fi
 [ -s "$root/data/fieldcheck.db" ] || fail "the packaged app made no database in its data directory"
-pkill -P "$runner" -f fieldcheck-app 2>/dev/null || true
 pkill -f "$bin" 2>/dev/null || true
 wait "$runner" 2>/dev/null || true
 echo "check-bundle: ok: $deb ($(du -h "$deb" | cut -f1))"

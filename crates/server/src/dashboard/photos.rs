@@ -93,9 +93,15 @@ pub async fn full(
     Path(sha): Path<String>,
 ) -> Result<Response, PageError> {
     check_access(&state, &session, &sha).await?;
-    let bytes = state
+    let bytes = original(&state, &sha).await?;
+    Ok(image_response(bytes))
+}
+
+/// The stored photo's bytes, or "not here yet" when the tablet has not uploaded it.
+async fn original(state: &SharedState, sha: &str) -> Result<Vec<u8>, PageError> {
+    state
         .blobs
-        .read(&sha)
+        .read(sha)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
@@ -103,8 +109,7 @@ pub async fn full(
                 "照片尚未上传到服务器",
                 "the photo has not reached the server yet",
             )
-        })?;
-    Ok(image_response(bytes))
+        })
 }
 
 /// `GET /dashboard/photos/{sha}/thumb`: a JPEG at most [`THUMB_SIDE`] pixels a side.
@@ -118,17 +123,7 @@ pub async fn thumb(
     if let Some(b) = state.blobs.read_derived(&name).await.map_err(internal)? {
         return Ok(image_response(b));
     }
-    let bytes = state
-        .blobs
-        .read(&sha)
-        .await
-        .map_err(internal)?
-        .ok_or_else(|| {
-            PageError::not_found(
-                "照片尚未上传到服务器",
-                "the photo has not reached the server yet",
-            )
-        })?;
+    let bytes = original(&state, &sha).await?;
     let small = tokio::task::spawn_blocking(move || make_thumbnail(&bytes))
         .await
         .map_err(internal)?
