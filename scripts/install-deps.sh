@@ -9,7 +9,9 @@ set -euo pipefail
 packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chromium-driver
   # the tablet app (Tauri 2 on WebKitGTK), its bundle, and its end-to-end tests under Xvfb
   libwebkit2gtk-4.1-dev curl wget file libxdo-dev libayatana-appindicator3-dev librsvg2-dev
-  webkit2gtk-driver xvfb fonts-noto-cjk)
+  webkit2gtk-driver xvfb fonts-noto-cjk
+  # the photo pipeline's libjpeg-turbo path (cargo feature `turbojpeg`), built from source
+  cmake nasm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

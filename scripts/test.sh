@@ -16,6 +16,10 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # End-to-end tests start the real server binary: build it before the tests run.
 cargo build --workspace --locked
 cargo test --workspace --locked
+# The photo pipeline's libjpeg-turbo path (cargo feature `turbojpeg`, off by default): lints,
+# and core's photo tests again through it.
+cargo clippy -p fieldcheck-core --all-targets --features turbojpeg --locked -- -D warnings
+cargo test -p fieldcheck-core --features turbojpeg --locked --lib --test 'photo_*'
 # The tablet app's desktop bundle: a .deb that installs and starts (from the debug build
 # above; `scripts/check-bundle.sh` without --debug makes the release one).
 bash scripts/check-bundle.sh --debug

@@ -17,7 +17,8 @@
 //!    at start-up.
 //!
 //! The default build is pure Rust (portable to Android arm64); the `turbojpeg` feature decodes
-//! and encodes JPEG with libjpeg-turbo instead (see `BENCHMARKS.md`, "Photo pipeline").
+//! and encodes JPEG with libjpeg-turbo instead, decoding in bands on all cores (see `turbo.rs`
+//! and `BENCHMARKS.md`, "Photo pipeline").
 
 mod decode;
 mod error;

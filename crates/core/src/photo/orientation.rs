@@ -65,52 +65,65 @@ impl Orientation {
 
     /// Turns packed RGB pixels of `width` × `height` upright; returns the new pixels and size.
     pub(crate) fn apply(self, rgb: Vec<u8>, width: u32, height: u32) -> (Vec<u8>, u32, u32) {
-        let (w, h) = (width as usize, height as usize);
-        let (ow, oh) = if self.swaps_sides() { (h, w) } else { (w, h) };
-        // For each upright pixel (x, y), the stored pixel it comes from; one monomorphic copy
-        // loop per orientation, so the choice is made once, not per pixel.
-        let out = match self {
-            Orientation::Normal => return (rgb, width, height),
-            Orientation::FlipH => remap(&rgb, w, ow, oh, |x, y| (w - 1 - x, y)),
-            Orientation::Rotate180 => remap(&rgb, w, ow, oh, |x, y| (w - 1 - x, h - 1 - y)),
-            Orientation::FlipV => remap(&rgb, w, ow, oh, |x, y| (x, h - 1 - y)),
-            Orientation::Transpose => remap(&rgb, w, ow, oh, |x, y| (y, x)),
-            Orientation::Rotate90 => remap(&rgb, w, ow, oh, |x, y| (y, h - 1 - x)),
-            Orientation::Transverse => remap(&rgb, w, ow, oh, |x, y| (w - 1 - y, h - 1 - x)),
-            Orientation::Rotate270 => remap(&rgb, w, ow, oh, |x, y| (w - 1 - y, x)),
+        let (w, h) = (width as isize, height as isize);
+        let (ow, oh) = if self.swaps_sides() {
+            (height, width)
+        } else {
+            (width, height)
         };
-        (out, ow as u32, oh as u32)
+        // Where upright pixel (x, y) comes from, as stored pixel origin + x·step_x + y·step_y.
+        let (origin, step_x, step_y) = match self {
+            Orientation::Normal => return (rgb, width, height),
+            Orientation::FlipH => (w - 1, -1, w),
+            Orientation::Rotate180 => (h * w - 1, -1, -w),
+            Orientation::FlipV => ((h - 1) * w, 1, -w),
+            Orientation::Transpose => (0, w, 1),
+            Orientation::Rotate90 => ((h - 1) * w, -w, 1),
+            Orientation::Transverse => (h * w - 1, -w, -1),
+            Orientation::Rotate270 => (w - 1, w, -1),
+        };
+        let walk = Walk {
+            origin,
+            step_x,
+            step_y,
+        };
+        (remap(&rgb, &walk, ow as usize, oh as usize), ow, oh)
     }
 }
 
-/// Output rows per parallel band, and output columns per tile within a band: a 90° turn reads
-/// the source by columns, so working in 16 × 64 tiles keeps those reads within a few cache
-/// lines per source row instead of one cache miss per pixel.
-const BAND_ROWS: usize = 16;
-const TILE_COLS: usize = 64;
+/// Where each upright pixel comes from: the stored pixel at index
+/// `origin + x·step_x + y·step_y` (in pixels). Each step is ±1 or ± the stored width.
+struct Walk {
+    origin: isize,
+    step_x: isize,
+    step_y: isize,
+}
 
-/// Builds the `ow` × `oh` upright image from the stored `rgb` (`w` pixels a row), taking each
-/// upright pixel (x, y) from the stored pixel `source(x, y)`; bands of rows run on all cores.
-fn remap(
-    rgb: &[u8],
-    w: usize,
-    ow: usize,
-    oh: usize,
-    source: impl Fn(usize, usize) -> (usize, usize) + Sync,
-) -> Vec<u8> {
+/// Side of the square tiles the upright image is made in. A quarter turn reads the stored
+/// image by columns; within a 32 × 32 tile those reads stay on 32 stored rows, whose cache
+/// lines and pages are then reused for the tile's 32 upright rows.
+const TILE: usize = 32;
+
+/// Builds the `ow` × `oh` upright image from the stored `rgb` along `walk`, tile by tile, with
+/// bands of tiles on all cores.
+fn remap(rgb: &[u8], walk: &Walk, ow: usize, oh: usize) -> Vec<u8> {
     use rayon::prelude::*;
+    let (stored, _) = rgb.as_chunks::<3>();
     let mut out = vec![0u8; ow * oh * 3];
-    out.par_chunks_mut(ow * 3 * BAND_ROWS)
+    out.par_chunks_mut(ow * 3 * TILE)
         .enumerate()
         .for_each(|(band_index, band)| {
-            let y0 = band_index * BAND_ROWS;
-            for x0 in (0..ow).step_by(TILE_COLS) {
-                let x1 = (x0 + TILE_COLS).min(ow);
-                for (dy, row) in band.chunks_exact_mut(ow * 3).enumerate() {
-                    for x in x0..x1 {
-                        let (sx, sy) = source(x, y0 + dy);
-                        let i = (sy * w + sx) * 3;
-                        row[x * 3..x * 3 + 3].copy_from_slice(&rgb[i..i + 3]);
+            let y0 = band_index * TILE;
+            let (band, _) = band.as_chunks_mut::<3>();
+            let rows = band.len() / ow;
+            for x0 in (0..ow).step_by(TILE) {
+                let x1 = (x0 + TILE).min(ow);
+                for dy in 0..rows {
+                    let mut from =
+                        walk.origin + x0 as isize * walk.step_x + (y0 + dy) as isize * walk.step_y;
+                    for pixel in &mut band[dy * ow + x0..dy * ow + x1] {
+                        *pixel = stored[from as usize];
+                        from += walk.step_x;
                     }
                 }
             }
