@@ -13,6 +13,7 @@ use fieldcheck_server::app::{AppState, router};
 use fieldcheck_server::blobs::{LocalBlobs, Staging};
 use fieldcheck_server::config::Limits;
 use fieldcheck_server::dashboard::ledger::LedgerFilter;
+use fieldcheck_server::dashboard::reference::Reference;
 use fieldcheck_server::dashboard::scores::{Scores, Tally};
 use fieldcheck_server::dashboard::{PAGES, PageAccess};
 use fieldcheck_server::store::DynStore;
@@ -24,7 +25,8 @@ use uuid::Uuid;
 struct Dash {
     router: Router,
     store: DynStore,
-    _dir: tempfile::TempDir,
+    /// Holds the SQLite file (`db.sqlite3`) and the photos.
+    dir: tempfile::TempDir,
     /// Finding at site 1 found with unit urban_mgmt.
     urban: Uuid,
     /// Finding at site 1 found with unit housing.
@@ -129,7 +131,7 @@ async fn dash() -> Dash {
     Dash {
         router: router(state),
         store,
-        _dir: dir,
+        dir,
         urban,
         housing,
         photo: photo.sha256,
@@ -970,4 +972,84 @@ async fn a_template_pack_imports_from_a_zip_and_a_bad_one_changes_nothing() {
     let again = send_pack(&d, &admin, &admin.csrf, &good).await;
     assert_eq!(again.status, StatusCode::SEE_OTHER);
     assert_eq!(versions().await, after);
+}
+
+/// The CSV site import stores every line or none: a bad line is named and imports nothing, and
+/// a failure while storing (a trigger refusing one site) leaves none of the batch either.
+#[tokio::test]
+async fn the_site_csv_import_stores_every_line_or_none() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let names = || async {
+        let mut names: Vec<String> = Reference::load(d.store.as_ref())
+            .await
+            .unwrap()
+            .sites
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        names.sort();
+        names
+    };
+    let import = |csv: String| {
+        let admin = admin.clone();
+        let d = &d;
+        async move {
+            d.post(
+                "/dashboard/manage/sites/import",
+                Some(&admin),
+                &[("csrf", &admin.csrf), ("csv", &csv)],
+            )
+            .await
+        }
+    };
+    let header = "名称,类型,区县,街道,地址,纬度,经度,单位\n";
+    let line = |name: &str, site_type: &str| format!("{name},{site_type},示范县,城关街道,,,,\n");
+    let before = names().await;
+
+    let good = format!(
+        "{header}南门菜市场,back_alley,示范县,城关街道,南门路1号,30.1,120.2,urban_mgmt\n{}",
+        line("北街小巷", "back_alley")
+    );
+    let r = import(good).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let imported = names().await;
+    assert_eq!(imported.len(), before.len() + 2);
+    assert!(
+        imported.contains(&"南门菜市场".to_string()) && imported.contains(&"北街小巷".to_string())
+    );
+
+    let bad = format!(
+        "{header}{}{}",
+        line("东门小巷", "back_alley"),
+        line("西门小巷", "no_such_type")
+    );
+    let r = import(bad).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body.contains("site_type（第 3 行 / line 3）"),
+        "{}",
+        r.body
+    );
+    assert_eq!(names().await, imported, "a bad line imports nothing");
+
+    rusqlite::Connection::open(d.dir.path().join("db.sqlite3"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER refuse_site BEFORE INSERT ON sites WHEN NEW.payload LIKE '%拒收巷%' \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+        )
+        .unwrap();
+    let refused = format!(
+        "{header}{}{}",
+        line("东门小巷", "back_alley"),
+        line("拒收巷", "back_alley")
+    );
+    let r = import(refused).await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    assert_eq!(
+        names().await,
+        imported,
+        "the line stored before the failure is rolled back with it"
+    );
 }

@@ -241,9 +241,10 @@ mod suite {
 
     pub async fn pull_pages_in_order_and_scopes_units(s: &DynStore) {
         seed(s).await;
-        for n in 2..=6 {
-            s.put_site(&site(n)).await.unwrap();
-        }
+        // Sites 2-6 in one batch: still one change each.
+        s.put_sites(&(2..=6).map(site).collect::<Vec<_>>())
+            .await
+            .unwrap();
         add_user(s, "inspector1", Role::Inspector, None, "pw").await;
         let dev = Device::new(5);
         dev.register(s, "inspector1").await;

@@ -279,7 +279,8 @@ pub struct CsvForm {
 }
 
 /// `POST /dashboard/manage/sites/import`: all lines are checked first; one bad line imports
-/// nothing and names the line and field.
+/// nothing and names the line and field. The sites are then stored in one transaction, so a
+/// failure while storing them also leaves none.
 pub async fn import_sites(
     State(state): State<SharedState>,
     session: Session,
@@ -324,9 +325,7 @@ pub async fn import_sites(
             "no sites to import",
         ));
     }
-    for s in &sites {
-        state.store.put_site(s).await?;
-    }
+    state.store.put_sites(&sites).await?;
     audit(
         &state,
         &session,

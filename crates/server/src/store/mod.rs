@@ -319,8 +319,13 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
     /// Imports reference data; new or changed items go to the change log. A template version
     /// that exists with other content is a [`StoreError::Conflict`] and nothing is written.
     async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts>;
+    /// Creates or replaces sites (each logged as a change) in one transaction: on any failure
+    /// none of them is written.
+    async fn put_sites(&self, sites: &[Site]) -> StoreResult<()>;
     /// Creates or replaces a site (logged as a change).
-    async fn put_site(&self, site: &Site) -> StoreResult<()>;
+    async fn put_site(&self, site: &Site) -> StoreResult<()> {
+        self.put_sites(std::slice::from_ref(site)).await
+    }
     /// Like [`Store::put_site`], but holds the transaction open for `hold` after writing its
     /// change-log entry before committing: a fault drill for the pull cursor's safety.
     async fn put_site_slowly(&self, site: &Site, hold: std::time::Duration) -> StoreResult<()>;

@@ -168,15 +168,17 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    async fn put_site_held(&self, site: &Site, hold: Duration) -> StoreResult<()> {
+    async fn put_sites_held(&self, sites: &[Site], hold: Duration) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         lock_change_log(&mut tx).await?;
-        sqlx::query(sql::UPSERT_SITE)
-            .bind(site.id.to_string())
-            .bind(sql::to_json(site))
-            .execute(&mut *tx)
-            .await?;
-        log_change(&mut tx, &ChangeItem::Site(site.clone()), None).await?;
+        for site in sites {
+            sqlx::query(sql::UPSERT_SITE)
+                .bind(site.id.to_string())
+                .bind(sql::to_json(site))
+                .execute(&mut *tx)
+                .await?;
+            log_change(&mut tx, &ChangeItem::Site(site.clone()), None).await?;
+        }
         if !hold.is_zero() {
             tokio::time::sleep(hold).await;
         }
@@ -451,12 +453,12 @@ impl Store for PostgresStore {
         Ok(counts)
     }
 
-    async fn put_site(&self, site: &Site) -> StoreResult<()> {
-        self.put_site_held(site, Duration::ZERO).await
+    async fn put_sites(&self, sites: &[Site]) -> StoreResult<()> {
+        self.put_sites_held(sites, Duration::ZERO).await
     }
 
     async fn put_site_slowly(&self, site: &Site, hold: Duration) -> StoreResult<()> {
-        self.put_site_held(site, hold).await
+        self.put_sites_held(std::slice::from_ref(site), hold).await
     }
 
     async fn put_assignment(&self, a: &Assignment) -> StoreResult<()> {

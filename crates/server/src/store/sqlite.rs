@@ -466,9 +466,10 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn put_site(&self, site: &Site) -> StoreResult<()> {
-        let site = site.clone();
-        self.tx(move |tx| put_site_tx(tx, &site)).await
+    async fn put_sites(&self, sites: &[Site]) -> StoreResult<()> {
+        let sites = sites.to_vec();
+        self.tx(move |tx| sites.iter().try_for_each(|site| put_site_tx(tx, site)))
+            .await
     }
 
     async fn put_site_slowly(&self, site: &Site, hold: Duration) -> StoreResult<()> {
