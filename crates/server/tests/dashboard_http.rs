@@ -1005,6 +1005,14 @@ async fn the_site_csv_import_stores_every_line_or_none() {
     };
     let header = "名称,类型,区县,街道,地址,纬度,经度,单位\n";
     let line = |name: &str, site_type: &str| format!("{name},{site_type},示范县,城关街道,,,,\n");
+    // A header and two sites, each (name, site type).
+    let two_sites = |first: (&str, &str), second: (&str, &str)| {
+        format!(
+            "{header}{}{}",
+            line(first.0, first.1),
+            line(second.0, second.1)
+        )
+    };
     let before = names().await;
 
     let good = format!(
@@ -1019,12 +1027,11 @@ async fn the_site_csv_import_stores_every_line_or_none() {
         imported.contains(&"南门菜市场".to_string()) && imported.contains(&"北街小巷".to_string())
     );
 
-    let bad = format!(
-        "{header}{}{}",
-        line("东门小巷", "back_alley"),
-        line("西门小巷", "no_such_type")
-    );
-    let r = import(bad).await;
+    let r = import(two_sites(
+        ("东门小巷", "back_alley"),
+        ("西门小巷", "no_such_type"),
+    ))
+    .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert!(
         r.body.contains("site_type（第 3 行 / line 3）"),
@@ -1040,12 +1047,11 @@ async fn the_site_csv_import_stores_every_line_or_none() {
              BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
         )
         .unwrap();
-    let refused = format!(
-        "{header}{}{}",
-        line("东门小巷", "back_alley"),
-        line("拒收巷", "back_alley")
-    );
-    let r = import(refused).await;
+    let r = import(two_sites(
+        ("东门小巷", "back_alley"),
+        ("拒收巷", "back_alley"),
+    ))
+    .await;
     assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
     assert_eq!(
         names().await,
