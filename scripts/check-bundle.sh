@@ -1,28 +1,33 @@
 #!/usr/bin/env bash
-# Builds the tablet app's desktop bundle — a .deb, through the Tauri CLI that ui/package.json
-# pins — and checks it: the package's dependencies, the binary, its desktop entry and icon;
-# then unpacks it and starts the packaged binary under Xvfb with an empty data directory,
-# which must come up, create its database and stay up. Needs ui/dist (npm run build) and the
-# system packages of scripts/install-deps.sh. Prints the .deb's path and size.
+# Packages the tablet app as a .deb, through the Tauri CLI that ui/package.json pins, and
+# checks it: the package's dependencies, the binary, its desktop entry and icon; then unpacks
+# it and starts the packaged binary under Xvfb with an empty data directory, which must come
+# up, create its database and stay up. Needs ui/dist (npm run build) and the system packages
+# of scripts/install-deps.sh. Prints the .deb's path and size.
 #
-# Usage: check-bundle.sh [--debug]. Without it the .deb is the release build users install
-# (10-20 minutes from nothing on 2 cores); with it, the same bundle from the debug build the
-# tests already made (what scripts/test.sh runs, to stay within CI's time).
+# Usage: check-bundle.sh [--debug].
+#   without it: `tauri build` makes the release .deb users install (10-20 minutes from nothing
+#               on 2 cores);
+#   --debug:    `tauri bundle` packages the debug binary that `cargo test --workspace` built
+#               and the end-to-end test drove (what scripts/test.sh runs): no second build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-$PWD/target}"
-profile=release
-flags=()
-if [ "${1:-}" = "--debug" ]; then
-  profile=debug
-  flags=(--debug)
-fi
 fail() { echo "check-bundle: $*" >&2; exit 1; }
 
 start=$(date +%s)
-rm -f "$target/$profile"/bundle/deb/*.deb
-ui/node_modules/.bin/tauri build "${flags[@]}" --bundles deb --ci
-echo "check-bundle: tauri build ($profile) took $(( $(date +%s) - start )) s"
+if [ "${1:-}" = "--debug" ]; then
+  profile=debug
+  [ -x "$target/debug/fieldcheck-app" ] \
+    || fail "$target/debug/fieldcheck-app is missing: run cargo test --workspace --no-run first"
+  rm -f "$target/debug"/bundle/deb/*.deb
+  ui/node_modules/.bin/tauri bundle --debug --bundles deb --ci
+else
+  profile=release
+  rm -f "$target/release"/bundle/deb/*.deb
+  ui/node_modules/.bin/tauri build --bundles deb --ci
+fi
+echo "check-bundle: the $profile .deb took $(( $(date +%s) - start )) s"
 
 deb=$(ls -t "$target/$profile"/bundle/deb/*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] || fail "no .deb under $target/$profile/bundle/deb"
@@ -40,6 +45,10 @@ root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 dpkg-deb -x "$deb" "$root"
 bin="$root/usr/bin/fieldcheck-app"
+if [ "$profile" = debug ]; then
+  cmp -s "$bin" "$target/debug/fieldcheck-app" \
+    || fail "the packaged binary is not the one the tests built ($target/debug/fieldcheck-app)"
+fi
 if ldd "$bin" | grep -q 'not found'; then
   fail "the packaged binary misses libraries: $(ldd "$bin" | grep 'not found')"
 fi

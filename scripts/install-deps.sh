@@ -19,9 +19,15 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  echo "installing: ${missing[*]}"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+  echo "installing ${#missing[@]} system packages with apt-get: ${missing[*]}"
+  log=$(mktemp)
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq \
+    "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "apt-get failed (its output is above)" >&2
+    exit 1
+  fi
+  rm -f "$log"
 fi
 command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs first" >&2; exit 1; }
 command -v npm >/dev/null || { echo "npm not found: install Node.js 20 (Debian/Ubuntu package nodejs) first" >&2; exit 1; }

@@ -1,25 +1,60 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace (debug builds): the UI's unit tests and build, formatting,
-# lints, unit and end-to-end tests (the real app under Xvfb among them), the server's storage
-# suite against both SQLite and a real PostgreSQL (started here), and the app's desktop bundle.
-# Installs missing system packages first.
+# Runs every test of the workspace: the UI's unit tests and build, formatting, lints, unit and
+# end-to-end tests (the real app under Xvfb and the dashboard in Chromium among them), the
+# server's storage suite against both SQLite and a real PostgreSQL (started here), the photo
+# pipeline's pure-Rust codec, and the app's desktop bundle (.deb) from the binary the tests
+# drove. Installs missing system packages first. Prints a line per step with the elapsed time,
+# and the time of every step at the end. Fails if a test left a process running.
+#
+# One build serves everything: `cargo test --no-run` builds the libraries, both binaries and
+# the test binaries with one set of features (the app with Tauri's production asset protocol
+# and libjpeg-turbo, as it ships), the tests run those binaries, and the .deb packages the
+# very app binary the end-to-end test drove.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh
-FIELDCHECK_TEST_PG_URL="$(bash scripts/start-postgres.sh)"
-export FIELDCHECK_TEST_PG_URL
+source scripts/lib/steps.sh
+
+# Processes the tests start (by their 15-character command names); any still running at the
+# end that were not running at the start were left behind.
+watched='^(Xvfb|xvfb-run|WebKitWebDriver|WebKitWebProces|WebKitNetworkPr|tauri-driver|fieldcheck-serve|fieldcheck-app|chromedriver|chromium|chrome|store-writer|tablet-repl|tablet-sync|faketime)$'
+watched_pids() { ps -eo pid=,comm= | awk -v re="$watched" '$2 ~ re {print $1}' | sort; }
+before=$(watched_pids)
+left_behind() {
+  local pid found=()
+  for pid in $(comm -13 <(echo "$before") <(watched_pids)); do
+    found+=("$pid $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-160)")
+  done
+  if [ ${#found[@]} -gt 0 ]; then
+    echo "processes started by the tests are still running:" >&2
+    printf '  %s\n' "${found[@]}" >&2
+    for pid in "${found[@]%% *}"; do kill -9 "$pid" 2>/dev/null || true; done
+    return 1
+  fi
+}
+
+step "system packages (scripts/install-deps.sh)" bash scripts/install-deps.sh
+pg_running() { pg_lsclusters -h 2>/dev/null | awk '$4 == "online"' | grep -q .; }
+if ! pg_running; then on_exit 'pg_lsclusters -h | awk "\$4==\"online\" {print \$1, \$2}" | while read -r v c; do pg_ctlcluster "$v" "$c" stop; done'; fi
+start_pg() {
+  FIELDCHECK_TEST_PG_URL="$(bash scripts/start-postgres.sh 2>/dev/null)"
+  export FIELDCHECK_TEST_PG_URL
+}
+step "PostgreSQL for the storage tests" start_pg
+
 # The tablet app's UI first: its unit tests (Vitest, mocked Backend), then the build src-tauri
 # embeds (ui/dist must exist before cargo compiles the app).
-(cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
-cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-# End-to-end tests start the real server binary: build it before the tests run.
-cargo build --workspace --locked
-cargo test --workspace --locked
-# The photo pipeline's libjpeg-turbo path (cargo feature `turbojpeg`, off by default): lints,
-# and core's photo tests again through it.
-cargo clippy -p fieldcheck-core --all-targets --features turbojpeg --locked -- -D warnings
-cargo test -p fieldcheck-core --features turbojpeg --locked --lib --test 'photo_*'
-# The tablet app's desktop bundle: a .deb that installs and starts (from the debug build
-# above; `scripts/check-bundle.sh` without --debug makes the release one).
-bash scripts/check-bundle.sh --debug
+quietly "ui: npm ci" bash -c 'cd ui && npm ci --no-audit --no-fund --loglevel=error'
+step "ui: unit tests (vitest)" bash -c 'cd ui && npm test --silent'
+quietly "ui: type check and build (svelte-check, vite)" bash -c 'cd ui && npm run build'
+
+step "cargo fmt --check" cargo fmt --all -- --check
+step "cargo clippy (all targets)" cargo clippy --workspace --all-targets --locked -- -D warnings
+step "build: libraries, binaries, test binaries" cargo test --workspace --locked --no-run
+step "tests (unit, integration, end-to-end)" cargo test --workspace --locked
+# The Android and iOS app keep the pure-Rust photo codec (the workspace build unifies core with
+# the app's and the server's libjpeg-turbo): core's tests through it.
+step "photo pipeline, pure-Rust codec" \
+  cargo test -p fieldcheck-core --locked --lib --test integration
+# The desktop bundle from the app binary the end-to-end test drove; no second build.
+step "desktop bundle (.deb) of the tested binary" bash scripts/check-bundle.sh --debug
+step "no process left behind" left_behind

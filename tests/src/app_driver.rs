@@ -2,13 +2,14 @@
 //! and WebKitWebDriver under Xvfb, with classic WebDriver (fantoccini). Nothing here skips:
 //! a missing tool is an error that names the package or command that installs it.
 
+use crate::process::Guarded;
 use anyhow::{Context, Result, bail};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// How long a screen may take to show an element.
@@ -72,10 +73,11 @@ fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> R
     Ok(())
 }
 
-/// A virtual display with tauri-driver on it; both stopped when dropped.
+/// A virtual display with tauri-driver on it; both stopped when dropped, with the
+/// WebKitWebDriver and the apps that tauri-driver started.
 pub struct Desktop {
-    xvfb: Child,
-    driver: Child,
+    xvfb: Guarded,
+    driver: Guarded,
     /// tauri-driver's WebDriver address.
     pub webdriver_url: String,
 }
@@ -89,23 +91,24 @@ impl Desktop {
         let display = (90..200)
             .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
             .context("no free X display number")?;
-        let mut xvfb = Command::new(xvfb_bin)
-            .args([
-                &format!(":{display}"),
-                "-screen",
-                "0",
-                "1280x800x24",
-                "-nolisten",
-                "tcp",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut xvfb = Guarded::spawn(
+            Command::new(xvfb_bin)
+                .args([
+                    &format!(":{display}"),
+                    "-screen",
+                    "0",
+                    "1280x800x24",
+                    "-nolisten",
+                    "tcp",
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )?;
         let socket = format!("/tmp/.X11-unix/X{display}");
         if let Err(e) = wait_for("Xvfb", Duration::from_secs(20), || {
             Path::new(&socket).exists()
         }) {
-            let _ = xvfb.kill();
+            xvfb.kill();
             return Err(e);
         }
         let (port, native_port) = (free_port()?, free_port()?);
@@ -127,7 +130,7 @@ impl Desktop {
         for (k, v) in app_env {
             cmd.env(k, v);
         }
-        let driver = cmd.spawn()?;
+        let driver = Guarded::spawn(&mut cmd)?;
         let desktop = Desktop {
             xvfb,
             driver,
@@ -157,10 +160,9 @@ impl Desktop {
 
 impl Drop for Desktop {
     fn drop(&mut self) {
-        for child in [&mut self.driver, &mut self.xvfb] {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+        // The apps first, while their display is still there.
+        self.driver.kill();
+        self.xvfb.kill();
     }
 }
 
@@ -233,6 +235,27 @@ impl AppWindow {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// Fails unless the running app is built as the bundle ships it: its UI served from the
+    /// embedded assets (not a `tauri dev` binary), photos through libjpeg-turbo. Reads the
+    /// facts the app reports about its own build (`app_info`'s `build`).
+    pub async fn ensure_shipped_build(&self) -> Result<()> {
+        let build = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+                   window.__TAURI_INTERNALS__.invoke("app_info").then(i => done(i.build), e => done({ error: String(e) }));"#,
+                vec![],
+            )
+            .await?;
+        if build["dev"] != Value::Bool(false) {
+            bail!("the app under test is a dev build, not the one the bundle ships: {build}");
+        }
+        if build["photo_codec"] != "libjpeg-turbo" {
+            bail!("the app under test does not use libjpeg-turbo for photos: {build}");
+        }
+        Ok(())
     }
 
     /// Saves a screenshot as `<artifacts>/<name>.png` and returns its path.

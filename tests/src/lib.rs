@@ -5,6 +5,7 @@ pub mod app_driver;
 pub mod checker;
 pub mod fault_proxy;
 pub mod photos;
+pub mod process;
 pub mod server;
 pub mod shaping_proxy;
 pub mod tablet;

@@ -1,16 +1,17 @@
 //! A real `fieldcheck-server` process on 127.0.0.1 for end-to-end tests.
 
+use crate::process::Guarded;
 use anyhow::{Context, Result, bail};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 /// Password of the test inspector that [`ServerProcess::prepare`] creates.
 pub const INSPECTOR_PASSWORD: &str = "xunCha-2026!";
 
 /// A running server; killed when dropped.
 pub struct ServerProcess {
-    child: Child,
+    child: Guarded,
     /// Base URL, e.g. `http://127.0.0.1:41234`.
     pub url: String,
     /// Its data directory.
@@ -82,14 +83,15 @@ impl ServerProcess {
 
     /// Starts `serve` on `listen` and waits until it listens.
     pub fn start_on(data_dir: &Path, listen: &str) -> Result<ServerProcess> {
-        let mut child = Command::new(binary())
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args(["serve", "--listen", listen])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()?;
+        let mut child = Guarded::spawn(
+            Command::new(binary())
+                .arg("--data-dir")
+                .arg(data_dir)
+                .args(["serve", "--listen", listen])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        )?;
         let stdout = child.stdout.take().context("stdout")?;
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
@@ -114,18 +116,11 @@ impl ServerProcess {
 
     /// Kills the process with SIGKILL and waits for it.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill();
     }
 
     /// Every record the server holds, as `fieldcheck-server export` prints it.
     pub fn export(&self) -> Result<serde_json::Value> {
         Ok(serde_json::from_str(&admin(&self.data_dir, &["export"])?)?)
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.kill();
     }
 }

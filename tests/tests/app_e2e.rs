@@ -96,8 +96,9 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
         })
         .collect();
 
-    // First start: the server address is offered; sign in.
+    // First start: the server address is offered; sign in. The app is the one that ships.
     let w = desktop.open(&app).await.unwrap();
+    w.ensure_shipped_build().await.unwrap();
     let offered = w
         .find("login-server")
         .await

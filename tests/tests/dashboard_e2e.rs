@@ -22,12 +22,13 @@ use fieldcheck_core::sync::api::Timeouts;
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoKind, RectificationAction, Severity, Site,
 };
+use fieldcheck_tests::process::Guarded;
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess, admin};
 use fieldcheck_tests::tablet::{Tablet, answer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "office1";
@@ -38,9 +39,9 @@ const UNIT_PASSWORD: &str = "zhengGai-2026!";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// A chromedriver process on a free port; killed when dropped.
+/// A chromedriver process on a free port; killed when dropped, with its browsers.
 struct Driver {
-    child: Child,
+    _child: Guarded,
     url: String,
 }
 
@@ -57,19 +58,20 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chromedriver");
+        let child = Guarded::spawn(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("start chromedriver");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not listen");
             std::thread::sleep(Duration::from_millis(100));
         }
         Driver {
-            child,
+            _child: child,
             url: format!("http://127.0.0.1:{port}"),
         }
     }
@@ -97,13 +99,6 @@ impl Driver {
             .connect(&self.url)
             .await
             .expect("a chromium session through chromedriver")
-    }
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

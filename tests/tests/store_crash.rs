@@ -6,6 +6,7 @@
 
 use fieldcheck_core::store::Store;
 use fieldcheck_protocol::{Hlc, ItemResultRecord, Record};
+use fieldcheck_tests::process::Guarded;
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
@@ -57,20 +58,20 @@ fn sigkill_during_writes_loses_nothing_acknowledged() {
     let mut acked = Acked::default();
 
     for run in 0..KILLS {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_store-writer"))
-            .arg(&db)
-            .arg(fieldcheck_tests::content_dir())
-            .arg(rng.random::<u64>().to_string())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start writer");
+        let mut child = Guarded::spawn(
+            Command::new(env!("CARGO_BIN_EXE_store-writer"))
+                .arg(&db)
+                .arg(fieldcheck_tests::content_dir())
+                .arg(rng.random::<u64>().to_string())
+                .stdout(Stdio::piped()),
+        )
+        .expect("start writer");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         assert_eq!(lines.next().unwrap().unwrap(), "ready", "run {run}");
         let reader =
             std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<String>>());
         std::thread::sleep(Duration::from_millis(rng.random_range(5..120)));
-        child.kill().expect("SIGKILL");
-        child.wait().unwrap();
+        child.kill();
         let before = acked.len();
         for line in reader.join().unwrap() {
             acked.read(&line);

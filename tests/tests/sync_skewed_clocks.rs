@@ -13,11 +13,12 @@ use fieldcheck_protocol::{
     Hlc, LoginRequest, PROTOCOL_VERSION, RectificationAction, RectificationEventRecord,
 };
 use fieldcheck_tests::checker::check_converged_and_stored;
+use fieldcheck_tests::process::Guarded;
 use fieldcheck_tests::server::{ServerProcess, admin};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Lines, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
 
@@ -35,7 +36,7 @@ fn real_now_ms() -> i64 {
 
 /// A `tablet-repl` process with its system clock moved by `skew` (a faketime offset).
 struct SkewedTablet {
-    child: Child,
+    child: Guarded,
     stdin: ChildStdin,
     lines: Lines<BufReader<ChildStdout>>,
 }
@@ -45,14 +46,15 @@ impl SkewedTablet {
         let exe = std::env::current_exe().unwrap();
         let repl: PathBuf = exe.parent().unwrap().parent().unwrap().join("tablet-repl");
         assert!(repl.exists(), "{} is missing", repl.display());
-        let mut child = Command::new("faketime")
-            .args(["-f", skew])
-            .arg(&repl)
-            .arg(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("faketime is needed for this test: apt-get install faketime");
+        let mut child = Guarded::spawn(
+            Command::new("faketime")
+                .args(["-f", skew])
+                .arg(&repl)
+                .arg(dir)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        )
+        .expect("faketime is needed for this test: apt-get install faketime");
         let stdin = child.stdin.take().unwrap();
         let lines = BufReader::new(child.stdout.take().unwrap()).lines();
         SkewedTablet {

@@ -14,11 +14,13 @@
 
 use fieldcheck_core::store::Store;
 use fieldcheck_tests::checker::check_converged_and_stored;
+use fieldcheck_tests::process::Guarded;
 use fieldcheck_tests::server::ServerProcess;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -71,18 +73,19 @@ fn sigkill_at_200_moments_of_sync_loses_and_doubles_nothing() {
             _ => None,
         };
         let photo = run % 3 == 1 || rng.random_bool(0.1);
-        let mut child = Command::new(BIN)
-            .arg(tablet_dir.path())
-            .arg(&server.url)
-            .args([
-                "loop",
-                &rng.random::<u64>().to_string(),
-                if photo { "photo" } else { "-" },
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = Guarded::spawn(
+            Command::new(BIN)
+                .arg(tablet_dir.path())
+                .arg(&server.url)
+                .args([
+                    "loop",
+                    &rng.random::<u64>().to_string(),
+                    if photo { "photo" } else { "-" },
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .unwrap();
         let (tx, rx) = mpsc::channel::<String>();
         let stdout = child.stdout.take().unwrap();
         let reader = std::thread::spawn(move || {
@@ -94,12 +97,12 @@ fn sigkill_at_200_moments_of_sync_loses_and_doubles_nothing() {
         });
         let ready = rx.recv_timeout(Duration::from_secs(30));
         if ready.as_deref() != Ok("ready") {
-            let _ = child.kill();
-            let out = child.wait_with_output().unwrap();
-            panic!(
-                "run {run} (seed {seed}): no ready line ({ready:?}): {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            child.kill();
+            let mut stderr = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = e.read_to_string(&mut stderr);
+            }
+            panic!("run {run} (seed {seed}): no ready line ({ready:?}): {stderr}");
         }
         let mut lines = Vec::new();
         if let Some((want, into)) = aim {
@@ -123,7 +126,7 @@ fn sigkill_at_200_moments_of_sync_loses_and_doubles_nothing() {
                 step = s.to_string();
             }
         }
-        child.kill().expect("SIGKILL");
+        Child::kill(&mut child).expect("SIGKILL");
         let status = child.wait().unwrap();
         assert!(
             status.code().is_none(),

@@ -57,6 +57,7 @@ export interface AppInfo {
   device_id: string;
   mobile: boolean;
   today: string;
+  build: { dev: boolean; photo_codec: string; version: string };
 }
 
 export type ItemKind =

@@ -1,6 +1,6 @@
 //! Bad inputs each get their own clear error and leave no file and no record.
 
-mod photo_support;
+use crate::photo_support;
 
 use fieldcheck_core::photo::{
     CaptureRequest, DeviceKey, PhotoDir, PhotoError, PhotoPipeline, TrustedClock,

@@ -1,6 +1,6 @@
 //! The eight EXIF orientations of one picture all come out as the same upright photo.
 
-mod photo_support;
+use crate::photo_support;
 
 use fieldcheck_core::photo::{CaptureTime, Stamp, process};
 use fieldcheck_protocol::TimeSource;

@@ -1,7 +1,7 @@
 //! Storage: a stored photo is whole, named by its hash, signed and recorded; a failure at any
 //! step (disk full, refused record) leaves the directory and the database as they were.
 
-mod photo_support;
+use crate::photo_support;
 
 use fieldcheck_core::photo::{
     CaptureRequest, DeviceKey, KEY_FILE, OsFs, PhotoDir, PhotoError, PhotoFs, PhotoPipeline,

@@ -1,7 +1,7 @@
 //! The watermark: its text comes from the trusted clock, and the band is drawn legibly on
 //! bright and dark photos.
 
-mod photo_support;
+use crate::photo_support;
 
 use fieldcheck_core::photo::{CaptureTime, Stamp, TrustedClock, process, serial, stamp_lines};
 use fieldcheck_protocol::{Position, PositionSource, TimeSource};

@@ -2,7 +2,7 @@
 //! zero configuration besides the directory, a tablet's login → pull → push over HTTP, and a
 //! graceful stop on SIGTERM.
 
-mod common;
+use crate::common;
 
 use common::*;
 use fieldcheck_protocol::*;
@@ -104,14 +104,16 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     );
     assert!(run(&data, &["user", "list"]).contains("zhang"));
 
-    let mut child = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)

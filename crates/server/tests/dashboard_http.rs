@@ -2,7 +2,7 @@
 //! also on a real PostgreSQL): sign-in and sessions, CSRF on every form, who may use which
 //! page, the ledger's filters, and the read model following pushes, office steps and site edits.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::Body;

@@ -2,7 +2,7 @@
 //! the bad-input list (status, message, nothing written), photos, login limits, overload and
 //! the OpenAPI document.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum::body::Body;

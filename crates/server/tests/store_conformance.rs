@@ -3,7 +3,7 @@
 //! The PostgreSQL half needs FIELDCHECK_TEST_PG_URL (see scripts/start-postgres.sh); without it
 //! those tests fail, unless FIELDCHECK_SKIP_PG=1 is set on purpose.
 
-mod common;
+use crate::common;
 
 use common::*;
 use fieldcheck_protocol::*;

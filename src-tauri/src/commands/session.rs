@@ -24,6 +24,20 @@ pub struct AppInfo {
     pub mobile: bool,
     /// Today in China time, `YYYY-MM-DD`.
     pub today: String,
+    /// How this binary was built, as the shipped app must be: the UI served from the embedded
+    /// assets (Tauri's production asset protocol) and the photo codec in use.
+    pub build: BuildInfo,
+}
+
+/// Build facts the end-to-end tests check, so that the binary they drive is the one that ships.
+#[derive(Debug, Serialize)]
+pub struct BuildInfo {
+    /// Built without Tauri's `custom-protocol` feature (a `tauri dev` binary): never shipped.
+    pub dev: bool,
+    /// The JPEG codec of the photo pipeline (`libjpeg-turbo` or `pure-rust`).
+    pub photo_codec: &'static str,
+    /// The crate version.
+    pub version: &'static str,
 }
 
 /// Who is signed in, for the first screen.
@@ -39,6 +53,11 @@ pub fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
         device_id: store.device_id().to_string(),
         mobile: cfg!(mobile),
         today: china_today(),
+        build: BuildInfo {
+            dev: tauri::is_dev(),
+            photo_codec: fieldcheck_core::photo::JPEG_CODEC,
+            version: env!("CARGO_PKG_VERSION"),
+        },
     })
 }
 

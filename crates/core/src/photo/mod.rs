@@ -16,9 +16,10 @@
 //!    the commit can leave a whole but unrecorded file: call [`PhotoDir::remove_unrecorded`]
 //!    at start-up.
 //!
-//! The default build is pure Rust (portable to Android arm64); the `turbojpeg` feature decodes
-//! and encodes JPEG with libjpeg-turbo instead, decoding in bands on all cores (see `turbo.rs`
-//! and `BENCHMARKS.md`, "Photo pipeline").
+//! The `turbojpeg` feature decodes and encodes JPEG with libjpeg-turbo, decoding in bands on all
+//! cores (see `turbo.rs` and `BENCHMARKS.md`, "Photo pipeline"); the desktop app and the server
+//! turn it on. Without it the pipeline is pure Rust, for targets where libjpeg-turbo is not
+//! built (the Android and iOS app). [`JPEG_CODEC`] says which one a build has.
 
 mod decode;
 mod error;
@@ -39,6 +40,14 @@ pub use process::{JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE
 pub use signing::{DeviceKey, KEY_FILE, signed_message, verify_record};
 pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
 pub use watermark::{Stamp, serial, stamp_lines};
+
+/// The JPEG codec this build decodes and encodes photos with: `libjpeg-turbo` with the
+/// `turbojpeg` feature (the desktop app and the server), `pure-rust` without it (Android).
+pub const JPEG_CODEC: &str = if cfg!(feature = "turbojpeg") {
+    "libjpeg-turbo"
+} else {
+    "pure-rust"
+};
 
 use crate::store::Store;
 use fieldcheck_protocol::{PhotoKind, PhotoRecord, Position};

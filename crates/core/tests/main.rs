@@ -1,0 +1,10 @@
+//! Core's integration tests, in one test binary (each binary links the whole engine, so one
+//! binary links once): the template pack loader and the photo pipeline through the public API.
+
+mod content_pack;
+mod photo_bad_inputs;
+mod photo_orientation;
+mod photo_storage;
+mod photo_support;
+mod photo_time;
+mod photo_watermark;

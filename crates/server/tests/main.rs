@@ -1,0 +1,9 @@
+//! The server's integration tests, in one test binary (each binary links the whole server, so
+//! one binary links once): the HTTP API and the dashboard through the router, the storage
+//! conformance suite on SQLite and PostgreSQL, and the real binary end to end.
+
+mod binary_e2e;
+mod common;
+mod dashboard_http;
+mod http_api;
+mod store_conformance;

@@ -1,0 +1,14 @@
+//! End-to-end tests with real processes, in one test binary (each binary links the whole
+//! stack, so one binary links once): sync between tablets and a real server, with faults,
+//! crashes, revoked devices and skewed clocks; the dashboard in Chromium; the real app in
+//! WebKitGTK.
+
+mod app_e2e;
+mod dashboard_e2e;
+mod store_crash;
+mod sync_e2e;
+mod sync_faults;
+mod sync_revoked;
+mod sync_server_crash;
+mod sync_skewed_clocks;
+mod sync_tablet_crash;
