@@ -46,7 +46,11 @@ trap 'rm -rf "$root"' EXIT
 dpkg-deb -x "$deb" "$root"
 bin="$root/usr/bin/fieldcheck-app"
 if [ "$profile" = debug ]; then
-  cmp -s "$bin" "$target/debug/fieldcheck-app" \
+  # The bundler marks its copy with the bundle type (the marker __TAURI_BUNDLE_TYPE_VAR_UNK
+  # becomes ..._DEB, for the updater); apart from that it is the binary the tests drove.
+  perl -0777 -pe 's/__TAURI_BUNDLE_TYPE_VAR_UNK/__TAURI_BUNDLE_TYPE_VAR_DEB/' \
+    <"$target/debug/fieldcheck-app" >"$root/tested-app"
+  cmp -s "$bin" "$root/tested-app" \
     || fail "the packaged binary is not the one the tests built ($target/debug/fieldcheck-app)"
 fi
 if ldd "$bin" | grep -q 'not found'; then
@@ -55,16 +59,27 @@ fi
 grep -q '^Exec=fieldcheck-app' "$root/usr/share/applications/Fieldcheck.desktop" \
   || fail "the desktop entry does not start fieldcheck-app"
 
-# The packaged app starts on an empty data directory and keeps running.
-export FIELDCHECK_APP_DATA_DIR="$root/data"
-xvfb-run -a "$bin" >"$root/app.log" 2>&1 &
-runner=$!
+# The packaged app starts on an empty data directory and keeps running. Its display and the
+# app itself are stopped on every way out, so nothing is left running.
+display=99
+while [ -e "/tmp/.X$display-lock" ]; do display=$((display + 1)); done
+Xvfb ":$display" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+app=""
+stop() {
+  set +e
+  [ -n "$app" ] && kill "$app" 2>/dev/null && wait "$app" 2>/dev/null
+  kill "$xvfb" 2>/dev/null && wait "$xvfb" 2>/dev/null
+  rm -rf "$root"
+}
+trap stop EXIT
+for _ in $(seq 1 100); do [ -e "/tmp/.X11-unix/X$display" ] && break; sleep 0.1; done
+DISPLAY=":$display" FIELDCHECK_APP_DATA_DIR="$root/data" "$bin" >"$root/app.log" 2>&1 &
+app=$!
 sleep 8
-if ! kill -0 "$runner" 2>/dev/null; then
+if ! kill -0 "$app" 2>/dev/null; then
   cat "$root/app.log" >&2
   fail "the packaged app exited at start"
 fi
 [ -s "$root/data/fieldcheck.db" ] || fail "the packaged app made no database in its data directory"
-pkill -f "$bin" 2>/dev/null || true
-wait "$runner" 2>/dev/null || true
 echo "check-bundle: ok: $deb ($(du -h "$deb" | cut -f1))"

@@ -8,16 +8,18 @@
 # data/demo-accounts.txt. The app keeps its own data in the platform's app data directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --no-test-tools
+source scripts/lib/steps.sh
+step "系统软件包 / system packages" bash scripts/install-deps.sh --no-test-tools
 data="${FIELDCHECK_DATA_DIR:-data}"
 listen="${FIELDCHECK_LISTEN:-127.0.0.1:8080}"
 mkdir -p "$data"
 # The app embeds the built UI (ui/dist).
-(cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build >/dev/null)
-echo "编译服务器和平板应用（首次约需 10-20 分钟）/ building the server and the tablet app (the first time takes 10-20 minutes)"
-cargo build --release --quiet -p fieldcheck-server
+quietly "界面 / the app's UI (npm)" bash -c \
+  'cd ui && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build'
+echo "编译服务器和平板应用（首次约需 20-30 分钟）/ building the server and the tablet app (the first time takes 20-30 minutes on 2 cores)"
+step "服务器 / the server (cargo build --release)" cargo build --release --locked -p fieldcheck-server
 # The app as its desktop bundle builds it (Tauri's production asset protocol), without packaging.
-ui/node_modules/.bin/tauri build --no-bundle --ci >/dev/null
+step "平板应用 / the tablet app (tauri build --no-bundle)" ui/node_modules/.bin/tauri build --no-bundle --ci
 bin="${CARGO_TARGET_DIR:-target}/release"
 if [ ! -s "$data/demo-accounts.txt" ]; then
   "$bin/fieldcheck-server" --data-dir "$data" demo | tee "$data/demo-accounts.txt"

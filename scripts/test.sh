@@ -17,7 +17,8 @@ source scripts/lib/steps.sh
 # Processes the tests start (by their 15-character command names); any still running at the
 # end that were not running at the start were left behind.
 watched='^(Xvfb|xvfb-run|WebKitWebDriver|WebKitWebProces|WebKitNetworkPr|tauri-driver|fieldcheck-serve|fieldcheck-app|chromedriver|chromium|chrome|store-writer|tablet-repl|tablet-sync|faketime)$'
-watched_pids() { ps -eo pid=,comm= | awk -v re="$watched" '$2 ~ re {print $1}' | sort; }
+# Zombies are not counted: they run nothing, and where PID 1 does not reap orphans they stay.
+watched_pids() { ps -eo pid=,stat=,comm= | awk -v re="$watched" '$3 ~ re && $2 !~ /^Z/ {print $1}' | sort; }
 before=$(watched_pids)
 left_behind() {
   local pid found=()

@@ -3,20 +3,109 @@
 //! - app start to an interactive site list (process start to the list rendered with sites);
 //! - a tap on 不符合 to the row showing it (click → IPC → SQLite commit → row re-rendered);
 //! - photo chosen to its stamped thumbnail visible (file input change → raw IPC body → photo
-//!   pipeline → thumbnail loaded through the `photo:` scheme).
+//!   pipeline → thumbnail loaded through the `photo:` scheme);
+//! - scrolling a 60-item checklist (a back-alley template grown to 60 items for the run):
+//!   the longest frame, and the 95th percentile, while the page scrolls by 40 px a frame.
 //!
-//! Anchor, measured in the same run: one `app_info` IPC round trip from the page.
+//! Anchors, measured in the same run: one `app_info` IPC round trip from the page, and a frame
+//! of the same page standing still.
 //!
-//! Run: `(cd ui && npm ci && npm run build) && cargo build --release -p fieldcheck-app -p fieldcheck-server && cargo bench -p fieldcheck-tests --bench app`
+//! The app must be the release build as the bundle ships it (checked: not a dev build,
+//! libjpeg-turbo); `scripts/bench-app.sh` builds it and runs this.
 
 use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::json;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const STARTS: usize = 5;
 const TAPS: usize = 12;
 const PHOTOS: usize = 6;
+/// Items of the checklist that is scrolled.
+const CHECKLIST_ITEMS: usize = 60;
+/// Scrolls from top to bottom and back, each.
+const SCROLLS: usize = 3;
+
+/// A copy of the shipped template pack in `dir` whose back-alley checklist has
+/// [`CHECKLIST_ITEMS`] items (its own items repeated under new codes).
+fn pack_with_long_checklist(dir: &Path) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                copy(&path, &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(&path, to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    let pack = dir.join("pack");
+    copy(&fieldcheck_tests::content_dir(), &pack);
+    let path = pack.join("templates/back_alley.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut parts = text.split("[[items]]");
+    let head = parts.next().unwrap().to_string();
+    let items: Vec<&str> = parts.collect();
+    let mut out = head;
+    for n in 0..CHECKLIST_ITEMS {
+        let item: String = items[n % items.len()]
+            .lines()
+            .map(|l| {
+                if l.starts_with("code = ") {
+                    format!("code = \"BA-{:02}\"", n + 1)
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        out.push_str("[[items]]");
+        out.push_str(&item);
+        out.push('\n');
+    }
+    std::fs::write(&path, out).unwrap();
+    pack
+}
+
+/// Frame intervals (ms) while the page scrolls by 40 px a frame from the top to the bottom and
+/// back, or, with `still`, over 120 frames of the page standing still.
+async fn frames(w: &AppWindow, still: bool) -> Vec<f64> {
+    let v = w
+        .client
+        .execute_async(
+            r#"const [still, done] = arguments;
+               window.scrollTo(0, 0);
+               const bottom = document.documentElement.scrollHeight - window.innerHeight;
+               const frames = [];
+               let last = null, down = true, n = 0;
+               function tick(t) {
+                 if (last !== null) frames.push(t - last);
+                 last = t;
+                 n += 1;
+                 if (still) {
+                   if (n > 120) return done(frames);
+                 } else if (down) {
+                   if (window.scrollY >= bottom) down = false; else window.scrollBy(0, 40);
+                 } else {
+                   if (window.scrollY <= 0) return done(frames);
+                   window.scrollBy(0, -40);
+                 }
+                 requestAnimationFrame(tick);
+               }
+               requestAnimationFrame(tick);"#,
+            vec![json!(still)],
+        )
+        .await
+        .unwrap();
+    serde_json::from_value(v).unwrap()
+}
+
+fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -73,8 +162,10 @@ async fn start(desktop: &Desktop, app: &std::path::Path) -> (AppWindow, f64) {
 async fn main() {
     let server_dir = tempfile::tempdir().unwrap();
     let app_dir = tempfile::tempdir().unwrap();
-    ServerProcess::prepare(server_dir.path(), &["bench"]).unwrap();
-    let server = ServerProcess::start(server_dir.path()).unwrap();
+    let pack = pack_with_long_checklist(server_dir.path());
+    let data = server_dir.path().join("server");
+    ServerProcess::prepare_with_pack(&data, &pack, &["bench"]).unwrap();
+    let server = ServerProcess::start(&data).unwrap();
     let app = app_binary().unwrap();
     let desktop = Desktop::start(&[
         (
@@ -85,8 +176,9 @@ async fn main() {
     ])
     .unwrap();
 
-    // Sign in once; the first sync brings the sites.
+    // Sign in once; the first sync brings the sites. Only the shipped build is measured.
     let w = desktop.open(&app).await.unwrap();
+    w.ensure_shipped_build().await.unwrap();
     w.type_into("login-username", "bench").await.unwrap();
     w.type_into("login-password", INSPECTOR_PASSWORD)
         .await
@@ -124,6 +216,17 @@ async fn main() {
     w.click(alley.as_str().unwrap()).await.unwrap();
     w.click("start-inspection").await.unwrap();
     w.find("inspection-header").await.unwrap();
+    let items = w
+        .js(r#"return document.querySelectorAll('[data-testid^="item-"]').length"#)
+        .await
+        .unwrap();
+    assert_eq!(items, json!(CHECKLIST_ITEMS), "the checklist to scroll");
+    let still = frames(&w, true).await;
+    let mut scrolling = Vec::new();
+    for _ in 0..SCROLLS {
+        scrolling.extend(frames(&w, false).await);
+    }
+    w.js("window.scrollTo(0, 0); return true").await.unwrap();
     let codes: Vec<String> = serde_json::from_value(
         w.js(r#"return [...document.querySelectorAll('[data-testid$="-non_compliant"]')].map(b => b.dataset.testid.slice(7, -14))"#)
             .await
@@ -223,4 +326,18 @@ async fn main() {
     report("start → interactive site list", starts);
     report("tap 不符合 → row shows it", taps);
     report("photo chosen (12 MP) → thumbnail visible", photos);
+    let frame = median(still.clone());
+    println!(
+        "frame, page standing still (anchor 2)   median {frame:8.1} ms  (max {:.1}, n={})",
+        still.iter().copied().fold(0.0, f64::max),
+        still.len()
+    );
+    println!(
+        "frame, scrolling {CHECKLIST_ITEMS} items                 median {:8.1} ms  (p95 {:.1}, max {:.1}, n={})  = {:.2}× a still frame",
+        median(scrolling.clone()),
+        percentile(scrolling.clone(), 0.95),
+        scrolling.iter().copied().fold(0.0, f64::max),
+        scrolling.len(),
+        median(scrolling.clone()) / frame
+    );
 }

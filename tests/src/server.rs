@@ -54,7 +54,11 @@ impl ServerProcess {
     /// Loads the demo data into `data_dir` and adds inspector `name` with
     /// [`INSPECTOR_PASSWORD`].
     pub fn prepare(data_dir: &Path, inspectors: &[&str]) -> Result<()> {
-        let pack = crate::content_dir();
+        Self::prepare_with_pack(data_dir, &crate::content_dir(), inspectors)
+    }
+
+    /// [`ServerProcess::prepare`] with the template pack in the folder `pack`.
+    pub fn prepare_with_pack(data_dir: &Path, pack: &Path, inspectors: &[&str]) -> Result<()> {
         admin(
             data_dir,
             &["demo", "--pack", pack.to_str().context("utf-8 path")?],

@@ -3,6 +3,7 @@
 
 mod content_pack;
 mod photo_bad_inputs;
+mod photo_check;
 mod photo_orientation;
 mod photo_storage;
 mod photo_support;

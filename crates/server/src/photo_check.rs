@@ -1,11 +1,12 @@
 //! Verification of a complete staged photo before it is accepted: its SHA-256, that it decodes
 //! as an image within the dimension limits (header first, so a decompression bomb is refused
-//! before any pixel is allocated), and the device's Ed25519 signature over its capture record.
+//! before any pixel is allocated; decoded by core's photo codec, libjpeg-turbo in the server),
+//! and the device's Ed25519 signature over its capture record.
 
+use fieldcheck_core::photo::{PhotoError, check_image};
 use fieldcheck_protocol::PhotoRecord;
-use image::{ImageReader, Limits};
 use sha2::{Digest, Sha256};
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 /// Why a photo was refused.
@@ -98,32 +99,20 @@ pub fn verify_photo(
     if actual != record.sha256 {
         return Err(PhotoRejection::HashMismatch { actual });
     }
-    let open = || -> Result<ImageReader<BufReader<std::fs::File>>, PhotoRejection> {
-        ImageReader::open(path)
-            .and_then(|r| r.with_guessed_format())
-            .map_err(|e| PhotoRejection::NotAnImage(e.to_string()))
-    };
-    let (width, height) = open()?
-        .into_dimensions()
-        .map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
-    if width > max_side || height > max_side {
-        return Err(PhotoRejection::TooLarge {
+    let bytes = std::fs::read(path).map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
+    let info = check_image(&bytes, max_side).map_err(|e| match e {
+        PhotoError::TooLarge { width, height, .. } => PhotoRejection::TooLarge {
             width,
             height,
             max: max_side,
+        },
+        other => PhotoRejection::NotAnImage(other.to_string()),
+    })?;
+    if (info.width, info.height) != (record.width, record.height) {
+        return Err(PhotoRejection::DimensionsMismatch {
+            width: info.width,
+            height: info.height,
         });
     }
-    if (width, height) != (record.width, record.height) {
-        return Err(PhotoRejection::DimensionsMismatch { width, height });
-    }
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(max_side);
-    limits.max_image_height = Some(max_side);
-    limits.max_alloc = Some(u64::from(max_side) * u64::from(max_side) * 4);
-    let mut reader = open()?;
-    reader.limits(limits);
-    reader
-        .decode()
-        .map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
     verify_signature(record, signer_key)
 }

@@ -38,6 +38,64 @@ enum Format {
     Png,
 }
 
+/// What [`check_image`] found in an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ImageInfo {
+    /// `image/jpeg` or `image/png`.
+    pub mime: &'static str,
+    /// Width in the header.
+    pub width: u32,
+    /// Height in the header.
+    pub height: u32,
+}
+
+/// The MIME type of a JPEG or PNG, from its first bytes; `None` for anything else.
+pub fn image_mime(bytes: &[u8]) -> Option<&'static str> {
+    match sniff(bytes).ok()? {
+        Format::Jpeg => Some("image/jpeg"),
+        Format::Png => Some("image/png"),
+    }
+}
+
+/// Checks that `bytes` are a whole JPEG or PNG image of at most `max_side` pixels a side (and
+/// within [`MAX_SIDE`] and [`MAX_PIXELS`]): the size is read from the header and checked before
+/// any pixel is decoded, then every pixel is decoded (a JPEG at its smallest DCT scale, which
+/// still reads all of its compressed data), so a damaged or cut-short file is refused. What a
+/// server checks before it accepts a photo.
+pub fn check_image(bytes: &[u8], max_side: u32) -> Result<ImageInfo, PhotoError> {
+    let (mime, width, height) = match sniff(bytes)? {
+        Format::Jpeg => {
+            let mut decoder = jpeg_decoder::Decoder::new(bytes);
+            decoder.read_info().map_err(jpeg_error)?;
+            let info = decoder
+                .info()
+                .ok_or_else(|| corrupt("JPEG")("no frame header".into()))?;
+            ("image/jpeg", u32::from(info.width), u32::from(info.height))
+        }
+        Format::Png => {
+            let mut decoder = png::Decoder::new(Cursor::new(bytes));
+            let header = decoder
+                .read_header_info()
+                .map_err(|e| corrupt("PNG")(e.to_string()))?;
+            ("image/png", header.width, header.height)
+        }
+    };
+    if width > max_side || height > max_side {
+        return Err(PhotoError::TooLarge {
+            width,
+            height,
+            max_side: max_side.min(MAX_SIDE),
+            max_megapixels: (MAX_PIXELS / 1_000_000) as u32,
+        });
+    }
+    decode(bytes, 1)?;
+    Ok(ImageInfo {
+        mime,
+        width,
+        height,
+    })
+}
+
 /// Tells the format from the first bytes, naming the common formats that are refused.
 fn sniff(bytes: &[u8]) -> Result<Format, PhotoError> {
     let refuse = |found| Err(PhotoError::UnsupportedFormat { found });

@@ -33,10 +33,12 @@ mod turbo;
 mod watermark;
 
 pub use crate::clock::{CaptureTime, MAX_DEVICE_SKEW_MS, TrustedClock};
-pub use decode::{MAX_PIXELS, MAX_SIDE};
+pub use decode::{ImageInfo, MAX_PIXELS, MAX_SIDE, check_image, image_mime};
 pub use error::PhotoError;
 pub use orientation::Orientation;
-pub use process::{JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process};
+pub use process::{
+    JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process, thumbnail,
+};
 pub use signing::{DeviceKey, KEY_FILE, signed_message, verify_record};
 pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
 pub use watermark::{Stamp, serial, stamp_lines};

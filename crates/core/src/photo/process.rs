@@ -66,6 +66,21 @@ pub fn process(bytes: &[u8], stamp: &Stamp<'_>) -> Result<ProcessedPhoto, PhotoE
     })
 }
 
+/// A JPEG thumbnail of `bytes` (JPEG or PNG), upright, at most `long_edge` pixels on its long
+/// side (never enlarged). A JPEG is decoded at the smallest DCT scale that still reaches
+/// `long_edge`, so a thumbnail of a large photo costs a fraction of a full decode.
+pub fn thumbnail(bytes: &[u8], long_edge: u32) -> Result<Vec<u8>, PhotoError> {
+    let decoded = decode(bytes, long_edge)?;
+    let (w, h) = fit(decoded.width, decoded.height, long_edge);
+    let pixels = if (w, h) == (decoded.width, decoded.height) {
+        decoded.rgb
+    } else {
+        resize(&decoded.rgb, decoded.width, decoded.height, w, h)
+    };
+    let (pixels, width, height) = decoded.orientation.apply(pixels, w, h);
+    Ok(encode(&pixels, width, height))
+}
+
 #[cfg(feature = "turbojpeg")]
 use super::turbo::encode;
 

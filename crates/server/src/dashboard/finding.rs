@@ -466,24 +466,18 @@ pub fn check_upload(bytes: &[u8], max_side: u32) -> Result<(u32, u32, &'static s
             "the photo must be a JPEG or PNG image",
         )
     };
-    let mime = match image::guess_format(bytes) {
-        Ok(image::ImageFormat::Jpeg) => "image/jpeg",
-        Ok(image::ImageFormat::Png) => "image/png",
-        _ => return Err(bad()),
-    };
-    let reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|_| bad())?;
-    let (w, h) = reader.into_dimensions().map_err(|_| bad())?;
-    if w == 0 || h == 0 || w > max_side || h > max_side {
-        return Err(PageError::invalid(
+    match fieldcheck_core::photo::check_image(bytes, max_side) {
+        Ok(info) => Ok((info.width, info.height, info.mime)),
+        Err(fieldcheck_core::photo::PhotoError::TooLarge { .. }) => Err(PageError::invalid(
             "photo",
             &format!("照片边长不能超过 {max_side} 像素"),
             &format!("the photo may be at most {max_side} pixels a side"),
-        ));
+        )),
+        Err(e) => {
+            tracing::info!(error = %e, "dashboard upload refused");
+            Err(bad())
+        }
     }
-    image::load_from_memory(bytes).map_err(|_| bad())?;
-    Ok((w, h, mime))
 }
 
 /// `POST /dashboard/findings/{id}/rectify` (the finding's unit): 处置 with an after-photo and

@@ -68,10 +68,7 @@ async fn check_access(state: &SharedState, session: &Session, sha: &str) -> Resu
 }
 
 fn image_response(bytes: Vec<u8>) -> Response {
-    let kind = match image::guess_format(&bytes) {
-        Ok(image::ImageFormat::Png) => "image/png",
-        _ => "image/jpeg",
-    };
+    let kind = fieldcheck_core::photo::image_mime(&bytes).unwrap_or("image/jpeg");
     (
         [
             (header::CONTENT_TYPE, kind),
@@ -136,12 +133,9 @@ pub async fn thumb(
     Ok(image_response(small))
 }
 
-/// Scales an image down to a JPEG thumbnail.
-pub fn make_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, image::ImageError> {
-    let img = image::load_from_memory(bytes)?.thumbnail(THUMB_SIDE, THUMB_SIDE);
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.to_rgb8().write_to(&mut out, image::ImageFormat::Jpeg)?;
-    Ok(out.into_inner())
+/// Scales an image down to a JPEG thumbnail (core's photo codec: libjpeg-turbo in the server).
+pub fn make_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, fieldcheck_core::photo::PhotoError> {
+    fieldcheck_core::photo::thumbnail(bytes, THUMB_SIDE)
 }
 
 fn internal(e: impl std::fmt::Display) -> PageError {
