@@ -10,8 +10,10 @@ packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chr
   # the tablet app (Tauri 2 on WebKitGTK), its bundle, and its end-to-end tests under Xvfb
   libwebkit2gtk-4.1-dev curl wget file libxdo-dev libayatana-appindicator3-dev librsvg2-dev
   webkit2gtk-driver xvfb fonts-noto-cjk
-  # the photo pipeline's libjpeg-turbo path (cargo feature `turbojpeg`), built from source
-  cmake nasm)
+  # the photo pipeline's libjpeg-turbo codec (cargo feature `turbojpeg`), built from source
+  cmake nasm
+  # ps, for scripts/test.sh's check that no test left a process running
+  procps)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -45,7 +45,8 @@ fn pack_with_long_checklist(dir: &Path) -> PathBuf {
     copy(&fieldcheck_tests::content_dir(), &pack);
     let path = pack.join("templates/back_alley.toml");
     let text = std::fs::read_to_string(&path).unwrap();
-    let mut parts = text.split("[[items]]");
+    // `[[items]]` on a line of its own (the header's comments mention it too).
+    let mut parts = text.split("\n[[items]]\n");
     let head = parts.next().unwrap().to_string();
     let items: Vec<&str> = parts.collect();
     let mut out = head;
@@ -61,7 +62,7 @@ fn pack_with_long_checklist(dir: &Path) -> PathBuf {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        out.push_str("[[items]]");
+        out.push_str("\n[[items]]\n");
         out.push_str(&item);
         out.push('\n');
     }
@@ -70,27 +71,33 @@ fn pack_with_long_checklist(dir: &Path) -> PathBuf {
 }
 
 /// Frame intervals (ms) while the page scrolls by 40 px a frame from the top to the bottom and
-/// back, or, with `still`, over 120 frames of the page standing still.
+/// back, or, with `still`, over 120 frames of the page standing still (20 s at most).
 async fn frames(w: &AppWindow, still: bool) -> Vec<f64> {
     let v = w
         .client
         .execute_async(
             r#"const [still, done] = arguments;
-               window.scrollTo(0, 0);
-               const bottom = document.documentElement.scrollHeight - window.innerHeight;
-               const frames = [];
-               let last = null, down = true, n = 0;
+               const page = document.scrollingElement;
+               page.scrollTop = 0;
+               const frames = [], t0 = performance.now();
+               let last = null, down = true, prev = -1, stalled = 0;
                function tick(t) {
                  if (last !== null) frames.push(t - last);
                  last = t;
-                 n += 1;
+                 if (t - t0 > 20000) return done(frames);
                  if (still) {
-                   if (n > 120) return done(frames);
-                 } else if (down) {
-                   if (window.scrollY >= bottom) down = false; else window.scrollBy(0, 40);
+                   if (frames.length >= 120) return done(frames);
                  } else {
-                   if (window.scrollY <= 0) return done(frames);
-                   window.scrollBy(0, -40);
+                   // At either end the page stops moving: turn back at the bottom, stop at the top.
+                   const y = page.scrollTop;
+                   stalled = y === prev ? stalled + 1 : 0;
+                   prev = y;
+                   if (stalled >= 2) {
+                     if (!down) return done(frames);
+                     down = false;
+                     stalled = 0;
+                   }
+                   page.scrollTop = y + (down ? 40 : -40);
                  }
                  requestAnimationFrame(tick);
                }

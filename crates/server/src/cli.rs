@@ -138,6 +138,12 @@ enum DeviceCommand {
         /// Device id.
         id: Uuid,
     },
+    /// Free a tablet's id for a new key or another account (its key was lost, or it was handed
+    /// to another inspector): its token stops working and the next sign-in binds it anew.
+    Reset {
+        /// Device id.
+        id: Uuid,
+    },
 }
 
 #[derive(Subcommand)]
@@ -268,6 +274,13 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
             }
             audit(&store, "revoke_device", &id.to_string()).await?;
             println!("revoked {id}");
+        }
+        Command::Device(DeviceCommand::Reset { id }) => {
+            if !store.reset_device(id).await? {
+                bail!("no active device {id} / 没有在用的设备 {id}");
+            }
+            audit(&store, "reset_device", &id.to_string()).await?;
+            println!("reset {id}: the next sign-in binds it / 已重置，下次登录时重新登记");
         }
         Command::Export => {
             println!("{}", serde_json::to_string_pretty(&store.export().await?)?);

@@ -123,6 +123,13 @@ impl From<StoreError> for ApiError {
                     "设备 {id} 已被注销，请联系创城办 / device {id} is revoked; contact the office"
                 ),
             ),
+            StoreError::DeviceBound(id) => ApiError::new(
+                StatusCode::CONFLICT,
+                "device_bound",
+                format!(
+                    "设备 {id} 已登记给其他账号或密钥，请联系管理员重置此设备 / device {id} is registered to another account or key; ask the administrator to reset it"
+                ),
+            ),
             StoreError::UnknownDevice(id) => ApiError::unauthorized(format!(
                 "设备 {id} 未注册，请重新登录 / device {id} is not registered; log in again"
             )),

@@ -1111,6 +1111,101 @@ async fn login_registers_the_device_and_limits_failures() {
     );
 }
 
+/// Threat: device takeover. Device ids travel in every pulled finding; signing in with another
+/// tablet's id used to re-register it to the caller's account and key, who could then push as
+/// that device, and the victim's next push was acknowledged with nothing applied.
+#[tokio::test]
+async fn a_device_id_stays_with_its_first_key_and_account() {
+    let h = harness().await;
+    let login = |user: &str, password: &str, id: Uuid, key: String| {
+        json!({"username": user, "password": password, "device_id": id,
+               "device_public_key": key, "device_label": "平板", "protocol_version": PROTOCOL_VERSION})
+    };
+    let tablet = Device::new(31);
+    let attacker = Device::new(32);
+    let r = h
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &login("inspector1", "inspector-pw", tablet.id, tablet.public_hex()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let token: String = r.body["token"].as_str().unwrap().into();
+
+    // Another account, with its own key or with the tablet's, and the same account with a new
+    // key: each refused, and the binding stays as it was.
+    for (user, password, key) in [
+        ("inspector2", "pw2", attacker.public_hex()),
+        ("inspector2", "pw2", tablet.public_hex()),
+        ("inspector1", "inspector-pw", attacker.public_hex()),
+    ] {
+        h.json(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &login(user, password, tablet.id, key),
+        )
+        .await
+        .assert_refused(StatusCode::CONFLICT, "device_bound");
+    }
+    let bound = h
+        .state
+        .store
+        .list_devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|d| d.id == tablet.id)
+        .unwrap();
+    assert_eq!(
+        (bound.user_name.as_str(), bound.public_key.clone()),
+        ("inspector1", tablet.public_hex())
+    );
+    let pull = json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
+    assert_eq!(
+        h.json(Method::POST, "/api/v1/sync/pull", Some(&token), &pull)
+            .await
+            .status,
+        StatusCode::OK,
+        "the tablet's own token still works"
+    );
+    // Signing in again as itself renews the token.
+    let r = h
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &login("inspector1", "inspector-pw", tablet.id, tablet.public_hex()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // An administrator's reset frees the id for a new key (a tablet whose key was lost), and
+    // voids its token.
+    let token: String = r.body["token"].as_str().unwrap().into();
+    assert!(h.state.store.reset_device(tablet.id).await.unwrap());
+    h.json(Method::POST, "/api/v1/sync/pull", Some(&token), &pull)
+        .await
+        .assert_refused(StatusCode::UNAUTHORIZED, "unauthorized");
+    let r = h
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &login(
+                "inspector1",
+                "inspector-pw",
+                tablet.id,
+                attacker.public_hex(),
+            ),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!h.state.store.reset_device(Uuid::now_v7()).await.unwrap());
+}
+
 #[tokio::test]
 async fn over_the_sync_cap_answers_503_with_retry_after() {
     let h = harness_with(Limits {

@@ -60,7 +60,35 @@ mod suite {
                 .is_some()
         );
         assert_eq!(s.list_devices().await.unwrap().len(), 1);
+        // The id is bound to alice and this key: another account, or another key, is refused
+        // until an administrator's reset, which voids the token; the next sign-in binds anew.
+        let other_account = dev.register_result(s, "unit1").await;
+        assert!(matches!(other_account, Err(StoreError::DeviceBound(id)) if id == dev.id));
+        let new_key = Device {
+            id: dev.id,
+            key: Device::new(9).key,
+        };
+        let other_key = new_key.register_result(s, "alice").await;
+        assert!(matches!(other_key, Err(StoreError::DeviceBound(_))));
+        assert!(s.reset_device(dev.id).await.unwrap());
+        assert!(!s.reset_device(Uuid::now_v7()).await.unwrap());
+        assert!(
+            s.session(&fieldcheck_server::auth::token_hash(&token2))
+                .await
+                .unwrap()
+                .is_none(),
+            "a reset voids the token"
+        );
+        let token2 = new_key.register(s, "alice").await;
+        assert_eq!(
+            s.list_devices().await.unwrap()[0].public_key,
+            new_key.public_hex()
+        );
         assert!(s.revoke_device(dev.id, 5).await.unwrap());
+        assert!(
+            !s.reset_device(dev.id).await.unwrap(),
+            "a revoked device stays revoked"
+        );
         assert!(!s.revoke_device(Uuid::now_v7(), 5).await.unwrap());
         let session = s
             .session(&fieldcheck_server::auth::token_hash(&token2))

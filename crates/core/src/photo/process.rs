@@ -1,7 +1,7 @@
 //! The image half of a capture: decode, downscale, turn upright, stamp, encode, hash.
 
 use super::PhotoError;
-use super::decode::decode;
+use super::decode::{Decoded, decode};
 use super::resize::{fit, resize};
 use super::watermark::{Stamp, draw, stamp_lines};
 use sha2::{Digest, Sha256};
@@ -42,14 +42,8 @@ pub struct ProcessedPhoto {
 /// enlarges; a JPEG may end up to 2.5 % smaller, when that avoids decoding it at full size),
 /// stamps the watermark, encodes, and makes a [`THUMB_LONG_EDGE`] thumbnail.
 pub fn process(bytes: &[u8], stamp: &Stamp<'_>) -> Result<ProcessedPhoto, PhotoError> {
-    let decoded = decode(bytes, MIN_DECODED_LONG_EDGE)?;
-    let (w, h) = fit(decoded.width, decoded.height, PHOTO_LONG_EDGE);
-    let pixels = if (w, h) == (decoded.width, decoded.height) {
-        decoded.rgb
-    } else {
-        resize(&decoded.rgb, decoded.width, decoded.height, w, h)
-    };
-    let (mut pixels, width, height) = decoded.orientation.apply(pixels, w, h);
+    let (mut pixels, width, height) =
+        upright_within(decode(bytes, MIN_DECODED_LONG_EDGE)?, PHOTO_LONG_EDGE);
     draw(&mut pixels, width, height, &stamp_lines(stamp));
     let (tw, th) = fit(width, height, THUMB_LONG_EDGE);
     let (jpeg, thumbnail) = rayon::join(
@@ -70,15 +64,20 @@ pub fn process(bytes: &[u8], stamp: &Stamp<'_>) -> Result<ProcessedPhoto, PhotoE
 /// side (never enlarged). A JPEG is decoded at the smallest DCT scale that still reaches
 /// `long_edge`, so a thumbnail of a large photo costs a fraction of a full decode.
 pub fn thumbnail(bytes: &[u8], long_edge: u32) -> Result<Vec<u8>, PhotoError> {
-    let decoded = decode(bytes, long_edge)?;
+    let (pixels, width, height) = upright_within(decode(bytes, long_edge)?, long_edge);
+    Ok(encode(&pixels, width, height))
+}
+
+/// Decoded pixels shrunk to at most `long_edge` on their long side (never enlarged) and turned
+/// upright: (pixels, width, height).
+fn upright_within(decoded: Decoded, long_edge: u32) -> (Vec<u8>, u32, u32) {
     let (w, h) = fit(decoded.width, decoded.height, long_edge);
     let pixels = if (w, h) == (decoded.width, decoded.height) {
         decoded.rgb
     } else {
         resize(&decoded.rgb, decoded.width, decoded.height, w, h)
     };
-    let (pixels, width, height) = decoded.orientation.apply(pixels, w, h);
-    Ok(encode(&pixels, width, height))
+    decoded.orientation.apply(pixels, w, h)
 }
 
 #[cfg(feature = "turbojpeg")]

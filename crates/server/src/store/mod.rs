@@ -34,6 +34,9 @@ pub enum StoreError {
     /// The device was revoked and cannot be registered again.
     #[error("device {0} is revoked")]
     DeviceRevoked(Uuid),
+    /// The device id is bound to another account or key (until an administrator resets it).
+    #[error("device {0} is bound to another account or key")]
+    DeviceBound(Uuid),
     /// The push names a device the store does not know.
     #[error("unknown device {0}")]
     UnknownDevice(Uuid),
@@ -121,6 +124,26 @@ pub struct NewDevice {
     pub token_expires_at: i64,
     /// Now, Unix milliseconds.
     pub at: i64,
+}
+
+/// The device-binding rule both backends apply when a device registers, given what the store
+/// holds for its id (revoked_at, user_name, public_key): a revoked device is refused; a device
+/// bound to another account or another key is refused ([`StoreError::DeviceBound`]) unless an
+/// administrator reset it (its key is then empty). Nobody takes over another tablet's id, its
+/// sequence position or its findings.
+pub(crate) fn check_binding(
+    d: &NewDevice,
+    stored: Option<(Option<i64>, String, String)>,
+) -> StoreResult<()> {
+    match stored {
+        Some((Some(_), _, _)) => Err(StoreError::DeviceRevoked(d.id)),
+        Some((None, user, key))
+            if !key.is_empty() && (user != d.user_name || key != d.public_key) =>
+        {
+            Err(StoreError::DeviceBound(d.id))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A token's device and account.
@@ -294,8 +317,10 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
     /// Replaces an account's password hash; false when there is no such account.
     async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool>;
 
-    /// Registers a device or renews its token (keeping its applied prefix).
-    /// [`StoreError::DeviceRevoked`] for a revoked device.
+    /// Registers a device or renews its token (keeping its applied prefix). A device id is
+    /// bound to the account and key that first registered it: [`StoreError::DeviceBound`] for
+    /// another account or key, until [`Store::reset_device`]; [`StoreError::DeviceRevoked`]
+    /// for a revoked device.
     async fn register_device(&self, device: &NewDevice) -> StoreResult<()>;
     /// The device and account a token hash belongs to (revoked or expired ones too).
     async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>>;
@@ -303,6 +328,10 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
     async fn list_devices(&self) -> StoreResult<Vec<DeviceRow>>;
     /// Revokes a device's token for good; false when unknown.
     async fn revoke_device(&self, id: Uuid, at: i64) -> StoreResult<bool>;
+    /// Frees a device id for the next account and key that sign in with it (a tablet whose key
+    /// was lost, or handed to another inspector), keeping its applied prefix and voiding its
+    /// token; false when unknown or revoked. An administrator's act: audit it.
+    async fn reset_device(&self, id: Uuid) -> StoreResult<bool>;
 
     /// Counts a failed login for a key (account or address).
     async fn record_login_failure(&self, key: &str, at: i64) -> StoreResult<()>;

@@ -10,7 +10,7 @@ use super::sql::{self, Stmt, Val};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
     NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
-    StoreError, StoreResult, UserRow, u64_from_db,
+    StoreError, StoreResult, UserRow, check_binding, u64_from_db,
 };
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, ChangeItem, RectificationEventRecord, Site};
@@ -246,13 +246,11 @@ impl Store for PostgresStore {
 
     async fn register_device(&self, d: &NewDevice) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        let revoked: Option<Option<i64>> = sqlx::query_scalar(sql::DEVICE_REVOKED_AT)
+        let bound: Option<(Option<i64>, String, String)> = sqlx::query_as(sql::DEVICE_BINDING)
             .bind(d.id.to_string())
             .fetch_optional(&mut *tx)
             .await?;
-        if let Some(Some(_)) = revoked {
-            return Err(StoreError::DeviceRevoked(d.id));
-        }
+        check_binding(d, bound)?;
         sqlx::query(sql::UPSERT_DEVICE)
             .bind(d.id.to_string())
             .bind(&d.user_name)
@@ -288,6 +286,15 @@ impl Store for PostgresStore {
             .iter()
             .map(to_device)
             .collect()
+    }
+
+    async fn reset_device(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(sqlx::query(sql::RESET_DEVICE)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
     }
 
     async fn revoke_device(&self, id: Uuid, at: i64) -> StoreResult<bool> {

@@ -109,7 +109,12 @@ pub const LIST_USERS: &str =
 pub const SET_DISABLED: &str = "UPDATE users SET disabled = $1 WHERE name = $2";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE name = $2";
 
-pub const DEVICE_REVOKED_AT: &str = "SELECT revoked_at FROM devices WHERE id = $1";
+/// A device's revocation and binding: (revoked_at, user_name, public_key); an empty key after
+/// an administrator's reset.
+pub const DEVICE_BINDING: &str =
+    "SELECT revoked_at, user_name, public_key FROM devices WHERE id = $1";
+/// Frees a device's binding and voids its token (a token hash no token hashes to).
+pub const RESET_DEVICE: &str = "UPDATE devices SET public_key = '', token_hash = 'reset:' || id WHERE id = $1 AND revoked_at IS NULL";
 pub const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_name, public_key, label, token_hash, token_expires_at, created_at, revoked_at, high_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0) ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, public_key = excluded.public_key, label = excluded.label, token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at";
 pub const SESSION_BY_TOKEN: &str = "SELECT d.id, d.user_name, d.public_key, d.label, d.created_at, d.revoked_at, d.token_expires_at, d.high_seq, u.name, u.role, u.unit, u.password_hash, u.disabled, u.created_at FROM devices d JOIN users u ON u.name = d.user_name WHERE d.token_hash = $1";
 pub const LIST_DEVICES: &str = "SELECT id, user_name, public_key, label, created_at, revoked_at, token_expires_at, high_seq FROM devices ORDER BY created_at, id";

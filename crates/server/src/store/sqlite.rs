@@ -6,7 +6,7 @@ use super::sql::{self, Stmt, Val};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
     NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
-    StoreError, StoreResult, UserRow, u64_from_db,
+    StoreError, StoreResult, UserRow, check_binding, u64_from_db,
 };
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, ChangeItem, RectificationEventRecord, Site};
@@ -275,13 +275,13 @@ impl Store for SqliteStore {
     async fn register_device(&self, d: &NewDevice) -> StoreResult<()> {
         let d = d.clone();
         self.tx(move |tx| {
-            let revoked: Option<Option<i64>> = tx
-                .prepare_cached(&q(sql::DEVICE_REVOKED_AT))?
-                .query_row([d.id.to_string()], |r| r.get(0))
+            let bound: Option<(Option<i64>, String, String)> = tx
+                .prepare_cached(&q(sql::DEVICE_BINDING))?
+                .query_row([d.id.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
                 .optional()?;
-            if let Some(Some(_)) = revoked {
-                return Err(StoreError::DeviceRevoked(d.id));
-            }
+            check_binding(&d, bound)?;
             tx.prepare_cached(&q(sql::UPSERT_DEVICE))?.execute(params![
                 d.id.to_string(),
                 d.user_name,
@@ -333,6 +333,16 @@ impl Store for SqliteStore {
             tx.prepare_cached(&q(sql::REVOKE_DEVICE))?
                 .execute(params![at, id.to_string()])?;
             Ok(exists)
+        })
+        .await
+    }
+
+    async fn reset_device(&self, id: Uuid) -> StoreResult<bool> {
+        self.tx(move |tx| {
+            Ok(tx
+                .prepare_cached(&q(sql::RESET_DEVICE))?
+                .execute([id.to_string()])?
+                > 0)
         })
         .await
     }
