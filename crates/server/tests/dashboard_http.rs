@@ -290,6 +290,73 @@ async fn login_gives_a_strict_http_only_session_and_refuses_what_it_should() {
     );
 }
 
+/// Threat: another site frames the dashboard (clickjacking a 结案 button), a browser sniffs an
+/// uploaded photo as HTML, or a page's address leaks to another site. Every answer, pages,
+/// photos, the API and errors alike, carries the headers that forbid it.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    for (path, browser) in [
+        ("/dashboard/login", None),
+        ("/dashboard/ledger", Some(&admin)),
+        ("/dashboard/static/app.css", None),
+        ("/healthz", None),
+        ("/api/v1/openapi.json", None),
+        ("/no/such/page", None),
+    ] {
+        let r = d.get(path, browser).await;
+        let header = |name: &str| {
+            r.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_else(|| panic!("{path}: no {name} header ({})", r.status))
+                .to_string()
+        };
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("script-src"), "no script may run: {csp}");
+    }
+}
+
+/// Threat: a password that leaked is changed, but a browser signed in with it stays signed in.
+/// A password change (`fieldcheck-server user passwd`) ends the account's dashboard sessions,
+/// and only that account's.
+#[tokio::test]
+async fn a_password_change_ends_the_accounts_dashboard_sessions() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let unit = d.login("unit_urban", "urban-pw").await;
+    assert_eq!(
+        d.get("/dashboard/ledger", Some(&admin)).await.status,
+        StatusCode::OK
+    );
+    assert!(
+        d.store
+            .set_password_hash("admin", "new-hash")
+            .await
+            .unwrap()
+    );
+    let r = d.get("/dashboard/ledger", Some(&admin)).await;
+    assert_eq!(
+        (r.status, r.location()),
+        (StatusCode::SEE_OTHER, "/dashboard/login")
+    );
+    assert_eq!(
+        d.get("/dashboard/ledger", Some(&unit)).await.status,
+        StatusCode::OK
+    );
+}
+
 #[tokio::test]
 async fn every_form_needs_the_session_csrf_token_and_a_wrong_one_changes_nothing() {
     let d = dash().await;

@@ -149,6 +149,18 @@ impl Harness {
         }
     }
 
+    /// The store's row of the device `id`.
+    async fn device_row(&self, id: Uuid) -> fieldcheck_server::store::DeviceRow {
+        self.state
+            .store
+            .list_devices()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.id == id)
+            .unwrap()
+    }
+
     async fn json(&self, method: Method, path: &str, token: Option<&str>, body: &Value) -> Reply {
         self.send(
             method,
@@ -519,15 +531,7 @@ async fn bad_pushes_are_refused_with_a_reason_and_write_nothing() {
         h.state.store.recent_audit(1000).await.unwrap().len(),
         audit_before
     );
-    let dev_row = h
-        .state
-        .store
-        .list_devices()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d.id == dev.id)
-        .unwrap();
+    let dev_row = h.device_row(dev.id).await;
     assert_eq!(dev_row.high_seq, 2);
 }
 
@@ -1117,22 +1121,18 @@ async fn login_registers_the_device_and_limits_failures() {
 #[tokio::test]
 async fn a_device_id_stays_with_its_first_key_and_account() {
     let h = harness().await;
-    let login = |user: &str, password: &str, id: Uuid, key: String| {
-        json!({"username": user, "password": password, "device_id": id,
-               "device_public_key": key, "device_label": "平板", "protocol_version": PROTOCOL_VERSION})
-    };
     let tablet = Device::new(31);
     let attacker = Device::new(32);
-    let r = h
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            &login("inspector1", "inspector-pw", tablet.id, tablet.public_hex()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let token: String = r.body["token"].as_str().unwrap().into();
+    let sign_in = async |user: &str, password: &str, key: String| {
+        let body = json!({"username": user, "password": password, "device_id": tablet.id,
+            "device_public_key": key, "device_label": "平板", "protocol_version": PROTOCOL_VERSION});
+        h.json(Method::POST, "/api/v1/login", None, &body).await
+    };
+    let token_of = |r: Reply| {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["token"].as_str().unwrap().to_string()
+    };
+    let token = token_of(sign_in("inspector1", "inspector-pw", tablet.public_hex()).await);
 
     // Another account, with its own key or with the tablet's, and the same account with a new
     // key: each refused, and the binding stays as it was.
@@ -1141,24 +1141,11 @@ async fn a_device_id_stays_with_its_first_key_and_account() {
         ("inspector2", "pw2", tablet.public_hex()),
         ("inspector1", "inspector-pw", attacker.public_hex()),
     ] {
-        h.json(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            &login(user, password, tablet.id, key),
-        )
-        .await
-        .assert_refused(StatusCode::CONFLICT, "device_bound");
+        sign_in(user, password, key)
+            .await
+            .assert_refused(StatusCode::CONFLICT, "device_bound");
     }
-    let bound = h
-        .state
-        .store
-        .list_devices()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|d| d.id == tablet.id)
-        .unwrap();
+    let bound = h.device_row(tablet.id).await;
     assert_eq!(
         (bound.user_name.as_str(), bound.public_key.clone()),
         ("inspector1", tablet.public_hex())
@@ -1172,38 +1159,45 @@ async fn a_device_id_stays_with_its_first_key_and_account() {
         "the tablet's own token still works"
     );
     // Signing in again as itself renews the token.
-    let r = h
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            &login("inspector1", "inspector-pw", tablet.id, tablet.public_hex()),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let token = token_of(sign_in("inspector1", "inspector-pw", tablet.public_hex()).await);
 
     // An administrator's reset frees the id for a new key (a tablet whose key was lost), and
     // voids its token.
-    let token: String = r.body["token"].as_str().unwrap().into();
     assert!(h.state.store.reset_device(tablet.id).await.unwrap());
     h.json(Method::POST, "/api/v1/sync/pull", Some(&token), &pull)
         .await
         .assert_refused(StatusCode::UNAUTHORIZED, "unauthorized");
-    let r = h
-        .json(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            &login(
-                "inspector1",
-                "inspector-pw",
-                tablet.id,
-                attacker.public_hex(),
-            ),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    token_of(sign_in("inspector1", "inspector-pw", attacker.public_hex()).await);
     assert!(!h.state.store.reset_device(Uuid::now_v7()).await.unwrap());
+}
+
+/// Threat: a password that leaked is changed, but a tablet signed in with it keeps syncing. A
+/// password change ends every device token of the account (the tablet asks for the new
+/// password), and only that account's.
+#[tokio::test]
+async fn a_password_change_ends_the_accounts_device_tokens() {
+    let h = harness().await;
+    let pull = json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
+    let status = async |token: &str| {
+        h.json(Method::POST, "/api/v1/sync/pull", Some(token), &pull)
+            .await
+            .status
+    };
+    assert_eq!(status(&h.inspector).await, StatusCode::OK);
+    assert_eq!(status(&h.admin).await, StatusCode::OK);
+    assert!(
+        h.state
+            .store
+            .set_password_hash("inspector1", "new-hash")
+            .await
+            .unwrap()
+    );
+    assert_eq!(status(&h.inspector).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        status(&h.admin).await,
+        StatusCode::OK,
+        "other accounts keep theirs"
+    );
 }
 
 #[tokio::test]

@@ -314,7 +314,8 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
     async fn list_users(&self) -> StoreResult<Vec<UserRow>>;
     /// Disables or enables an account; false when there is no such account.
     async fn set_user_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool>;
-    /// Replaces an account's password hash; false when there is no such account.
+    /// Replaces an account's password hash and ends its device tokens and dashboard sessions
+    /// (a leaked password, once changed, opens nothing); false when there is no such account.
     async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool>;
 
     /// Registers a device or renews its token (keeping its applied prefix). A device id is

@@ -235,13 +235,19 @@ impl Store for PostgresStore {
     }
 
     async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool> {
-        Ok(sqlx::query(sql::SET_PASSWORD)
+        let mut tx = self.pool.begin().await?;
+        let changed = sqlx::query(sql::SET_PASSWORD)
             .bind(hash)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected()
-            > 0)
+            > 0;
+        for statement in [sql::VOID_USER_TOKENS, sql::END_USER_DASH_SESSIONS] {
+            sqlx::query(statement).bind(name).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 
     async fn register_device(&self, d: &NewDevice) -> StoreResult<()> {

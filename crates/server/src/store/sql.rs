@@ -108,6 +108,12 @@ pub const LIST_USERS: &str =
     "SELECT name, role, unit, password_hash, disabled, created_at FROM users ORDER BY name";
 pub const SET_DISABLED: &str = "UPDATE users SET disabled = $1 WHERE name = $2";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE name = $2";
+/// With a new password, the account's device tokens stop working (a token hash no token hashes
+/// to): its tablets ask for the new password.
+pub const VOID_USER_TOKENS: &str =
+    "UPDATE devices SET token_hash = 'void:' || id WHERE user_name = $1";
+/// With a new password, the account's dashboard sessions end.
+pub const END_USER_DASH_SESSIONS: &str = "DELETE FROM dash_sessions WHERE user_name = $1";
 
 /// A device's revocation and binding: (revoked_at, user_name, public_key); an empty key after
 /// an administrator's reset.

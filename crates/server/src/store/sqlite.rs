@@ -264,10 +264,14 @@ impl Store for SqliteStore {
     async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool> {
         let (name, hash) = (name.to_string(), hash.to_string());
         self.tx(move |tx| {
-            Ok(tx
+            let changed = tx
                 .prepare_cached(&q(sql::SET_PASSWORD))?
                 .execute(params![hash, name])?
-                > 0)
+                > 0;
+            for statement in [sql::VOID_USER_TOKENS, sql::END_USER_DASH_SESSIONS] {
+                tx.prepare_cached(&q(statement))?.execute([&name])?;
+            }
+            Ok(changed)
         })
         .await
     }
