@@ -11,6 +11,27 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use fieldcheck_protocol::Role;
+
+/// Longest password accepted at sign-in, in bytes: beyond anything a person types.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Whether a sign-in's user name (at most [`crate::validate::MAX_NAME`] characters) and password
+/// (at most [`MAX_PASSWORD_BYTES`]) could belong to an account at all. Both sign-in doors, the
+/// API and the dashboard, refuse others before anything is counted, hashed or audited.
+pub fn login_input_fits(username: &str, password: &str) -> bool {
+    username.chars().count() <= crate::validate::MAX_NAME && password.len() <= MAX_PASSWORD_BYTES
+}
+
+/// The refusal of a sign-in that [`login_input_fits`] rejects: (中文, English).
+pub fn login_input_too_long() -> (String, String) {
+    let (name, password) = (crate::validate::MAX_NAME, MAX_PASSWORD_BYTES);
+    (
+        format!("用户名或密码过长（用户名最多 {name} 字，密码最多 {password} 字节）"),
+        format!(
+            "the user name or password is too long (at most {name} characters and {password} bytes)"
+        ),
+    )
+}
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 

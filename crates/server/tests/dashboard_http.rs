@@ -357,6 +357,24 @@ async fn a_password_change_ends_the_accounts_dashboard_sessions() {
     );
 }
 
+/// Threat: an oversized user name stored in the failure table and the audit log, through the
+/// dashboard's door. Refused before anything is counted, hashed or audited.
+#[tokio::test]
+async fn an_oversized_dashboard_login_is_refused_before_anything_is_stored() {
+    let d = dash().await;
+    let audit_before = d.store.recent_audit(1000).await.unwrap().len();
+    let huge = "名".repeat(5_000);
+    let r = d.try_login(&huge, "pw").await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("用户名或密码过长"), "{}", r.body);
+    assert_eq!(
+        d.store.recent_audit(1000).await.unwrap().len(),
+        audit_before
+    );
+    let key = format!("user:{huge}");
+    assert_eq!(d.store.login_failures_since(&key, 0).await.unwrap(), 0);
+}
+
 #[tokio::test]
 async fn every_form_needs_the_session_csrf_token_and_a_wrong_one_changes_nothing() {
     let d = dash().await;

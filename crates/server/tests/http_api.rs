@@ -1200,6 +1200,35 @@ async fn a_password_change_ends_the_accounts_device_tokens() {
     );
 }
 
+/// Threat: a 7 MB user name was written to the failure table and to the append-only audit log
+/// (and hashed). A name or password longer than any account can have is refused before
+/// anything is stored or hashed.
+#[tokio::test]
+async fn an_oversized_login_is_refused_before_anything_is_stored() {
+    let h = harness().await;
+    let audit_before = h.state.store.recent_audit(1000).await.unwrap().len();
+    let dev = Device::new(41);
+    let huge = "名".repeat(5_000);
+    for (username, password) in [(huge.as_str(), "pw"), ("inspector1", huge.as_str())] {
+        let body = json!({"username": username, "password": password, "device_id": dev.id,
+            "device_public_key": dev.public_hex(), "device_label": "平板", "protocol_version": PROTOCOL_VERSION});
+        h.json(Method::POST, "/api/v1/login", None, &body)
+            .await
+            .assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_login");
+    }
+    assert_eq!(
+        h.state.store.recent_audit(1000).await.unwrap().len(),
+        audit_before,
+        "nothing audited"
+    );
+    for key in [format!("user:{huge}"), "user:inspector1".to_string()] {
+        assert_eq!(
+            h.state.store.login_failures_since(&key, 0).await.unwrap(),
+            0
+        );
+    }
+}
+
 #[tokio::test]
 async fn over_the_sync_cap_answers_503_with_retry_after() {
     let h = harness_with(Limits {

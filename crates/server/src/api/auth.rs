@@ -31,6 +31,14 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     check_protocol(req.protocol_version)?;
+    if !crate::auth::login_input_fits(&req.username, &req.password) {
+        let (zh, en) = crate::auth::login_input_too_long();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_login",
+            format!("{zh} / {en}"),
+        ));
+    }
     let now = crate::clock::now_ms();
     let limits = &state.limits;
     let since = now - (limits.login_window_secs as i64) * 1000;

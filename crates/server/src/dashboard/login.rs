@@ -92,6 +92,10 @@ pub async fn login(
         )
             .into_response())
     };
+    if !crate::auth::login_input_fits(&form.username, &form.password) {
+        let (zh, en) = crate::auth::login_input_too_long();
+        return refuse(StatusCode::UNPROCESSABLE_ENTITY, &zh, &en);
+    }
     let now = crate::clock::now_ms();
     let limits = &state.limits;
     let since = now - (limits.login_window_secs as i64) * 1000;
