@@ -6,7 +6,6 @@
 use fieldcheck_core::photo::{PhotoError, check_image};
 use fieldcheck_protocol::PhotoRecord;
 use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 
 /// Why a photo was refused.
@@ -73,21 +72,6 @@ pub fn verify_signature(record: &PhotoRecord, public_key_hex: &str) -> Result<()
     }
 }
 
-/// Hex SHA-256 of a file, read in chunks.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
 /// Checks a complete staged photo against its record (blocking: run it off the async threads).
 pub fn verify_photo(
     path: &Path,
@@ -95,11 +79,12 @@ pub fn verify_photo(
     signer_key: &str,
     max_side: u32,
 ) -> Result<(), PhotoRejection> {
-    let actual = sha256_file(path).map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
+    // Read once (a staged photo is at most the upload limit), then hash and decode the bytes.
+    let bytes = std::fs::read(path).map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
+    let actual = hex::encode(Sha256::digest(&bytes));
     if actual != record.sha256 {
         return Err(PhotoRejection::HashMismatch { actual });
     }
-    let bytes = std::fs::read(path).map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
     let info = check_image(&bytes, max_side).map_err(|e| match e {
         PhotoError::TooLarge { width, height, .. } => PhotoRejection::TooLarge {
             width,
