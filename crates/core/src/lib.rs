@@ -4,7 +4,9 @@
 //!   that every change is written to in the same transaction.
 //! - [`content`]: loading and validating checklist template packs (`content/`).
 //! - [`scoring`]: pass rates, weighted scores and points lost.
-//! - [`rectification`]: the finding's status, derived from its append-only log.
+//! - [`rectification`]: the finding's status, derived from its append-only log, and the one
+//!   policy of who may record which step.
+//! - [`limits`]: the text limits every writer, tablet and server, applies.
 //! - [`clock`]: the hybrid logical clock that stamps every change.
 //! - [`photo`]: the capture pipeline: processing, Chinese watermark, trusted time, signature,
 //!   crash-safe storage.
@@ -14,6 +16,7 @@
 
 pub mod clock;
 pub mod content;
+pub mod limits;
 pub mod photo;
 pub mod rectification;
 pub mod scoring;

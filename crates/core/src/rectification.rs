@@ -7,7 +7,8 @@
 //! log as evidence but does not change the status. Only an explicit 立案 (re-open) moves a
 //! closed finding, so an office "closed" is never undone by an older or stray field event.
 
-use fieldcheck_protocol::{RectificationAction, RectificationEventRecord};
+use crate::limits::{TextFault, TextKind, check_text};
+use fieldcheck_protocol::{RectificationAction, RectificationEventRecord, Role};
 use serde::{Deserialize, Serialize};
 
 /// Where a finding stands in the rectification loop.
@@ -94,6 +95,99 @@ pub fn derive_status<'a>(events: impl IntoIterator<Item = &'a RectificationEvent
     })
 }
 
+/// Whether a role may record a step of this kind. This is the one rectification policy: the
+/// tablet push, the office API and the dashboard all ask it. The office (admin) may take any
+/// step; an inspector records what it sees on site: fixed on the spot (处置), re-checked fixed
+/// (核查) or not fixed (退回); a unit reports its fix (处置) and nothing else.
+pub fn may_record(role: Role, action: RectificationAction) -> bool {
+    use RectificationAction as A;
+    match role {
+        Role::Admin => true,
+        Role::Inspector => matches!(action, A::Rectified | A::Verified | A::SentBack),
+        Role::UnitMember => action == A::Rectified,
+    }
+}
+
+/// Why a rectification step is refused, whichever door it came through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StepFault {
+    /// The role may not take this step ([`may_record`]).
+    #[error("this account's role may not take this step")]
+    RoleMayNot,
+    /// A step other than 派遣 names a unit: only a dispatch moves a finding to a unit.
+    #[error("only a dispatch names a unit")]
+    UnitOutsideDispatch,
+    /// A 派遣 without a unit.
+    #[error("a dispatch names a unit")]
+    DispatchWithoutUnit,
+    /// A 退回 without a reason.
+    #[error("a send-back needs a reason")]
+    SendBackWithoutReason,
+    /// The actor or the note breaks the text limits.
+    #[error("{field}: {fault}")]
+    Text {
+        /// `actor` or `note`.
+        field: &'static str,
+        /// What is wrong with it.
+        fault: TextFault,
+    },
+}
+
+impl StepFault {
+    /// The field at fault (`action` when the step itself is not allowed).
+    pub fn field(self) -> &'static str {
+        match self {
+            StepFault::RoleMayNot => "action",
+            StepFault::UnitOutsideDispatch | StepFault::DispatchWithoutUnit => "unit",
+            StepFault::SendBackWithoutReason => "note",
+            StepFault::Text { field, .. } => field,
+        }
+    }
+
+    /// The reason in plain Chinese.
+    pub fn zh(self) -> String {
+        match self {
+            StepFault::RoleMayNot => "本账号的角色不能进行这一步".into(),
+            StepFault::UnitOutsideDispatch => "只有派遣可以指定责任单位".into(),
+            StepFault::DispatchWithoutUnit => "派遣须指定责任单位".into(),
+            StepFault::SendBackWithoutReason => "退回须写明原因".into(),
+            StepFault::Text { fault, .. } => fault.zh(),
+        }
+    }
+
+    /// The reason in English.
+    pub fn en(self) -> String {
+        self.to_string()
+    }
+}
+
+/// Checks a step against the policy before any door stores it: the role may take it, only a
+/// 派遣 names a unit (and always does), a 退回 gives its reason, and the actor and note keep
+/// the text limits. Whether the finding is the caller's to act on (its unit, its existence) is
+/// the door's to check, with what it has looked up.
+pub fn check_step(role: Role, e: &RectificationEventRecord) -> Result<(), StepFault> {
+    if !may_record(role, e.action) {
+        return Err(StepFault::RoleMayNot);
+    }
+    match (e.action, &e.unit) {
+        (RectificationAction::Dispatched, None) => return Err(StepFault::DispatchWithoutUnit),
+        (RectificationAction::Dispatched, Some(_)) | (_, None) => {}
+        (_, Some(_)) => return Err(StepFault::UnitOutsideDispatch),
+    }
+    check_text(&e.actor, TextKind::Line, true).map_err(|fault| StepFault::Text {
+        field: "actor",
+        fault,
+    })?;
+    let reason_needed = e.action == RectificationAction::SentBack;
+    check_text(&e.note, TextKind::Free, reason_needed).map_err(|fault| match fault {
+        TextFault::Empty => StepFault::SendBackWithoutReason,
+        fault => StepFault::Text {
+            field: "note",
+            fault,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,5 +258,60 @@ mod tests {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert!(!s.label_zh().is_empty());
         }
+    }
+
+    #[test]
+    fn the_policy_by_role() {
+        use RectificationAction as A;
+        let all = [
+            A::Opened,
+            A::Dispatched,
+            A::Rectified,
+            A::Verified,
+            A::SentBack,
+            A::Closed,
+        ];
+        for a in all {
+            assert!(may_record(Role::Admin, a));
+        }
+        let inspector: Vec<_> = all
+            .into_iter()
+            .filter(|a| may_record(Role::Inspector, *a))
+            .collect();
+        assert_eq!(inspector, [A::Rectified, A::Verified, A::SentBack]);
+        let unit: Vec<_> = all
+            .into_iter()
+            .filter(|a| may_record(Role::UnitMember, *a))
+            .collect();
+        assert_eq!(unit, [A::Rectified]);
+    }
+
+    #[test]
+    fn steps_are_checked_whatever_the_door() {
+        use RectificationAction as A;
+        let mut e = ev(1, A::Closed);
+        assert_eq!(check_step(Role::Inspector, &e), Err(StepFault::RoleMayNot));
+        assert_eq!(check_step(Role::Admin, &e), Ok(()));
+        e = ev(1, A::Rectified);
+        e.unit = Some("housing".into());
+        assert_eq!(
+            check_step(Role::UnitMember, &e),
+            Err(StepFault::UnitOutsideDispatch)
+        );
+        e = ev(1, A::Dispatched);
+        assert_eq!(
+            check_step(Role::Admin, &e),
+            Err(StepFault::DispatchWithoutUnit)
+        );
+        e = ev(1, A::SentBack);
+        assert_eq!(
+            check_step(Role::Inspector, &e),
+            Err(StepFault::SendBackWithoutReason)
+        );
+        e.note = "没修好\u{202E}".into();
+        assert_eq!(
+            check_step(Role::Inspector, &e).map_err(StepFault::field),
+            Err("note")
+        );
     }
 }

@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use fieldcheck_protocol::{Assignment, Role};
 use fieldcheck_server::auth::hash_password;
 use fieldcheck_server::config::{Config, FileConfig};
+use fieldcheck_server::dashboard::reference::Reference;
+use fieldcheck_server::office_input::{check_account, check_password};
 use fieldcheck_server::store::{self, Content, DynStore, UserRow};
 use fieldcheck_server::{demo, server};
 use std::net::SocketAddr;
@@ -192,10 +194,9 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
             password,
         }) => {
             let role = Role::from(role);
-            if role == Role::UnitMember && unit.is_none() {
-                bail!("a unit member needs --unit CODE");
-            }
             let (password, printed) = password_or_random(password);
+            let reference = Reference::load(store.as_ref()).await?;
+            check_account(&name, role, unit.as_deref(), &password, &reference)?;
             store
                 .create_user(&UserRow {
                     name: name.clone(),
@@ -233,6 +234,7 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
         }
         Command::User(UserCommand::Passwd { name, password }) => {
             let (password, printed) = password_or_random(password);
+            check_password(&password)?;
             if !store
                 .set_password_hash(&name, &hash_password(&password)?)
                 .await?

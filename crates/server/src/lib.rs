@@ -12,6 +12,7 @@ pub mod config;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+pub mod office_input;
 pub mod photo_check;
 pub mod server;
 pub mod store;

@@ -6,17 +6,75 @@
 use crate::error::{ApiError, ApiResult};
 use crate::photo_check::verify_signature;
 use crate::store::{RefData, RefQuery, Store};
+use axum::http::StatusCode;
+use fieldcheck_core::limits::{TextKind, check_text};
+use fieldcheck_core::rectification::{StepFault, check_step};
 use fieldcheck_protocol::{
-    Assignment, ItemKind, ItemValue, OutboxEntry, Position, Record, RectificationAction, Role,
-    Template,
+    Assignment, Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role, Template,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
 
-/// Longest free text (descriptions, notes), in characters.
-pub const MAX_TEXT: usize = 2000;
-/// Longest name or code, in characters.
-pub const MAX_NAME: usize = 100;
+/// Who pushes a batch, as the token says: never taken from the body.
+pub struct Pusher<'a> {
+    /// The token's device.
+    pub device: Uuid,
+    /// The account's role (decides which rectification steps it may push).
+    pub role: Role,
+    /// The device's registered key, which must have signed its photo records.
+    pub key: &'a str,
+}
+
+/// The entries of a batch the device's applied prefix (`high_seq`) does not hold yet. Entries
+/// already acknowledged are skipped before anything is checked: a tablet re-sending them (its
+/// answer was lost) is never refused for what it was already told was kept.
+pub fn unacknowledged(entries: &[OutboxEntry], high_seq: u64) -> usize {
+    entries.iter().take_while(|e| e.seq <= high_seq).count()
+}
+
+/// Puts the signed-in account's name on every pushed record that names a person: the
+/// inspection's inspector, the finding's reporter, the step's actor. Who acts comes from the
+/// token, never from the body.
+pub fn stamp_account(entries: &mut [OutboxEntry], account: &str) {
+    for e in entries {
+        let name = match &mut e.record {
+            Record::Inspection(r) => &mut r.inspector,
+            Record::Finding(r) => &mut r.reporter,
+            Record::Rectification(r) => &mut r.actor,
+            Record::ItemResult(_) | Record::Photo(_) => continue,
+        };
+        if name != account {
+            *name = account.to_string();
+        }
+    }
+}
+
+/// The stamp a record carries itself (it orders a finding's log and decides which answer is
+/// the latest), for the records that have one.
+fn record_hlc(r: &Record) -> Option<Hlc> {
+    match r {
+        Record::Inspection(_) => None,
+        Record::ItemResult(r) => Some(r.hlc),
+        Record::Finding(r) => Some(r.hlc),
+        Record::Photo(r) => Some(r.hlc),
+        Record::Rectification(r) => Some(r.hlc),
+    }
+}
+
+/// Refuses a batch with a stamp, the entry's or its record's own, further ahead of the server
+/// than `within` allows: a step stamped in 2100 would stand after every office decision.
+pub fn check_stamps(entries: &[OutboxEntry], within: impl Fn(Hlc) -> bool) -> ApiResult<()> {
+    for e in entries {
+        if !within(e.hlc) || record_hlc(&e.record).is_some_and(|h| !within(h)) {
+            return Err(ApiError::invalid_record(
+                e.seq,
+                "hlc",
+                "时间戳超前服务器过多，请校准设备时钟 / the stamp is too far ahead of the server; set the device clock right",
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// Refuses a batch whose seqs are not ascending by one from at least 1.
 pub fn check_sequence(entries: &[OutboxEntry]) -> ApiResult<()> {
@@ -57,7 +115,7 @@ pub fn check_device(entries: &[OutboxEntry], device: Uuid) -> ApiResult<()> {
 
 fn other_device(seq: u64, owner: Uuid) -> ApiError {
     let mut e = ApiError::new(
-        axum::http::StatusCode::FORBIDDEN,
+        StatusCode::FORBIDDEN,
         "other_device",
         format!(
             "记录 seq {seq} 属于设备 {owner}，只能推送本设备的记录 / record seq {seq} belongs to device {owner}; a device pushes only its own records"
@@ -89,6 +147,7 @@ pub fn references(entries: &[OutboxEntry]) -> RefQuery {
             Record::Photo(r) => {
                 q.findings.extend(r.finding_id);
                 q.inspections.extend(r.inspection_id);
+                q.photos.insert(r.sha256.clone());
             }
             Record::Rectification(r) => {
                 q.findings.insert(r.finding_id);
@@ -100,6 +159,7 @@ pub fn references(entries: &[OutboxEntry]) -> RefQuery {
 
 struct Batch<'a> {
     device: Uuid,
+    role: Role,
     refs: &'a mut RefData,
     /// Templates of inspections known so far (stored or earlier in the batch).
     inspections: HashMap<Uuid, (Uuid, Option<Template>)>,
@@ -113,19 +173,27 @@ fn bad(seq: u64, field: &str, zh: &str, en: &str) -> ApiError {
     )
 }
 
-fn text(seq: u64, field: &str, v: &str, max: usize, required: bool) -> ApiResult<()> {
-    if required && v.trim().is_empty() {
-        return Err(bad(seq, field, "不能为空", "must not be empty"));
+fn text(seq: u64, field: &str, v: &str, kind: TextKind, required: bool) -> ApiResult<()> {
+    check_text(v, kind, required).map_err(|f| bad(seq, field, &f.zh(), &f.en()))
+}
+
+/// A step the policy refuses: 403 when the role may not take it, else 422 naming the field.
+fn step_refused(seq: u64, fault: StepFault) -> ApiError {
+    if fault == StepFault::RoleMayNot {
+        let mut e = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "step_not_allowed",
+            format!(
+                "记录 seq {seq}：{} / record seq {seq}: {}",
+                fault.zh(),
+                fault.en()
+            ),
+        );
+        e.seq = Some(seq);
+        e.field = Some(fault.field().into());
+        return e;
     }
-    if v.chars().count() > max {
-        return Err(bad(
-            seq,
-            field,
-            &format!("超过 {max} 字"),
-            &format!("longer than {max} characters"),
-        ));
-    }
-    Ok(())
+    bad(seq, fault.field(), &fault.zh(), &fault.en())
 }
 
 fn position(seq: u64, field: &str, p: &Option<Position>) -> ApiResult<()> {
@@ -238,7 +306,7 @@ impl Batch<'_> {
                         "unknown template id or version (pull templates first)",
                     ));
                 };
-                text(seq, "inspector", &r.inspector, MAX_NAME, true)?;
+                text(seq, "inspector", &r.inspector, TextKind::Line, true)?;
                 if r.started_at <= 0 || r.finished_at.is_some_and(|f| f < r.started_at) {
                     return Err(bad(
                         seq,
@@ -258,7 +326,7 @@ impl Batch<'_> {
             }
             Record::ItemResult(r) => {
                 let (_, template) = self.inspection(seq, r.inspection_id, "inspection_id")?;
-                text(seq, "note", &r.note, MAX_TEXT, false)?;
+                text(seq, "note", &r.note, TextKind::Free, false)?;
                 let Some(template) = template else {
                     return Err(bad(
                         seq,
@@ -329,8 +397,8 @@ impl Batch<'_> {
                     ));
                 }
                 self.known_unit(seq, &r.unit)?;
-                text(seq, "description", &r.description, MAX_TEXT, true)?;
-                text(seq, "reporter", &r.reporter, MAX_NAME, true)?;
+                text(seq, "description", &r.description, TextKind::Free, true)?;
+                text(seq, "reporter", &r.reporter, TextKind::Line, true)?;
                 date(seq, "deadline", &r.deadline)?;
                 position(seq, "position", &r.position)?;
                 if let Some(owner) = self.refs.findings.get(&r.id)
@@ -342,16 +410,36 @@ impl Batch<'_> {
             }
             Record::Photo(r) => {
                 sha(seq, "sha256", &r.sha256)?;
-                if let Some(f) = r.finding_id
-                    && !self.refs.findings.contains_key(&f)
-                {
-                    return Err(bad(
-                        seq,
-                        "finding_id",
-                        "引用的问题不存在",
-                        "refers to an unknown finding",
-                    ));
+                if let Some(f) = r.finding_id {
+                    let Some(owner) = self.refs.findings.get(&f) else {
+                        return Err(bad(
+                            seq,
+                            "finding_id",
+                            "引用的问题不存在",
+                            "refers to an unknown finding",
+                        ));
+                    };
+                    // Before and evidence photos only on the device's own findings; an
+                    // after-photo is a re-check's (回头看) evidence about any finding.
+                    if *owner != self.device && r.kind != PhotoKind::After {
+                        return Err(other_device(seq, *owner));
+                    }
                 }
+                if let Some(owner) = self.refs.photos.get(&r.sha256)
+                    && *owner != self.device
+                {
+                    let mut e = ApiError::new(
+                        StatusCode::CONFLICT,
+                        "photo_taken",
+                        format!(
+                            "记录 seq {seq}：此照片已由另一台设备登记 / record seq {seq}: another device has already recorded this photo"
+                        ),
+                    );
+                    e.seq = Some(seq);
+                    e.field = Some("sha256".into());
+                    return Err(e);
+                }
+                self.refs.photos.insert(r.sha256.clone(), self.device);
                 if let Some(i) = r.inspection_id {
                     self.inspection(seq, i, "inspection_id")?;
                 }
@@ -390,22 +478,7 @@ impl Batch<'_> {
                         "refers to an unknown finding",
                     ));
                 }
-                text(seq, "actor", &r.actor, MAX_NAME, true)?;
-                text(
-                    seq,
-                    "note",
-                    &r.note,
-                    MAX_TEXT,
-                    r.action == RectificationAction::SentBack,
-                )?;
-                if r.action == RectificationAction::Dispatched && r.unit.is_none() {
-                    return Err(bad(
-                        seq,
-                        "unit",
-                        "派遣须指定责任单位",
-                        "a dispatch names a responsible unit",
-                    ));
-                }
+                check_step(self.role, r).map_err(|f| step_refused(seq, f))?;
                 self.known_unit(seq, &r.unit)?;
                 date(seq, "deadline", &r.deadline)?;
                 if let Some(p) = &r.photo_sha256 {
@@ -417,11 +490,10 @@ impl Batch<'_> {
     }
 }
 
-/// Validates every record of a batch against the looked-up reference data.
+/// Validates every record of a batch against the looked-up reference data, as `pusher` may.
 pub fn check_records(
     entries: &[OutboxEntry],
-    device: Uuid,
-    signer_key: &str,
+    pusher: &Pusher,
     mut refs: RefData,
     max_photo_bytes: u64,
     max_side: u32,
@@ -438,12 +510,13 @@ pub fn check_records(
         })
         .collect();
     let mut batch = Batch {
-        device,
+        device: pusher.device,
+        role: pusher.role,
         refs: &mut refs,
         inspections,
     };
     for e in entries {
-        batch.check(e, signer_key, max_photo_bytes, max_side)?;
+        batch.check(e, pusher.key, max_photo_bytes, max_side)?;
     }
     Ok(())
 }
@@ -451,7 +524,7 @@ pub fn check_records(
 /// 422 for an assignment, naming the field at fault.
 pub fn invalid_assignment(field: &str, zh: &str, en: &str) -> ApiError {
     let mut e = ApiError::new(
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+        StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_assignment",
         format!("字段 {field}：{zh} / field {field}: {en}"),
     );
@@ -491,12 +564,8 @@ pub async fn check_assignment(store: &dyn Store, a: &Assignment) -> ApiResult<()
             &format!("{:?} is not a real YYYY-MM-DD date", a.date),
         ));
     }
-    if a.note.chars().count() > MAX_TEXT {
-        return Err(invalid_assignment(
-            "note",
-            &format!("超过 {MAX_TEXT} 字"),
-            &format!("longer than {MAX_TEXT} characters"),
-        ));
+    if let Err(f) = check_text(&a.note, TextKind::Free, false) {
+        return Err(invalid_assignment("note", &f.zh(), &f.en()));
     }
     Ok(())
 }

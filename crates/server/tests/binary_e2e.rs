@@ -99,10 +99,63 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
             "--role",
             "inspector",
             "--password",
-            "zhang-pw",
+            "zhang-pw-2026",
         ],
     );
     assert!(run(&data, &["user", "list"]).contains("zhang"));
+    // The command line keeps the same account rules as the dashboard: a hidden direction
+    // mark in a name, a short password or an unknown unit is refused and nothing is added.
+    for (args, field) in [
+        (
+            [
+                "user",
+                "add",
+                "li\u{202E}si",
+                "--role",
+                "inspector",
+                "--password",
+                "long-enough-pw",
+            ],
+            "name",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "lisi",
+                "--role",
+                "inspector",
+                "--password",
+                "short",
+            ],
+            "password",
+        ),
+        (
+            [
+                "user",
+                "add",
+                "lisi",
+                "--role",
+                "unit-member",
+                "--password",
+                "long-enough-pw",
+            ],
+            "unit",
+        ),
+    ] {
+        let out = Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains(field),
+            "{args:?}: {err}"
+        );
+    }
+    assert!(!run(&data, &["user", "list"]).contains("lisi"));
 
     let mut child = KillOnDrop(
         Command::new(BIN)
@@ -140,7 +193,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
         .post(format!("{base}/api/v1/login"))
         .json(&LoginRequest {
             username: "zhang".into(),
-            password: "zhang-pw".into(),
+            password: "zhang-pw-2026".into(),
             device_id: dev.id,
             device_public_key: dev.public_hex(),
             device_label: "张工的平板".into(),

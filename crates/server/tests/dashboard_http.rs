@@ -1144,3 +1144,46 @@ async fn the_site_csv_import_stores_every_line_or_none() {
         "the line stored before the failure is rolled back with it"
     );
 }
+
+#[tokio::test]
+async fn office_forms_refuse_control_and_direction_characters() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let users = d.store.list_users().await.unwrap().len();
+    for name in ["wang\u{7}", "wang\u{202E}gnaw", "wang\nwu"] {
+        let r = d
+            .post(
+                "/dashboard/manage/users",
+                Some(&admin),
+                &[
+                    ("csrf", &admin.csrf),
+                    ("name", name),
+                    ("role", "inspector"),
+                    ("password", "long-enough-pw"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert!(r.body.contains("“name”"), "{}", r.body);
+    }
+    assert_eq!(d.store.list_users().await.unwrap().len(), users);
+    let r = d
+        .post(
+            "/dashboard/manage/units",
+            Some(&admin),
+            &[
+                ("csrf", &admin.csrf),
+                ("code", "parks"),
+                ("name_zh", "园林\u{2067}局"),
+                ("name_en", "Parks"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let reference = Reference::load(d.store.as_ref()).await.unwrap();
+    assert!(!reference.has_unit("parks"));
+    // Right-to-left text that is stored is shown isolated from what stands around it.
+    let css = d.get("/dashboard/static/app.css", None).await;
+    assert!(css.body.contains("td,th,dd,li"), "{}", css.body);
+    assert!(css.body.contains("unicode-bidi:isolate"));
+}

@@ -19,30 +19,33 @@ use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-struct Harness {
-    state: SharedState,
-    router: Router,
-    dir: tempfile::TempDir,
-    admin: String,
-    inspector: String,
-    inspector_dev: Device,
-    unit_urban: String,
-    unit_housing: String,
-    revoked: String,
+/// The router over a fresh SQLite store with an account (and a registered tablet) of each role.
+pub(crate) struct Harness {
+    pub(crate) state: SharedState,
+    pub(crate) router: Router,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) admin: String,
+    pub(crate) admin_dev: Device,
+    pub(crate) inspector: String,
+    pub(crate) inspector_dev: Device,
+    pub(crate) unit_urban: String,
+    pub(crate) unit_housing: String,
+    pub(crate) revoked: String,
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Value,
+/// An answer: status, headers and the JSON body (or the text, as a JSON string).
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Reply {
-    fn code(&self) -> &str {
+    pub(crate) fn code(&self) -> &str {
         self.body["error"].as_str().unwrap_or("")
     }
     /// A refusal a person can act on: a code and a "中文 / English" message.
-    fn assert_refused(&self, status: StatusCode, code: &str) {
+    pub(crate) fn assert_refused(&self, status: StatusCode, code: &str) {
         assert_eq!(self.status, status, "{}", self.body);
         assert_eq!(self.code(), code, "{}", self.body);
         let msg = self.body["message"].as_str().unwrap();
@@ -53,7 +56,7 @@ impl Reply {
     }
 }
 
-async fn harness_with(limits: Limits) -> Harness {
+pub(crate) async fn harness_with(limits: Limits) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let store: DynStore =
         fieldcheck_server::store::open(dir.path().join("db.sqlite3").to_str().unwrap())
@@ -81,7 +84,8 @@ async fn harness_with(limits: Limits) -> Harness {
     .await;
     let inspector_dev = Device::new(1);
     let inspector = inspector_dev.register(&store, "inspector1").await;
-    let admin = Device::new(2).register(&store, "admin").await;
+    let admin_dev = Device::new(2);
+    let admin = admin_dev.register(&store, "admin").await;
     let unit_urban = Device::new(3).register(&store, "unit_urban").await;
     let unit_housing = Device::new(4).register(&store, "unit_housing").await;
     let gone = Device::new(5);
@@ -99,6 +103,7 @@ async fn harness_with(limits: Limits) -> Harness {
         state,
         dir,
         admin,
+        admin_dev,
         inspector,
         inspector_dev,
         unit_urban,
@@ -107,7 +112,7 @@ async fn harness_with(limits: Limits) -> Harness {
     }
 }
 
-async fn harness() -> Harness {
+pub(crate) async fn harness() -> Harness {
     harness_with(Limits {
         max_json_bytes: 256 * 1024,
         ..Limits::default()
@@ -116,7 +121,7 @@ async fn harness() -> Harness {
 }
 
 impl Harness {
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -150,7 +155,7 @@ impl Harness {
     }
 
     /// The store's row of the device `id`.
-    async fn device_row(&self, id: Uuid) -> fieldcheck_server::store::DeviceRow {
+    pub(crate) async fn device_row(&self, id: Uuid) -> fieldcheck_server::store::DeviceRow {
         self.state
             .store
             .list_devices()
@@ -161,7 +166,13 @@ impl Harness {
             .unwrap()
     }
 
-    async fn json(&self, method: Method, path: &str, token: Option<&str>, body: &Value) -> Reply {
+    pub(crate) async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Reply {
         self.send(
             method,
             path,
@@ -172,7 +183,7 @@ impl Harness {
         .await
     }
 
-    async fn push(&self, token: &str, device: Uuid, entries: &[OutboxEntry]) -> Reply {
+    pub(crate) async fn push(&self, token: &str, device: Uuid, entries: &[OutboxEntry]) -> Reply {
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id: device,
@@ -188,7 +199,7 @@ impl Harness {
         .await
     }
 
-    async fn upload(&self, sha: &str, offset: u64, bytes: Vec<u8>) -> Reply {
+    pub(crate) async fn upload(&self, sha: &str, offset: u64, bytes: Vec<u8>) -> Reply {
         let token = self.inspector.clone();
         self.send(
             Method::PATCH,
@@ -203,12 +214,12 @@ impl Harness {
         .await
     }
 
-    async fn export(&self) -> fieldcheck_server::store::Export {
+    pub(crate) async fn export(&self) -> fieldcheck_server::store::Export {
         self.state.store.export().await.unwrap()
     }
 
     /// Pushes a finding dispatched (on site) to `unit`, and returns its id.
-    async fn finding_for(&self, unit: &str) -> Uuid {
+    pub(crate) async fn finding_for(&self, unit: &str) -> Uuid {
         let f = Uuid::now_v7();
         let high = self
             .state
@@ -240,7 +251,7 @@ impl Harness {
         f
     }
 
-    fn blob_exists(&self, sha: &str) -> bool {
+    pub(crate) fn blob_exists(&self, sha: &str) -> bool {
         self.dir
             .path()
             .join("photos")
@@ -656,7 +667,7 @@ async fn unit_members_see_and_answer_only_their_units_findings() {
         &serde_json::to_value(&close).unwrap(),
     )
     .await
-    .assert_refused(StatusCode::FORBIDDEN, "forbidden");
+    .assert_refused(StatusCode::FORBIDDEN, "step_not_allowed");
     let other = event(housing, RectificationAction::Rectified, None, "unit_urban");
     h.json(
         Method::POST,

@@ -2,6 +2,7 @@
 //! one binary links once): the HTTP API and the dashboard through the router, the storage
 //! conformance suite on SQLite and PostgreSQL, and the real binary end to end.
 
+mod adversarial;
 mod binary_e2e;
 mod common;
 mod dashboard_http;

@@ -1,8 +1,9 @@
 //! Findings, their photo records, and their append-only rectification log.
 
 use super::inspections::unix_millis_now;
-use super::validate::{self, DESCRIPTION_MAX, NAME_MAX, NOTE_MAX};
+use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
+use crate::limits::TextKind;
 use crate::rectification::{Status, derive_status};
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoRecord, Position, Record, RectificationAction,
@@ -94,8 +95,8 @@ impl Store {
         if let Some(unit) = &new.unit {
             self.check_unit(unit)?;
         }
-        validate::required("description", &new.description, DESCRIPTION_MAX)?;
-        validate::required("reporter", &new.reporter, NAME_MAX)?;
+        validate::text("description", &new.description, TextKind::Free, true)?;
+        validate::text("reporter", &new.reporter, TextKind::Line, true)?;
         validate::position(&new.position)?;
         validate::date("deadline", &new.deadline)?;
         let device_id = self.device_id;
@@ -242,11 +243,13 @@ impl Store {
     /// status. A step that does not apply to the current status is refused.
     pub fn append_rectification(&mut self, new: NewRectification) -> Result<Status> {
         self.finding(new.finding_id)?;
-        validate::required("actor", &new.actor, NAME_MAX)?;
-        validate::max_len("note", &new.note, NOTE_MAX)?;
+        validate::text("actor", &new.actor, TextKind::Line, true)?;
+        validate::text("note", &new.note, TextKind::Free, false)?;
         validate::date("deadline", &new.deadline)?;
         match new.action {
-            RectificationAction::SentBack => validate::required("note", &new.note, NOTE_MAX)?,
+            RectificationAction::SentBack => {
+                validate::text("note", &new.note, TextKind::Free, true)?
+            }
             RectificationAction::Dispatched => match &new.unit {
                 Some(unit) => self.check_unit(unit)?,
                 None => {

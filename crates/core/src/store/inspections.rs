@@ -1,7 +1,8 @@
 //! Inspections and their item results.
 
-use super::validate::{self, NAME_MAX, NOTE_MAX};
+use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
+use crate::limits::TextKind;
 use crate::scoring::{Score, score_inspection};
 use fieldcheck_protocol::{
     FindingRecord, Hlc, InspectionRecord, ItemKind, ItemResultRecord, ItemValue, Position, Record,
@@ -56,7 +57,7 @@ impl Store {
                 site_type: site.site_type,
             });
         }
-        validate::required("inspector", &new.inspector, NAME_MAX)?;
+        validate::text("inspector", &new.inspector, TextKind::Line, true)?;
         validate::position(&new.position)?;
         let record = InspectionRecord {
             id: Uuid::now_v7(),
@@ -169,7 +170,7 @@ impl Store {
                 version: template.version,
             })?;
         check_value(item_code, item.kind, value)?;
-        validate::max_len("note", note, NOTE_MAX)?;
+        validate::text("note", note, TextKind::Free, false)?;
         self.write(|tx, hlc| {
             let record = ItemResultRecord {
                 inspection_id,

@@ -328,14 +328,20 @@ fn bad_input_is_refused_by_name_and_writes_nothing() {
             .is_err()
     );
 
-    let long_note = store.record_result(i.id, "BA-01", ItemValue::Compliant, &"长".repeat(1001));
+    let long_note = store.record_result(i.id, "BA-01", ItemValue::Compliant, &"长".repeat(2001));
     assert!(matches!(
         long_note,
         Err(StoreError::TooLong {
             field: "note",
-            limit: 1000,
-            len: 1001
+            limit: 2000,
+            len: 2001
         })
+    ));
+    // What the server would refuse, the tablet refuses before it is queued.
+    let hidden = store.record_result(i.id, "BA-01", ItemValue::Compliant, "好\u{202E}坏");
+    assert!(matches!(
+        hidden,
+        Err(StoreError::Invalid { field: "note", .. })
     ));
 
     let mut bad = finding(&site, Some(i.id));

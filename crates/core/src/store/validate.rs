@@ -1,30 +1,21 @@
 //! Checks on input shared by the store's writers: text limits, positions, dates.
 
 use super::{Result, StoreError};
+use crate::limits::{TextFault, TextKind, check_text};
 use fieldcheck_protocol::Position;
 
-/// Longest note on an item result or a rectification step, in characters.
-pub const NOTE_MAX: usize = 1000;
-/// Longest finding description, in characters.
-pub const DESCRIPTION_MAX: usize = 2000;
-/// Longest account name, in characters.
-pub const NAME_MAX: usize = 64;
-
-/// Refuses text longer than `limit` characters.
-pub fn max_len(field: &'static str, text: &str, limit: usize) -> Result<()> {
-    let len = text.chars().count();
-    if len > limit {
-        return Err(StoreError::TooLong { field, limit, len });
-    }
-    Ok(())
-}
-
-/// Refuses empty (or blank) text and text longer than `limit`.
-pub fn required(field: &'static str, text: &str, limit: usize) -> Result<()> {
-    if text.trim().is_empty() {
-        return Err(StoreError::invalid(field, "must not be empty", "不能为空"));
-    }
-    max_len(field, text, limit)
+/// Refuses text that breaks the shared limits ([`crate::limits`]): too long for its kind, blank
+/// when `required`, or holding control or bidirectional-control characters. The server refuses
+/// the same, so nothing the tablet queues sticks in its outbox.
+pub fn text(field: &'static str, value: &str, kind: TextKind, required: bool) -> Result<()> {
+    check_text(value, kind, required).map_err(|fault| match fault {
+        TextFault::TooLong { max } => StoreError::TooLong {
+            field,
+            limit: max,
+            len: value.chars().count(),
+        },
+        fault => StoreError::invalid(field, fault.en(), fault.zh()),
+    })
 }
 
 /// Refuses a position outside the globe or with a negative or non-finite accuracy.
@@ -82,10 +73,13 @@ mod tests {
     }
 
     #[test]
-    fn lengths_count_characters_not_bytes() {
-        assert!(max_len("note", &"井".repeat(NOTE_MAX), NOTE_MAX).is_ok());
-        let err = max_len("note", &"井".repeat(NOTE_MAX + 1), NOTE_MAX).unwrap_err();
-        assert!(err.to_string().contains("note") && err.to_string().contains("1000"));
-        assert!(required("inspector", "  ", NAME_MAX).is_err());
+    fn text_errors_name_the_field_and_the_limit() {
+        use crate::limits::MAX_TEXT;
+        assert!(text("note", &"井".repeat(MAX_TEXT), TextKind::Free, false).is_ok());
+        let err = text("note", &"井".repeat(MAX_TEXT + 1), TextKind::Free, false).unwrap_err();
+        assert!(err.to_string().contains("note") && err.to_string().contains("2000"));
+        assert!(text("inspector", "  ", TextKind::Line, true).is_err());
+        let err = text("inspector", "a\u{202E}b", TextKind::Line, true).unwrap_err();
+        assert!(err.to_string().contains("inspector"), "{err}");
     }
 }

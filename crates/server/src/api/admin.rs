@@ -5,7 +5,9 @@ use super::ApiJson;
 use crate::app::SharedState;
 use crate::audit;
 use crate::auth::AdminUser;
+use crate::dashboard::reference::Reference;
 use crate::error::{ApiError, ApiResult};
+use crate::office_input::check_site;
 use crate::validate;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -66,13 +68,15 @@ pub async fn put_site(
     Path(id): Path<Uuid>,
     ApiJson(site): ApiJson<Site>,
 ) -> ApiResult<StatusCode> {
-    if site.id != id || site.name.trim().is_empty() || site.site_type.trim().is_empty() {
+    if site.id != id {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_site",
-            "站点 id 须与路径一致，名称和类型不能为空 / the site id must match the path; name and type are required",
+            "站点 id 须与路径一致 / the site id must match the path",
         ));
     }
+    let reference = Reference::load(state.store.as_ref()).await?;
+    check_site(&site, &reference).map_err(|f| f.into_api("invalid_site"))?;
     state.store.put_site(&site).await?;
     audit::record(
         &state,

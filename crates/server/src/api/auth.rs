@@ -8,10 +8,10 @@ use crate::audit;
 use crate::auth::{bearer_session, hash_password, new_token, verify_password};
 use crate::error::{ApiError, ApiResult};
 use crate::store::NewDevice;
-use crate::validate::MAX_NAME;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
+use fieldcheck_core::limits::{TextKind, check_text};
 use fieldcheck_protocol::{LoginRequest, LoginResponse, RevocationStatus};
 use std::net::SocketAddr;
 use std::sync::LazyLock;
@@ -110,13 +110,11 @@ pub async fn login(
             "设备公钥应为 64 位十六进制 Ed25519 公钥 / device_public_key must be a 32-byte Ed25519 key in hex",
         ));
     }
-    if req.device_label.chars().count() > MAX_NAME {
+    if let Err(f) = check_text(&req.device_label, TextKind::Line, false) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_device_label",
-            format!(
-                "设备名称超过 {MAX_NAME} 字 / device_label is longer than {MAX_NAME} characters"
-            ),
+            format!("设备名称{} / device_label: {}", f.zh(), f.en()),
         ));
     }
     let (token, token_hash) = new_token();

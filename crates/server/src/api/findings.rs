@@ -7,11 +7,12 @@ use crate::audit;
 use crate::auth::{Caller, OfficeUser};
 use crate::error::{ApiError, ApiResult};
 use crate::store::FindingRow;
-use crate::validate::{MAX_NAME, MAX_TEXT, is_sha256};
+use crate::validate::is_sha256;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fieldcheck_protocol::{FindingRecord, RectificationAction, RectificationEventRecord, Role};
+use fieldcheck_core::rectification::{StepFault, check_step};
+use fieldcheck_protocol::{FindingRecord, RectificationEventRecord};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -86,8 +87,8 @@ pub async fn get_one(
     Ok(Json(visible(&state, &caller, id).await?.into()))
 }
 
-/// Appends a rectification step from the office (any step) or from a unit (处置 only, on its
-/// own unit's findings).
+/// Appends a rectification step as the rectification policy allows the caller's role
+/// ([`check_step`]): the office any step, a unit 处置 only, on its own unit's findings.
 #[utoipa::path(post, path = "/api/v1/findings/{id}/events", tag = "findings",
     params(("id" = Uuid, Path, description = "finding id")),
     request_body(content = serde_json::Value, description = "RectificationEventRecord (fieldcheck_protocol)", content_type = "application/json"),
@@ -117,31 +118,19 @@ pub async fn add_event(
             "finding_id 与路径不符 / finding_id differs from the path",
         ));
     }
-    if caller.user.role == Role::UnitMember && event.action != RectificationAction::Rectified {
-        return Err(ApiError::forbidden(
-            "责任单位只能提交“处置” / a unit may only report rectified",
-        ));
-    }
     if event.actor != caller.user.name {
         return Err(invalid(
             "actor",
             "actor 必须是当前账号 / actor must be the signed-in account",
         ));
     }
-    if event.note.chars().count() > MAX_TEXT || event.actor.chars().count() > MAX_NAME {
-        return Err(invalid("note", "备注过长 / note too long"));
-    }
-    if event.action == RectificationAction::SentBack && event.note.trim().is_empty() {
-        return Err(invalid(
-            "note",
-            "退回须写明原因 / a send-back needs a reason",
-        ));
-    }
-    if event.action == RectificationAction::Dispatched && event.unit.is_none() {
-        return Err(invalid(
-            "unit",
-            "派遣须指定责任单位 / a dispatch names a unit",
-        ));
+    if let Err(fault) = check_step(caller.user.role, &event) {
+        let msg = format!("{} / {}", fault.zh(), fault.en());
+        return Err(if fault == StepFault::RoleMayNot {
+            ApiError::new(StatusCode::FORBIDDEN, "step_not_allowed", msg)
+        } else {
+            invalid(fault.field(), &msg)
+        });
     }
     if event.photo_sha256.as_deref().is_some_and(|p| !is_sha256(p)) {
         return Err(invalid(

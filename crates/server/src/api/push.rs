@@ -1,6 +1,7 @@
 //! `POST /api/v1/sync/push`: a contiguous run of one device's outbox, validated whole and
-//! applied in one transaction. Replays are no-ops; the answer acknowledges the device's
-//! gap-free applied prefix and carries the server's clock.
+//! applied in one transaction. Entries already acknowledged are skipped before any check;
+//! names come from the token, steps obey the rectification policy. Replays are no-ops; the
+//! answer acknowledges the device's gap-free applied prefix and carries the server's clock.
 
 use super::{ApiJson, check_protocol, merge_clock};
 use crate::app::SharedState;
@@ -26,7 +27,7 @@ use fieldcheck_protocol::{PushRequest, PushResponse};
 pub async fn push(
     State(state): State<SharedState>,
     DeviceUser(caller): DeviceUser,
-    ApiJson(req): ApiJson<PushRequest>,
+    ApiJson(mut req): ApiJson<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
     check_protocol(req.protocol_version)?;
     if req.device_id != caller.device.id {
@@ -47,27 +48,21 @@ pub async fn push(
     }
     merge_clock(&state, req.hlc)?;
     validate::check_sequence(&req.entries)?;
-    validate::check_device(&req.entries, caller.device.id)?;
-    if let Some(e) = req
-        .entries
-        .iter()
-        .find(|e| !state.clock.within_drift(e.hlc))
-    {
-        return Err(ApiError::invalid_record(
-            e.seq,
-            "hlc",
-            "时间戳超前服务器过多，请校准设备时钟 / the stamp is too far ahead of the server; set the device clock right",
-        ));
-    }
-    let refs = state
-        .store
-        .lookup(&validate::references(&req.entries))
-        .await?;
+    let acked = validate::unacknowledged(&req.entries, caller.device.high_seq);
+    let fresh = &mut req.entries[acked..];
+    validate::stamp_account(fresh, &caller.user.name);
+    validate::check_device(fresh, caller.device.id)?;
+    validate::check_stamps(fresh, |h| state.clock.within_drift(h))?;
+    let refs = state.store.lookup(&validate::references(fresh)).await?;
     let key = caller.device.public_key.clone();
+    let pusher = validate::Pusher {
+        device: caller.device.id,
+        role: caller.user.role,
+        key: &key,
+    };
     validate::check_records(
-        &req.entries,
-        caller.device.id,
-        &key,
+        fresh,
+        &pusher,
         refs,
         state.limits.max_photo_bytes,
         state.limits.max_image_side,

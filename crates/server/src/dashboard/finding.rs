@@ -17,15 +17,12 @@ use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Redirect;
-use fieldcheck_core::rectification::{Status, derive_status};
+use fieldcheck_core::rectification::{Status, StepFault, check_step, derive_status};
 use fieldcheck_protocol::{Position, RectificationAction, RectificationEventRecord, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-
-/// Longest note, in characters.
-const MAX_NOTE: usize = 2_000;
 
 /// A photo of the finding as the page shows it.
 struct PhotoView {
@@ -319,13 +316,6 @@ async fn append(
             ),
         ));
     }
-    if note.chars().count() > MAX_NOTE {
-        return Err(PageError::invalid(
-            "note",
-            "说明不能超过 2000 字",
-            "the note is longer than 2,000 characters",
-        ));
-    }
     let event = RectificationEventRecord {
         id: Uuid::now_v7(),
         finding_id: row.record.id,
@@ -337,6 +327,12 @@ async fn append(
         photo_sha256: photo,
         hlc: state.clock.now(),
     };
+    if let Err(fault) = check_step(session.user.role, &event) {
+        return Err(match fault {
+            StepFault::RoleMayNot => PageError::forbidden(fault.zh(), fault.en()),
+            _ => PageError::invalid(fault.field(), &fault.zh(), &fault.en()),
+        });
+    }
     state.store.append_office_event(&event).await?;
     state
         .store

@@ -23,6 +23,7 @@ h2{font-size:1.1em;margin:1.2em 0 .5em}
 table{border-collapse:collapse;width:100%;background:#fff}
 th,td{border-bottom:1px solid #dde3ea;padding:.35em .5em;text-align:left;vertical-align:middle}
 th{background:#eef2f6;white-space:nowrap}
+td,th,dd,li,h1,h2,figcaption,a,span,option{unicode-bidi:isolate}
 th a{color:inherit}
 td.thumb img{width:64px;height:48px;object-fit:cover;border-radius:3px}
 .filters{display:flex;flex-wrap:wrap;gap:.5em .8em;align-items:end;background:#fff;padding:.8em;border-radius:6px;margin-bottom:.8em}

@@ -9,6 +9,7 @@ use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
 use crate::auth::hash_password;
+use crate::office_input::{check_account, check_site, check_unit};
 use crate::store::{AuditEntry, Content, UserRow};
 use axum::Form;
 use axum::extract::{Path, State};
@@ -166,34 +167,6 @@ fn build_site(f: &SiteForm, reference: &Reference, line: Option<usize>) -> Resul
             |n| format!("{field}（第 {n} 行 / line {n}）"),
         )
     };
-    if f.name.trim().is_empty() {
-        return Err(PageError::invalid(
-            &at("name"),
-            "名称不能为空",
-            "a name is required",
-        ));
-    }
-    if !reference.site_types.iter().any(|t| t.code == f.site_type) {
-        return Err(PageError::invalid(
-            &at("site_type"),
-            "没有这个点位类型代码",
-            "no such site type code",
-        ));
-    }
-    if f.district.trim().is_empty() || f.street.trim().is_empty() {
-        return Err(PageError::invalid(
-            &at("street"),
-            "区县和街道不能为空",
-            "district and street are required",
-        ));
-    }
-    if !f.unit.is_empty() && !reference.has_unit(&f.unit) {
-        return Err(PageError::invalid(
-            &at("unit"),
-            "没有这个责任单位代码",
-            "no such unit code",
-        ));
-    }
     let position = match (f.lat.trim(), f.lon.trim()) {
         ("", "") => None,
         (lat, lon) => {
@@ -234,7 +207,7 @@ fn build_site(f: &SiteForm, reference: &Reference, line: Option<usize>) -> Resul
             .map_err(|_| PageError::invalid("id", "点位编号无效", "bad site id"))?
     };
     let existing = reference.sites.iter().find(|s| s.id == id);
-    Ok(Site {
+    let site = Site {
         id,
         name: f.name.trim().into(),
         site_type: f.site_type.clone(),
@@ -244,7 +217,9 @@ fn build_site(f: &SiteForm, reference: &Reference, line: Option<usize>) -> Resul
         position,
         unit: (!f.unit.is_empty()).then(|| f.unit.clone()),
         qr_code: existing.and_then(|s| s.qr_code.clone()),
-    })
+    };
+    check_site(&site, reference).map_err(|e| PageError::invalid(&at(e.field), &e.zh, &e.en))?;
+    Ok(site)
 }
 
 /// `POST /dashboard/manage/sites`: adds or edits a site.
@@ -358,31 +333,14 @@ pub async fn save_unit(
 ) -> Result<Redirect, PageError> {
     session.check_csrf(&f.csrf)?;
     session.require_admin()?;
-    if f.code.is_empty()
-        || !f
-            .code
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-    {
-        return Err(PageError::invalid(
-            "code",
-            "代码只能用小写字母、数字和下划线",
-            "the code uses lower-case letters, digits and _ only",
-        ));
-    }
-    if f.name_zh.trim().is_empty() {
-        return Err(PageError::invalid(
-            "name_zh",
-            "中文名称不能为空",
-            "a Chinese name is required",
-        ));
-    }
+    let unit = Unit {
+        code: f.code.clone(),
+        name_zh: f.name_zh.trim().into(),
+        name_en: f.name_en.trim().into(),
+    };
+    check_unit(&unit).map_err(|e| PageError::invalid(e.field, &e.zh, &e.en))?;
     let content = Content {
-        units: vec![Unit {
-            code: f.code.clone(),
-            name_zh: f.name_zh.trim().into(),
-            name_en: f.name_en.trim().into(),
-        }],
+        units: vec![unit],
         ..Default::default()
     };
     state.store.import_content(&content).await?;
@@ -422,39 +380,17 @@ pub async fn add_user(
     session.require_admin()?;
     let role = Role::parse(&f.role)
         .ok_or_else(|| PageError::invalid("role", "没有这个角色", "no such role"))?;
-    if f.name.trim().is_empty() || f.name.chars().count() > 64 {
-        return Err(PageError::invalid(
-            "name",
-            "用户名不能为空，最多 64 字",
-            "a name of 1 to 64 characters is required",
-        ));
-    }
-    if f.password.chars().count() < 10 {
-        return Err(PageError::invalid(
-            "password",
-            "密码至少 10 位",
-            "the password needs at least 10 characters",
-        ));
-    }
     let reference = Reference::load(state.store.as_ref()).await?;
-    let unit = match role {
-        Role::UnitMember if reference.has_unit(&f.unit) => Some(f.unit.clone()),
-        Role::UnitMember => {
-            return Err(PageError::invalid(
-                "unit",
-                "责任单位账号须选择单位",
-                "a unit member needs a unit",
-            ));
-        }
-        _ => None,
-    };
+    let unit = (role == Role::UnitMember).then(|| f.unit.clone());
+    check_account(&f.name, role, unit.as_deref(), &f.password, &reference)
+        .map_err(|e| PageError::invalid(e.field, &e.zh, &e.en))?;
     let password = f.password.clone();
     let hash = tokio::task::spawn_blocking(move || hash_password(&password))
         .await
         .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?
         .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     let user = UserRow {
-        name: f.name.trim().into(),
+        name: f.name.clone(),
         role,
         unit,
         password_hash: hash,

@@ -205,6 +205,8 @@ pub struct RefQuery {
     pub inspections: HashSet<Uuid>,
     /// Finding ids.
     pub findings: HashSet<Uuid>,
+    /// Photo hashes.
+    pub photos: HashSet<String>,
 }
 
 /// A stored inspection, as much as validation needs.
@@ -229,6 +231,8 @@ pub struct RefData {
     pub inspections: HashMap<Uuid, InspectionRef>,
     /// Known findings and the device that made each.
     pub findings: HashMap<Uuid, Uuid>,
+    /// Recorded photo hashes and the device whose record holds each.
+    pub photos: HashMap<String, Uuid>,
     /// All unit codes.
     pub units: HashSet<String>,
     /// All taxonomy subcategory codes.

@@ -600,6 +600,15 @@ impl Store for PostgresStore {
                 out.findings.insert(*id, sql::uuid(&d)?);
             }
         }
+        for sha in &refs.photos {
+            let d: Option<String> = sqlx::query_scalar(sql::SELECT_PHOTO_DEVICE)
+                .bind(sha)
+                .fetch_optional(&mut *c)
+                .await?;
+            if let Some(d) = d {
+                out.photos.insert(sha.clone(), sql::uuid(&d)?);
+            }
+        }
         out.units = sqlx::query_scalar::<_, String>(sql::ALL_UNIT_CODES)
             .fetch_all(&mut *c)
             .await?

@@ -162,6 +162,7 @@ pub const PULL_SCOPED: &str = "SELECT seq, payload FROM change_log WHERE seq > $
 pub const SELECT_INSPECTION_REF: &str =
     "SELECT device_id, template_id, template_version FROM inspections WHERE id = $1";
 pub const SELECT_FINDING_DEVICE: &str = "SELECT device_id FROM findings WHERE id = $1";
+pub const SELECT_PHOTO_DEVICE: &str = "SELECT device_id FROM photos WHERE sha256 = $1";
 
 pub const LOCK_DEVICE_PREFIX: &str =
     "UPDATE devices SET high_seq = high_seq WHERE id = $1 RETURNING high_seq";

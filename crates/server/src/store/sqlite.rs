@@ -625,6 +625,15 @@ impl Store for SqliteStore {
                     out.findings.insert(*id, sql::uuid(&d)?);
                 }
             }
+            for sha in &refs.photos {
+                let d: Option<String> = tx
+                    .prepare_cached(&q(sql::SELECT_PHOTO_DEVICE))?
+                    .query_row([sha], |r| r.get(0))
+                    .optional()?;
+                if let Some(d) = d {
+                    out.photos.insert(sha.clone(), sql::uuid(&d)?);
+                }
+            }
             let mut s = tx.prepare_cached(sql::ALL_UNIT_CODES)?;
             out.units = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             let mut s = tx.prepare_cached(sql::ALL_SUBCATEGORY_CODES)?;

@@ -352,7 +352,7 @@ pub fn outbox(dev: &Device, site: Uuid, n: usize) -> Vec<OutboxEntry> {
         records.push(Record::Photo(photo_record(dev, &bytes, Some(f), 640, 480)));
         records.push(Record::Rectification(event(
             f,
-            RectificationAction::Opened,
+            RectificationAction::Rectified,
             None,
             "inspector1",
         )));

@@ -1,0 +1,259 @@
+//! The checks on what the office writes: sites, units and accounts. Every door that writes
+//! them (the office API, the dashboard's forms and CSV import, the command line) calls these,
+//! so a site the dashboard refuses is refused by the API too, with the same reason. Text limits
+//! are the shared ones ([`fieldcheck_core::limits`]).
+
+use crate::dashboard::reference::Reference;
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use fieldcheck_core::limits::{TextKind, check_text};
+use fieldcheck_protocol::{Position, Role, Site, Unit};
+
+/// Shortest password an account may be given, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+
+/// A field the office wrote wrong: which, and why in Chinese and English.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldFault {
+    /// The field at fault.
+    pub field: &'static str,
+    /// Why, in plain Chinese.
+    pub zh: String,
+    /// Why, in English.
+    pub en: String,
+}
+
+impl FieldFault {
+    fn new(field: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self {
+            field,
+            zh: zh.into(),
+            en: en.into(),
+        }
+    }
+
+    /// The API's answer: 422 with `code`, the field named.
+    pub fn into_api(self, code: &'static str) -> ApiError {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            format!(
+                "字段 {}：{} / field {}: {}",
+                self.field, self.zh, self.field, self.en
+            ),
+        );
+        e.field = Some(self.field.to_string());
+        e
+    }
+}
+
+impl std::fmt::Display for FieldFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {} / {}", self.field, self.zh, self.en)
+    }
+}
+
+impl std::error::Error for FieldFault {}
+
+fn text(field: &'static str, v: &str, kind: TextKind, required: bool) -> Result<(), FieldFault> {
+    check_text(v, kind, required).map_err(|f| FieldFault::new(field, f.zh(), f.en()))
+}
+
+fn position(p: &Option<Position>) -> Result<(), FieldFault> {
+    match p {
+        Some(p)
+            if !(p.lat.is_finite()
+                && p.lon.is_finite()
+                && p.accuracy_m.is_finite()
+                && (-90.0..=90.0).contains(&p.lat)
+                && (-180.0..=180.0).contains(&p.lon)
+                && p.accuracy_m >= 0.0) =>
+        {
+            Err(FieldFault::new(
+                "position",
+                "坐标或精度超出范围",
+                "latitude, longitude or accuracy out of range",
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks a site before any door stores it: name, district and street given, every text
+/// within the limits and free of control characters, a known site type and unit, a position
+/// on the globe.
+pub fn check_site(site: &Site, reference: &Reference) -> Result<(), FieldFault> {
+    text("name", &site.name, TextKind::Line, true)?;
+    if !reference
+        .site_types
+        .iter()
+        .any(|t| t.code == site.site_type)
+    {
+        return Err(FieldFault::new(
+            "site_type",
+            "没有这个点位类型代码",
+            "no such site type code",
+        ));
+    }
+    text("district", &site.district, TextKind::Line, true)?;
+    text("street", &site.street, TextKind::Line, true)?;
+    text("address", &site.address, TextKind::Line, false)?;
+    if let Some(qr) = &site.qr_code {
+        text("qr_code", qr, TextKind::Line, false)?;
+    }
+    if site.unit.as_deref().is_some_and(|u| !reference.has_unit(u)) {
+        return Err(FieldFault::new(
+            "unit",
+            "没有这个责任单位代码",
+            "no such unit code",
+        ));
+    }
+    position(&site.position)
+}
+
+/// Checks a responsible unit: a code of lower-case letters, digits and `_`, a Chinese name,
+/// names within the limits.
+pub fn check_unit(unit: &Unit) -> Result<(), FieldFault> {
+    let code_ok = !unit.code.is_empty()
+        && unit.code.len() <= 64
+        && unit
+            .code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+    if !code_ok {
+        return Err(FieldFault::new(
+            "code",
+            "代码只能用小写字母、数字和下划线（最多 64 个）",
+            "the code uses lower-case letters, digits and _ only (at most 64)",
+        ));
+    }
+    text("name_zh", &unit.name_zh, TextKind::Line, true)?;
+    text("name_en", &unit.name_en, TextKind::Line, false)
+}
+
+/// Checks a password an account is given: at least [`MIN_PASSWORD_CHARS`] characters, and no
+/// longer than sign-in accepts.
+pub fn check_password(password: &str) -> Result<(), FieldFault> {
+    if password.chars().count() < MIN_PASSWORD_CHARS || !crate::auth::login_input_fits("", password)
+    {
+        return Err(FieldFault::new(
+            "password",
+            format!("密码至少 {MIN_PASSWORD_CHARS} 位，最多 1024 字节"),
+            format!("the password needs {MIN_PASSWORD_CHARS} characters to 1,024 bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a new account: a one-line name within the limits, a password of at least
+/// [`MIN_PASSWORD_CHARS`] characters (and no longer than sign-in accepts), and a known unit for
+/// a unit member (and none for other roles).
+pub fn check_account(
+    name: &str,
+    role: Role,
+    unit: Option<&str>,
+    password: &str,
+    reference: &Reference,
+) -> Result<(), FieldFault> {
+    text("name", name, TextKind::Line, true)?;
+    if name.trim() != name {
+        return Err(FieldFault::new(
+            "name",
+            "用户名首尾不能有空格",
+            "the name may not start or end with a space",
+        ));
+    }
+    check_password(password)?;
+    match (role, unit) {
+        (Role::UnitMember, Some(u)) if reference.has_unit(u) => Ok(()),
+        (Role::UnitMember, _) => Err(FieldFault::new(
+            "unit",
+            "责任单位账号须选择一个已有的单位",
+            "a unit member needs an existing unit",
+        )),
+        (_, Some(_)) => Err(FieldFault::new(
+            "unit",
+            "只有责任单位账号属于单位",
+            "only unit members belong to a unit",
+        )),
+        (_, None) => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldcheck_protocol::SiteType;
+
+    fn reference() -> Reference {
+        Reference {
+            site_types: vec![SiteType {
+                code: "market".into(),
+                name_zh: "农贸市场".into(),
+                name_en: "Market".into(),
+            }],
+            units: vec![Unit {
+                code: "housing".into(),
+                name_zh: "住建局".into(),
+                name_en: String::new(),
+            }],
+            ..Reference::default()
+        }
+    }
+
+    fn site() -> Site {
+        Site {
+            id: uuid::Uuid::nil(),
+            name: "南门菜市场".into(),
+            site_type: "market".into(),
+            district: "示范县".into(),
+            street: "城关街道".into(),
+            address: String::new(),
+            position: None,
+            unit: Some("housing".into()),
+            qr_code: None,
+        }
+    }
+
+    #[test]
+    fn sites() {
+        let r = reference();
+        assert_eq!(check_site(&site(), &r), Ok(()));
+        let mut s = site();
+        s.name = "x".repeat(7_000_000);
+        assert_eq!(check_site(&s, &r).unwrap_err().field, "name");
+        s = site();
+        s.address = "一号\u{202E}".into();
+        assert_eq!(check_site(&s, &r).unwrap_err().field, "address");
+        s = site();
+        s.unit = Some("police".into());
+        assert_eq!(check_site(&s, &r).unwrap_err().field, "unit");
+        s = site();
+        s.site_type = "moon".into();
+        assert_eq!(check_site(&s, &r).unwrap_err().field, "site_type");
+    }
+
+    #[test]
+    fn accounts() {
+        let r = reference();
+        let ok = |n, role, u, p| check_account(n, role, u, p, &r).map_err(|f| f.field);
+        assert_eq!(ok("张三", Role::Inspector, None, "0123456789"), Ok(()));
+        assert_eq!(ok("张三", Role::Inspector, None, "short"), Err("password"));
+        assert_eq!(
+            ok("a\u{0}b", Role::Inspector, None, "0123456789"),
+            Err("name")
+        );
+        assert_eq!(
+            ok("u", Role::UnitMember, Some("police"), "0123456789"),
+            Err("unit")
+        );
+        assert_eq!(
+            ok("u", Role::UnitMember, Some("housing"), "0123456789"),
+            Ok(())
+        );
+        assert_eq!(
+            ok("a", Role::Admin, Some("housing"), "0123456789"),
+            Err("unit")
+        );
+    }
+}
