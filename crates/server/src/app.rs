@@ -2,21 +2,25 @@
 //! shared state. [`ROUTES`] lists every route once, for the OpenAPI and authorization tests.
 
 use crate::api;
+use crate::auth::Caller;
 use crate::blobs::{BlobStore, Staging};
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::store::DynStore;
 use axum::Router;
+use axum::extract::FromRequestParts;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, patch, post, put};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 /// Everything a handler needs; holds no state a second replica would need.
@@ -37,6 +41,10 @@ pub struct AppState {
     pub push_slots: Arc<Semaphore>,
     /// Slots for concurrent photo verifications.
     pub verify_slots: Arc<Semaphore>,
+    /// The bounded pool every password hash runs in.
+    pub hashes: crate::sign_in::HashPool,
+    /// Sync requests each device has in flight right now.
+    pub device_syncs: Mutex<HashMap<uuid::Uuid, usize>>,
     /// Photos being uploaded right now by this process (one writer per staged file).
     pub uploads: Mutex<HashSet<String>>,
     /// The office dashboard's per-process state (export jobs).
@@ -59,10 +67,34 @@ impl AppState {
             sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
             push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
             verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),
+            hashes: crate::sign_in::HashPool::new(
+                limits.max_concurrent_hashes,
+                limits.max_waiting_hashes,
+            ),
+            device_syncs: Mutex::new(HashMap::new()),
             uploads: Mutex::new(HashSet::new()),
             dashboard: crate::dashboard::DashState::default(),
             limits,
         }
+    }
+}
+
+impl AppState {
+    /// Runs image work (a photo check, a thumbnail) on a blocking thread once one of the
+    /// `max_concurrent_verifications` slots is free: every image decode on the server goes
+    /// through here, so their memory is bounded however many requests ask at once.
+    pub async fn decode_bounded<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let _slot = self
+            .verify_slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(ApiError::internal)
     }
 }
 
@@ -119,16 +151,60 @@ async fn path_guard(req: Request, next: Next) -> Result<Response, ApiError> {
     Ok(next.run(req).await)
 }
 
-/// Caps concurrent sync requests; beyond the cap answers 503 with Retry-After.
+/// Holds one of a device's sync slots until dropped.
+struct DeviceSlot<'a> {
+    state: &'a AppState,
+    device: uuid::Uuid,
+}
+
+impl<'a> DeviceSlot<'a> {
+    /// Takes one of the device's slots, or `None` when it already holds them all.
+    fn take(state: &'a AppState, device: uuid::Uuid) -> Option<Self> {
+        let mut held = state.device_syncs.lock().unwrap_or_else(|p| p.into_inner());
+        let n = held.entry(device).or_insert(0);
+        if *n >= state.limits.max_syncs_per_device {
+            return None;
+        }
+        *n += 1;
+        Some(Self { state, device })
+    }
+}
+
+impl Drop for DeviceSlot<'_> {
+    fn drop(&mut self) {
+        let mut held = self
+            .state
+            .device_syncs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = held.get_mut(&self.device) {
+            *n -= 1;
+            if *n == 0 {
+                held.remove(&self.device);
+            }
+        }
+    }
+}
+
+/// Authenticates a sync request, then caps it: at most `max_syncs_per_device` in flight per
+/// device and `max_concurrent_syncs` in all; beyond either cap answers 503 with Retry-After.
+/// An unauthenticated request is refused before it takes any slot, so nobody without a token
+/// can starve the tablets, and one device cannot take every slot.
 async fn sync_cap(
     State(state): State<SharedState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let caller = Caller::from_request_parts(&mut parts, &state).await?;
+    let Some(_device_slot) = DeviceSlot::take(&state, caller.device.id) else {
+        return Err(ApiError::busy(state.limits.retry_after_secs));
+    };
     let Ok(_slot) = state.sync_slots.clone().try_acquire_owned() else {
         return Err(ApiError::busy(state.limits.retry_after_secs));
     };
-    Ok(next.run(req).await)
+    parts.extensions.insert(caller);
+    Ok(next.run(Request::from_parts(parts, body)).await)
 }
 
 /// Caps concurrent pushes; beyond the cap answers 503 with Retry-After, before the body is read.
@@ -195,6 +271,9 @@ pub fn router(state: SharedState) -> Router {
         .merge(crate::dashboard::router(&state))
         .fallback(api::meta::not_found)
         .layer(DefaultBodyLimit::max(state.limits.max_json_bytes))
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            state.limits.body_read_timeout_secs.max(1),
+        )))
         .layer(TraceLayer::new_for_http())
         .layer(middleware::from_fn(path_guard));
     SECURITY_HEADERS

@@ -40,6 +40,19 @@ pub struct Limits {
     pub login_max_failures: u64,
     /// The login-failure window, in seconds.
     pub login_window_secs: u64,
+    /// Password hashes (Argon2id, ~19 MiB each) computed at once, for sign-ins and new
+    /// passwords.
+    pub max_concurrent_hashes: usize,
+    /// Sign-ins that may wait for a hash slot; past that they are answered 503 at once.
+    pub max_waiting_hashes: usize,
+    /// Sync requests (push, pull, photos) one device may have in flight at once; past that
+    /// it is answered 503, so one tablet cannot take every sync slot.
+    pub max_syncs_per_device: usize,
+    /// Seconds a client has to send a request's headers before the connection is closed.
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body (photo uploads resume where a cut-off
+    /// body stopped).
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -58,6 +71,11 @@ impl Default for Limits {
             token_ttl_days: 90,
             login_max_failures: 5,
             login_window_secs: 900,
+            max_concurrent_hashes: 2,
+            max_waiting_hashes: 64,
+            max_syncs_per_device: 2,
+            header_read_timeout_secs: 15,
+            body_read_timeout_secs: 120,
         }
     }
 }

@@ -15,5 +15,6 @@ pub mod error;
 pub mod office_input;
 pub mod photo_check;
 pub mod server;
+pub mod sign_in;
 pub mod store;
 pub mod validate;

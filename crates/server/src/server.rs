@@ -1,13 +1,22 @@
-//! Running the HTTP server: opening storage from the configuration, serving with connection
-//! info (for per-address login limits), and shutting down gracefully on Ctrl-C or SIGTERM
+//! Running the HTTP server: opening storage from the configuration, serving HTTP/1.1 with
+//! connection info (for per-address login limits) and a header read timeout (a client that
+//! trickles its headers is cut off), and shutting down gracefully on Ctrl-C or SIGTERM
 //! (in-flight requests finish; new connections are refused).
 
 use crate::app::{AppState, SharedState, router};
 use crate::blobs::{LocalBlobs, Staging};
 use crate::config::Config;
 use crate::store::{self, StoreError};
-use std::net::SocketAddr;
+use axum::extract::ConnectInfo;
+use axum::http::Request;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
 
 /// The server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -56,13 +65,40 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(io("local address"))?;
     tracing::info!(%addr, database = %redact(&config.database()), "fieldcheck-server started");
     println!("listening on http://{addr}");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(io("serving"))?;
+    let header_timeout = Duration::from_secs(config.limits.header_read_timeout_secs.max(1));
+    let app = router(state);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = app.clone().map_request(move |mut req: Request<Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            req.map(axum::body::Body::new)
+        });
+        let conn = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+    graceful.shutdown().await;
     tracing::info!("fieldcheck-server stopped");
     Ok(())
 }
@@ -91,7 +127,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing in-flight requests");
 }
 
 #[cfg(test)]

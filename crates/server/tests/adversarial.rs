@@ -300,3 +300,217 @@ async fn control_and_direction_characters_are_refused_in_pushed_text() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(h.export().await.findings.len(), 1);
 }
+
+/// A tablet sign-in for `user` from the address `ip`.
+async fn login_from(h: &Harness, ip: &str, user: &str, password: &str) -> Reply {
+    use axum::extract::ConnectInfo;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let dev = Device::new(40);
+    let body = serde_json::json!({"username": user, "password": password, "device_id": dev.id,
+        "device_public_key": dev.public_hex(), "device_label": "平板", "protocol_version": PROTOCOL_VERSION});
+    let mut req = axum::http::Request::post("/api/v1/login")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut().insert(ConnectInfo(addr));
+    let resp = h.router.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or_default(),
+    }
+}
+
+#[tokio::test]
+async fn parallel_wrong_passwords_get_no_more_checks_than_allowed() {
+    let h = harness().await;
+    let allowed = h.state.limits.login_max_failures;
+    let tries = (0..40).map(|i| {
+        let h = &h;
+        async move { login_from(h, "10.0.0.66", "inspector1", &format!("guess-{i}")).await }
+    });
+    let replies = futures_util::future::join_all(tries).await;
+    let checked = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count() as u64;
+    let refused = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count() as u64;
+    assert!(
+        checked <= allowed,
+        "{checked} password checks, {allowed} allowed"
+    );
+    assert_eq!(checked + refused, 40);
+    assert!(
+        h.state.hashes.runs() <= allowed,
+        "{} hashes",
+        h.state.hashes.runs()
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_admin_out_from_elsewhere() {
+    let h = harness().await;
+    for _ in 0..h.state.limits.login_max_failures {
+        let r = login_from(&h, "203.0.113.9", "admin", "guess").await;
+        r.assert_refused(StatusCode::UNAUTHORIZED, "bad_credentials");
+    }
+    login_from(&h, "203.0.113.9", "admin", "admin-pw")
+        .await
+        .assert_refused(StatusCode::TOO_MANY_REQUESTS, "too_many_logins");
+    let r = login_from(&h, "10.1.1.1", "admin", "admin-pw").await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the office still signs in: {}",
+        r.body
+    );
+}
+
+#[tokio::test]
+async fn an_address_that_keeps_failing_backs_off_longer() {
+    let h = harness().await;
+    let window = h.state.limits.login_window_secs as i64 * 1000;
+    let now = fieldcheck_server::clock::now_ms();
+    // Four earlier lockouts' worth of failures, all older than the first window.
+    for i in 0..20 {
+        h.state
+            .store
+            .record_login_failure("user:admin@198.51.100.7", now - window - 1000 * (i + 1))
+            .await
+            .unwrap();
+    }
+    let r = login_from(&h, "198.51.100.7", "admin", "admin-pw").await;
+    r.assert_refused(StatusCode::TOO_MANY_REQUESTS, "too_many_logins");
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(
+        retry > h.state.limits.login_window_secs,
+        "retry after {retry} s"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_name_costs_the_same_hash_at_both_doors() {
+    let h = harness().await;
+    let r = login_from(&h, "10.0.0.5", "nobody-by-this-name", "guess").await;
+    r.assert_refused(StatusCode::UNAUTHORIZED, "bad_credentials");
+    assert_eq!(h.state.hashes.runs(), 1);
+}
+
+#[tokio::test]
+async fn a_login_storm_past_the_waiting_room_is_told_to_come_back() {
+    let h = crate::http_api::harness_with(fieldcheck_server::config::Limits {
+        max_concurrent_hashes: 1,
+        max_waiting_hashes: 2,
+        ..fieldcheck_server::config::Limits::default()
+    })
+    .await;
+    let tries = (0..24).map(|i| {
+        let h = &h;
+        async move { login_from(h, &format!("10.9.0.{i}"), &format!("nobody{i}"), "guess").await }
+    });
+    let replies = futures_util::future::join_all(tries).await;
+    let busy: Vec<&Reply> = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!busy.is_empty(), "some are told to come back");
+    assert!(busy.iter().all(|r| r.headers.contains_key("retry-after")));
+    assert!(
+        replies
+            .iter()
+            .all(|r| matches!(r.status.as_u16(), 401 | 503)),
+        "no other answer"
+    );
+}
+
+#[tokio::test]
+async fn a_request_without_a_token_takes_no_sync_slot() {
+    let h = crate::http_api::harness_with(fieldcheck_server::config::Limits {
+        max_concurrent_syncs: 0,
+        ..fieldcheck_server::config::Limits::default()
+    })
+    .await;
+    let pull = serde_json::json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
+    let r = h
+        .json(axum::http::Method::POST, "/api/v1/sync/pull", None, &pull)
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+    let r = h
+        .json(
+            axum::http::Method::POST,
+            "/api/v1/sync/pull",
+            Some("forged"),
+            &pull,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.body);
+}
+
+#[tokio::test]
+async fn one_device_cannot_take_every_sync_slot() {
+    use tower::ServiceExt;
+    let h = crate::http_api::harness_with(fieldcheck_server::config::Limits {
+        max_syncs_per_device: 1,
+        ..fieldcheck_server::config::Limits::default()
+    })
+    .await;
+    // A push whose body never ends holds the inspector's tablet's slot.
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(1);
+    tx.send(bytes::Bytes::from_static(b"{\"protocol_version\":"))
+        .await
+        .unwrap();
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    let req = axum::http::Request::post("/api/v1/sync/push")
+        .header("authorization", format!("Bearer {}", h.inspector))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(body))
+        .unwrap();
+    let held = tokio::spawn(h.router.clone().oneshot(req));
+    for _ in 0..100 {
+        if !h.state.device_syncs.lock().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let pull = serde_json::json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
+    let r = h
+        .json(
+            axum::http::Method::POST,
+            "/api/v1/sync/pull",
+            Some(&h.inspector),
+            &pull,
+        )
+        .await;
+    r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "busy");
+    assert!(r.headers.contains_key("retry-after"));
+    let r = h
+        .json(
+            axum::http::Method::POST,
+            "/api/v1/sync/pull",
+            Some(&h.admin),
+            &pull,
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "another device still syncs: {}",
+        r.body
+    );
+    drop(tx);
+    let held = held.await.unwrap().unwrap();
+    assert_eq!(held.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        h.state.device_syncs.lock().unwrap().is_empty(),
+        "the slot is given back"
+    );
+}

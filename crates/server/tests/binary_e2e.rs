@@ -364,3 +364,70 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
         "data kept after the stop"
     );
 }
+
+/// Threat: one client holds connections open by sending a request a byte at a time. The real
+/// binary, with one-second read timeouts, closes a connection whose headers do not arrive and
+/// answers (and frees) a request whose body does not.
+#[tokio::test]
+async fn slow_clients_are_cut_off() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fieldcheck.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\n",
+    )
+    .unwrap();
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .arg("--config")
+            .arg(&config)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap()
+        .to_string();
+    let connect = || {
+        let s = std::net::TcpStream::connect(&addr).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        s
+    };
+    let started = std::time::Instant::now();
+    let mut slow_headers = connect();
+    slow_headers
+        .write_all(b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let mut buf = Vec::new();
+    let _ = slow_headers.read_to_end(&mut buf);
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "closed after {:?}",
+        started.elapsed()
+    );
+
+    let started = std::time::Instant::now();
+    let mut slow_body = connect();
+    slow_body
+        .write_all(b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"username\"")
+        .unwrap();
+    let mut answer = [0u8; 12];
+    slow_body.read_exact(&mut answer).unwrap();
+    assert!(
+        answer.starts_with(b"HTTP/1.1 4"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
+    assert!(started.elapsed() < Duration::from_secs(8));
+}

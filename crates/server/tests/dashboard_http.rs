@@ -1187,3 +1187,34 @@ async fn office_forms_refuse_control_and_direction_characters() {
     assert!(css.body.contains("td,th,dd,li"), "{}", css.body);
     assert!(css.body.contains("unicode-bidi:isolate"));
 }
+
+#[tokio::test]
+async fn an_after_photo_for_a_finding_that_cannot_take_it_is_not_stored() {
+    let d = dash().await;
+    let unit = d.login("unit_urban", "urban-pw").await;
+    let r = send_photo(&d, &unit, jpeg(320, 240)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    // Reported fixed already: three more uploads are refused, and none is kept or shown.
+    for side in [330, 340, 350] {
+        let r = send_photo(&d, &unit, jpeg(side, 240)).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+        let sha = sha_hex(&jpeg(side, 240));
+        let kept = d
+            .store
+            .dash_query(
+                "SELECT COUNT(*) FROM dash_uploads WHERE sha256 = $1",
+                vec![sha.as_str().into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(kept[0][0].int(), 0, "the refused photo is not recorded");
+        let blob = d
+            .dir
+            .path()
+            .join("photos")
+            .join(&sha[..2])
+            .join(format!("{sha}.jpg"));
+        assert!(!blob.exists(), "nor kept");
+    }
+    assert_eq!(d.events(d.urban).await, 1);
+}

@@ -1,12 +1,12 @@
-//! `POST /api/v1/login`: an account signs in on a device, registering the device's key and
-//! receiving a token. Failed attempts are counted in the store per account and per address
-//! (so replicas share the count) and refused with 429 beyond the limit.
+//! `POST /api/v1/login`: an account signs in on a device ([`sign_in`], shared with the
+//! dashboard), registering the device's key and receiving a token.
 
 use super::{ApiJson, check_protocol};
 use crate::app::SharedState;
 use crate::audit;
-use crate::auth::{bearer_session, hash_password, new_token, verify_password};
+use crate::auth::{bearer_session, new_token};
 use crate::error::{ApiError, ApiResult};
+use crate::sign_in::{Refusal, sign_in};
 use crate::store::NewDevice;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -14,11 +14,50 @@ use axum::http::{Extensions, HeaderMap, StatusCode};
 use fieldcheck_core::limits::{TextKind, check_text};
 use fieldcheck_protocol::{LoginRequest, LoginResponse, RevocationStatus};
 use std::net::SocketAddr;
-use std::sync::LazyLock;
 
-/// A hash to check against when the account does not exist.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| hash_password("fieldcheck-no-such-account").unwrap_or_default());
+/// The API's answer to a refused sign-in (a wrong password is audited; the name is short, as
+/// [`sign_in`] checked its length first).
+async fn refused(state: &SharedState, req: &LoginRequest, refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::TooLong => {
+            let (zh, en) = crate::auth::login_input_too_long();
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_login",
+                format!("{zh} / {en}"),
+            )
+        }
+        Refusal::TooMany { retry_after_secs } => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let mut e = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_logins",
+                format!(
+                    "登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins; try again in {minutes} minutes"
+                ),
+            );
+            e.retry_after = Some(retry_after_secs);
+            e
+        }
+        Refusal::Busy => ApiError::busy(state.limits.retry_after_secs),
+        Refusal::BadCredentials => {
+            let detail = req.device_id.to_string();
+            if let Err(e) = audit::record(state, None, "login_failed", &req.username, detail).await
+            {
+                return e;
+            }
+            ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "bad_credentials",
+                "用户名或密码错误 / wrong user name or password",
+            )
+        }
+        Refusal::Disabled => ApiError::forbidden(
+            "账号已停用，请联系创城办 / the account is disabled; contact the office",
+        ),
+        Refusal::Store(e) => e.into(),
+    }
+}
 
 /// Signs in and registers the device.
 #[utoipa::path(post, path = "/api/v1/login", tag = "auth",
@@ -31,74 +70,6 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     check_protocol(req.protocol_version)?;
-    if !crate::auth::login_input_fits(&req.username, &req.password) {
-        let (zh, en) = crate::auth::login_input_too_long();
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_login",
-            format!("{zh} / {en}"),
-        ));
-    }
-    let now = crate::clock::now_ms();
-    let limits = &state.limits;
-    let since = now - (limits.login_window_secs as i64) * 1000;
-    let user_key = format!("user:{}", req.username);
-    let addr_key = ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| format!("addr:{}", a.ip()));
-    // Tablets of one office may share an address, so an address gets ten times the allowance.
-    let checks = std::iter::once((&user_key, limits.login_max_failures)).chain(
-        addr_key
-            .as_ref()
-            .map(|k| (k, limits.login_max_failures * 10)),
-    );
-    for (key, allowed) in checks {
-        if state.store.login_failures_since(key, since).await? >= allowed {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_logins",
-                format!(
-                    "登录失败次数过多，请 {} 分钟后再试 / too many failed logins; try again in {} minutes",
-                    limits.login_window_secs / 60,
-                    limits.login_window_secs / 60
-                ),
-            );
-            e.retry_after = Some(limits.login_window_secs);
-            return Err(e);
-        }
-    }
-    let user = state.store.user(&req.username).await?;
-    let password = req.password.clone();
-    // An unknown name costs the same hash check as a known one, so timing does not tell names.
-    let hash = user
-        .as_ref()
-        .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(user) = user.filter(|_| ok) else {
-        for key in std::iter::once(&user_key).chain(addr_key.as_ref()) {
-            state.store.record_login_failure(key, now).await?;
-        }
-        audit::record(
-            &state,
-            None,
-            "login_failed",
-            &req.username,
-            req.device_id.to_string(),
-        )
-        .await?;
-        return Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "bad_credentials",
-            "用户名或密码错误 / wrong user name or password",
-        ));
-    };
-    if user.disabled {
-        return Err(ApiError::forbidden(
-            "账号已停用，请联系创城办 / the account is disabled; contact the office",
-        ));
-    }
     let key_ok = hex::decode(&req.device_public_key)
         .ok()
         .and_then(|k| <[u8; 32]>::try_from(k).ok())
@@ -117,6 +88,15 @@ pub async fn login(
             format!("设备名称{} / device_label: {}", f.zh(), f.en()),
         ));
     }
+    let address = ext
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(a)| a.ip().to_string());
+    let user = match sign_in(&state, &req.username, &req.password, address).await {
+        Ok(user) => user,
+        Err(refusal) => return Err(refused(&state, &req, refusal).await),
+    };
+    let now = crate::clock::now_ms();
+    let limits = &state.limits;
     let (token, token_hash) = new_token();
     let expires = now + i64::from(limits.token_ttl_days) * 86_400_000;
     state
@@ -131,7 +111,6 @@ pub async fn login(
             at: now,
         })
         .await?;
-    state.store.clear_login_failures(&user_key).await?;
     state
         .store
         .append_audit(&crate::store::AuditEntry {

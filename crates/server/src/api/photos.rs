@@ -231,22 +231,15 @@ async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<R
     let sha = row.record.sha256.clone();
     let size = row.record.size_bytes;
     let path = state.staging.path(&sha);
-    let verdict = {
-        let _slot = state
-            .verify_slots
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
-        let (p, rec, key, max) = (
-            path.clone(),
-            row.record.clone(),
-            row.signer_key.clone(),
-            state.limits.max_image_side,
-        );
-        tokio::task::spawn_blocking(move || verify_photo(&p, &rec, &key, max))
-            .await
-            .map_err(ApiError::internal)?
-    };
+    let (p, rec, key, max) = (
+        path.clone(),
+        row.record.clone(),
+        row.signer_key.clone(),
+        state.limits.max_image_side,
+    );
+    let verdict = state
+        .decode_bounded(move || verify_photo(&p, &rec, &key, max))
+        .await?;
     if let Err(rejection) = verdict {
         state
             .staging

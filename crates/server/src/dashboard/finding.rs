@@ -276,13 +276,25 @@ impl Step {
     }
 }
 
-/// Appends a step written in the browser, after checking it applies from the current status.
+/// Appends a step written in the browser, after checking it ([`check`]).
 async fn append(
     state: &SharedState,
     session: &Session,
     row: &FindingRow,
     step: Step,
 ) -> Result<Redirect, PageError> {
+    let event = check(state, session, row, step)?;
+    record(state, session, event).await
+}
+
+/// The step as it will be stored, once it applies from the finding's current status and the
+/// rectification policy allows it to the session's role. Nothing is written.
+fn check(
+    state: &SharedState,
+    session: &Session,
+    row: &FindingRow,
+    step: Step,
+) -> Result<RectificationEventRecord, PageError> {
     let Step {
         action,
         note,
@@ -333,6 +345,15 @@ async fn append(
             _ => PageError::invalid(fault.field(), &fault.zh(), &fault.en()),
         });
     }
+    Ok(event)
+}
+
+/// Stores a checked step and audits it; answers with the finding's page.
+async fn record(
+    state: &SharedState,
+    session: &Session,
+    event: RectificationEventRecord,
+) -> Result<Redirect, PageError> {
     state.store.append_office_event(&event).await?;
     state
         .store
@@ -340,14 +361,14 @@ async fn append(
             at: crate::clock::now_ms(),
             actor: session.user.name.clone(),
             device_id: None,
-            action: format!("dashboard_{}", action.as_str()),
-            target: row.record.id.to_string(),
+            action: format!("dashboard_{}", event.action.as_str()),
+            target: event.finding_id.to_string(),
             detail: event.id.to_string(),
         })
         .await?;
     Ok(Redirect::to(&format!(
         "/dashboard/findings/{}",
-        row.record.id
+        event.finding_id
     )))
 }
 
@@ -521,15 +542,22 @@ pub async fn rectify(
     if bytes.len() as u64 > state.limits.max_photo_bytes {
         return Err(too_big());
     }
-    let max_side = state.limits.max_image_side;
-    let (bytes, checked) = tokio::task::spawn_blocking(move || {
-        let checked = check_upload(&bytes, max_side);
-        (bytes, checked)
-    })
-    .await
-    .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
-    let (width, height, mime) = checked?;
+    // Everything is checked before anything is stored: the step (status, role, note), then
+    // the image (bounded like every decode), and only then the photo and the step are kept.
     let sha = hex::encode(Sha256::digest(&bytes));
+    let step = Step {
+        photo: Some(sha.clone()),
+        ..Step::new(RectificationAction::Rectified, note)
+    };
+    let event = check(&state, &session, &row, step)?;
+    let max_side = state.limits.max_image_side;
+    let (bytes, checked) = state
+        .decode_bounded(move || {
+            let checked = check_upload(&bytes, max_side);
+            (bytes, checked)
+        })
+        .await?;
+    let (width, height, mime) = checked?;
     let staged = state.staging.path(&format!("web-{sha}"));
     let io_err = |e: std::io::Error| PageError::from(crate::error::ApiError::internal(e));
     if let Some(dir) = staged.parent() {
@@ -542,7 +570,7 @@ pub async fn rectify(
         .dash_exec(vec![(
             "INSERT INTO dash_uploads (sha256, finding_id, uploaded_by, content_type, width, height, at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING".into(),
             vec![
-                sha.clone().into(),
+                sha.into(),
                 id.to_string().into(),
                 session.user.name.clone().into(),
                 mime.into(),
@@ -552,9 +580,5 @@ pub async fn rectify(
             ],
         )])
         .await?;
-    let step = Step {
-        photo: Some(sha),
-        ..Step::new(RectificationAction::Rectified, note)
-    };
-    append(&state, &session, &row, step).await
+    record(&state, &session, event).await
 }

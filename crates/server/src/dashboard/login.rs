@@ -9,7 +9,8 @@ use super::session::{
     same_secret, set_cookie,
 };
 use crate::app::SharedState;
-use crate::auth::{new_token, verify_password};
+use crate::auth::new_token;
+use crate::sign_in::{Refusal, sign_in};
 use crate::store::AuditEntry;
 use axum::Form;
 use axum::extract::{ConnectInfo, Path, State};
@@ -92,54 +93,46 @@ pub async fn login(
         )
             .into_response())
     };
-    if !crate::auth::login_input_fits(&form.username, &form.password) {
-        let (zh, en) = crate::auth::login_input_too_long();
-        return refuse(StatusCode::UNPROCESSABLE_ENTITY, &zh, &en);
-    }
-    let now = crate::clock::now_ms();
-    let limits = &state.limits;
-    let since = now - (limits.login_window_secs as i64) * 1000;
-    let user_key = format!("user:{}", form.username);
-    let addr_key = ext
+    let address = ext
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(a)| format!("addr:{}", a.ip()));
-    for (key, allowed) in std::iter::once((&user_key, limits.login_max_failures)).chain(
-        addr_key
-            .as_ref()
-            .map(|k| (k, limits.login_max_failures * 10)),
-    ) {
-        if state.store.login_failures_since(key, since).await? >= allowed {
+        .map(|ConnectInfo(a)| a.ip().to_string());
+    let user = match sign_in(&state, &form.username, &form.password, address).await {
+        Ok(user) => user,
+        Err(Refusal::TooLong) => {
+            let (zh, en) = crate::auth::login_input_too_long();
+            return refuse(StatusCode::UNPROCESSABLE_ENTITY, &zh, &en);
+        }
+        Err(Refusal::TooMany { .. }) => {
             return refuse(
                 StatusCode::TOO_MANY_REQUESTS,
                 "登录失败次数过多，请稍后再试",
                 "too many failed logins; try again later",
             );
         }
-    }
-    let user = state.store.user(&form.username).await?;
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let password = form.password.clone();
-    let ok =
-        tokio::task::spawn_blocking(move || hash.is_some_and(|h| verify_password(&h, &password)))
-            .await
-            .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
-    let Some(user) = user.filter(|_| ok) else {
-        for key in std::iter::once(&user_key).chain(addr_key.as_ref()) {
-            state.store.record_login_failure(key, now).await?;
+        Err(Refusal::Busy) => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "服务器正忙，请稍后再试",
+                "the server is busy; try again in a moment",
+            );
         }
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "用户名或密码错误",
-            "wrong user name or password",
-        );
+        Err(Refusal::BadCredentials) => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "用户名或密码错误",
+                "wrong user name or password",
+            );
+        }
+        Err(Refusal::Disabled) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                "账号已停用，请联系创城办",
+                "the account is disabled; contact the office",
+            );
+        }
+        Err(Refusal::Store(e)) => return Err(e.into()),
     };
-    if user.disabled {
-        return refuse(
-            StatusCode::FORBIDDEN,
-            "账号已停用，请联系创城办",
-            "the account is disabled; contact the office",
-        );
-    }
+    let now = crate::clock::now_ms();
     if user.role == Role::Inspector {
         return refuse(
             StatusCode::FORBIDDEN,
@@ -147,7 +140,6 @@ pub async fn login(
             "inspectors work in the tablet app",
         );
     }
-    state.store.clear_login_failures(&user_key).await?;
     let (token, _csrf) = session::open(&state, &user.name).await?;
     state
         .store

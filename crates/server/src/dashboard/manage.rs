@@ -385,9 +385,17 @@ pub async fn add_user(
     check_account(&f.name, role, unit.as_deref(), &f.password, &reference)
         .map_err(|e| PageError::invalid(e.field, &e.zh, &e.en))?;
     let password = f.password.clone();
-    let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+    let hash = state
+        .hashes
+        .run(move || hash_password(&password))
         .await
-        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?
+        .map_err(|_| {
+            PageError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "服务器正忙，请稍后再试",
+                "the server is busy; try again in a moment",
+            )
+        })?
         .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
     let user = UserRow {
         name: f.name.clone(),

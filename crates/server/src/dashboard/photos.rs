@@ -121,9 +121,9 @@ pub async fn thumb(
         return Ok(image_response(b));
     }
     let bytes = original(&state, &sha).await?;
-    let small = tokio::task::spawn_blocking(move || make_thumbnail(&bytes))
-        .await
-        .map_err(internal)?
+    let small = state
+        .decode_bounded(move || make_thumbnail(&bytes))
+        .await?
         .map_err(internal)?;
     state
         .blobs
