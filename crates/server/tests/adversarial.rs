@@ -514,3 +514,63 @@ async fn one_device_cannot_take_every_sync_slot() {
         "the slot is given back"
     );
 }
+
+#[tokio::test]
+async fn a_finding_edited_after_dispatch_reaches_only_its_current_unit() {
+    let h = harness().await;
+    let f = h.finding_for("urban_mgmt").await;
+    let dispatch = event(f, RectificationAction::Dispatched, Some("housing"), "admin");
+    let r = h
+        .json(
+            axum::http::Method::POST,
+            &format!("/api/v1/findings/{f}/events"),
+            Some(&h.admin),
+            &serde_json::to_value(&dispatch).unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    // The inspector edits the finding on the tablet, which still names the unit seen on site.
+    let Record::Finding(mut edit) =
+        finding(&h.inspector_dev, f, site(1).id, None, Some("urban_mgmt"))
+    else {
+        unreachable!()
+    };
+    edit.description = "井盖缺失，已设警示".into();
+    let r = push_next(
+        &h,
+        &h.inspector,
+        &h.inspector_dev,
+        vec![Record::Finding(edit)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let pulled = |token: String| {
+        let h = &h;
+        async move {
+            let pull = serde_json::json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "limit": 500, "hlc": hlc()});
+            let r = h
+                .json(
+                    axum::http::Method::POST,
+                    "/api/v1/sync/pull",
+                    Some(&token),
+                    &pull,
+                )
+                .await;
+            let resp: PullResponse = serde_json::from_value(r.body).unwrap();
+            resp.changes
+                .into_iter()
+                .filter_map(|c| match c.item {
+                    ChangeItem::Finding(x) => Some(x.description),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let urban = pulled(h.unit_urban.clone()).await;
+    assert!(
+        !urban.iter().any(|d| d.contains("警示")),
+        "the unit it was taken from does not get the edit: {urban:?}"
+    );
+    let housing = pulled(h.unit_housing.clone()).await;
+    assert!(housing.iter().any(|d| d.contains("警示")), "{housing:?}");
+}

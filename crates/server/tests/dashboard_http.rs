@@ -453,6 +453,18 @@ async fn authorization_matrix_every_page_every_caller() {
     let d = dash().await;
     let admin = d.login("admin", "admin-pw").await;
     let unit = d.login("unit_urban", "urban-pw").await;
+    // An admin session whose account was disabled afterwards, and one opened before the
+    // account's password changed: both count as signed out.
+    add_user(&d.store, "admin_off", Role::Admin, None, "admin-off-pw").await;
+    let disabled = d.login("admin_off", "admin-off-pw").await;
+    d.store.set_user_disabled("admin_off", true).await.unwrap();
+    add_user(&d.store, "admin_pw", Role::Admin, None, "admin-old-pw").await;
+    let changed = d.login("admin_pw", "admin-old-pw").await;
+    let new_hash = fieldcheck_server::auth::hash_password("admin-new-pw").unwrap();
+    d.store
+        .set_password_hash("admin_pw", &new_hash)
+        .await
+        .unwrap();
     // Logout last: it ends the session the other rows use.
     let mut pages: Vec<_> = PAGES.iter().collect();
     pages.sort_by_key(|(_, p, _)| *p == "/dashboard/logout");
@@ -467,6 +479,8 @@ async fn authorization_matrix_every_page_every_caller() {
             .replace("{code}", "en");
         for (who, b) in [
             ("anonymous", None),
+            ("disabled user", Some(&disabled)),
+            ("changed password", Some(&changed)),
             ("unit", Some(&unit)),
             ("admin", Some(&admin)),
         ] {
@@ -496,7 +510,8 @@ async fn authorization_matrix_every_page_every_caller() {
                 && r.location() == "/dashboard/login"
                 && !logged_out;
             let refused = r.status == StatusCode::FORBIDDEN;
-            let expect_login = who == "anonymous" && *access != PageAccess::Public;
+            let signed_out = matches!(who, "anonymous" | "disabled user" | "changed password");
+            let expect_login = signed_out && *access != PageAccess::Public;
             let expect_refused = matches!(
                 (who, access),
                 ("unit", PageAccess::Admin) | ("admin", PageAccess::Unit)

@@ -292,8 +292,33 @@ async fn authorization_matrix_every_route_every_caller() {
     let h = harness().await;
     let sha = sha_hex(b"nothing");
     let id = Uuid::now_v7();
-    let callers: [(&str, Option<String>, Option<Role>); 5] = [
+    // A token whose account was disabled afterwards, and one issued before a password change.
+    add_user(
+        &h.state.store,
+        "disabled1",
+        Role::Inspector,
+        None,
+        "pw-disabled",
+    )
+    .await;
+    let disabled = Device::new(21).register(&h.state.store, "disabled1").await;
+    h.state
+        .store
+        .set_user_disabled("disabled1", true)
+        .await
+        .unwrap();
+    add_user(&h.state.store, "admin2", Role::Admin, None, "pw-old-admin2").await;
+    let before_change = Device::new(22).register(&h.state.store, "admin2").await;
+    let new_hash = fieldcheck_server::auth::hash_password("pw-new-admin2").unwrap();
+    h.state
+        .store
+        .set_password_hash("admin2", &new_hash)
+        .await
+        .unwrap();
+    let callers: [(&str, Option<String>, Option<Role>); 7] = [
         ("anonymous", None, None),
+        ("disabled user", Some(disabled), None),
+        ("changed password", Some(before_change), None),
         (
             "inspector",
             Some(h.inspector.clone()),
@@ -327,7 +352,9 @@ async fn authorization_matrix_every_route_every_caller() {
                 .await;
             let allowed = match (access, role) {
                 (Access::Public, _) => true,
-                (Access::AnyToken, _) => token.is_some(),
+                // A password change deletes the account's tokens; a disable keeps them (the
+                // tablet may still ask whether it is revoked) but refuses them everywhere else.
+                (Access::AnyToken, _) => token.is_some() && *who != "changed password",
                 (_, None) => false,
                 (Access::AnyRole, Some(_)) => true,
                 (Access::Device, Some(r)) => matches!(r, Role::Inspector | Role::Admin),

@@ -573,6 +573,18 @@ mod suite {
         );
         assert!(s.photo(&rec.sha256).await.unwrap().unwrap().stored);
         assert!(s.photo(&sha_hex(b"none")).await.unwrap().is_none());
+        // A push's lookup names the device that recorded each hash (so no other claims it).
+        let refs = s
+            .lookup(&fieldcheck_server::store::RefQuery {
+                photos: HashSet::from([rec.sha256.clone(), sha_hex(b"none")]),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            refs.photos,
+            std::collections::HashMap::from([(rec.sha256.clone(), dev.id)])
+        );
     }
 }
 

@@ -660,7 +660,7 @@ impl Store for PostgresStore {
                     .bind(finding.to_string())
                     .fetch_optional(&mut *tx)
                     .await?;
-                let scope = sql::unit_scope(unit.or(current.flatten()).as_deref());
+                let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
                 log_change(&mut tx, &item, Some(&scope)).await?;
             }
             high = e.seq;

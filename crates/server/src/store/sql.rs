@@ -352,8 +352,10 @@ pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry
 
 /// What a pushed record passes on through the change log: findings and rectification steps,
 /// so that every tablet and the responsible unit follow the same loop. Returns the item, the
-/// finding whose unit scopes it, and the unit the record names itself (a step's unit wins over
-/// the finding's). Inspections, item results and photo records stay with the office.
+/// finding whose current unit scopes it, and the unit the record names itself (which scopes it
+/// only while the finding has no unit: an edit after a dispatch goes to the unit it was
+/// dispatched to, not the one the tablet saw on site). Inspections, item results and photo
+/// records stay with the office.
 pub fn redistributed(record: &Record) -> Option<(ChangeItem, uuid::Uuid, Option<String>)> {
     match record {
         Record::Finding(f) => Some((ChangeItem::Finding(f.clone()), f.id, f.unit.clone())),

@@ -677,7 +677,7 @@ impl Store for SqliteStore {
                         .prepare_cached(&q(sql::FINDING_UNIT))?
                         .query_row([finding.to_string()], |r| r.get(0))
                         .optional()?;
-                    let scope = sql::unit_scope(unit.or(current.flatten()).as_deref());
+                    let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
                     log_change(tx, &item, Some(&scope), at)?;
                 }
                 high = e.seq;
