@@ -5,7 +5,9 @@
 //!   fresh database is created);
 //! - photo upload throughput (upload + SHA-256 + full decode + signature check) against raw
 //!   disk writes measured with `dd`;
-//! - server peak RSS while 200 photo uploads stream at once.
+//! - server peak RSS while 200 photo uploads stream at once;
+//! - server peak RSS under a 100-way sign-in storm (bounded Argon2 pool, and unbounded as the
+//!   anchor), and a dashboard wrong-password sign-in's time for known and unknown names.
 //!
 //! Run: `cargo bench -p fieldcheck-server --bench server_bench` (from the repository root).
 
@@ -54,7 +56,16 @@ fn cli(data: &Path, db: Option<&str>, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Limits for every bench server: tablets of one account sign in together from one address,
+/// which the default failure count (attempts counted before the hash) would refuse past five.
+const BENCH_LIMITS: &str = "[limits]\nlogin_max_failures = 100000\n";
+
 fn start(data: PathBuf, db: Option<String>) -> Server {
+    start_with(data, db, Some(BENCH_LIMITS))
+}
+
+/// Starts a server whose configuration file holds `config` (TOML), when given.
+fn start_with(data: PathBuf, db: Option<String>, config: Option<&str>) -> Server {
     let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/../../content/civilized-city");
     cli(&data, db.as_deref(), &["demo", "--pack", pack]);
     cli(
@@ -67,13 +78,18 @@ fn start(data: PathBuf, db: Option<String>) -> Server {
             "--role",
             "inspector",
             "--password",
-            "bench-pw",
+            "bench-pw-2026",
         ],
     );
     let mut c = Command::new(BIN);
     c.arg("--data-dir").arg(&data);
     if let Some(db) = &db {
         c.arg("--database-url").arg(db);
+    }
+    if let Some(config) = config {
+        let file = data.join("bench.toml");
+        std::fs::write(&file, config).unwrap();
+        c.arg("--config").arg(file);
     }
     let mut child = c
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -121,7 +137,7 @@ impl Tablet {
             .post(format!("{base}/api/v1/login"))
             .json(&LoginRequest {
                 username: "bench".into(),
-                password: "bench-pw".into(),
+                password: "bench-pw-2026".into(),
                 device_id: id,
                 device_public_key: hex::encode(key.verifying_key().to_bytes()),
                 device_label: format!("bench {n}"),
@@ -411,21 +427,27 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
 }
 
 async fn concurrent_upload_rss(server: &Server) -> String {
-    let mut tab = Tablet::login(&server.base, 201).await;
+    // Fifty tablets, four uploads each (a tablet may hold four sync requests at once).
     let base_img = noisy_jpeg(1200, 900);
-    let photos: Vec<Vec<u8>> = (0..200).map(|n| variant(&base_img, 1000 + n)).collect();
-    let records = photos
-        .iter()
-        .map(|p| Record::Photo(tab.photo_record(p, 1200, 900)))
-        .collect();
-    tab.push(records).await;
+    let mut uploads = Vec::new();
+    for t in 0..50u8 {
+        let mut tab = Tablet::login(&server.base, 100 + t).await;
+        let photos: Vec<Vec<u8>> = (0..4)
+            .map(|n| variant(&base_img, 1000 + usize::from(t) * 4 + n))
+            .collect();
+        let records = photos
+            .iter()
+            .map(|p| Record::Photo(tab.photo_record(p, 1200, 900)))
+            .collect();
+        tab.push(records).await;
+        let tab = Arc::new(tab);
+        uploads.extend(photos.into_iter().map(|p| (tab.clone(), p)));
+    }
     let pid = server.child.id();
     let before = rss_kb(pid, "VmRSS:");
-    let tab = Arc::new(tab);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for p in photos {
-        let tab = tab.clone();
+    for (tab, p) in uploads {
         tasks.push(tokio::spawn(async move {
             let sha = hex::encode(Sha256::digest(&p));
             // A slow tablet: 64 KiB every 40 ms, so that all 200 are in flight together.
@@ -448,13 +470,113 @@ async fn concurrent_upload_rss(server: &Server) -> String {
     }
     let hwm = rss_kb(pid, "VmHWM:");
     format!(
-        "200 concurrent uploads of {:.2} MB each (1200×900 JPEG, streamed in 64 KiB chunks) took {:.1} s; server RSS before {:.0} MB, peak sampled {:.0} MB, VmHWM (whole run) {:.0} MB",
+        "200 concurrent uploads (50 tablets × 4) of {:.2} MB each (1200×900 JPEG, streamed in 64 KiB chunks) took {:.1} s; server RSS before {:.0} MB, peak sampled {:.0} MB, VmHWM (whole run) {:.0} MB",
         base_img.len() as f64 / 1e6,
         start.elapsed().as_secs_f64(),
         before as f64 / 1024.0,
         peak_sampled as f64 / 1024.0,
         hwm as f64 / 1024.0
     )
+}
+
+/// A hundred sign-ins at once with names that do not exist (the attacker's cheapest storm),
+/// sampling the server's memory; then the time of a wrong password for a known and for an
+/// unknown name at the dashboard, ten of each, interleaved.
+async fn login_storm(server: &Server) -> String {
+    let pid = server.child.id();
+    let before = rss_kb(pid, "VmRSS:");
+    let http = reqwest::Client::new();
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..100)
+        .map(|n| {
+            let (http, base) = (http.clone(), server.base.clone());
+            tokio::spawn(async move {
+                let key = SigningKey::from_bytes(&[7; 32]);
+                http.post(format!("{base}/api/v1/login"))
+                    .json(&LoginRequest {
+                        username: format!("storm-{n}"),
+                        password: "guess-guess".into(),
+                        device_id: Uuid::now_v7(),
+                        device_public_key: hex::encode(key.verifying_key().to_bytes()),
+                        device_label: "storm".into(),
+                        protocol_version: PROTOCOL_VERSION,
+                    })
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut peak = 0;
+    while !tasks.iter().all(|t| t.is_finished()) {
+        peak = peak.max(rss_kb(pid, "VmRSS:"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut answers = std::collections::BTreeMap::new();
+    for t in tasks {
+        *answers.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    let took = started.elapsed();
+    let hwm = rss_kb(pid, "VmHWM:");
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for i in 0..10 {
+        known.push(dashboard_login_ms(&http, &server.base, "admin").await);
+        unknown.push(dashboard_login_ms(&http, &server.base, &format!("nobody{i}")).await);
+    }
+    let (k, u) = (median(&mut known), median(&mut unknown));
+    format!(
+        "100 parallel sign-ins took {:.1} s, answers {answers:?}; RSS before {:.0} MB, peak sampled {:.0} MB, VmHWM {:.0} MB. Dashboard wrong password, median of 10: known name {k:.0} ms, unknown name {u:.0} ms (ratio {:.2})",
+        took.as_secs_f64(),
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        hwm as f64 / 1024.0,
+        u / k
+    )
+}
+
+/// Milliseconds a wrong-password dashboard sign-in for `name` takes (the form's CSRF cookie
+/// fetched first, not timed).
+async fn dashboard_login_ms(http: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let page = http
+        .get(format!("{base}/dashboard/login"))
+        .send()
+        .await
+        .unwrap();
+    let cookie = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("fc_login_csrf="))
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let csrf = cookie.trim_start_matches("fc_login_csrf=").to_string();
+    let started = Instant::now();
+    let status = http
+        .post(format!("{base}/dashboard/login"))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", name),
+            ("password", "wrong-guess"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 401, "{name}");
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 async fn fresh_pg(base: &str) -> String {
@@ -498,6 +620,26 @@ async fn main() {
         concurrent_upload_rss(&fresh).await
     );
     drop(fresh);
+    // The storm and the timing runs come from one address.
+    let storm = start(tmp.path().join("storm"), None);
+    println!(
+        "login storm (bounded hash pool, default 2 slots): {}",
+        login_storm(&storm).await
+    );
+    drop(storm);
+    // The anchor: the same storm when every sign-in may hash at once (no bound), as before.
+    let unbounded = start_with(
+        tmp.path().join("unbounded"),
+        None,
+        Some(
+            "[limits]\nlogin_max_failures = 100000\nmax_concurrent_hashes = 100\nmax_waiting_hashes = 1000\n",
+        ),
+    );
+    println!(
+        "login storm (anchor: 100 hash slots): {}",
+        login_storm(&unbounded).await
+    );
+    drop(unbounded);
     let pg = std::env::var("FIELDCHECK_BENCH_PG_URL")
         .or_else(|_| std::env::var("FIELDCHECK_TEST_PG_URL"));
     match pg {

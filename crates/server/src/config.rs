@@ -46,7 +46,8 @@ pub struct Limits {
     /// Sign-ins that may wait for a hash slot; past that they are answered 503 at once.
     pub max_waiting_hashes: usize,
     /// Sync requests (push, pull, photos) one device may have in flight at once; past that
-    /// it is answered 503, so one tablet cannot take every sync slot.
+    /// it is answered 503, so one tablet cannot take every sync slot. A tablet uploads three
+    /// photos at once and may pull meanwhile.
     pub max_syncs_per_device: usize,
     /// Seconds a client has to send a request's headers before the connection is closed.
     pub header_read_timeout_secs: u64,
@@ -73,7 +74,7 @@ impl Default for Limits {
             login_window_secs: 900,
             max_concurrent_hashes: 2,
             max_waiting_hashes: 64,
-            max_syncs_per_device: 2,
+            max_syncs_per_device: 4,
             header_read_timeout_secs: 15,
             body_read_timeout_secs: 120,
         }
