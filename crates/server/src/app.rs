@@ -14,7 +14,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, patch, post, put};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
@@ -44,7 +44,7 @@ pub struct AppState {
     /// The bounded pool every password hash runs in.
     pub hashes: crate::sign_in::HashPool,
     /// Sync requests each device has in flight right now.
-    pub device_syncs: Mutex<HashMap<uuid::Uuid, usize>>,
+    pub device_slots: crate::device_slots::DeviceSlots,
     /// Photos being uploaded right now by this process (one writer per staged file).
     pub uploads: Mutex<HashSet<String>>,
     /// The office dashboard's per-process state (export jobs).
@@ -71,7 +71,7 @@ impl AppState {
                 limits.max_concurrent_hashes,
                 limits.max_waiting_hashes,
             ),
-            device_syncs: Mutex::new(HashMap::new()),
+            device_slots: crate::device_slots::DeviceSlots::default(),
             uploads: Mutex::new(HashSet::new()),
             dashboard: crate::dashboard::DashState::default(),
             limits,
@@ -151,45 +151,11 @@ async fn path_guard(req: Request, next: Next) -> Result<Response, ApiError> {
     Ok(next.run(req).await)
 }
 
-/// Holds one of a device's sync slots until dropped.
-struct DeviceSlot<'a> {
-    state: &'a AppState,
-    device: uuid::Uuid,
-}
-
-impl<'a> DeviceSlot<'a> {
-    /// Takes one of the device's slots, or `None` when it already holds them all.
-    fn take(state: &'a AppState, device: uuid::Uuid) -> Option<Self> {
-        let mut held = state.device_syncs.lock().unwrap_or_else(|p| p.into_inner());
-        let n = held.entry(device).or_insert(0);
-        if *n >= state.limits.max_syncs_per_device {
-            return None;
-        }
-        *n += 1;
-        Some(Self { state, device })
-    }
-}
-
-impl Drop for DeviceSlot<'_> {
-    fn drop(&mut self) {
-        let mut held = self
-            .state
-            .device_syncs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(n) = held.get_mut(&self.device) {
-            *n -= 1;
-            if *n == 0 {
-                held.remove(&self.device);
-            }
-        }
-    }
-}
-
-/// Authenticates a sync request, then caps it: at most `max_syncs_per_device` in flight per
-/// device and `max_concurrent_syncs` in all; beyond either cap answers 503 with Retry-After.
-/// An unauthenticated request is refused before it takes any slot, so nobody without a token
-/// can starve the tablets, and one device cannot take every slot.
+/// Authenticates a sync request, then caps it: `max_concurrent_syncs` in all (beyond, 503 with
+/// Retry-After) and `max_syncs_per_device` per device (beyond, the device's oldest request is
+/// given up: see [`crate::device_slots`]). An unauthenticated request is refused before it
+/// takes any slot, so nobody without a token can starve the tablets, and one device cannot take
+/// every slot.
 async fn sync_cap(
     State(state): State<SharedState>,
     req: Request,
@@ -197,14 +163,17 @@ async fn sync_cap(
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
     let caller = Caller::from_request_parts(&mut parts, &state).await?;
-    let Some(_device_slot) = DeviceSlot::take(&state, caller.device.id) else {
-        return Err(ApiError::busy(state.limits.retry_after_secs));
-    };
     let Ok(_slot) = state.sync_slots.clone().try_acquire_owned() else {
         return Err(ApiError::busy(state.limits.retry_after_secs));
     };
+    let (_device_slot, give_up) = state
+        .device_slots
+        .take(caller.device.id, state.limits.max_syncs_per_device);
     parts.extensions.insert(caller);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    tokio::select! {
+        response = next.run(Request::from_parts(parts, body)) => Ok(response),
+        _ = give_up => Err(ApiError::busy(state.limits.push_retry_after_secs)),
+    }
 }
 
 /// Caps concurrent pushes; beyond the cap answers 503 with Retry-After, before the body is read.

@@ -45,9 +45,9 @@ pub struct Limits {
     pub max_concurrent_hashes: usize,
     /// Sign-ins that may wait for a hash slot; past that they are answered 503 at once.
     pub max_waiting_hashes: usize,
-    /// Sync requests (push, pull, photos) one device may have in flight at once; past that
-    /// it is answered 503, so one tablet cannot take every sync slot. A tablet uploads three
-    /// photos at once and may pull meanwhile.
+    /// Sync requests (push, pull, photos) one device may have in flight at once, so one
+    /// tablet cannot take every sync slot; a request beyond it gives up the device's oldest
+    /// one. A tablet uploads three photos at once and may pull meanwhile.
     pub max_syncs_per_device: usize,
     /// Seconds a client has to send a request's headers before the connection is closed.
     pub header_read_timeout_secs: u64,

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod device_slots;
 pub mod error;
 pub mod office_input;
 pub mod photo_check;
