@@ -14,11 +14,11 @@
 use calamine::{Reader, Xlsx, open_workbook_from_rs};
 use fantoccini::{Client, ClientBuilder, Locator};
 use fieldcheck_core::photo::CaptureRequest;
-use fieldcheck_core::rectification::Status;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
 use fieldcheck_core::store::inspections::NewInspection;
 use fieldcheck_core::sync::api::Timeouts;
+use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoKind, RectificationAction, Severity, Site,
 };

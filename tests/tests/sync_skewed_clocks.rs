@@ -6,9 +6,9 @@
 
 use fieldcheck_core::clock::Clock;
 use fieldcheck_core::photo::DeviceKey;
-use fieldcheck_core::rectification::derive_status;
 use fieldcheck_core::store::Store;
 use fieldcheck_core::sync::api::{Timeouts, login};
+use fieldcheck_domain::rectification::derive_status;
 use fieldcheck_protocol::{
     Hlc, LoginRequest, PROTOCOL_VERSION, RectificationAction, RectificationEventRecord,
 };

@@ -5,9 +5,10 @@ use crate::photo_support;
 
 use fieldcheck_core::photo::{
     CaptureRequest, DeviceKey, KEY_FILE, OsFs, PhotoDir, PhotoError, PhotoFs, PhotoPipeline,
-    TrustedClock, verify_record,
+    TrustedClock,
 };
 use fieldcheck_core::store::Store;
+use fieldcheck_domain::photo_signature::verify_record;
 use fieldcheck_protocol::{PhotoKind, Position, PositionSource, TimeSource};
 use photo_support::{jpeg, pattern};
 use sha2::{Digest, Sha256};

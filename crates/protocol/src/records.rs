@@ -290,7 +290,7 @@ impl TimeSource {
 }
 
 /// A step of a finding's rectification loop. The log is append-only; the current status is
-/// derived from it (see `fieldcheck_core::rectification`).
+/// derived from it (see `fieldcheck_domain::rectification`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RectificationAction {

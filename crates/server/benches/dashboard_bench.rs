@@ -275,8 +275,8 @@ async fn main() {
     let now = fieldcheck_server::clock::now_ms();
     let month = format!(
         "/dashboard/scores?from={}&to={}",
-        fieldcheck_server::clock::china_date(now - 29 * 86_400_000),
-        fieldcheck_server::clock::china_date(now)
+        fieldcheck_domain::china_time::china_date(now - 29 * 86_400_000),
+        fieldcheck_domain::china_time::china_date(now)
     );
     let pages: [(&str, &str); 5] = [
         ("ledger, first page, no filter", "/dashboard/ledger"),

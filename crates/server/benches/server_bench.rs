@@ -249,7 +249,7 @@ impl Tablet {
         };
         r.signature = hex::encode(
             self.key
-                .sign(&fieldcheck_core::photo::signed_message(&r))
+                .sign(&fieldcheck_domain::photo_signature::signed_message(&r))
                 .to_bytes(),
         );
         r

@@ -15,17 +15,17 @@ use fieldcheck_protocol::Role;
 /// Longest password accepted at sign-in, in bytes: beyond anything a person types.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-/// Whether a sign-in's user name (at most [`fieldcheck_core::limits::MAX_NAME`] characters) and password
+/// Whether a sign-in's user name (at most [`fieldcheck_domain::limits::MAX_NAME`] characters) and password
 /// (at most [`MAX_PASSWORD_BYTES`]) could belong to an account at all. Both sign-in doors, the
 /// API and the dashboard, refuse others before anything is counted, hashed or audited.
 pub fn login_input_fits(username: &str, password: &str) -> bool {
-    username.chars().count() <= fieldcheck_core::limits::MAX_NAME
+    username.chars().count() <= fieldcheck_domain::limits::MAX_NAME
         && password.len() <= MAX_PASSWORD_BYTES
 }
 
 /// The refusal of a sign-in that [`login_input_fits`] rejects: (中文, English).
 pub fn login_input_too_long() -> (String, String) {
-    let (name, password) = (fieldcheck_core::limits::MAX_NAME, MAX_PASSWORD_BYTES);
+    let (name, password) = (fieldcheck_domain::limits::MAX_NAME, MAX_PASSWORD_BYTES);
     (
         format!("用户名或密码过长（用户名最多 {name} 字，密码最多 {password} 字节）"),
         format!(

@@ -151,7 +151,7 @@ pub async fn assign_today(store: &dyn Store) -> Result<Vec<Assignment>, DemoErro
     if !is_inspector {
         return Ok(Vec::new());
     }
-    let date = crate::clock::china_date(crate::clock::now_ms());
+    let date = fieldcheck_domain::china_time::china_date(crate::clock::now_ms());
     let mut out = Vec::new();
     for (i, note) in TODAY {
         let a = Assignment {

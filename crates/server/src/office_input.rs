@@ -1,12 +1,12 @@
 //! The checks on what the office writes: sites, units and accounts. Every door that writes
 //! them (the office API, the dashboard's forms and CSV import, the command line) calls these,
 //! so a site the dashboard refuses is refused by the API too, with the same reason. Text limits
-//! are the shared ones ([`fieldcheck_core::limits`]).
+//! are the shared ones ([`fieldcheck_domain::limits`]).
 
 use crate::dashboard::reference::Reference;
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use fieldcheck_core::limits::{TextKind, check_text};
+use fieldcheck_domain::limits::{TextKind, check_text};
 use fieldcheck_protocol::{Position, Role, Site, Unit};
 
 /// Shortest password an account may be given, in characters.

@@ -7,8 +7,9 @@ use crate::error::{ApiError, ApiResult};
 use crate::photo_check::verify_signature;
 use crate::store::{RefData, RefQuery, Store};
 use axum::http::StatusCode;
-use fieldcheck_core::limits::{TextKind, check_text};
-use fieldcheck_core::rectification::{StepFault, check_step};
+use fieldcheck_domain::china_time::is_date;
+use fieldcheck_domain::limits::{TextKind, check_text};
+use fieldcheck_domain::rectification::{StepFault, check_step};
 use fieldcheck_protocol::{
     Assignment, Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role, Template,
 };
@@ -214,11 +215,6 @@ fn position(seq: u64, field: &str, p: &Option<Position>) -> ApiResult<()> {
         }
     }
     Ok(())
-}
-
-/// Whether a string is a real calendar date written `YYYY-MM-DD` (so 2026-02-30 is not).
-pub fn is_date(d: &str) -> bool {
-    d.len() == 10 && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok()
 }
 
 fn date(seq: u64, field: &str, d: &Option<String>) -> ApiResult<()> {
@@ -568,29 +564,4 @@ pub async fn check_assignment(store: &dyn Store, a: &Assignment) -> ApiResult<()
         return Err(invalid_assignment("note", &f.zh(), &f.en()));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_date;
-
-    #[test]
-    fn dates_are_real_calendar_days() {
-        for ok in ["2026-11-27", "2024-02-29", "2000-02-29", "2026-12-31"] {
-            assert!(is_date(ok), "{ok}");
-        }
-        for bad in [
-            "2026-02-29",
-            "1900-02-29",
-            "2026-04-31",
-            "2026-13-01",
-            "2026-00-10",
-            "2026-1-01",
-            "2026/01/01",
-            "",
-            "tomorrow",
-        ] {
-            assert!(!is_date(bad), "{bad}");
-        }
-    }
 }

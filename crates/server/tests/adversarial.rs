@@ -133,14 +133,7 @@ async fn only_a_dispatch_names_a_unit_through_any_door() {
     .await;
     r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record");
     assert_eq!(r.body["field"], "unit", "{}", r.body);
-    let r = h
-        .json(
-            axum::http::Method::POST,
-            &format!("/api/v1/findings/{f}/events"),
-            Some(&h.unit_urban),
-            &serde_json::to_value(&moved).unwrap(),
-        )
-        .await;
+    let r = h.step(&h.unit_urban, &moved).await;
     r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_event");
     assert_eq!(r.body["field"], "unit", "{}", r.body);
     assert!(h.export().await.events.is_empty());
@@ -170,7 +163,7 @@ fn resign(dev: &Device, mut r: PhotoRecord) -> PhotoRecord {
     use ed25519_dalek::Signer;
     r.signature = hex::encode(
         dev.key
-            .sign(&fieldcheck_core::photo::signed_message(&r))
+            .sign(&fieldcheck_domain::photo_signature::signed_message(&r))
             .to_bytes(),
     );
     r
@@ -520,14 +513,7 @@ async fn a_finding_edited_after_dispatch_reaches_only_its_current_unit() {
     let h = harness().await;
     let f = h.finding_for("urban_mgmt").await;
     let dispatch = event(f, RectificationAction::Dispatched, Some("housing"), "admin");
-    let r = h
-        .json(
-            axum::http::Method::POST,
-            &format!("/api/v1/findings/{f}/events"),
-            Some(&h.admin),
-            &serde_json::to_value(&dispatch).unwrap(),
-        )
-        .await;
+    let r = h.step(&h.admin, &dispatch).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     // The inspector edits the finding on the tablet, which still names the unit seen on site.
     let Record::Finding(mut edit) =

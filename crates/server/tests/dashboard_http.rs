@@ -223,6 +223,18 @@ impl Dash {
     async fn events(&self, id: Uuid) -> usize {
         self.store.finding(id).await.unwrap().unwrap().events.len()
     }
+
+    /// The office dispatches the urban finding to its unit, so the unit may answer it.
+    async fn dispatch_urban(&self) {
+        let mut e = event(
+            self.urban,
+            RectificationAction::Dispatched,
+            Some("urban_mgmt"),
+            "admin",
+        );
+        e.deadline = Some("2099-01-01".into());
+        assert!(self.store.append_office_event(&e).await.unwrap());
+    }
 }
 
 #[tokio::test]
@@ -591,18 +603,22 @@ async fn send_photo(d: &Dash, unit: &Browser, bytes: Vec<u8>) -> Reply {
 async fn an_after_photo_must_be_a_real_jpeg_or_png() {
     let d = dash().await;
     let unit = d.login("unit_urban", "urban-pw").await;
+    // Not dispatched yet: the unit cannot answer it.
+    let r = send_photo(&d, &unit, jpeg(320, 240)).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    d.dispatch_urban().await;
     for bad in [b"not an image".to_vec(), png_bomb_header(100_000)] {
         let r = send_photo(&d, &unit, bad).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
         assert!(r.body.contains("“photo”"), "{}", r.body);
     }
-    assert_eq!(d.events(d.urban).await, 0);
+    assert_eq!(d.events(d.urban).await, 1, "only the dispatch");
     let r = send_photo(&d, &unit, jpeg(320, 240)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let row = d.store.finding(d.urban).await.unwrap().unwrap();
-    assert_eq!(row.events.len(), 1);
-    assert_eq!(row.events[0].action, RectificationAction::Rectified);
-    let sha = row.events[0].photo_sha256.clone().unwrap();
+    assert_eq!(row.events.len(), 2);
+    assert_eq!(row.events[1].action, RectificationAction::Rectified);
+    let sha = row.events[1].photo_sha256.clone().unwrap();
     assert_eq!(sha, sha_hex(&jpeg(320, 240)));
     let full = d
         .get(&format!("/dashboard/photos/{sha}"), Some(&unit))
@@ -779,8 +795,8 @@ async fn scores_follow_writes(store: DynStore) {
         .apply_push(dev.id, &dev.public_hex(), &entries(1, records))
         .await
         .unwrap();
-    let day1 = fieldcheck_server::clock::china_date(start);
-    let day4 = fieldcheck_server::clock::china_date(later);
+    let day1 = fieldcheck_domain::china_time::china_date(start);
+    let day4 = fieldcheck_domain::china_time::china_date(later);
     let load = |from: Option<&'static str>, to: Option<&'static str>| {
         let store = store.clone();
         async move { Scores::load(store.as_ref(), from, to).await.unwrap() }
@@ -1207,6 +1223,7 @@ async fn office_forms_refuse_control_and_direction_characters() {
 async fn an_after_photo_for_a_finding_that_cannot_take_it_is_not_stored() {
     let d = dash().await;
     let unit = d.login("unit_urban", "urban-pw").await;
+    d.dispatch_urban().await;
     let r = send_photo(&d, &unit, jpeg(320, 240)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     // Reported fixed already: three more uploads are refused, and none is kept or shown.
@@ -1231,5 +1248,5 @@ async fn an_after_photo_for_a_finding_that_cannot_take_it_is_not_stored() {
             .join(format!("{sha}.jpg"));
         assert!(!blob.exists(), "nor kept");
     }
-    assert_eq!(d.events(d.urban).await, 1);
+    assert_eq!(d.events(d.urban).await, 2, "the dispatch and the one fix");
 }

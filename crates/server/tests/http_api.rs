@@ -183,6 +183,13 @@ impl Harness {
         .await
     }
 
+    /// Posts a rectification step to the office API as `token`.
+    pub(crate) async fn step(&self, token: &str, event: &RectificationEventRecord) -> Reply {
+        let path = format!("/api/v1/findings/{}/events", event.finding_id);
+        let body = serde_json::to_value(event).unwrap();
+        self.json(Method::POST, &path, Some(token), &body).await
+    }
+
     pub(crate) async fn push(&self, token: &str, device: Uuid, entries: &[OutboxEntry]) -> Reply {
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,
@@ -675,35 +682,31 @@ async fn unit_members_see_and_answer_only_their_units_findings() {
         2
     );
 
+    // A unit answers a finding once the office dispatched it, not before.
+    let fixed = event(urban, RectificationAction::Rectified, None, "unit_urban");
+    h.step(&h.unit_urban, &fixed)
+        .await
+        .assert_refused(StatusCode::CONFLICT, "step_not_applicable");
+    let dispatch = event(
+        urban,
+        RectificationAction::Dispatched,
+        Some("urban_mgmt"),
+        "admin",
+    );
+    let r = h.step(&h.admin, &dispatch).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     // A unit reports its own finding fixed; it may not close it, nor touch another unit's.
     let fixed = event(urban, RectificationAction::Rectified, None, "unit_urban");
-    let r = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/findings/{urban}/events"),
-            Some(&h.unit_urban),
-            &serde_json::to_value(&fixed).unwrap(),
-        )
-        .await;
+    let r = h.step(&h.unit_urban, &fixed).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let close = event(urban, RectificationAction::Closed, None, "unit_urban");
-    h.json(
-        Method::POST,
-        &format!("/api/v1/findings/{urban}/events"),
-        Some(&h.unit_urban),
-        &serde_json::to_value(&close).unwrap(),
-    )
-    .await
-    .assert_refused(StatusCode::FORBIDDEN, "step_not_allowed");
+    h.step(&h.unit_urban, &close)
+        .await
+        .assert_refused(StatusCode::FORBIDDEN, "step_not_allowed");
     let other = event(housing, RectificationAction::Rectified, None, "unit_urban");
-    h.json(
-        Method::POST,
-        &format!("/api/v1/findings/{housing}/events"),
-        Some(&h.unit_urban),
-        &serde_json::to_value(&other).unwrap(),
-    )
-    .await
-    .assert_refused(StatusCode::FORBIDDEN, "forbidden");
+    h.step(&h.unit_urban, &other)
+        .await
+        .assert_refused(StatusCode::FORBIDDEN, "forbidden");
     // The office dispatches the housing finding to urban management: now urban sees it.
     let dispatch = event(
         housing,
@@ -711,14 +714,7 @@ async fn unit_members_see_and_answer_only_their_units_findings() {
         Some("urban_mgmt"),
         "admin",
     );
-    let r = h
-        .json(
-            Method::POST,
-            &format!("/api/v1/findings/{housing}/events"),
-            Some(&h.admin),
-            &serde_json::to_value(&dispatch).unwrap(),
-        )
-        .await;
+    let r = h.step(&h.admin, &dispatch).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(
         h.send(
@@ -750,7 +746,7 @@ async fn unit_members_see_and_answer_only_their_units_findings() {
         .iter()
         .filter(|c| matches!(c.item, ChangeItem::Rectification(_)))
         .count();
-    assert_eq!(steps, 2);
+    assert_eq!(steps, 3, "two dispatches to urban and its fix");
     let r = h
         .json(
             Method::POST,

@@ -5,9 +5,9 @@ use super::sites::{FindingSummary, summarize};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use fieldcheck_core::photo::CaptureRequest;
-use fieldcheck_core::rectification::Status;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
+use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoKind, PhotoRecord, Position, RectificationAction,
     RectificationEventRecord, Severity, Site,

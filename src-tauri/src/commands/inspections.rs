@@ -4,8 +4,8 @@ use super::parse_id;
 use super::sites::{FindingSummary, summarize};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use fieldcheck_core::scoring::Score;
 use fieldcheck_core::store::inspections::NewInspection;
+use fieldcheck_domain::scoring::Score;
 use fieldcheck_protocol::{
     InspectionRecord, ItemResultRecord, ItemValue, Position, Site, Template,
 };

@@ -142,9 +142,5 @@ fn count_photos(dir: &Path) -> u64 {
 
 /// Today's date in China time (UTC+8), as assignments name their day.
 pub fn china_today() -> String {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-    chrono::Utc::now()
-        .with_timezone(&china)
-        .format("%Y-%m-%d")
-        .to_string()
+    fieldcheck_domain::china_time::china_date(chrono::Utc::now().timestamp_millis())
 }

@@ -3,8 +3,8 @@
 use super::parse_id;
 use crate::error::CommandResult;
 use crate::state::AppState;
-use fieldcheck_core::scoring::Score;
 use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_domain::scoring::Score;
 use fieldcheck_protocol::{Assignment, InspectionRecord, Site, SiteType, Subcategory, Unit};
 use serde::Serialize;
 use tauri::State;

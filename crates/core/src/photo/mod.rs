@@ -39,7 +39,7 @@ pub use orientation::Orientation;
 pub use process::{
     JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process, thumbnail,
 };
-pub use signing::{DeviceKey, KEY_FILE, signed_message, verify_record};
+pub use signing::{DeviceKey, KEY_FILE};
 pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
 pub use watermark::{Stamp, serial, stamp_lines};
 

@@ -20,9 +20,6 @@ static FONT: LazyLock<FontRef<'static>> = LazyLock::new(|| {
         .expect("the bundled font parses (checked by the photo tests)")
 });
 
-/// China Standard Time (no daylight saving), the zone every stamp is written in.
-const BEIJING_OFFSET_MS: i64 = 8 * 3600 * 1000;
-
 /// Everything stamped into a photo.
 #[derive(Clone, Debug)]
 pub struct Stamp<'a> {
@@ -52,7 +49,7 @@ pub fn serial(device_id: Uuid, captured_at_ms: i64) -> String {
 
 /// The text lines of the stamp, top to bottom.
 pub fn stamp_lines(stamp: &Stamp<'_>) -> [String; 4] {
-    let time = beijing_time(stamp.time.unix_ms);
+    let time = fieldcheck_domain::china_time::china_datetime(stamp.time.unix_ms);
     let time_line = match stamp.time.source {
         TimeSource::Device => format!("{time} 北京时间 · 设备时钟（未校准）"),
         TimeSource::Trusted if stamp.time.device_clock_is_off() => {
@@ -93,28 +90,6 @@ pub fn stamp_lines(stamp: &Stamp<'_>) -> [String; 4] {
             stamp.serial
         ),
     ]
-}
-
-/// `YYYY-MM-DD HH:MM:SS` in Beijing time.
-fn beijing_time(unix_ms: i64) -> String {
-    let secs = (unix_ms + BEIJING_OFFSET_MS).div_euclid(1000);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days since 1970-01-01 to a civil date (H. Hinnant's algorithm, proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
 }
 
 /// Replaces control characters (line breaks in a typed name) with spaces.

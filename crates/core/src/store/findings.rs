@@ -3,8 +3,8 @@
 use super::inspections::unix_millis_now;
 use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
-use crate::limits::TextKind;
-use crate::rectification::{Status, derive_status};
+use fieldcheck_domain::limits::TextKind;
+use fieldcheck_domain::rectification::{Status, derive_status};
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoRecord, Position, Record, RectificationAction,
     RectificationEventRecord, Severity,

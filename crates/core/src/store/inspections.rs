@@ -2,8 +2,8 @@
 
 use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
-use crate::limits::TextKind;
-use crate::scoring::{Score, score_inspection};
+use fieldcheck_domain::limits::TextKind;
+use fieldcheck_domain::scoring::{Score, score_inspection};
 use fieldcheck_protocol::{
     FindingRecord, Hlc, InspectionRecord, ItemKind, ItemResultRecord, ItemValue, Position, Record,
     Site, Template,

@@ -1,7 +1,7 @@
 //! Scores read from the store: an inspection's live score, and pools per site and site type.
 
 use super::{Result, Store};
-use crate::scoring::{Score, ScoreAggregate, score_inspection};
+use fieldcheck_domain::scoring::{Score, ScoreAggregate, score_inspection};
 use fieldcheck_protocol::{ItemResultRecord, ItemValue};
 use std::collections::BTreeMap;
 use uuid::Uuid;

@@ -5,7 +5,7 @@ use super::findings::{NewFinding, NewRectification};
 use super::inspections::NewInspection;
 use super::*;
 use crate::content::Pack;
-use crate::rectification::Status;
+use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     Category, ItemKind, ItemValue, PhotoKind, PhotoRecord, Position, PositionSource,
     RectificationAction, Severity, Site, SiteType, Subcategory, TemplateItem, TimeSource, Unit,
@@ -608,6 +608,7 @@ fn remote_findings_and_events_apply_once_and_are_not_queued() {
     let events = vec![
         event(30, RectificationAction::Closed),
         event(20, RectificationAction::Dispatched),
+        event(25, RectificationAction::Rectified),
     ];
     store
         .apply_remote(std::slice::from_ref(&remote), &events)
@@ -616,7 +617,7 @@ fn remote_findings_and_events_apply_once_and_are_not_queued() {
         .apply_remote(std::slice::from_ref(&remote), &events)
         .unwrap();
     assert_eq!(store.finding_status(remote.id).unwrap(), Status::Closed);
-    assert_eq!(store.rectification_log(remote.id).unwrap().len(), 2);
+    assert_eq!(store.rectification_log(remote.id).unwrap().len(), 3);
     assert_eq!(store.outbox_stats().unwrap().last_seq, 0);
 }
 

@@ -1,10 +1,10 @@
 //! Checks on input shared by the store's writers: text limits, positions, dates.
 
 use super::{Result, StoreError};
-use crate::limits::{TextFault, TextKind, check_text};
+use fieldcheck_domain::limits::{TextFault, TextKind, check_text};
 use fieldcheck_protocol::Position;
 
-/// Refuses text that breaks the shared limits ([`crate::limits`]): too long for its kind, blank
+/// Refuses text that breaks the shared limits ([`fieldcheck_domain::limits`]): too long for its kind, blank
 /// when `required`, or holding control or bidirectional-control characters. The server refuses
 /// the same, so nothing the tablet queues sticks in its outbox.
 pub fn text(field: &'static str, value: &str, kind: TextKind, required: bool) -> Result<()> {
@@ -48,8 +48,7 @@ pub fn position(p: &Option<Position>) -> Result<()> {
 /// Refuses a deadline that is not a real `YYYY-MM-DD` date.
 pub fn date(field: &'static str, d: &Option<String>) -> Result<()> {
     let Some(d) = d else { return Ok(()) };
-    let well_formed = d.len() == 10 && chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok();
-    if !well_formed {
+    if !fieldcheck_domain::china_time::is_date(d) {
         return Err(StoreError::invalid(
             field,
             format!("{d:?} is not a date of the form YYYY-MM-DD"),
@@ -74,7 +73,7 @@ mod tests {
 
     #[test]
     fn text_errors_name_the_field_and_the_limit() {
-        use crate::limits::MAX_TEXT;
+        use fieldcheck_domain::limits::MAX_TEXT;
         assert!(text("note", &"井".repeat(MAX_TEXT), TextKind::Free, false).is_ok());
         let err = text("note", &"井".repeat(MAX_TEXT + 1), TextKind::Free, false).unwrap_err();
         assert!(err.to_string().contains("note") && err.to_string().contains("2000"));

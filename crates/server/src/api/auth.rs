@@ -11,7 +11,7 @@ use crate::store::NewDevice;
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{Extensions, HeaderMap, StatusCode};
-use fieldcheck_core::limits::{TextKind, check_text};
+use fieldcheck_domain::limits::{TextKind, check_text};
 use fieldcheck_protocol::{LoginRequest, LoginResponse, RevocationStatus};
 use std::net::SocketAddr;
 

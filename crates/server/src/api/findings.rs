@@ -11,7 +11,7 @@ use crate::validate::is_sha256;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fieldcheck_core::rectification::{StepFault, check_step};
+use fieldcheck_domain::rectification::{StepFault, allowed, check_step, derive_status};
 use fieldcheck_protocol::{FindingRecord, RectificationEventRecord};
 use serde::Serialize;
 use uuid::Uuid;
@@ -94,6 +94,7 @@ pub async fn get_one(
     request_body(content = serde_json::Value, description = "RectificationEventRecord (fieldcheck_protocol)", content_type = "application/json"),
     responses((status = 201, description = "appended (or already there)"), (status = 401, description = "no valid token"),
         (status = 403, description = "role or unit may not"), (status = 404, description = "no such finding"),
+        (status = 409, description = "the step does not apply from the finding's status"),
         (status = 422, description = "invalid event")),
     security(("bearer" = [])))]
 pub async fn add_event(
@@ -102,7 +103,7 @@ pub async fn add_event(
     Path(id): Path<Uuid>,
     ApiJson(event): ApiJson<RectificationEventRecord>,
 ) -> ApiResult<StatusCode> {
-    visible(&state, &caller, id).await?;
+    let row = visible(&state, &caller, id).await?;
     let invalid = |field: &str, msg: &str| {
         let mut e = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -131,6 +132,18 @@ pub async fn add_event(
         } else {
             invalid(fault.field(), &msg)
         });
+    }
+    let status = derive_status(row.events.iter());
+    if !allowed(caller.user.role, status, event.action) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "step_not_applicable",
+            format!(
+                "问题当前为“{}”，这一步现在不适用 / the finding is {}: this step does not apply now",
+                status.label_zh(),
+                status.as_str()
+            ),
+        ));
     }
     if event.photo_sha256.as_deref().is_some_and(|p| !is_sha256(p)) {
         return Err(invalid(

@@ -322,7 +322,7 @@ pub async fn file(
             ));
         }
     };
-    let day = crate::clock::china_date(crate::clock::now_ms()).replace('-', "");
+    let day = fieldcheck_domain::china_time::china_date(crate::clock::now_ms()).replace('-', "");
     Ok((
         [
             (header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string()),

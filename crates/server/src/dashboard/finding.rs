@@ -17,7 +17,7 @@ use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Redirect;
-use fieldcheck_core::rectification::{Status, StepFault, check_step, derive_status};
+use fieldcheck_domain::rectification::{Status, StepFault, allowed, check_step, derive_status};
 use fieldcheck_protocol::{Position, RectificationAction, RectificationEventRecord, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -187,11 +187,10 @@ pub async fn finding_page(
 fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status) -> Markup {
     let l = s.lang;
     let id = row.record.id;
-    let can_dispatch = matches!(status, Status::Open | Status::Dispatched | Status::SentBack);
-    let awaiting_check = matches!(status, Status::Rectified | Status::Verified);
+    let may = |action| allowed(s.user.role, status, action);
     html! {
         div class="actions" {
-            @if s.is_admin() && can_dispatch {
+            @if may(RectificationAction::Dispatched) {
                 form method="post" action={ "/dashboard/findings/" (id) "/dispatch" } id="dispatch-form" {
                     b { (l.t("派遣给责任单位", "Dispatch to a unit")) }
                     (csrf_field(s))
@@ -203,7 +202,7 @@ fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status)
                     button type="submit" id="dispatch-submit" { (l.t("派遣", "Dispatch")) }
                 }
             }
-            @if s.user.role == Role::UnitMember && can_dispatch && status != Status::Open {
+            @if s.user.role == Role::UnitMember && may(RectificationAction::Rectified) {
                 form method="post" action={ "/dashboard/findings/" (id) "/rectify" } enctype="multipart/form-data" id="rectify-form" {
                     b { (l.t("上报整改（处置）", "Report the fix")) }
                     (csrf_field(s))
@@ -212,7 +211,7 @@ fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status)
                     button type="submit" id="rectify-submit" { (l.t("提交", "Submit")) }
                 }
             }
-            @if s.is_admin() && status == Status::Rectified {
+            @if may(RectificationAction::Verified) {
                 form method="post" action={ "/dashboard/findings/" (id) "/verify" } id="verify-form" {
                     b { (l.t("核查", "Verify")) }
                     (csrf_field(s))
@@ -220,7 +219,7 @@ fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status)
                     button type="submit" id="verify-submit" { (l.t("核查通过", "Verified")) }
                 }
             }
-            @if s.is_admin() && awaiting_check {
+            @if may(RectificationAction::Closed) {
                 form method="post" action={ "/dashboard/findings/" (id) "/close" } id="close-form" {
                     b { (l.t("结案", "Close")) }
                     (csrf_field(s))
@@ -302,32 +301,6 @@ fn check(
         deadline,
         photo,
     } = step;
-    let status = derive_status(row.events.iter());
-    let allowed = match action {
-        RectificationAction::Dispatched | RectificationAction::Rectified => {
-            matches!(status, Status::Open | Status::Dispatched | Status::SentBack)
-        }
-        RectificationAction::Verified => status == Status::Rectified,
-        RectificationAction::Closed | RectificationAction::SentBack => {
-            matches!(status, Status::Rectified | Status::Verified)
-        }
-        RectificationAction::Opened => false,
-    };
-    if !allowed {
-        return Err(PageError::new(
-            axum::http::StatusCode::CONFLICT,
-            format!(
-                "问题当前为“{}”，不能{}；请刷新页面查看最新状态",
-                Lang::Zh.status(status),
-                Lang::Zh.action(action)
-            ),
-            format!(
-                "the finding is '{}': it cannot be {} now; reload the page",
-                Lang::En.status(status),
-                Lang::En.action(action).to_lowercase()
-            ),
-        ));
-    }
     let event = RectificationEventRecord {
         id: Uuid::now_v7(),
         finding_id: row.record.id,
@@ -344,6 +317,22 @@ fn check(
             StepFault::RoleMayNot => PageError::forbidden(fault.zh(), fault.en()),
             _ => PageError::invalid(fault.field(), &fault.zh(), &fault.en()),
         });
+    }
+    let status = derive_status(row.events.iter());
+    if !allowed(session.user.role, status, action) {
+        return Err(PageError::new(
+            axum::http::StatusCode::CONFLICT,
+            format!(
+                "问题当前为“{}”，不能{}；请刷新页面查看最新状态",
+                Lang::Zh.status(status),
+                Lang::Zh.action(action)
+            ),
+            format!(
+                "the finding is '{}': it cannot be {} now; reload the page",
+                Lang::En.status(status),
+                Lang::En.action(action).to_lowercase()
+            ),
+        ));
     }
     Ok(event)
 }
@@ -390,14 +379,14 @@ pub async fn dispatch(
             "choose an existing responsible unit",
         ));
     }
-    if !crate::validate::is_date(&form.deadline) {
+    if !fieldcheck_domain::china_time::is_date(&form.deadline) {
         return Err(PageError::invalid(
             "deadline",
             "请填写整改期限，格式 年-月-日",
             "give a deadline as YYYY-MM-DD",
         ));
     }
-    let today = crate::clock::china_date(crate::clock::now_ms());
+    let today = fieldcheck_domain::china_time::china_date(crate::clock::now_ms());
     if form.deadline < today {
         return Err(PageError::invalid(
             "deadline",

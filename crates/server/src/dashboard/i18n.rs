@@ -1,7 +1,7 @@
 //! The dashboard's one language layer: zh-CN first, English second. Every string on a page
 //! goes through [`Lang::t`] (or one of the label helpers below, built on it).
 
-use fieldcheck_core::rectification::Status;
+use fieldcheck_domain::rectification::Status;
 
 /// A page language.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

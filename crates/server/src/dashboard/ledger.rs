@@ -13,7 +13,7 @@ use crate::app::SharedState;
 use crate::store::dashboard::{Arg, Cell};
 use crate::store::{Store, StoreResult};
 use axum::extract::{Query, State};
-use fieldcheck_core::rectification::Status;
+use fieldcheck_domain::rectification::Status;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,7 @@ impl LedgerFilter {
     /// Checks the filter and builds its query; `unit_scope` confines a unit member. A bad
     /// value is refused naming its field.
     pub fn query(&self, unit_scope: Option<&str>) -> Result<LedgerQuery, PageError> {
-        let today = crate::clock::china_date(crate::clock::now_ms());
+        let today = fieldcheck_domain::china_time::china_date(crate::clock::now_ms());
         let mut conds: Vec<String> = Vec::new();
         let mut args: Vec<Arg> = Vec::new();
         let mut add = |cond: &str, arg: Arg| {
@@ -146,17 +146,18 @@ impl LedgerFilter {
             conds.push(cond.replace('?', &format!("${}", args.len())));
         };
         if !self.from.is_empty() {
-            let ms = crate::clock::china_midnight(&self.from).ok_or_else(|| {
-                PageError::invalid(
-                    "from",
-                    "日期格式应为 年-月-日，如 2026-11-01",
-                    "a date must look like 2026-11-01",
-                )
-            })?;
+            let ms =
+                fieldcheck_domain::china_time::china_midnight(&self.from).ok_or_else(|| {
+                    PageError::invalid(
+                        "from",
+                        "日期格式应为 年-月-日，如 2026-11-01",
+                        "a date must look like 2026-11-01",
+                    )
+                })?;
             add("created_at >= ?", Arg::Int(ms));
         }
         if !self.to.is_empty() {
-            let ms = crate::clock::china_midnight(&self.to).ok_or_else(|| {
+            let ms = fieldcheck_domain::china_time::china_midnight(&self.to).ok_or_else(|| {
                 PageError::invalid(
                     "to",
                     "日期格式应为 年-月-日，如 2026-11-30",
@@ -342,7 +343,7 @@ pub async fn rows_by_id(store: &dyn Store, ids: &[String]) -> StoreResult<Vec<Le
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let today = crate::clock::china_date(crate::clock::now_ms());
+    let today = fieldcheck_domain::china_time::china_date(crate::clock::now_ms());
     let rows = store
         .dash_query(
             &format!(
@@ -510,12 +511,9 @@ pub async fn ledger_page(
 
 /// `YYYY-MM-DD HH:MM` in China time.
 pub fn fmt_time(ms: i64) -> String {
-    let china = chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8");
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .with_timezone(&china)
-        .format("%Y-%m-%d %H:%M")
-        .to_string()
+    let mut t = fieldcheck_domain::china_time::china_datetime(ms);
+    t.truncate("YYYY-MM-DD HH:MM".len());
+    t
 }
 
 #[cfg(test)]
@@ -590,11 +588,17 @@ mod tests {
             ..Default::default()
         };
         let q = f.query(None).unwrap();
-        let start = crate::clock::china_midnight("2026-11-01").unwrap();
+        let start = fieldcheck_domain::china_time::china_midnight("2026-11-01").unwrap();
         assert_eq!(q.args[0], Arg::Int(start));
         assert_eq!(q.args[1], Arg::Int(start + 86_400_000));
-        assert_eq!(crate::clock::china_date(start), "2026-11-01");
-        assert_eq!(crate::clock::china_date(start - 1), "2026-10-31");
+        assert_eq!(
+            fieldcheck_domain::china_time::china_date(start),
+            "2026-11-01"
+        );
+        assert_eq!(
+            fieldcheck_domain::china_time::china_date(start - 1),
+            "2026-10-31"
+        );
         let link = f.link(|f| f.page = "2".into());
         assert!(
             link.contains("status=dispatched") && link.contains("page=2"),

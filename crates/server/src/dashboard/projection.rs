@@ -6,7 +6,7 @@
 
 use crate::store::dashboard::{Arg, Cell, Statement};
 use crate::store::{Store, StoreResult};
-use fieldcheck_core::rectification::{Status, derive_status};
+use fieldcheck_domain::rectification::{Status, derive_status};
 use fieldcheck_protocol::{FindingRecord, RectificationAction, RectificationEventRecord, Site};
 use std::collections::HashMap;
 
@@ -91,7 +91,10 @@ pub fn ledger_line(f: &FindingRecord, events: &[RectificationEventRecord]) -> Le
     let deadline = last_dispatch
         .and_then(|e| e.deadline.clone())
         .or_else(|| f.deadline.clone())
-        .or_else(|| f.same_day.then(|| crate::clock::china_date(f.created_at)));
+        .or_else(|| {
+            f.same_day
+                .then(|| fieldcheck_domain::china_time::china_date(f.created_at))
+        });
     let due_open = if f.same_day {
         status != Status::Closed
     } else {

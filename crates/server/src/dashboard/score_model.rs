@@ -9,7 +9,7 @@ use super::projection::{MAX_BATCHES, dirty, placeholders, sites};
 use crate::store::dashboard::{Arg, Statement};
 use crate::store::{Store, StoreResult};
 use chrono::{Datelike, NaiveDate};
-use fieldcheck_core::scoring::score_inspection;
+use fieldcheck_domain::scoring::score_inspection;
 use fieldcheck_protocol::{InspectionRecord, ItemResultRecord, Site, Template};
 use std::collections::{BTreeSet, HashMap};
 
@@ -62,7 +62,7 @@ pub fn scored_answers(template: &Template, results: &[ItemResultRecord]) -> Vec<
 
 /// The Monday of the (China-time) week of Unix milliseconds `ms`, as `YYYY-MM-DD`.
 pub fn week_of(ms: i64) -> String {
-    let day = crate::clock::china_date(ms);
+    let day = fieldcheck_domain::china_time::china_date(ms);
     NaiveDate::parse_from_str(&day, "%Y-%m-%d")
         .map(|d| {
             (d - chrono::Duration::days(i64::from(d.weekday().num_days_from_monday())))
@@ -103,7 +103,7 @@ fn inspection_rows(
     answers: &[ItemResultRecord],
 ) -> Vec<Statement> {
     let id = i.id.to_string();
-    let day = crate::clock::china_date(i.started_at);
+    let day = fieldcheck_domain::china_time::china_date(i.started_at);
     let scored = scored_answers(template, answers);
     let mut stmts: Vec<Statement> = Vec::with_capacity(scored.len() + 1);
     for a in &scored {
@@ -216,7 +216,7 @@ pub async fn refresh_inspections(store: &dyn Store) -> StoreResult<()> {
             let answers = results
                 .get(&i.id.to_string())
                 .map_or(&[][..], Vec::as_slice);
-            days.insert(crate::clock::china_date(i.started_at));
+            days.insert(fieldcheck_domain::china_time::china_date(i.started_at));
             stmts.extend(inspection_rows(
                 &i,
                 template,

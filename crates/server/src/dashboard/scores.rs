@@ -215,7 +215,7 @@ async fn findings_by_inspector(
     from: Option<&str>,
     to: Option<&str>,
 ) -> StoreResult<HashMap<String, i64>> {
-    let start = crate::clock::china_midnight;
+    let start = fieldcheck_domain::china_time::china_midnight;
     let mut conds = Vec::new();
     let mut args = Vec::new();
     if let Some(f) = from.and_then(start) {

@@ -297,7 +297,7 @@ pub fn photo_record(
     };
     r.signature = hex::encode(
         dev.key
-            .sign(&fieldcheck_core::photo::signed_message(&r))
+            .sign(&fieldcheck_domain::photo_signature::signed_message(&r))
             .to_bytes(),
     );
     r

@@ -72,14 +72,15 @@ impl Status {
         use RectificationAction as A;
         use Status as S;
         match (self, action) {
-            (_, A::Opened) => Some(S::Open),
-            (S::Closed, _) => None,
+            // 立案: only a closed finding is re-opened.
+            (S::Closed, A::Opened) => Some(S::Open),
             (S::Open | S::Dispatched | S::SentBack, A::Dispatched) => Some(S::Dispatched),
             // 当场整改: an inspector may fix or see fixed a problem before it is dispatched.
             (S::Open | S::Dispatched | S::SentBack, A::Rectified) => Some(S::Rectified),
             (S::Rectified, A::Verified) => Some(S::Verified),
             (S::Rectified | S::Verified, A::SentBack) => Some(S::SentBack),
-            (_, A::Closed) => Some(S::Closed),
+            // 结案 needs a reported fix: the office closes what was fixed, not what was found.
+            (S::Rectified | S::Verified, A::Closed) => Some(S::Closed),
             _ => None,
         }
     }
@@ -106,6 +107,18 @@ pub fn may_record(role: Role, action: RectificationAction) -> bool {
         Role::Inspector => matches!(action, A::Rectified | A::Verified | A::SentBack),
         Role::UnitMember => action == A::Rectified,
     }
+}
+
+/// Whether `role` may record `action` on a finding that stands at `status`: the role's policy
+/// ([`may_record`]), a step that applies from there ([`Status::after`]), and a unit answers
+/// only a finding that was dispatched to it (not one still waiting for dispatch). The office's
+/// doors ask this before they write and to decide which forms to show; a tablet's pushed steps
+/// are checked by role only, since they were taken offline and are ordered by their stamps
+/// when the log is read.
+pub fn allowed(role: Role, status: Status, action: RectificationAction) -> bool {
+    may_record(role, action)
+        && status.after(action).is_some()
+        && !(role == Role::UnitMember && status == Status::Open)
 }
 
 /// Why a rectification step is refused, whichever door it came through.
@@ -313,5 +326,28 @@ mod tests {
             check_step(Role::Inspector, &e).map_err(StepFault::field),
             Err("note")
         );
+    }
+
+    #[test]
+    fn allowed_is_role_and_status_together() {
+        use RectificationAction as A;
+        assert!(allowed(Role::Admin, Status::Rectified, A::Closed));
+        assert!(
+            !allowed(Role::Admin, Status::Open, A::Closed),
+            "nothing fixed yet"
+        );
+        assert!(!allowed(Role::Inspector, Status::Rectified, A::Closed));
+        assert!(allowed(Role::UnitMember, Status::Dispatched, A::Rectified));
+        assert!(
+            !allowed(Role::UnitMember, Status::Open, A::Rectified),
+            "not dispatched yet"
+        );
+        assert!(
+            allowed(Role::Inspector, Status::Open, A::Rectified),
+            "当场整改"
+        );
+        assert!(!allowed(Role::UnitMember, Status::Closed, A::Rectified));
+        assert!(allowed(Role::Admin, Status::Closed, A::Opened));
+        assert!(!allowed(Role::Admin, Status::Dispatched, A::Opened));
     }
 }

@@ -1,0 +1,18 @@
+//! Fieldcheck's rules, written once and free of I/O: no database, no network, no files, no
+//! async runtime. The tablet's store and every server door (push, office API, dashboard, CLI,
+//! imports) call these, so a rule cannot differ between writers.
+//!
+//! - [`limits`]: how long a name or a text may be and which characters no text may hold.
+//! - [`rectification`]: a finding's status derived from its log, and the one policy of who may
+//!   record which step from which status.
+//! - [`scoring`]: pass rates, weighted scores and points lost, per inspection and aggregated.
+//! - [`china_time`]: calendar days and stamps in China time (UTC+8), as the office counts them.
+//! - [`photo_signature`]: the bytes a device signs for a photo, and their check.
+//!
+//! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
+
+pub mod china_time;
+pub mod limits;
+pub mod photo_signature;
+pub mod rectification;
+pub mod scoring;
