@@ -7,4 +7,5 @@ mod binary_e2e;
 mod common;
 mod dashboard_http;
 mod http_api;
+mod migrations;
 mod store_conformance;

@@ -1,10 +1,12 @@
 //! The server's storage: one [`Store`] trait, two backends ([`sqlite`] and [`postgres`]) that
 //! pass one conformance suite (`tests/store_conformance.rs`).
 //!
-//! The trait speaks in protocol records and plain rows; SQL lives only in the backends and in
-//! [`sql`], whose statement texts both backends share.
+//! The trait speaks in protocol records and plain rows; SQL lives only in the backends, in
+//! [`sql`], whose statement texts both backends share, and in the versioned schema steps
+//! ([`migrations`]).
 
 pub mod dashboard;
+pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;

@@ -6,6 +6,7 @@
 //! still commit. Pushes do not touch the change log and run in parallel, serialized per device
 //! by the row lock on the device's prefix.
 
+use super::migrations::{self, Migration};
 use super::sql::{self, Stmt, Val};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
@@ -25,14 +26,6 @@ const CHANGE_LOG_LOCK: i64 = 0x0046_434c_4f47; // "FCLOG"
 const SCHEMA_LOCK: i64 = 0x0046_4353_4348; // "FCSCH"
 
 /// Extra statements for PostgreSQL: the audit log refuses updates and deletes.
-const PG_EXTRA: &str = r#"
-CREATE OR REPLACE FUNCTION fieldcheck_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS
-$fn$ BEGIN RAISE EXCEPTION 'audit log is append-only'; END $fn$;
-DROP TRIGGER IF EXISTS audit_append_only ON audit;
-CREATE TRIGGER audit_append_only BEFORE UPDATE OR DELETE ON audit
-FOR EACH ROW EXECUTE FUNCTION fieldcheck_audit_append_only();
-"#;
-
 /// A store in a PostgreSQL database.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -148,9 +141,14 @@ async fn finding_row(tx: &mut Tx, r: &PgRow) -> StoreResult<FindingRow> {
 }
 
 impl PostgresStore {
-    /// Connects and brings the schema up to date (under an advisory lock, so replicas that
-    /// start together do not race).
+    /// Connects and brings the schema up to date ([`migrations::POSTGRES`]).
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        Self::connect_with(url, migrations::POSTGRES).await
+    }
+
+    /// Connects and takes these schema steps (the upgrade test adds one), in one transaction
+    /// under an advisory lock, so replicas that start together do not race.
+    pub async fn connect_with(url: &str, steps: &'static [Migration]) -> StoreResult<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
@@ -161,9 +159,23 @@ impl PostgresStore {
             .bind(SCHEMA_LOCK)
             .execute(&mut *tx)
             .await?;
-        let schema = sql::SCHEMA.replace("{AUTO}", "BIGSERIAL PRIMARY KEY");
-        sqlx::raw_sql(&schema).execute(&mut *tx).await?;
-        sqlx::raw_sql(PG_EXTRA).execute(&mut *tx).await?;
+        sqlx::raw_sql(migrations::TRACKING_TABLE)
+            .execute(&mut *tx)
+            .await?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+            .fetch_one(&mut *tx)
+            .await?;
+        for m in migrations::pending(steps, applied)? {
+            sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(crate::clock::now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(Self { pool })
     }

@@ -1,105 +1,12 @@
 //! Statement texts both backends share (written with `$1` placeholders; the SQLite backend
-//! rewrites them to `?1`), the schema, and the JSON helpers for stored payloads.
+//! rewrites them to `?1`) and the JSON helpers for stored payloads. The schema is in the
+//! migrations (`crates/server/migrations/`).
 
 use super::{StoreError, StoreResult};
 use fieldcheck_protocol::{
     Assignment, ChangeItem, Hlc, OutboxEntry, Record, RectificationAction,
     RectificationEventRecord, Role,
 };
-
-/// Tables common to both backends; `{AUTO}` is the backend's auto-increment key column type.
-pub const SCHEMA: &str = r#"
-CREATE TABLE IF NOT EXISTS users (
-    name TEXT PRIMARY KEY,
-    role TEXT NOT NULL,
-    unit TEXT,
-    password_hash TEXT NOT NULL,
-    disabled BIGINT NOT NULL DEFAULT 0,
-    created_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS devices (
-    id TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL,
-    public_key TEXT NOT NULL,
-    label TEXT NOT NULL,
-    token_hash TEXT NOT NULL UNIQUE,
-    token_expires_at BIGINT NOT NULL,
-    created_at BIGINT NOT NULL,
-    revoked_at BIGINT,
-    high_seq BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS login_failures (
-    key TEXT NOT NULL,
-    at BIGINT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS login_failures_key ON login_failures (key, at);
-CREATE TABLE IF NOT EXISTS audit (
-    id {AUTO},
-    at BIGINT NOT NULL,
-    actor TEXT NOT NULL,
-    device_id TEXT,
-    action TEXT NOT NULL,
-    target TEXT NOT NULL,
-    detail TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS site_types (code TEXT PRIMARY KEY, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS units (code TEXT PRIMARY KEY, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS subcategories (code TEXT PRIMARY KEY, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS templates (
-    id TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    payload TEXT NOT NULL,
-    PRIMARY KEY (id, version)
-);
-CREATE TABLE IF NOT EXISTS sites (id TEXT PRIMARY KEY, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS assignments (id TEXT PRIMARY KEY, payload TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS change_log (
-    seq {AUTO},
-    scope TEXT,
-    payload TEXT NOT NULL,
-    at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS inspections (
-    id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    template_id TEXT NOT NULL,
-    template_version BIGINT NOT NULL,
-    payload TEXT NOT NULL,
-    hlc TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS item_results (
-    inspection_id TEXT NOT NULL,
-    item_code TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    hlc TEXT NOT NULL,
-    PRIMARY KEY (inspection_id, item_code)
-);
-CREATE TABLE IF NOT EXISTS findings (
-    id TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    current_unit TEXT,
-    dispatch_hlc TEXT,
-    created_at BIGINT NOT NULL,
-    payload TEXT NOT NULL,
-    hlc TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS findings_unit ON findings (current_unit, created_at);
-CREATE TABLE IF NOT EXISTS rectification_events (
-    id TEXT PRIMARY KEY,
-    finding_id TEXT NOT NULL,
-    hlc TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    source TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS rectification_finding ON rectification_events (finding_id, hlc);
-CREATE TABLE IF NOT EXISTS photos (
-    sha256 TEXT PRIMARY KEY,
-    device_id TEXT NOT NULL,
-    signer_key TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    stored_at BIGINT
-);
-"#;
 
 pub const INSERT_USER: &str = "INSERT INTO users (name, role, unit, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING";
 pub const SELECT_USER: &str =

@@ -2,6 +2,7 @@
 //! blocking threads. SQLite runs one writer at a time, so change-log sequence numbers commit
 //! in order and the pull cursor is safe as it is.
 
+use super::migrations::{self, Migration};
 use super::sql::{self, Stmt, Val};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
@@ -18,12 +19,24 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// Extra statements for SQLite: the audit log refuses updates and deletes.
-const SQLITE_EXTRA: &str = r#"
-CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
-BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-"#;
+/// Takes the schema steps the database has not taken, each in one transaction with its record.
+fn migrate(conn: &mut Connection, steps: &[Migration]) -> StoreResult<()> {
+    conn.execute_batch(migrations::TRACKING_TABLE)?;
+    let applied: Option<i64> =
+        conn.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })?;
+    for m in migrations::pending(steps, applied)? {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute_batch(m.sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, crate::clock::now_ms()],
+        )?;
+        tx.commit()?;
+    }
+    Ok(())
+}
 
 /// A store in one SQLite file.
 #[derive(Clone)]
@@ -167,17 +180,22 @@ fn put_site_tx(tx: &Transaction<'_>, site: &Site) -> StoreResult<()> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file and brings its schema up to date
+    /// ([`migrations::SQLITE`]).
     pub async fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_with(path, migrations::SQLITE).await
+    }
+
+    /// Opens the database file and takes these schema steps (the upgrade test adds one).
+    pub async fn open_with(path: &Path, steps: &'static [Migration]) -> StoreResult<Self> {
         let path = path.to_path_buf();
         let conn = tokio::task::spawn_blocking(move || -> StoreResult<Connection> {
-            let conn = Connection::open(&path)?;
+            let mut conn = Connection::open(&path)?;
             conn.busy_timeout(Duration::from_secs(10))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
-            let schema = sql::SCHEMA.replace("{AUTO}", "INTEGER PRIMARY KEY AUTOINCREMENT");
-            conn.execute_batch(&format!("BEGIN;{schema}{SQLITE_EXTRA}COMMIT;"))?;
+            migrate(&mut conn, steps)?;
             Ok(conn)
         })
         .await
