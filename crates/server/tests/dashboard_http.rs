@@ -15,7 +15,7 @@ use fieldcheck_server::config::Limits;
 use fieldcheck_server::dashboard::ledger::LedgerFilter;
 use fieldcheck_server::dashboard::reference::Reference;
 use fieldcheck_server::dashboard::scores::{Scores, Tally};
-use fieldcheck_server::dashboard::{PAGES, PageAccess};
+use fieldcheck_server::dashboard::{PageAccess, pages};
 use fieldcheck_server::store::DynStore;
 use http_body_util::BodyExt;
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use tower::ServiceExt;
 use uuid::Uuid;
 
 struct Dash {
+    state: fieldcheck_server::app::SharedState,
     router: Router,
     store: DynStore,
     /// Holds the SQLite file (`db.sqlite3`) and the photos.
@@ -129,7 +130,8 @@ async fn dash() -> Dash {
         Limits::default(),
     ));
     Dash {
-        router: router(state),
+        router: router(state.clone()),
+        state,
         store,
         dir,
         urban,
@@ -478,9 +480,12 @@ async fn authorization_matrix_every_page_every_caller() {
         .await
         .unwrap();
     // Logout last: it ends the session the other rows use.
-    let mut pages: Vec<_> = PAGES.iter().collect();
-    pages.sort_by_key(|(_, p, _)| *p == "/dashboard/logout");
-    for (method, path, access) in pages {
+    let mut table: Vec<_> = pages(&d.state)
+        .into_iter()
+        .map(|p| (p.method, p.path, p.access))
+        .collect();
+    table.sort_by_key(|(_, p, _)| *p == "/dashboard/logout");
+    for (method, path, access) in &table {
         if (*method, *path) == ("POST", "/dashboard/login") {
             // Its CSRF check is the double-submit cookie: see the login test.
             continue;

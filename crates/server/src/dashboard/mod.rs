@@ -24,8 +24,9 @@ pub mod session;
 use crate::app::SharedState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::response::Redirect;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 
 /// Who may use a dashboard route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,53 +41,165 @@ pub enum PageAccess {
     Unit,
 }
 
-/// Every dashboard route: method, path and who may use it (the dashboard's authorization
-/// matrix test iterates it).
-pub const PAGES: &[(&str, &str, PageAccess)] = &[
-    ("GET", "/dashboard", PageAccess::Public),
-    ("GET", "/dashboard/static/app.css", PageAccess::Public),
-    ("GET", "/dashboard/login", PageAccess::Public),
-    ("POST", "/dashboard/login", PageAccess::Public),
-    ("GET", "/dashboard/lang/{code}", PageAccess::Public),
-    ("POST", "/dashboard/logout", PageAccess::Office),
-    ("GET", "/dashboard/ledger", PageAccess::Office),
-    ("GET", "/dashboard/findings/{id}", PageAccess::Office),
-    (
-        "POST",
-        "/dashboard/findings/{id}/dispatch",
-        PageAccess::Admin,
-    ),
-    ("POST", "/dashboard/findings/{id}/rectify", PageAccess::Unit),
-    ("POST", "/dashboard/findings/{id}/verify", PageAccess::Admin),
-    ("POST", "/dashboard/findings/{id}/close", PageAccess::Admin),
-    (
-        "POST",
-        "/dashboard/findings/{id}/send-back",
-        PageAccess::Admin,
-    ),
-    ("GET", "/dashboard/photos/{sha256}", PageAccess::Office),
-    (
-        "GET",
-        "/dashboard/photos/{sha256}/thumb",
-        PageAccess::Office,
-    ),
-    ("POST", "/dashboard/exports", PageAccess::Office),
-    ("GET", "/dashboard/exports/{id}", PageAccess::Office),
-    ("GET", "/dashboard/exports/{id}/file", PageAccess::Office),
-    ("GET", "/dashboard/report", PageAccess::Office),
-    ("GET", "/dashboard/scores", PageAccess::Admin),
-    ("GET", "/dashboard/manage", PageAccess::Admin),
-    ("POST", "/dashboard/manage/sites", PageAccess::Admin),
-    ("POST", "/dashboard/manage/sites/import", PageAccess::Admin),
-    ("POST", "/dashboard/manage/packs", PageAccess::Admin),
-    ("POST", "/dashboard/manage/units", PageAccess::Admin),
-    ("POST", "/dashboard/manage/users", PageAccess::Admin),
-    (
-        "POST",
-        "/dashboard/manage/devices/{id}/revoke",
-        PageAccess::Admin,
-    ),
-];
+/// One dashboard route: method, path, who may use it, and its handler.
+pub struct Page {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The path, as routed.
+    pub path: &'static str,
+    /// Who may use it: enforced by [`session::page_guard`] before the handler runs.
+    pub access: PageAccess,
+    handler: MethodRouter<SharedState>,
+}
+
+fn page(
+    method: &'static str,
+    path: &'static str,
+    access: PageAccess,
+    handler: MethodRouter<SharedState>,
+) -> Page {
+    Page {
+        method,
+        path,
+        access,
+        handler,
+    }
+}
+
+/// Every dashboard route. The router is built from this table and each route's access is
+/// enforced from it, so no page is routed without being listed, and no handler checks roles
+/// by hand (the dashboard's authorization-matrix test iterates it).
+pub fn pages(state: &SharedState) -> Vec<Page> {
+    use PageAccess::{Admin, Office, Public, Unit};
+    let upload_limit = usize::try_from(state.limits.max_photo_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(256 * 1024);
+    let pack_limit = packs::MAX_ZIP_BYTES + 64 * 1024;
+    vec![
+        page(
+            "GET",
+            "/dashboard",
+            Public,
+            get(|| async { Redirect::to("/dashboard/ledger") }),
+        ),
+        page(
+            "GET",
+            "/dashboard/static/app.css",
+            Public,
+            get(layout::stylesheet),
+        ),
+        page("GET", "/dashboard/login", Public, get(login::login_page)),
+        page("POST", "/dashboard/login", Public, post(login::login)),
+        page(
+            "GET",
+            "/dashboard/lang/{code}",
+            Public,
+            get(login::switch_language),
+        ),
+        page("POST", "/dashboard/logout", Office, post(login::logout)),
+        page("GET", "/dashboard/ledger", Office, get(ledger::ledger_page)),
+        page(
+            "GET",
+            "/dashboard/findings/{id}",
+            Office,
+            get(finding::finding_page),
+        ),
+        page(
+            "POST",
+            "/dashboard/findings/{id}/dispatch",
+            Admin,
+            post(finding::dispatch),
+        ),
+        page(
+            "POST",
+            "/dashboard/findings/{id}/rectify",
+            Unit,
+            post(finding::rectify).layer(DefaultBodyLimit::max(upload_limit)),
+        ),
+        page(
+            "POST",
+            "/dashboard/findings/{id}/verify",
+            Admin,
+            post(finding::verify),
+        ),
+        page(
+            "POST",
+            "/dashboard/findings/{id}/close",
+            Admin,
+            post(finding::close),
+        ),
+        page(
+            "POST",
+            "/dashboard/findings/{id}/send-back",
+            Admin,
+            post(finding::send_back),
+        ),
+        page(
+            "GET",
+            "/dashboard/photos/{sha256}",
+            Office,
+            get(photos::full),
+        ),
+        page(
+            "GET",
+            "/dashboard/photos/{sha256}/thumb",
+            Office,
+            get(photos::thumb),
+        ),
+        page("POST", "/dashboard/exports", Office, post(export::start)),
+        page(
+            "GET",
+            "/dashboard/exports/{id}",
+            Office,
+            get(export::progress),
+        ),
+        page(
+            "GET",
+            "/dashboard/exports/{id}/file",
+            Office,
+            get(export::file),
+        ),
+        page("GET", "/dashboard/report", Office, get(export::report)),
+        page("GET", "/dashboard/scores", Admin, get(scores::scores_page)),
+        page("GET", "/dashboard/manage", Admin, get(manage::manage_page)),
+        page(
+            "POST",
+            "/dashboard/manage/sites",
+            Admin,
+            post(manage::save_site),
+        ),
+        page(
+            "POST",
+            "/dashboard/manage/sites/import",
+            Admin,
+            post(manage::import_sites),
+        ),
+        page(
+            "POST",
+            "/dashboard/manage/packs",
+            Admin,
+            post(packs::import_pack).layer(DefaultBodyLimit::max(pack_limit)),
+        ),
+        page(
+            "POST",
+            "/dashboard/manage/units",
+            Admin,
+            post(manage::save_unit),
+        ),
+        page(
+            "POST",
+            "/dashboard/manage/users",
+            Admin,
+            post(manage::add_user),
+        ),
+        page(
+            "POST",
+            "/dashboard/manage/devices/{id}/revoke",
+            Admin,
+            post(manage::revoke_device),
+        ),
+    ]
+}
 
 /// The dashboard's per-process state.
 #[derive(Default)]
@@ -95,54 +208,10 @@ pub struct DashState {
     pub exports: export::ExportJobs,
 }
 
-/// The dashboard's routes (merged into the server's router).
+/// The dashboard's routes (merged into the server's router), each behind its access guard.
 pub fn router(state: &SharedState) -> Router<SharedState> {
-    let upload_limit = usize::try_from(state.limits.max_photo_bytes)
-        .unwrap_or(usize::MAX)
-        .saturating_add(256 * 1024);
-    Router::new()
-        .route(
-            "/dashboard",
-            get(|| async { Redirect::to("/dashboard/ledger") }),
-        )
-        .route("/dashboard/static/app.css", get(layout::stylesheet))
-        .route(
-            "/dashboard/login",
-            get(login::login_page).post(login::login),
-        )
-        .route("/dashboard/lang/{code}", get(login::switch_language))
-        .route("/dashboard/logout", post(login::logout))
-        .route("/dashboard/ledger", get(ledger::ledger_page))
-        .route("/dashboard/findings/{id}", get(finding::finding_page))
-        .route("/dashboard/findings/{id}/dispatch", post(finding::dispatch))
-        .route(
-            "/dashboard/findings/{id}/rectify",
-            post(finding::rectify).layer(DefaultBodyLimit::max(upload_limit)),
-        )
-        .route("/dashboard/findings/{id}/verify", post(finding::verify))
-        .route("/dashboard/findings/{id}/close", post(finding::close))
-        .route(
-            "/dashboard/findings/{id}/send-back",
-            post(finding::send_back),
-        )
-        .route("/dashboard/photos/{sha256}", get(photos::full))
-        .route("/dashboard/photos/{sha256}/thumb", get(photos::thumb))
-        .route("/dashboard/exports", post(export::start))
-        .route("/dashboard/exports/{id}", get(export::progress))
-        .route("/dashboard/exports/{id}/file", get(export::file))
-        .route("/dashboard/report", get(export::report))
-        .route("/dashboard/scores", get(scores::scores_page))
-        .route("/dashboard/manage", get(manage::manage_page))
-        .route("/dashboard/manage/sites", post(manage::save_site))
-        .route("/dashboard/manage/sites/import", post(manage::import_sites))
-        .route(
-            "/dashboard/manage/packs",
-            post(packs::import_pack).layer(DefaultBodyLimit::max(packs::MAX_ZIP_BYTES + 64 * 1024)),
-        )
-        .route("/dashboard/manage/units", post(manage::save_unit))
-        .route("/dashboard/manage/users", post(manage::add_user))
-        .route(
-            "/dashboard/manage/devices/{id}/revoke",
-            post(manage::revoke_device),
-        )
+    pages(state).into_iter().fold(Router::new(), |router, p| {
+        let guard = middleware::from_fn_with_state((state.clone(), p.access), session::page_guard);
+        router.route(p.path, p.handler.route_layer(guard))
+    })
 }

@@ -155,7 +155,6 @@ pub async fn import_pack(
         }
     }
     session.check_csrf(&csrf)?;
-    session.require_admin()?;
     if archive.is_empty() {
         return Err(bad("请选择模板包 .zip 文件", "choose the pack's .zip file"));
     }

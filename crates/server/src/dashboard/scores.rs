@@ -254,7 +254,6 @@ pub async fn scores_page(
     session: Session,
     Query(filter): Query<ScoresFilter>,
 ) -> Result<Markup, PageError> {
-    session.require_admin()?;
     let l = session.lang;
     let range = super::ledger::LedgerFilter {
         from: filter.from.clone(),

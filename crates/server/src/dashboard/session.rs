@@ -7,16 +7,19 @@
 //! `csrf` field and every POST compares it with the session's in constant time. The login form,
 //! before there is a session, uses a double-submit cookie instead.
 
+use super::PageAccess;
 use super::error::PageError;
 use super::i18n::Lang;
 use crate::app::SharedState;
 use crate::auth::{new_token, token_hash};
 use crate::store::UserRow;
 use crate::store::dashboard::Arg;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
 use fieldcheck_protocol::Role;
 
 /// Name of the session cookie.
@@ -132,18 +135,6 @@ impl Session {
         }
     }
 
-    /// Refuses unless the account is an admin.
-    pub fn require_admin(&self) -> Result<(), PageError> {
-        if self.is_admin() {
-            Ok(())
-        } else {
-            Err(PageError::forbidden(
-                "只有创城办管理员可以使用此页面或操作",
-                "only office administrators may use this page or action",
-            ))
-        }
-    }
-
     /// Refuses a form whose `csrf` field is not this session's token.
     pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
         if same_secret(sent, &self.csrf) {
@@ -154,10 +145,48 @@ impl Session {
     }
 }
 
+/// Lets a request through to its page only when the session may use it (`access`, from the
+/// page table): signed out → the login page; the wrong role → 403. The session it found is
+/// handed to the page.
+pub async fn page_guard(
+    State((state, access)): State<(SharedState, PageAccess)>,
+    req: Request,
+    next: Next,
+) -> Result<Response, PageError> {
+    if access == PageAccess::Public {
+        return Ok(next.run(req).await);
+    }
+    let (mut parts, body) = req.into_parts();
+    let session = Session::from_request_parts(&mut parts, &state).await?;
+    let allowed = match access {
+        PageAccess::Public | PageAccess::Office => true,
+        PageAccess::Admin => session.user.role == Role::Admin,
+        PageAccess::Unit => session.user.role == Role::UnitMember,
+    };
+    if !allowed {
+        return Err(match access {
+            PageAccess::Unit => PageError::forbidden(
+                "只有责任单位可以进行此操作",
+                "only a responsible unit may do this",
+            ),
+            _ => PageError::forbidden(
+                "只有创城办管理员可以使用此页面或操作",
+                "only office administrators may use this page or action",
+            ),
+        });
+    }
+    parts.extensions.insert(session);
+    Ok(next.run(Request::from_parts(parts, body)).await)
+}
+
 impl FromRequestParts<SharedState> for Session {
     type Rejection = PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, PageError> {
+        // The page guard has already found it.
+        if let Some(session) = parts.extensions.get::<Session>() {
+            return Ok(session.clone());
+        }
         let lang = lang_of(&parts.headers);
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(PageError::LoginRequired)?;
         let rows = state
