@@ -7,7 +7,7 @@
 //! by the row lock on the device's prefix.
 
 use super::migrations::{self, Migration};
-use super::sql::{self, Stmt, Val};
+use super::sql::{self, Stmt};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
     NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
@@ -34,21 +34,8 @@ pub struct PostgresStore {
 
 type Tx = Transaction<'static, Postgres>;
 
-fn bind_all<'q>(
-    mut query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
-    args: &'q [Val],
-) -> sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
-    for a in args {
-        query = match a {
-            Val::Text(s) => query.bind(s.as_deref()),
-            Val::Int(i) => query.bind(*i),
-        };
-    }
-    query
-}
-
 async fn exec(tx: &mut Tx, stmt: &Stmt) -> StoreResult<u64> {
-    Ok(bind_all(sqlx::query(stmt.sql), &stmt.args)
+    Ok(dash::bind(sqlx::query(stmt.sql), &stmt.args)
         .execute(&mut **tx)
         .await?
         .rows_affected())

@@ -2,6 +2,7 @@
 //! rewrites them to `?1`) and the JSON helpers for stored payloads. The schema is in the
 //! migrations (`crates/server/migrations/`).
 
+use super::dashboard::Arg;
 use super::{StoreError, StoreResult};
 use fieldcheck_protocol::{
     Assignment, ChangeItem, Hlc, OutboxEntry, Record, RectificationAction,
@@ -182,30 +183,21 @@ pub fn hlc(h: &Hlc) -> String {
     h.to_string()
 }
 
-/// A bound value, for statements built once and run by either backend.
-#[derive(Clone, Debug)]
-pub enum Val {
-    /// Text (or NULL).
-    Text(Option<String>),
-    /// A 64-bit integer.
-    Int(i64),
-}
-
 /// A statement with its arguments.
 #[derive(Clone, Debug)]
 pub struct Stmt {
     /// Statement text with `$n` placeholders.
     pub sql: &'static str,
     /// Arguments in placeholder order.
-    pub args: Vec<Val>,
+    pub args: Vec<Arg>,
 }
 
-fn t(s: impl Into<String>) -> Val {
-    Val::Text(Some(s.into()))
+fn t(s: impl Into<String>) -> Arg {
+    Arg::Text(s.into())
 }
 
-fn ot(s: Option<impl Into<String>>) -> Val {
-    Val::Text(s.map(Into::into))
+fn ot(s: Option<impl Into<String>>) -> Arg {
+    s.map_or(Arg::Null, |s| Arg::Text(s.into()))
 }
 
 /// The writes that apply one outbox entry of `device_id`; every one is idempotent and
@@ -219,7 +211,7 @@ pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry
                 t(r.id.to_string()),
                 t(device_id.to_string()),
                 t(r.template_id.clone()),
-                Val::Int(i64::from(r.template_version)),
+                Arg::Int(i64::from(r.template_version)),
                 t(to_json(r)),
                 t(stamp),
             ],
@@ -239,7 +231,7 @@ pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry
                 t(r.id.to_string()),
                 t(device_id.to_string()),
                 ot(r.unit.clone()),
-                Val::Int(r.created_at),
+                Arg::Int(r.created_at),
                 t(to_json(r)),
                 t(stamp),
             ],

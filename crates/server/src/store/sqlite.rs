@@ -3,7 +3,7 @@
 //! in order and the pull cursor is safe as it is.
 
 use super::migrations::{self, Migration};
-use super::sql::{self, Stmt, Val};
+use super::sql::{self, Stmt};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
     NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
@@ -11,7 +11,6 @@ use super::{
 };
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, ChangeItem, RectificationEventRecord, Site};
-use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -42,16 +41,6 @@ fn migrate(conn: &mut Connection, steps: &[Migration]) -> StoreResult<()> {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
-}
-
-impl rusqlite::ToSql for Val {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self {
-            Val::Text(Some(s)) => ToSqlOutput::Owned(Value::Text(s.clone())),
-            Val::Text(None) => ToSqlOutput::Owned(Value::Null),
-            Val::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
-        })
-    }
 }
 
 /// Rewrites `$n` placeholders to SQLite's `?n`.

@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Column, Postgres, Row, TypeInfo};
 
-fn bind<'q>(
+/// Binds arguments in placeholder order (NULL as a text NULL).
+pub(super) fn bind<'q>(
     mut query: sqlx::query::Query<'q, Postgres, PgArguments>,
     args: &'q [Arg],
 ) -> sqlx::query::Query<'q, Postgres, PgArguments> {
