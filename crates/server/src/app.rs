@@ -10,6 +10,7 @@ use crate::store::DynStore;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
@@ -18,6 +19,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -204,6 +206,18 @@ pub const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     ),
 ];
 
+/// Logs a failed answer: a 503 is the server saying "come back" under load, by design, so it
+/// is logged at debug level (a storm would otherwise fill the log with errors); any other
+/// server error is an error.
+fn log_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(?latency, "answered 503: busy, Retry-After sent");
+        }
+        class => tracing::error!(%class, ?latency, "request failed"),
+    }
+}
+
 /// The whole HTTP API.
 pub fn router(state: SharedState) -> Router {
     let sync = Router::new()
@@ -243,7 +257,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
             state.limits.body_read_timeout_secs.max(1),
         )))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(log_failure))
         .layer(middleware::from_fn(path_guard));
     SECURITY_HEADERS
         .into_iter()
