@@ -15,11 +15,11 @@
 //! Run: `cargo build --release -p fieldcheck-server && cargo bench -p fieldcheck-tests --bench five_pm`
 //! (`FIVE_PM_TABLETS=N` changes the number of tablets, for trying it out.)
 
-use fieldcheck_core::clock::Clock;
 use fieldcheck_core::photo::DeviceKey;
 use fieldcheck_core::sync::SyncError;
 use fieldcheck_core::sync::api::{ServerApi, Timeouts, login};
 use fieldcheck_core::sync::backoff::Backoff;
+use fieldcheck_domain::clock::Clock;
 use fieldcheck_domain::photo_signature::verify_record;
 use fieldcheck_protocol::{
     Category, ChangeItem, FindingRecord, InspectionRecord, ItemKind, ItemResultRecord, ItemValue,

@@ -4,10 +4,10 @@
 //! the steps were really taken, and the photos carry trusted (server) time with the device's
 //! offset recorded.
 
-use fieldcheck_core::clock::Clock;
 use fieldcheck_core::photo::DeviceKey;
 use fieldcheck_core::store::Store;
 use fieldcheck_core::sync::api::{Timeouts, login};
+use fieldcheck_domain::clock::Clock;
 use fieldcheck_domain::rectification::derive_status;
 use fieldcheck_protocol::{
     Hlc, LoginRequest, PROTOCOL_VERSION, RectificationAction, RectificationEventRecord,

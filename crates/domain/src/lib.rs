@@ -1,5 +1,5 @@
 //! Fieldcheck's rules, written once and free of I/O: no database, no network, no files, no
-//! async runtime. The tablet's store and every server door (push, office API, dashboard, CLI,
+//! async runtime (the clock reads the time, nothing else). The tablet's store and every server door (push, office API, dashboard, CLI,
 //! imports) call these, so a rule cannot differ between writers.
 //!
 //! - [`limits`]: how long a name or a text may be and which characters no text may hold.
@@ -7,11 +7,14 @@
 //!   record which step from which status.
 //! - [`scoring`]: pass rates, weighted scores and points lost, per inspection and aggregated.
 //! - [`china_time`]: calendar days and stamps in China time (UTC+8), as the office counts them.
+//! - [`clock`]: the hybrid logical clock that orders every change, tablet and server alike
+//!   (it reads the system clock, or a source it is told to follow).
 //! - [`photo_signature`]: the bytes a device signs for a photo, and their check.
 //!
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
 
 pub mod china_time;
+pub mod clock;
 pub mod limits;
 pub mod photo_signature;
 pub mod rectification;

@@ -34,7 +34,7 @@ pub struct AppState {
     /// Uploads in progress.
     pub staging: Staging,
     /// The server's hybrid logical clock.
-    pub clock: fieldcheck_core::clock::Clock,
+    pub clock: fieldcheck_domain::clock::Clock,
     /// Limits.
     pub limits: Limits,
     /// Slots for concurrent sync requests.
@@ -65,7 +65,7 @@ impl AppState {
             store,
             blobs,
             staging,
-            clock: fieldcheck_core::clock::Clock::new(uuid::Uuid::now_v7()),
+            clock: fieldcheck_domain::clock::Clock::new(uuid::Uuid::now_v7()),
             sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
             push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
             verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),

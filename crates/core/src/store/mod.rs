@@ -24,7 +24,7 @@ mod wipe;
 
 pub use error::{Result, StoreError};
 
-use crate::clock::Clock;
+use fieldcheck_domain::clock::Clock;
 use fieldcheck_protocol::{Hlc, Record, Template};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use std::collections::HashMap;

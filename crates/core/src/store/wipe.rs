@@ -3,7 +3,7 @@
 //! overwritten so that the data cannot be read back from the file.
 
 use super::{Result, Store};
-use crate::clock::Clock;
+use fieldcheck_domain::clock::Clock;
 use rusqlite::params;
 use uuid::Uuid;
 
