@@ -51,19 +51,48 @@ impl HashPool {
         self.runs.load(Ordering::SeqCst)
     }
 
-    /// Runs `work` (a password hash or check) on a blocking thread once a slot is free.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PoolBusy> {
+    /// Waits for a hash slot, or refuses at once when the waiting room is full.
+    pub async fn slot(&self) -> Result<HashSlot<'_>, PoolBusy> {
+        if let Ok(permit) = self.slots.try_acquire() {
+            return Ok(HashSlot {
+                pool: self,
+                _permit: permit,
+            });
+        }
         if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
             return Err(PoolBusy);
         }
         let permit = self.slots.acquire().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
-        let _permit = permit.map_err(|_| PoolBusy)?;
-        self.runs.fetch_add(1, Ordering::SeqCst);
+        Ok(HashSlot {
+            pool: self,
+            _permit: permit.map_err(|_| PoolBusy)?,
+        })
+    }
+
+    /// Runs `work` (a password hash or check) on a blocking thread once a slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolBusy> {
+        self.slot().await?.run(work).await
+    }
+}
+
+/// A held hash slot: one hash runs in it.
+pub struct HashSlot<'a> {
+    pool: &'a HashPool,
+    _permit: tokio::sync::SemaphorePermit<'a>,
+}
+
+impl HashSlot<'_> {
+    /// Runs `work` on a blocking thread in this slot.
+    pub async fn run<T: Send + 'static>(
+        self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolBusy> {
+        self.pool.runs.fetch_add(1, Ordering::SeqCst);
         tokio::task::spawn_blocking(work)
             .await
             .map_err(|_| PoolBusy)
@@ -135,8 +164,14 @@ pub async fn sign_in(
             });
         }
     }
-    // The attempt counts before the hash: of many parallel guesses, only as many as the limit
+    // A slot first, so that a sign-in told "busy" was not counted against the account; then
+    // the attempt counts before the hash: of many parallel guesses, only as many as the limit
     // allows get a password check; the count is taken back when the password is right.
+    let slot = state
+        .hashes
+        .slot()
+        .await
+        .map_err(|PoolBusy| Refusal::Busy)?;
     state.store.record_login_failure(&account_key, now).await?;
     let since = now - (window as i64) * 1000;
     if state
@@ -154,8 +189,7 @@ pub async fn sign_in(
         .as_ref()
         .map_or_else(|| DUMMY_HASH.clone(), |u| u.password_hash.clone());
     let password = password.to_string();
-    let ok = state
-        .hashes
+    let ok = slot
         .run(move || verify_password(&hash, &password))
         .await
         .map_err(|PoolBusy| Refusal::Busy)?;

@@ -560,3 +560,29 @@ async fn a_finding_edited_after_dispatch_reaches_only_its_current_unit() {
     let housing = pulled(h.unit_housing.clone()).await;
     assert!(housing.iter().any(|d| d.contains("警示")), "{housing:?}");
 }
+
+#[tokio::test]
+async fn a_sign_in_told_busy_is_not_counted_against_the_account() {
+    let h = crate::http_api::harness_with(fieldcheck_server::config::Limits {
+        max_concurrent_hashes: 1,
+        max_waiting_hashes: 0,
+        ..fieldcheck_server::config::Limits::default()
+    })
+    .await;
+    // Hold the one hash slot, as a storm would.
+    let held = h.state.hashes.slot().await.unwrap();
+    for _ in 0..10 {
+        let r = login_from(&h, "10.0.0.7", "inspector1", "inspector-pw").await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    }
+    drop(held);
+    let failures = h
+        .state
+        .store
+        .login_failures_since("user:inspector1@10.0.0.7", 0)
+        .await
+        .unwrap();
+    assert_eq!(failures, 0, "ten busy answers are not ten failures");
+    let r = login_from(&h, "10.0.0.7", "inspector1", "inspector-pw").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
