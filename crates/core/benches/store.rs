@@ -5,9 +5,9 @@
 //! measured in the same run (the disk's own write+fdatasync; a one-row primary-key read), since
 //! the machines are shared and noisy: compare ratios.
 
-use fieldcheck_core::content::Pack;
 use fieldcheck_core::store::Store;
 use fieldcheck_core::store::inspections::NewInspection;
+use fieldcheck_domain::pack::Pack;
 use fieldcheck_protocol::{
     Category, FindingRecord, Hlc, ItemKind, ItemValue, Severity, Site, SiteType, Subcategory,
     Template, TemplateItem, Unit,

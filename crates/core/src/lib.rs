@@ -2,7 +2,7 @@
 //!
 //! - [`store`]: the local SQLite database (the only module that speaks SQL), with the outbox
 //!   that every change is written to in the same transaction.
-//! - [`content`]: loading and validating checklist template packs (`content/`).
+//! - [`content`]: template packs read from a folder (`content/`), checked by the domain crate.
 //! - [`clock`]: the hybrid logical clock that stamps every change.
 //! - [`photo`]: the capture pipeline: processing, Chinese watermark, trusted time, signature,
 //!   crash-safe storage.

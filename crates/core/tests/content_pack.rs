@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use fieldcheck_core::content::{ContentError, load_pack};
+use fieldcheck_core::content::load_pack;
+use fieldcheck_domain::pack::ContentError;
 use fieldcheck_protocol::{Category, ItemKind};
 
 fn real_pack_dir() -> PathBuf {

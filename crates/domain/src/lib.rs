@@ -9,6 +9,8 @@
 //! - [`china_time`]: calendar days and stamps in China time (UTC+8), as the office counts them.
 //! - [`clock`]: the hybrid logical clock that orders every change, tablet and server alike
 //!   (it reads the system clock, or a source it is told to follow).
+//! - [`pack`]: checklist template packs checked whole, read through [`pack::PackFiles`] (a
+//!   folder, a .zip in memory), never part of a pack.
 //! - [`photo_signature`]: the bytes a device signs for a photo, and their check.
 //!
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
@@ -16,6 +18,7 @@
 pub mod china_time;
 pub mod clock;
 pub mod limits;
+pub mod pack;
 pub mod photo_signature;
 pub mod rectification;
 pub mod scoring;

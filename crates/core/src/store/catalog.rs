@@ -2,7 +2,7 @@
 //! versioned templates. Written by pack import and (later) by pull; never queued in the outbox.
 
 use super::{Result, Store, StoreError, from_json};
-use crate::content::Pack;
+use fieldcheck_domain::pack::Pack;
 use fieldcheck_protocol::{Site, SiteType, Subcategory, Template, Unit};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::sync::Arc;

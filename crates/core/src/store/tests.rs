@@ -4,7 +4,7 @@ use super::catalog::SiteQuery;
 use super::findings::{NewFinding, NewRectification};
 use super::inspections::NewInspection;
 use super::*;
-use crate::content::Pack;
+use fieldcheck_domain::pack::Pack;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     Category, ItemKind, ItemValue, PhotoKind, PhotoRecord, Position, PositionSource,

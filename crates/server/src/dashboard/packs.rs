@@ -1,7 +1,7 @@
 //! 导入模板包 in the browser: an admin uploads a template pack as a .zip of its folder (the
 //! folder `content/civilized-city` zipped, as any office PC's "压缩" makes it). The archive is
-//! unpacked into a temporary folder with limits on entries and sizes, checked whole by core's
-//! [`load_pack`] exactly as `fieldcheck-server content import` checks it, and imported in one
+//! unpacked into memory with limits on entries and sizes, checked whole by the domain's
+//! [`parse_pack`] exactly as `fieldcheck-server content import` checks a folder, and imported in one
 //! transaction; a pack with any error changes nothing and the page names the file, the entry
 //! and the field.
 
@@ -11,7 +11,8 @@ use crate::app::SharedState;
 use crate::store::{AuditEntry, Content, StoreError};
 use axum::extract::{Multipart, State};
 use axum::response::Redirect;
-use fieldcheck_core::content::load_pack;
+use fieldcheck_domain::pack::{ContentError, PackFiles, parse_pack};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -28,9 +29,49 @@ fn bad(zh: &str, en: &str) -> PageError {
     PageError::invalid("pack", zh, en)
 }
 
-/// Unpacks the `.toml` files of the archive `bytes` under `dir` and returns the folder holding `pack.toml`
-/// (the archive's root or the one folder it contains).
-fn unpack(bytes: &[u8], dir: &Path) -> Result<PathBuf, PageError> {
+/// A pack's `.toml` files, unpacked into memory from the archive, under the folder that holds
+/// `pack.toml` (the archive's root or the one folder it contains).
+struct ZipFiles {
+    root: PathBuf,
+    files: BTreeMap<PathBuf, String>,
+}
+
+impl PackFiles for ZipFiles {
+    fn shown(&self, rel: &Path) -> PathBuf {
+        rel.to_path_buf()
+    }
+
+    fn read(&self, rel: &Path) -> Result<String, ContentError> {
+        self.files
+            .get(&self.root.join(rel))
+            .cloned()
+            .ok_or_else(|| ContentError::Read {
+                path: rel.to_path_buf(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "not in the archive / 压缩文件中没有",
+                ),
+            })
+    }
+
+    fn toml_files(&self, rel: &Path) -> Result<Vec<PathBuf>, ContentError> {
+        let dir = self.root.join(rel);
+        Ok(self
+            .files
+            .keys()
+            .filter(|p| p.parent() == Some(dir.as_path()))
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| !n.to_string_lossy().starts_with('.'))
+            })
+            .filter_map(|p| p.file_name().map(|n| rel.join(n)))
+            .collect())
+    }
+}
+
+/// Unpacks the `.toml` files of the archive `bytes` into memory, within the limits on entries
+/// and sizes, each checked to stay inside the archive's folder and to be UTF-8 text.
+fn unpack(bytes: &[u8]) -> Result<ZipFiles, PageError> {
     let not_zip = || {
         bad(
             "不是有效的 .zip 压缩文件，请把模板包文件夹压缩为 .zip 后上传",
@@ -46,6 +87,7 @@ fn unpack(bytes: &[u8], dir: &Path) -> Result<PathBuf, PageError> {
     }
     let mut total = 0u64;
     let mut roots: Vec<PathBuf> = Vec::new();
+    let mut files = BTreeMap::new();
     for i in 0..archive.len() {
         let mut file = archive.by_index(i).map_err(|_| not_zip())?;
         let Some(name) = file.enclosed_name() else {
@@ -83,24 +125,23 @@ fn unpack(bytes: &[u8], dir: &Path) -> Result<PathBuf, PageError> {
                 ),
             ));
         }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            bad(
+                &format!("{shown}：不是 UTF-8 编码的文本，请用 UTF-8 保存"),
+                &format!("{shown}: not UTF-8 text; save it as UTF-8"),
+            )
+        })?;
         if name.file_name().is_some_and(|f| f == "pack.toml") {
             roots.push(name.parent().map(Path::to_path_buf).unwrap_or_default());
         }
-        let out = dir.join(&name);
-        let io = |_| {
-            bad(
-                "服务器无法写入临时文件",
-                "the server cannot write a temporary file",
-            )
-        };
-        if let Some(parent) = out.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        std::fs::write(&out, &bytes).map_err(io)?;
+        files.insert(name, text);
     }
     roots.sort_by_key(|r| r.components().count());
     match roots.first() {
-        Some(root) if root.components().count() <= 1 => Ok(dir.join(root)),
+        Some(root) if root.components().count() <= 1 => Ok(ZipFiles {
+            root: root.clone(),
+            files,
+        }),
         _ => Err(bad(
             "压缩文件中找不到 pack.toml：请压缩整个模板包文件夹（含 pack.toml、site-types.toml、taxonomy.toml、units.toml 和 templates/）",
             "no pack.toml in the archive: zip the whole pack folder (pack.toml, site-types.toml, taxonomy.toml, units.toml and templates/)",
@@ -108,21 +149,11 @@ fn unpack(bytes: &[u8], dir: &Path) -> Result<PathBuf, PageError> {
     }
 }
 
-/// Unpacks and checks a pack, turning core's messages (which name the temporary folder) into
-/// ones that name the file inside the pack.
+/// Unpacks and checks a pack; messages name the file inside the pack.
 fn check(archive: &[u8]) -> Result<Content, PageError> {
-    let dir = tempfile::tempdir().map_err(|_| {
-        bad(
-            "服务器无法创建临时文件夹",
-            "the server cannot create a temporary folder",
-        )
-    })?;
-    let root = unpack(archive, dir.path())?;
-    let pack = load_pack(&root).map_err(|e| {
-        let msg = e
-            .to_string()
-            .replace(&format!("{}/", root.display()), "")
-            .replace(&root.display().to_string(), ".");
+    let files = unpack(archive)?;
+    let pack = parse_pack(&files).map_err(|e| {
+        let msg = e.to_string();
         bad(&msg, &msg)
     })?;
     Ok(Content {
