@@ -608,10 +608,20 @@ async fn send_photo(d: &Dash, unit: &Browser, bytes: Vec<u8>) -> Reply {
 async fn an_after_photo_must_be_a_real_jpeg_or_png() {
     let d = dash().await;
     let unit = d.login("unit_urban", "urban-pw").await;
-    // Not dispatched yet: the unit cannot answer it.
+    // Not dispatched yet: the page says why there is nothing to do, and the unit cannot
+    // answer it.
+    let page = d
+        .get(&format!("/dashboard/findings/{}", d.urban), Some(&unit))
+        .await;
+    assert!(page.body.contains("awaiting-dispatch"), "{}", page.body);
+    assert!(!page.body.contains("rectify-form"));
     let r = send_photo(&d, &unit, jpeg(320, 240)).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     d.dispatch_urban().await;
+    let page = d
+        .get(&format!("/dashboard/findings/{}", d.urban), Some(&unit))
+        .await;
+    assert!(page.body.contains("rectify-form") && !page.body.contains("awaiting-dispatch"));
     for bad in [b"not an image".to_vec(), png_bomb_header(100_000)] {
         let r = send_photo(&d, &unit, bad).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);

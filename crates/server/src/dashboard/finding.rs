@@ -202,6 +202,11 @@ fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status)
                     button type="submit" id="dispatch-submit" { (l.t("派遣", "Dispatch")) }
                 }
             }
+            @if s.user.role == Role::UnitMember && status == Status::Open {
+                p class="notice" id="awaiting-dispatch" {
+                    (l.t("此问题尚待创城办派遣；派遣后即可在此上报整改。", "The office has not dispatched this finding yet; once it does, report the fix here."))
+                }
+            }
             @if s.user.role == Role::UnitMember && may(RectificationAction::Rectified) {
                 form method="post" action={ "/dashboard/findings/" (id) "/rectify" } enctype="multipart/form-data" id="rectify-form" {
                     b { (l.t("上报整改（处置）", "Report the fix")) }
