@@ -1,6 +1,6 @@
-//! The text limits every writer applies, on the tablet and on the server (push, office API,
-//! dashboard, CLI, CSV import): how long a name or a note may be, and which characters no text
-//! may hold. A tablet that refuses what the server refuses never queues a record that would
+//! The limits every writer applies, on the tablet and on the server (push, office API,
+//! dashboard, CLI, CSV import): how long a name or a note may be, which characters no text
+//! may hold, and what a position may be. A tablet that refuses what the server refuses never queues a record that would
 //! stick in its outbox.
 
 /// Longest free text (descriptions, notes), in characters.
@@ -92,6 +92,16 @@ pub fn check_text(value: &str, kind: TextKind, required: bool) -> Result<(), Tex
         return Err(TextFault::Empty);
     }
     value.chars().try_for_each(|c| allowed(c, kind))
+}
+
+/// Whether a position is on the globe with a finite, non-negative accuracy in metres.
+pub fn position_ok(p: &fieldcheck_protocol::Position) -> bool {
+    p.lat.is_finite()
+        && p.lon.is_finite()
+        && p.accuracy_m.is_finite()
+        && (-90.0..=90.0).contains(&p.lat)
+        && (-180.0..=180.0).contains(&p.lon)
+        && p.accuracy_m >= 0.0
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use crate::dashboard::reference::Reference;
 use crate::error::ApiError;
 use axum::http::StatusCode;
-use fieldcheck_domain::limits::{TextKind, check_text};
+use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
 use fieldcheck_protocol::{Position, Role, Site, Unit};
 
 /// Shortest password an account may be given, in characters.
@@ -61,20 +61,11 @@ fn text(field: &'static str, v: &str, kind: TextKind, required: bool) -> Result<
 
 fn position(p: &Option<Position>) -> Result<(), FieldFault> {
     match p {
-        Some(p)
-            if !(p.lat.is_finite()
-                && p.lon.is_finite()
-                && p.accuracy_m.is_finite()
-                && (-90.0..=90.0).contains(&p.lat)
-                && (-180.0..=180.0).contains(&p.lon)
-                && p.accuracy_m >= 0.0) =>
-        {
-            Err(FieldFault::new(
-                "position",
-                "坐标或精度超出范围",
-                "latitude, longitude or accuracy out of range",
-            ))
-        }
+        Some(p) if !position_ok(p) => Err(FieldFault::new(
+            "position",
+            "坐标或精度超出范围",
+            "latitude, longitude or accuracy out of range",
+        )),
         _ => Ok(()),
     }
 }

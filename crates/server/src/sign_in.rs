@@ -155,10 +155,9 @@ pub async fn sign_in(
         ),
         (&address_key, max * 10, window),
     ];
-    let over = |count: u64, allowed: u64| count >= allowed;
     for (key, allowed, secs) in rules {
         let since = now - (secs as i64) * 1000;
-        if over(state.store.login_failures_since(key, since).await?, allowed) {
+        if state.store.login_failures_since(key, since).await? >= allowed {
             return Err(Refusal::TooMany {
                 retry_after_secs: secs,
             });

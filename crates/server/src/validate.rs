@@ -8,7 +8,7 @@ use crate::photo_check::verify_signature;
 use crate::store::{RefData, RefQuery, Store};
 use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
-use fieldcheck_domain::limits::{TextKind, check_text};
+use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
 use fieldcheck_domain::rectification::{StepFault, check_step};
 use fieldcheck_protocol::{
     Assignment, Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role, Template,
@@ -198,21 +198,13 @@ fn step_refused(seq: u64, fault: StepFault) -> ApiError {
 }
 
 fn position(seq: u64, field: &str, p: &Option<Position>) -> ApiResult<()> {
-    if let Some(p) = p {
-        let ok = p.lat.is_finite()
-            && p.lon.is_finite()
-            && p.accuracy_m.is_finite()
-            && (-90.0..=90.0).contains(&p.lat)
-            && (-180.0..=180.0).contains(&p.lon)
-            && p.accuracy_m >= 0.0;
-        if !ok {
-            return Err(bad(
-                seq,
-                field,
-                "坐标或精度超出范围",
-                "latitude, longitude or accuracy out of range",
-            ));
-        }
+    if p.as_ref().is_some_and(|p| !position_ok(p)) {
+        return Err(bad(
+            seq,
+            field,
+            "坐标或精度超出范围",
+            "latitude, longitude or accuracy out of range",
+        ));
     }
     Ok(())
 }

@@ -389,7 +389,7 @@ async fn an_address_that_keeps_failing_backs_off_longer() {
 }
 
 #[tokio::test]
-async fn an_unknown_name_costs_the_same_hash_at_both_doors() {
+async fn an_unknown_name_costs_the_same_hash_at_the_api() {
     let h = harness().await;
     let r = login_from(&h, "10.0.0.5", "nobody-by-this-name", "guess").await;
     r.assert_refused(StatusCode::UNAUTHORIZED, "bad_credentials");

@@ -14,13 +14,45 @@ use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldcheck-server");
 
-fn run(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
+/// Starts `serve` on a free port with `data` and the global flags `extra`; returns the process
+/// (killed when dropped) and its base URL once it listens.
+fn serve(data: &Path, extra: &[&str]) -> (KillOnDrop, String) {
+    let mut child = KillOnDrop(
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(data)
+            .args(extra)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap()
+        .to_string();
+    (child, base)
+}
+
+/// Runs an admin command on `data` and returns what it did.
+fn run_output(data: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
         .arg("--data-dir")
         .arg(data)
         .args(args)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Runs an admin command on `data` that must succeed, and returns its stdout.
+fn run(data: &Path, args: &[&str]) -> String {
+    let out = run_output(data, args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -143,12 +175,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
             "unit",
         ),
     ] {
-        let out = Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(args)
-            .output()
-            .unwrap();
+        let out = run_output(&data, &args);
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success() && err.contains(field),
@@ -157,25 +184,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     }
     assert!(!run(&data, &["user", "list"]).contains("lisi"));
 
-    let mut child = KillOnDrop(
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
+    let (mut child, base) = serve(&data, &[]);
     let http = reqwest::Client::new();
     assert_eq!(
         http.get(format!("{base}/healthz"))
@@ -378,27 +387,11 @@ async fn slow_clients_are_cut_off() {
         "[limits]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\n",
     )
     .unwrap();
-    let mut child = KillOnDrop(
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .arg("--config")
-            .arg(&config)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let (_child, base) = serve(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
     );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap()
-        .to_string();
+    let addr = base.strip_prefix("http://").unwrap().to_string();
     let connect = || {
         let s = std::net::TcpStream::connect(&addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();

@@ -1265,3 +1265,15 @@ async fn an_after_photo_for_a_finding_that_cannot_take_it_is_not_stored() {
     }
     assert_eq!(d.events(d.urban).await, 2, "the dispatch and the one fix");
 }
+
+/// Threat: the dashboard answered an unknown name without checking any hash, about 30× faster
+/// than a known one, which told a stranger which names exist.
+#[tokio::test]
+async fn an_unknown_name_costs_the_same_hash_at_the_dashboard() {
+    let d = dash().await;
+    for (name, hashes) in [("nobody-by-this-name", 1), ("admin", 2)] {
+        let r = d.try_login(name, "wrong-guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name}");
+        assert_eq!(d.state.hashes.runs(), hashes, "{name}");
+    }
+}
