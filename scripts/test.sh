@@ -52,8 +52,8 @@ step "cargo fmt --check" cargo fmt --all -- --check
 step "cargo clippy (all targets)" cargo clippy --workspace --all-targets --locked -- -D warnings
 step "build: libraries, binaries, test binaries" cargo test --workspace --locked --no-run
 step "tests (unit, integration, end-to-end)" cargo test --workspace --locked
-# The Android and iOS app keep the pure-Rust photo codec (the workspace build unifies core with
-# the app's and the server's libjpeg-turbo): core's tests through it.
+# The Android and iOS app keep the pure-Rust photo codec (the workspace build unifies the codec
+# with the app's and the server's libjpeg-turbo): core's tests through it.
 step "photo pipeline, pure-Rust codec" \
   cargo test -p fieldcheck-core --locked --lib --test integration
 # The desktop bundle from the app binary the end-to-end test drove; no second build.

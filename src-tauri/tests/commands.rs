@@ -3,8 +3,8 @@
 
 use fieldcheck_app_lib::state::{AppState, DATABASE_FILE};
 use fieldcheck_app_lib::{DataDir, builder};
-use fieldcheck_core::content::load_pack;
 use fieldcheck_core::store::Store;
+use fieldcheck_domain::pack_folder::load_pack;
 use fieldcheck_protocol::Site;
 use serde_json::{Value, json};
 use std::path::Path;

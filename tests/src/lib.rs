@@ -11,8 +11,8 @@ pub mod shaping_proxy;
 pub mod tablet;
 
 use anyhow::Result;
-use fieldcheck_core::content::load_pack;
 use fieldcheck_core::store::Store;
+use fieldcheck_domain::pack_folder::load_pack;
 use fieldcheck_protocol::{Position, PositionSource, Site};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;

@@ -3,10 +3,10 @@
 //!
 //! Run: `cargo run -p fieldcheck-core --example walkthrough [DATA_DIR]` (default `./data`).
 
-use fieldcheck_core::content::load_pack;
 use fieldcheck_core::store::Store;
 use fieldcheck_core::store::findings::NewFinding;
 use fieldcheck_core::store::inspections::NewInspection;
+use fieldcheck_domain::pack_folder::load_pack;
 use fieldcheck_protocol::{Category, ItemKind, ItemValue, Severity, Site};
 use std::path::PathBuf;
 use uuid::Uuid;

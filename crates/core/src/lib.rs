@@ -2,10 +2,9 @@
 //!
 //! - [`store`]: the local SQLite database (the only module that speaks SQL), with the outbox
 //!   that every change is written to in the same transaction.
-//! - [`content`]: template packs read from a folder (`content/`), checked by the domain crate.
 //! - [`clock`]: the hybrid logical clock that stamps every change.
-//! - [`photo`]: the capture pipeline: processing, Chinese watermark, trusted time, signature,
-//!   crash-safe storage.
+//! - [`photo`]: the capture pipeline: processing (through `fieldcheck-photo-codec`), Chinese
+//!   watermark, trusted time, signature, crash-safe storage.
 //! - [`sync`]: the sync client: push, photo upload, pull, scheduling.
 //!
 //! The rules it applies (text limits, the rectification policy, scoring, China time, photo
@@ -13,7 +12,6 @@
 //! and is tested headless.
 
 pub mod clock;
-pub mod content;
 pub mod photo;
 pub mod store;
 pub mod sync;

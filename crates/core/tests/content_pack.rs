@@ -5,8 +5,8 @@ use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use fieldcheck_core::content::load_pack;
 use fieldcheck_domain::pack::ContentError;
+use fieldcheck_domain::pack_folder::load_pack;
 use fieldcheck_protocol::{Category, ItemKind};
 
 fn real_pack_dir() -> PathBuf {

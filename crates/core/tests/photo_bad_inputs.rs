@@ -3,7 +3,7 @@
 use crate::photo_support;
 
 use fieldcheck_core::photo::{
-    CaptureRequest, DeviceKey, PhotoDir, PhotoError, PhotoPipeline, TrustedClock,
+    CaptureRequest, CodecError, DeviceKey, PhotoDir, PhotoError, PhotoPipeline, TrustedClock,
 };
 use fieldcheck_core::store::Store;
 use fieldcheck_protocol::PhotoKind;
@@ -59,7 +59,7 @@ fn capture(bytes: &[u8]) -> PhotoError {
 #[test]
 fn zero_bytes() {
     let err = capture(&[]);
-    assert!(matches!(err, PhotoError::Empty), "{err}");
+    assert!(matches!(err, PhotoError::Image(CodecError::Empty)), "{err}");
     assert!(err.to_string().contains("0 字节"));
 }
 
@@ -68,7 +68,10 @@ fn truncated_jpeg() {
     let whole = jpeg(&pattern(640, 480, 20, 1), 640, 480, 90, Some(1));
     let err = capture(&whole[..whole.len() / 2]);
     assert!(
-        matches!(err, PhotoError::Corrupt { format: "JPEG", .. }),
+        matches!(
+            err,
+            PhotoError::Image(CodecError::Corrupt { format: "JPEG", .. })
+        ),
         "{err}"
     );
     assert!(err.to_string().contains("不完整") && err.to_string().contains("incomplete"));
@@ -83,11 +86,11 @@ fn png_header_claiming_40000_by_40000() {
     assert!(
         matches!(
             err,
-            PhotoError::TooLarge {
+            PhotoError::Image(CodecError::TooLarge {
                 width: 40_000,
                 height: 40_000,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -103,11 +106,11 @@ fn jpeg_header_claiming_60000_by_60000_is_refused_before_decoding() {
     assert!(
         matches!(
             err,
-            PhotoError::TooLarge {
+            PhotoError::Image(CodecError::TooLarge {
                 width: 60_000,
                 height: 60_000,
                 ..
-            }
+            })
         ),
         "{err}"
     );
@@ -117,7 +120,7 @@ fn jpeg_header_claiming_60000_by_60000_is_refused_before_decoding() {
 fn text_file_named_jpg() {
     let err = capture(b"this is a shopping list, not a photo\n");
     assert!(
-        matches!(err, PhotoError::UnsupportedFormat { found } if found.contains("not an image")),
+        matches!(err, PhotoError::Image(CodecError::UnsupportedFormat { found }) if found.contains("not an image")),
         "{err}"
     );
     let message = err.to_string();
@@ -130,7 +133,10 @@ fn heic_file() {
     heic.extend_from_slice(&[0; 64]);
     let err = capture(&heic);
     assert!(
-        matches!(err, PhotoError::UnsupportedFormat { found: "HEIC/HEIF" }),
+        matches!(
+            err,
+            PhotoError::Image(CodecError::UnsupportedFormat { found: "HEIC/HEIF" })
+        ),
         "{err}"
     );
     assert!(err.to_string().starts_with("不支持的图片格式（HEIC/HEIF）"));

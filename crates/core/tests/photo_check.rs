@@ -2,7 +2,7 @@
 //! serves ([`thumbnail`]), through the same codec as the capture.
 
 use crate::photo_support::{decode, jpeg, pattern, png};
-use fieldcheck_core::photo::{PhotoError, check_image, image_mime, thumbnail};
+use fieldcheck_core::photo::{CodecError, check_image, image_mime, thumbnail};
 
 #[test]
 fn a_whole_jpeg_and_png_pass_with_their_header_size() {
@@ -24,7 +24,7 @@ fn a_jpeg_cut_short_is_refused_though_its_header_is_whole() {
     let whole = jpeg(&pattern(640, 480, 20, 2), 640, 480, 90, None);
     let err = check_image(&whole[..whole.len() * 2 / 3], 4096).unwrap_err();
     assert!(
-        matches!(err, PhotoError::Corrupt { format: "JPEG", .. }),
+        matches!(err, CodecError::Corrupt { format: "JPEG", .. }),
         "{err}"
     );
 }
@@ -36,7 +36,7 @@ fn an_image_over_the_side_limit_is_refused_by_its_header() {
     assert!(
         matches!(
             err,
-            PhotoError::TooLarge {
+            CodecError::TooLarge {
                 width: 640,
                 height: 480,
                 max_side: 600,

@@ -1,6 +1,8 @@
 //! Fieldcheck's rules, written once and free of I/O: no database, no network, no files, no
-//! async runtime (the clock reads the time, nothing else). The tablet's store and every server door (push, office API, dashboard, CLI,
-//! imports) call these, so a rule cannot differ between writers.
+//! async runtime (the clock reads the time, nothing else; the opt-in `folder` feature adds
+//! [`pack_folder`], which reads a pack's folder). The tablet's store and every server door
+//! (push, office API, dashboard, CLI, imports) call these, so a rule cannot differ between
+//! writers.
 //!
 //! - [`limits`]: how long a name or a text may be and which characters no text may hold.
 //! - [`rectification`]: a finding's status derived from its log, and the one policy of who may
@@ -10,7 +12,8 @@
 //! - [`clock`]: the hybrid logical clock that orders every change, tablet and server alike
 //!   (it reads the system clock, or a source it is told to follow).
 //! - [`pack`]: checklist template packs checked whole, read through [`pack::PackFiles`] (a
-//!   folder, a .zip in memory), never part of a pack.
+//!   folder, a .zip in memory), never part of a pack; [`pack_folder`] (feature `folder`) reads
+//!   one from disk.
 //! - [`photo_signature`]: the bytes a device signs for a photo, and their check.
 //!
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
@@ -19,6 +22,8 @@ pub mod china_time;
 pub mod clock;
 pub mod limits;
 pub mod pack;
+#[cfg(feature = "folder")]
+pub mod pack_folder;
 pub mod photo_signature;
 pub mod rectification;
 pub mod scoring;

@@ -12,9 +12,9 @@
 //!
 //! [`parse_pack`] checks all of it against every rule. It returns a whole [`Pack`] or the first
 //! [`ContentError`], never a part of a pack; importing the pack is the store's job. It reads
-//! the files through [`PackFiles`], so it does no I/O itself: the tablet and the command line
-//! give it a folder on disk (`fieldcheck_core::content::load_pack`), the dashboard a .zip held
-//! in memory.
+//! the files through [`PackFiles`], so it does no I/O itself: the command line gives it a
+//! folder on disk (`pack_folder::load_pack`, feature `folder`), the dashboard a .zip held in
+//! memory.
 
 use std::collections::HashMap;
 use std::fmt;

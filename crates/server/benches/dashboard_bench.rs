@@ -35,7 +35,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 async fn seed(store: &DynStore) -> Content {
-    let pack = fieldcheck_core::content::load_pack(std::path::Path::new(concat!(
+    let pack = fieldcheck_domain::pack_folder::load_pack(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../../content/civilized-city"
     )))

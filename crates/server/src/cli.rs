@@ -369,7 +369,7 @@ async fn audit(store: &DynStore, action: &str, target: &str) -> Result<()> {
 
 /// Loads and validates a pack, printing its site types and item counts.
 fn check_pack(dir: &Path) -> Result<Content> {
-    let pack = fieldcheck_core::content::load_pack(dir)
+    let pack = fieldcheck_domain::pack_folder::load_pack(dir)
         .with_context(|| format!("template pack {} is invalid", dir.display()))?;
     println!(
         "pack {}: {} site types, {} templates, {} subcategories, {} units",

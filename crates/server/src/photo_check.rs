@@ -3,7 +3,7 @@
 //! before any pixel is allocated; decoded by core's photo codec, libjpeg-turbo in the server),
 //! and the device's Ed25519 signature over its capture record.
 
-use fieldcheck_core::photo::{PhotoError, check_image};
+use fieldcheck_photo_codec::{CodecError, check_image};
 use fieldcheck_protocol::PhotoRecord;
 use sha2::{Digest, Sha256};
 use std::path::Path;
@@ -86,7 +86,7 @@ pub fn verify_photo(
         return Err(PhotoRejection::HashMismatch { actual });
     }
     let info = check_image(&bytes, max_side).map_err(|e| match e {
-        PhotoError::TooLarge { width, height, .. } => PhotoRejection::TooLarge {
+        CodecError::TooLarge { width, height, .. } => PhotoRejection::TooLarge {
             width,
             height,
             max: max_side,

@@ -16,40 +16,26 @@
 //!    the commit can leave a whole but unrecorded file: call [`PhotoDir::remove_unrecorded`]
 //!    at start-up.
 //!
-//! The `turbojpeg` feature decodes and encodes JPEG with libjpeg-turbo, decoding in bands on all
-//! cores (see `turbo.rs` and `BENCHMARKS.md`, "Photo pipeline"); the desktop app and the server
-//! turn it on. Without it the pipeline is pure Rust, for targets where libjpeg-turbo is not
-//! built (the Android and iOS app). [`JPEG_CODEC`] says which one a build has.
+//! Decoding, orientation, resampling and encoding are `fieldcheck-photo-codec`'s; its
+//! `turbojpeg` feature (turned on here by this crate's own `turbojpeg` feature, as the desktop
+//! app does) uses libjpeg-turbo. [`JPEG_CODEC`] says which codec a build has.
 
-mod decode;
 mod error;
-mod orientation;
 mod process;
-mod resize;
 mod signing;
 mod storage;
-#[cfg(feature = "turbojpeg")]
-mod turbo;
 mod watermark;
 
 pub use crate::clock::{CaptureTime, MAX_DEVICE_SKEW_MS, TrustedClock};
-pub use decode::{ImageInfo, MAX_PIXELS, MAX_SIDE, check_image, image_mime};
 pub use error::PhotoError;
-pub use orientation::Orientation;
-pub use process::{
-    JPEG_QUALITY, PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process, thumbnail,
+pub use fieldcheck_photo_codec::{
+    CodecError, ImageInfo, JPEG_CODEC, JPEG_QUALITY, MAX_PIXELS, MAX_SIDE, Orientation,
+    check_image, image_mime, thumbnail,
 };
+pub use process::{PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process};
 pub use signing::{DeviceKey, KEY_FILE};
 pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
 pub use watermark::{Stamp, serial, stamp_lines};
-
-/// The JPEG codec this build decodes and encodes photos with: `libjpeg-turbo` with the
-/// `turbojpeg` feature (the desktop app and the server), `pure-rust` without it (Android).
-pub const JPEG_CODEC: &str = if cfg!(feature = "turbojpeg") {
-    "libjpeg-turbo"
-} else {
-    "pure-rust"
-};
 
 use crate::store::Store;
 use fieldcheck_protocol::{PhotoKind, PhotoRecord, Position};

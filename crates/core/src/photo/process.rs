@@ -1,9 +1,8 @@
 //! The image half of a capture: decode, downscale, turn upright, stamp, encode, hash.
 
 use super::PhotoError;
-use super::decode::{Decoded, decode};
-use super::resize::{fit, resize};
 use super::watermark::{Stamp, draw, stamp_lines};
+use fieldcheck_photo_codec::{decode, encode, fit, resize, upright_within};
 use sha2::{Digest, Sha256};
 
 /// Longest edge of the stored photo, in pixels: larger photos are shrunk to it, except that a
@@ -19,8 +18,6 @@ pub const PHOTO_LONG_EDGE: u32 = 2048;
 pub(crate) const MIN_DECODED_LONG_EDGE: u32 = (PHOTO_LONG_EDGE * 975).div_ceil(1000);
 /// Long edge of the thumbnail, in pixels.
 pub const THUMB_LONG_EDGE: u32 = 320;
-/// JPEG quality of the stored photo and thumbnail.
-pub const JPEG_QUALITY: u8 = 80;
 
 /// A processed photo, ready to store.
 #[derive(Clone, Debug)]
@@ -58,40 +55,4 @@ pub fn process(bytes: &[u8], stamp: &Stamp<'_>) -> Result<ProcessedPhoto, PhotoE
         height,
         sha256,
     })
-}
-
-/// A JPEG thumbnail of `bytes` (JPEG or PNG), upright, at most `long_edge` pixels on its long
-/// side (never enlarged). A JPEG is decoded at the smallest DCT scale that still reaches
-/// `long_edge`, so a thumbnail of a large photo costs a fraction of a full decode.
-pub fn thumbnail(bytes: &[u8], long_edge: u32) -> Result<Vec<u8>, PhotoError> {
-    let (pixels, width, height) = upright_within(decode(bytes, long_edge)?, long_edge);
-    Ok(encode(&pixels, width, height))
-}
-
-/// Decoded pixels shrunk to at most `long_edge` on their long side (never enlarged) and turned
-/// upright: (pixels, width, height).
-fn upright_within(decoded: Decoded, long_edge: u32) -> (Vec<u8>, u32, u32) {
-    let (w, h) = fit(decoded.width, decoded.height, long_edge);
-    let pixels = if (w, h) == (decoded.width, decoded.height) {
-        decoded.rgb
-    } else {
-        resize(&decoded.rgb, decoded.width, decoded.height, w, h)
-    };
-    decoded.orientation.apply(pixels, w, h)
-}
-
-#[cfg(feature = "turbojpeg")]
-use super::turbo::encode;
-
-#[cfg(not(feature = "turbojpeg"))]
-fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
-    use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
-    let mut out = Vec::with_capacity(rgb.len() / 8);
-    let mut encoder = Encoder::new(&mut out, JPEG_QUALITY);
-    encoder.set_sampling_factor(SamplingFactor::F_2_2);
-    // Sizes are at most PHOTO_LONG_EDGE, and writing to a Vec cannot fail.
-    encoder
-        .encode(rgb, width as u16, height as u16, ColorType::Rgb)
-        .expect("encoding RGB of at most 2048 px a side into memory");
-    out
 }

@@ -474,9 +474,9 @@ pub fn check_upload(bytes: &[u8], max_side: u32) -> Result<(u32, u32, &'static s
             "the photo must be a JPEG or PNG image",
         )
     };
-    match fieldcheck_core::photo::check_image(bytes, max_side) {
+    match fieldcheck_photo_codec::check_image(bytes, max_side) {
         Ok(info) => Ok((info.width, info.height, info.mime)),
-        Err(fieldcheck_core::photo::PhotoError::TooLarge { .. }) => Err(PageError::invalid(
+        Err(fieldcheck_photo_codec::CodecError::TooLarge { .. }) => Err(PageError::invalid(
             "photo",
             &format!("照片边长不能超过 {max_side} 像素"),
             &format!("the photo may be at most {max_side} pixels a side"),

@@ -68,7 +68,7 @@ async fn check_access(state: &SharedState, session: &Session, sha: &str) -> Resu
 }
 
 fn image_response(bytes: Vec<u8>) -> Response {
-    let kind = fieldcheck_core::photo::image_mime(&bytes).unwrap_or("image/jpeg");
+    let kind = fieldcheck_photo_codec::image_mime(&bytes).unwrap_or("image/jpeg");
     (
         [
             (header::CONTENT_TYPE, kind),
@@ -134,8 +134,8 @@ pub async fn thumb(
 }
 
 /// Scales an image down to a JPEG thumbnail (core's photo codec: libjpeg-turbo in the server).
-pub fn make_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, fieldcheck_core::photo::PhotoError> {
-    fieldcheck_core::photo::thumbnail(bytes, THUMB_SIDE)
+pub fn make_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, fieldcheck_photo_codec::CodecError> {
+    fieldcheck_photo_codec::thumbnail(bytes, THUMB_SIDE)
 }
 
 fn internal(e: impl std::fmt::Display) -> PageError {

@@ -1,7 +1,9 @@
 //! Template packs from a folder on disk (`content/<pack>/`): the files are read here and
-//! checked whole by `fieldcheck_domain::pack::parse_pack`.
+//! checked whole by [`parse_pack`]. The one part of this crate that touches files, behind the
+//! `folder` feature (off by default): the server's `content import` and test code turn it on;
+//! the tablet engine receives its packs through sync and never reads a folder.
 
-use fieldcheck_domain::pack::{ContentError, Pack, PackFiles, parse_pack};
+use crate::pack::{ContentError, Pack, PackFiles, parse_pack};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -44,7 +46,7 @@ impl PackFiles for DirFiles {
     }
 }
 
-/// Loads and validates the pack in the folder `dir` (see `fieldcheck_domain::pack` for its
+/// Loads and validates the pack in the folder `dir` (see [`crate::pack`] for its
 /// files and rules): a whole pack or the first error, naming the file, line, entry and field.
 pub fn load_pack(dir: &Path) -> Result<Pack, ContentError> {
     parse_pack(&DirFiles(dir.to_path_buf()))

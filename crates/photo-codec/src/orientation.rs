@@ -64,7 +64,7 @@ impl Orientation {
     }
 
     /// Turns packed RGB pixels of `width` × `height` upright; returns the new pixels and size.
-    pub(crate) fn apply(self, rgb: Vec<u8>, width: u32, height: u32) -> (Vec<u8>, u32, u32) {
+    pub fn apply(self, rgb: Vec<u8>, width: u32, height: u32) -> (Vec<u8>, u32, u32) {
         let (w, h) = (width as isize, height as isize);
         let (ow, oh) = if self.swaps_sides() {
             (height, width)

@@ -18,7 +18,7 @@ pub fn fit(width: u32, height: u32, long_edge: u32) -> (u32, u32) {
 }
 
 /// Resizes packed RGB pixels to `to_w` × `to_h` (same size: copied).
-pub(crate) fn resize(rgb: &[u8], width: u32, height: u32, to_w: u32, to_h: u32) -> Vec<u8> {
+pub fn resize(rgb: &[u8], width: u32, height: u32, to_w: u32, to_h: u32) -> Vec<u8> {
     if (width, height) == (to_w, to_h) {
         return rgb.to_vec();
     }

@@ -2,8 +2,8 @@
 //! header limits checked before any pixel is decoded, EXIF orientation, and JPEG decoding at
 //! the smallest DCT scale whose long edge still reaches a given minimum.
 
-use super::PhotoError;
-use super::orientation::Orientation;
+use crate::CodecError;
+use crate::Orientation;
 use std::io::Cursor;
 
 /// Longest side accepted, in pixels.
@@ -12,7 +12,7 @@ pub const MAX_SIDE: u32 = 16_384;
 pub const MAX_PIXELS: u64 = 64_000_000;
 
 /// Decoded pixels, still as stored (not yet turned upright).
-pub(crate) struct Decoded {
+pub struct Decoded {
     /// Packed 8-bit RGB.
     pub rgb: Vec<u8>,
     /// Width of `rgb`.
@@ -26,7 +26,7 @@ pub(crate) struct Decoded {
 /// Decodes `bytes` (JPEG or PNG). A JPEG is decoded at the smallest DCT scale whose long edge
 /// is still at least `min_long_edge` (or at full size, if the image's own is smaller); a PNG is
 /// always decoded at full size.
-pub(crate) fn decode(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, PhotoError> {
+pub fn decode(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, CodecError> {
     match sniff(bytes)? {
         Format::Jpeg => decode_jpeg(bytes, min_long_edge),
         Format::Png => decode_png(bytes),
@@ -62,7 +62,7 @@ pub fn image_mime(bytes: &[u8]) -> Option<&'static str> {
 /// any pixel is decoded, then every pixel is decoded (a JPEG at its smallest DCT scale, which
 /// still reads all of its compressed data), so a damaged or cut-short file is refused. What a
 /// server checks before it accepts a photo.
-pub fn check_image(bytes: &[u8], max_side: u32) -> Result<ImageInfo, PhotoError> {
+pub fn check_image(bytes: &[u8], max_side: u32) -> Result<ImageInfo, CodecError> {
     let (mime, width, height) = match sniff(bytes)? {
         Format::Jpeg => {
             let mut decoder = jpeg_decoder::Decoder::new(bytes);
@@ -81,7 +81,7 @@ pub fn check_image(bytes: &[u8], max_side: u32) -> Result<ImageInfo, PhotoError>
         }
     };
     if width > max_side || height > max_side {
-        return Err(PhotoError::TooLarge {
+        return Err(CodecError::TooLarge {
             width,
             height,
             max_side: max_side.min(MAX_SIDE),
@@ -97,10 +97,10 @@ pub fn check_image(bytes: &[u8], max_side: u32) -> Result<ImageInfo, PhotoError>
 }
 
 /// Tells the format from the first bytes, naming the common formats that are refused.
-fn sniff(bytes: &[u8]) -> Result<Format, PhotoError> {
-    let refuse = |found| Err(PhotoError::UnsupportedFormat { found });
+fn sniff(bytes: &[u8]) -> Result<Format, CodecError> {
+    let refuse = |found| Err(CodecError::UnsupportedFormat { found });
     match bytes {
-        [] => Err(PhotoError::Empty),
+        [] => Err(CodecError::Empty),
         [0xFF, 0xD8, 0xFF, ..] => Ok(Format::Jpeg),
         [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n', ..] => Ok(Format::Png),
         [_, _, _, _, b'f', b't', b'y', b'p', brand @ ..] if brand.starts_with(b"avi") => {
@@ -129,12 +129,12 @@ fn sniff(bytes: &[u8]) -> Result<Format, PhotoError> {
     }
 }
 
-fn check_size(format: &'static str, width: u32, height: u32) -> Result<(), PhotoError> {
+fn check_size(format: &'static str, width: u32, height: u32) -> Result<(), CodecError> {
     if width == 0 || height == 0 {
         return Err(corrupt(format)(format!("declared size {width}×{height}")));
     }
     if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
-        return Err(PhotoError::TooLarge {
+        return Err(CodecError::TooLarge {
             width,
             height,
             max_side: MAX_SIDE,
@@ -144,11 +144,11 @@ fn check_size(format: &'static str, width: u32, height: u32) -> Result<(), Photo
     Ok(())
 }
 
-fn corrupt(format: &'static str) -> impl Fn(String) -> PhotoError {
-    move |detail| PhotoError::Corrupt { format, detail }
+fn corrupt(format: &'static str) -> impl Fn(String) -> CodecError {
+    move |detail| CodecError::Corrupt { format, detail }
 }
 
-fn decode_jpeg(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, PhotoError> {
+fn decode_jpeg(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, CodecError> {
     let mut decoder = jpeg_decoder::Decoder::new(bytes);
     decoder.read_info().map_err(jpeg_error)?;
     let info = decoder
@@ -159,7 +159,7 @@ fn decode_jpeg(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, PhotoError> 
         info.pixel_format,
         jpeg_decoder::PixelFormat::L16 | jpeg_decoder::PixelFormat::CMYK32
     ) {
-        return Err(PhotoError::UnsupportedFormat {
+        return Err(CodecError::UnsupportedFormat {
             found: "CMYK 或 16 位 JPEG / CMYK or 16-bit JPEG",
         });
     }
@@ -167,7 +167,7 @@ fn decode_jpeg(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, PhotoError> 
         .exif_data()
         .map_or(Orientation::Normal, Orientation::from_exif);
     #[cfg(feature = "turbojpeg")]
-    let (rgb, width, height) = super::turbo::decode(bytes, min_long_edge)?;
+    let (rgb, width, height) = crate::turbo::decode(bytes, min_long_edge)?;
     #[cfg(not(feature = "turbojpeg"))]
     let (rgb, width, height) = {
         // `scale` picks the smallest of 1/8, 1/4, 1/2 and 1/1 at which either side reaches the
@@ -190,16 +190,16 @@ fn decode_jpeg(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, PhotoError> 
     })
 }
 
-fn jpeg_error(e: jpeg_decoder::Error) -> PhotoError {
+fn jpeg_error(e: jpeg_decoder::Error) -> CodecError {
     match e {
-        jpeg_decoder::Error::Unsupported(_) => PhotoError::UnsupportedFormat {
+        jpeg_decoder::Error::Unsupported(_) => CodecError::UnsupportedFormat {
             found: "JPEG 特殊编码（算术编码或 12 位）/ JPEG with arithmetic coding or 12-bit samples",
         },
         other => corrupt("JPEG")(other.to_string()),
     }
 }
 
-fn decode_png(bytes: &[u8]) -> Result<Decoded, PhotoError> {
+fn decode_png(bytes: &[u8]) -> Result<Decoded, CodecError> {
     let png_err = |e: png::DecodingError| corrupt("PNG")(e.to_string());
     let limits = png::Limits {
         bytes: usize::try_from(MAX_PIXELS * 8).unwrap_or(usize::MAX),

@@ -11,8 +11,8 @@
 //! at about the same time; the result is the same, byte for byte, as one decoder's.
 //! Encoding is about twice as fast as the pure-Rust encoder.
 
-use super::PhotoError;
-use super::process::JPEG_QUALITY;
+use crate::CodecError;
+use crate::JPEG_QUALITY;
 use rayon::prelude::*;
 use std::ffi::{CStr, c_int};
 use turbojpeg::raw;
@@ -25,12 +25,12 @@ const PIXELS_TO_HUFFMAN_COST: f64 = 0.5;
 /// pass, so more cores barely shorten the slowest band.
 const MAX_BANDS: usize = 4;
 
-fn failed(e: turbojpeg::Error) -> PhotoError {
+fn failed(e: turbojpeg::Error) -> CodecError {
     corrupt(e.to_string())
 }
 
-fn corrupt(detail: String) -> PhotoError {
-    PhotoError::Corrupt {
+fn corrupt(detail: String) -> CodecError {
+    CodecError::Corrupt {
         format: "JPEG",
         detail,
     }
@@ -38,7 +38,7 @@ fn corrupt(detail: String) -> PhotoError {
 
 /// Decodes to packed RGB at the smallest DCT scale whose long edge is at least `target`
 /// (or the full size, for smaller photos); returns pixels, width and height.
-pub(crate) fn decode(bytes: &[u8], target: u32) -> Result<(Vec<u8>, u32, u32), PhotoError> {
+pub(crate) fn decode(bytes: &[u8], target: u32) -> Result<(Vec<u8>, u32, u32), CodecError> {
     decode_in_bands(
         bytes,
         target,
@@ -51,7 +51,7 @@ fn decode_in_bands(
     bytes: &[u8],
     target: u32,
     parts: usize,
-) -> Result<(Vec<u8>, u32, u32), PhotoError> {
+) -> Result<(Vec<u8>, u32, u32), CodecError> {
     let mut decompressor = Decompressor::new().map_err(failed)?;
     let header = decompressor.read_header(bytes).map_err(failed)?;
     let long = header.width.max(header.height);
@@ -111,7 +111,7 @@ fn band_bottoms(height: usize, unit: usize, parts: usize) -> Vec<usize> {
 struct RawDecompressor(raw::tjhandle);
 
 impl RawDecompressor {
-    fn new() -> Result<Self, PhotoError> {
+    fn new() -> Result<Self, CodecError> {
         // SAFETY: tj3Init has no preconditions; a null handle is checked for.
         let handle = unsafe { raw::tj3Init(raw::TJINIT_TJINIT_DECOMPRESS as c_int) };
         if handle.is_null() {
@@ -121,7 +121,7 @@ impl RawDecompressor {
     }
 
     /// Turns a TurboJPEG return code into a result carrying its error text.
-    fn check(&self, code: c_int) -> Result<(), PhotoError> {
+    fn check(&self, code: c_int) -> Result<(), CodecError> {
         if code == 0 {
             return Ok(());
         }
@@ -146,7 +146,7 @@ fn decode_rows(
     width: usize,
     rows: std::ops::Range<usize>,
     band: &mut [u8],
-) -> Result<(), PhotoError> {
+) -> Result<(), CodecError> {
     let too_big = |_| corrupt("image too large".into());
     let int = |n: usize| c_int::try_from(n).map_err(too_big);
     assert_eq!(
@@ -189,7 +189,7 @@ fn decode_rows(
 }
 
 /// Encodes packed RGB as JPEG at [`JPEG_QUALITY`], 4:2:0.
-pub(crate) fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
+pub fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     let image = Image {
         pixels: rgb,
         width: width as usize,
@@ -317,7 +317,7 @@ mod tests {
         let cut = &jpeg[..jpeg.len() * 9 / 10];
         assert!(matches!(
             decode(cut, 2000),
-            Err(PhotoError::Corrupt { format: "JPEG", .. })
+            Err(CodecError::Corrupt { format: "JPEG", .. })
         ));
     }
 }
