@@ -50,14 +50,24 @@ impl CommandError {
     }
 }
 
-/// What the UI receives: `{ message: "中文 / English", field }`.
+/// What the UI receives when a command fails.
+#[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CommandErrorBody<'a> {
+    /// The whole message: Chinese first, then English.
+    pub message: String,
+    /// The field the error is about, when it is about one.
+    pub field: Option<&'a str>,
+}
+
+/// Sent as a [`CommandErrorBody`].
 impl Serialize for CommandError {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        let mut out = s.serialize_struct("CommandError", 2)?;
-        out.serialize_field("message", &self.to_string())?;
-        out.serialize_field("field", &self.field())?;
-        out.end()
+        CommandErrorBody {
+            message: self.to_string(),
+            field: self.field(),
+        }
+        .serialize(s)
     }
 }
 

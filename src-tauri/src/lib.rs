@@ -6,6 +6,8 @@
 //! reaches the UI as [`SYNC_PROGRESS_EVENT`] events. Photos arrive as raw binary IPC bodies and
 //! are shown through the `photo:` scheme ([`photo_protocol`]).
 
+#[cfg(test)]
+mod bindings;
 pub mod commands;
 pub mod error;
 pub mod photo_protocol;

@@ -6,6 +6,7 @@ import type {
   Answered,
   AppInfo,
   Catalog,
+  CommandError,
   Finding,
   FindingDetail,
   FindingInput,
@@ -104,9 +105,9 @@ export function tauriBackend(): Backend {
   };
 }
 
-/** The message of a failed command (or of any thrown value). */
+/** The message of a failed command (a `CommandError`), or of any thrown value. */
 export function errorMessage(e: unknown): string {
   if (typeof e === "string") return e;
-  if (e && typeof e === "object" && "message" in e) return String((e as { message: unknown }).message);
+  if (e && typeof e === "object" && "message" in e) return String((e as CommandError).message);
   return String(e);
 }

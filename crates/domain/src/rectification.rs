@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// Where a finding stands in the rectification loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// 待派遣: on the ledger, not yet sent to a unit.

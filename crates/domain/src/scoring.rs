@@ -42,6 +42,7 @@ use std::collections::BTreeMap;
 
 /// The score of one inspection, or of a pool of inspections scored as one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Score {
     /// Number of inspections pooled (1 for [`score_inspection`]).
     pub inspections: usize,
@@ -69,6 +70,7 @@ pub struct Score {
 
 /// The part of a [`Score`] that falls on one index (测评项目).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct IndexScore {
     /// Index code, e.g. `II-26`.
     pub index_code: String,
@@ -86,6 +88,7 @@ pub struct IndexScore {
 
 /// The part of a [`Score`] that falls on one template item.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemScore {
     /// Id of the template the item belongs to.
     pub template_id: String,

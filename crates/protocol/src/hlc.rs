@@ -10,6 +10,7 @@ use std::fmt;
 /// in Rust or in SQL, gives the same order as comparing them as clocks. A device's wall clock
 /// never decides an order by itself: stamps come from a clock merged with the server's.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(type = "string"))]
 pub struct Hlc {
     /// NTP64 time: seconds since the Unix epoch in the upper 32 bits, fraction in the lower 32.
     pub time: u64,

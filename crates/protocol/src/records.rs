@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 /// A place that is inspected (a field point), owned by the server.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Site {
     /// Server-made UUIDv7.
     pub id: Uuid,
@@ -30,6 +31,7 @@ pub struct Site {
 /// Who should inspect which site on which day (派单), owned by the server and pulled only by
 /// its inspector. Changing or cancelling it replaces the earlier copy with the same id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Assignment {
     /// Server-made UUID.
     pub id: Uuid,
@@ -48,6 +50,7 @@ pub struct Assignment {
 /// Where a position came from: a GPS fix or typed by hand. Hand-typed positions are marked so
 /// that the office can tell them apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PositionSource {
     /// From the device's positioning hardware.
@@ -58,6 +61,7 @@ pub enum PositionSource {
 
 /// A WGS-84 position with its accuracy.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Position {
     /// Latitude in degrees, -90..=90.
     pub lat: f64,
@@ -71,6 +75,7 @@ pub struct Position {
 
 /// An inspection of one site against one template version, made on a tablet.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct InspectionRecord {
     /// Tablet-made UUIDv7.
     pub id: Uuid,
@@ -94,6 +99,7 @@ pub struct InspectionRecord {
 
 /// The answer to one item.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", content = "value", rename_all = "snake_case")]
 pub enum ItemValue {
     /// 符合.
@@ -111,6 +117,7 @@ pub enum ItemValue {
 /// The latest answer to one item of one inspection. A later answer to the same item replaces
 /// the earlier one (the higher HLC wins).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ItemResultRecord {
     /// Inspection the answer belongs to.
     pub inspection_id: Uuid,
@@ -126,6 +133,7 @@ pub struct ItemResultRecord {
 
 /// How serious a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// 一般.
@@ -158,6 +166,7 @@ impl Severity {
 
 /// A problem found on site (问题), the unit of the office's ledger.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FindingRecord {
     /// Tablet-made UUIDv7.
     pub id: Uuid,
@@ -195,6 +204,7 @@ pub struct FindingRecord {
 
 /// What a photo shows in the rectification loop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum PhotoKind {
     /// The problem as found.
@@ -227,6 +237,7 @@ impl PhotoKind {
 
 /// A photo's record. The photo itself travels separately, named by `sha256`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PhotoRecord {
     /// Lower-case hex SHA-256 of the stored JPEG bytes; the photo's name.
     pub sha256: String,
@@ -262,6 +273,7 @@ pub struct PhotoRecord {
 
 /// Where a capture time came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum TimeSource {
     /// Server time learned at the last sync plus the device's monotonic clock since then.
@@ -292,6 +304,7 @@ impl TimeSource {
 /// A step of a finding's rectification loop. The log is append-only; the current status is
 /// derived from it (see `fieldcheck_domain::rectification`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum RectificationAction {
     /// 立案: the problem is on the ledger.
@@ -336,6 +349,7 @@ impl RectificationAction {
 
 /// One entry of a finding's rectification log, written on a tablet or in the office.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RectificationEventRecord {
     /// UUIDv7 of the event.
     pub id: Uuid,

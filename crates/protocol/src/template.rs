@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A kind of field point (实地考察点), e.g. 背街小巷 or 集贸市场.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SiteType {
     /// Stable code, e.g. `back_alley`.
     pub code: String,
@@ -15,6 +16,7 @@ pub struct SiteType {
 
 /// How an item is answered and when it is compliant.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ItemKind {
     /// 符合 / 不符合 / 不适用.
@@ -33,6 +35,7 @@ pub enum ItemKind {
 
 /// One checklist item (测评内容 with its 测评标准) inside a template.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TemplateItem {
     /// Code unique within the template, e.g. `BA-03`.
     pub code: String,
@@ -60,6 +63,7 @@ pub struct TemplateItem {
 /// A versioned checklist for one site type. Versions only grow; an inspection names the exact
 /// version it was made against.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Template {
     /// Stable id, e.g. `back_alley`.
     pub id: String,
@@ -77,6 +81,7 @@ pub struct Template {
 
 /// 部件 (a physical asset) or 事件 (an event or behaviour), the split used by 数字城管 case systems.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
     /// 部件: manhole cover, street light, cable, guard rail, sign...
@@ -105,6 +110,7 @@ impl Category {
 
 /// A subcategory of the problem taxonomy, e.g. 井盖 under 部件.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Subcategory {
     /// Stable code, e.g. `manhole_cover`.
     pub code: String,
@@ -118,6 +124,7 @@ pub struct Subcategory {
 
 /// A responsible unit (责任单位) that rectifies problems, e.g. 城管局.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Unit {
     /// Stable code, e.g. `urban_mgmt`.
     pub code: String,

@@ -18,6 +18,7 @@ use tauri::ipc::{InvokeBody, Request};
 
 /// The finding form as the UI sends it.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FindingInput {
     /// The site.
     pub site_id: String,
@@ -73,6 +74,7 @@ pub fn add_finding(
 
 /// What travels in the `x-photo` header beside a photo's raw bytes.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct PhotoMeta {
     /// Before, after or evidence.
     pub kind: PhotoKind,
@@ -166,13 +168,14 @@ fn photo_site(
 
 /// A finding with its photos and rectification history.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FindingDetail {
     /// The finding.
     pub finding: FindingRecord,
     /// Its site.
     pub site: Site,
     /// Its status.
-    pub status: &'static str,
+    pub status: Status,
     /// Its photos, oldest first.
     pub photos: Vec<PhotoRecord>,
     /// Its rectification log.
@@ -190,7 +193,7 @@ pub fn finding_detail(
     let finding = store.finding(id)?;
     Ok(FindingDetail {
         site: store.site(finding.site_id)?,
-        status: store.finding_status(id)?.as_str(),
+        status: store.finding_status(id)?,
         photos: store.finding_photos(id)?,
         log: store.rectification_log(id)?,
         finding,
@@ -199,6 +202,7 @@ pub fn finding_detail(
 
 /// A finding to re-check, with its site's name.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RecheckEntry {
     /// The finding, status and photos.
     #[serde(flatten)]
@@ -231,7 +235,7 @@ pub fn recheck(
     fixed: bool,
     note: String,
     photo_sha256: Option<String>,
-) -> CommandResult<&'static str> {
+) -> CommandResult<Status> {
     let finding_id = parse_id("finding_id", &finding_id)?;
     let actor = state.inspector()?;
     let mut store = state.store();
@@ -249,5 +253,5 @@ pub fn recheck(
         deadline: None,
         photo_sha256,
     })?;
-    Ok(status.as_str())
+    Ok(status)
 }

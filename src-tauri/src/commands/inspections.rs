@@ -42,6 +42,7 @@ pub fn start_inspection(
 
 /// An unfinished inspection with its site's name, to offer for resuming.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Unfinished {
     /// The inspection.
     pub inspection: InspectionRecord,
@@ -67,6 +68,7 @@ pub fn unfinished_inspections(state: State<'_, AppState>) -> CommandResult<Vec<U
 
 /// Everything the inspection screen shows.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct InspectionScreen {
     /// The inspection.
     pub inspection: InspectionRecord,
@@ -104,6 +106,7 @@ pub fn load_inspection(
 
 /// An answer as stored, with the live score after it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Answered {
     /// The stored answer.
     pub result: ItemResultRecord,

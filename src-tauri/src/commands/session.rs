@@ -9,6 +9,7 @@ use tauri::State;
 
 /// Who is signed in where, and what the app runs on.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct AppInfo {
     /// A device token is held: the app can sync.
     pub signed_in: bool,
@@ -31,6 +32,7 @@ pub struct AppInfo {
 
 /// Build facts the end-to-end tests check, so that the binary they drive is the one that ships.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct BuildInfo {
     /// Built without Tauri's `custom-protocol` feature (a `tauri dev` binary): never shipped.
     pub dev: bool,
@@ -86,6 +88,7 @@ pub fn logout(state: State<'_, AppState>) -> CommandResult<()> {
 
 /// What the settings screen shows about the tablet's storage.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct StorageInfo {
     /// The database with its WAL, in bytes.
     pub database_bytes: u64,

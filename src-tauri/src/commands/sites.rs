@@ -4,6 +4,7 @@ use super::parse_id;
 use crate::error::CommandResult;
 use crate::state::AppState;
 use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_domain::rectification::Status;
 use fieldcheck_domain::scoring::Score;
 use fieldcheck_protocol::{Assignment, InspectionRecord, Site, SiteType, Subcategory, Unit};
 use serde::Serialize;
@@ -11,6 +12,7 @@ use tauri::State;
 
 /// Server-owned lists the screens pick from.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct Catalog {
     /// Site types, for the list's filter.
     pub site_types: Vec<SiteType>,
@@ -33,6 +35,7 @@ pub fn catalog(state: State<'_, AppState>) -> CommandResult<Catalog> {
 
 /// One of today's assignments with its site.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct TodaySite {
     /// The assignment (its note says what to look at).
     pub assignment: Assignment,
@@ -69,17 +72,19 @@ pub fn list_sites(
 
 /// A finding with what the lists show beside it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct FindingSummary {
     /// The finding.
     pub finding: fieldcheck_protocol::FindingRecord,
     /// Its status, e.g. `open`.
-    pub status: &'static str,
+    pub status: Status,
     /// Hashes of its photos, oldest first.
     pub photos: Vec<String>,
 }
 
 /// Everything a site's page shows.
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SitePage {
     /// The site.
     pub site: Site,
@@ -118,7 +123,7 @@ pub(crate) fn summarize(
         .into_iter()
         .map(|finding| {
             Ok(FindingSummary {
-                status: store.finding_status(finding.id)?.as_str(),
+                status: store.finding_status(finding.id)?,
                 photos: store
                     .finding_photos(finding.id)?
                     .into_iter()

@@ -9,6 +9,7 @@ use tauri::State;
 
 /// What the sync screen and the badges show, read from the store (never from the network).
 #[derive(Debug, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
 pub struct SyncStatus {
     /// The engine's latest progress (step and bytes of a running session).
     #[serde(flatten)]

@@ -66,7 +66,7 @@ export function inspectionScreen(): InspectionScreen {
     },
     results: [],
     findings: [],
-    score: { inspections: 1, applicable: 0, compliant: 0, not_applicable: 0, pending: 3, invalid: 0, pass_rate: null, weighted_score: null },
+    score: { inspections: 1, applicable: 0, compliant: 0, not_applicable: 0, pending: 3, invalid: 0, pass_rate: null, weighted_score: null, by_index: [], by_item: [] },
   };
 }
 

@@ -4,6 +4,7 @@ use serde::Serialize;
 
 /// The step a session is in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncStep {
     /// No session running.
@@ -19,6 +20,7 @@ pub enum SyncStep {
 
 /// A snapshot of sync state for the UI, published after every step.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SyncProgress {
     /// Current step.
     pub step: SyncStep,
