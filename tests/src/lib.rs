@@ -5,22 +5,17 @@ pub mod app_driver;
 pub mod checker;
 pub mod fault_proxy;
 pub mod photos;
-pub mod process;
-pub mod server;
 pub mod shaping_proxy;
 pub mod tablet;
+
+pub use fieldcheck_testkit::{content_dir, process, server};
 
 use anyhow::Result;
 use fieldcheck_core::store::Store;
 use fieldcheck_domain::pack_folder::load_pack;
 use fieldcheck_protocol::{Position, PositionSource, Site};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use uuid::Uuid;
-
-/// The template pack shipped in `content/civilized-city`.
-pub fn content_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../content/civilized-city")
-}
 
 /// Imports the pack at `content` into `store` and adds one site per site type.
 pub fn seed_demo_sites(store: &mut Store, content: &Path) -> Result<Vec<Site>> {

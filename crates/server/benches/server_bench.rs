@@ -13,12 +13,13 @@
 
 use ed25519_dalek::{Signer, SigningKey};
 use fieldcheck_protocol::*;
+use fieldcheck_testkit::content_dir;
+use fieldcheck_testkit::server::{INSPECTOR_PASSWORD, ServerCommand, ServerProcess};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use sqlx::Connection;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -28,85 +29,25 @@ const DEVICES: usize = 8;
 const BATCHES_PER_DEVICE: usize = 40;
 const INSPECTIONS_PER_BATCH: usize = 10;
 
-struct Server {
-    child: Child,
-    base: String,
-    data: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn cli(data: &Path, db: Option<&str>, args: &[&str]) -> String {
-    let mut c = Command::new(BIN);
-    c.arg("--data-dir").arg(data);
-    if let Some(db) = db {
-        c.arg("--database-url").arg(db);
-    }
-    let out = c.args(args).output().expect("run fieldcheck-server");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+/// Starts a server on `data` (on PostgreSQL at `db`, when given) with [`BENCH_LIMITS`].
+fn start(data: PathBuf, db: Option<String>) -> ServerProcess {
+    start_with(data, db, BENCH_LIMITS)
 }
 
 /// Limits for every bench server: tablets of one account sign in together from one address,
 /// which the default failure count (attempts counted before the hash) would refuse past five.
 const BENCH_LIMITS: &str = "[limits]\nlogin_max_failures = 100000\n";
 
-fn start(data: PathBuf, db: Option<String>) -> Server {
-    start_with(data, db, Some(BENCH_LIMITS))
-}
-
-/// Starts a server whose configuration file holds `config` (TOML), when given.
-fn start_with(data: PathBuf, db: Option<String>, config: Option<&str>) -> Server {
-    let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/../../content/civilized-city");
-    cli(&data, db.as_deref(), &["demo", "--pack", pack]);
-    cli(
-        &data,
-        db.as_deref(),
-        &[
-            "user",
-            "add",
-            "bench",
-            "--role",
-            "inspector",
-            "--password",
-            "bench-pw-2026",
-        ],
-    );
-    let mut c = Command::new(BIN);
-    c.arg("--data-dir").arg(&data);
-    if let Some(db) = &db {
-        c.arg("--database-url").arg(db);
+/// Starts a server whose configuration file holds `config` (TOML), with the demo data and the
+/// inspector `bench`.
+fn start_with(data: PathBuf, db: Option<String>, config: &str) -> ServerProcess {
+    let mut command = ServerCommand::with_binary(BIN, &data);
+    if let Some(db) = db {
+        command = command.global(["--database-url", db.as_str()]);
     }
-    if let Some(config) = config {
-        let file = data.join("bench.toml");
-        std::fs::write(&file, config).unwrap();
-        c.arg("--config").arg(file);
-    }
-    let mut child = c
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("FIELDCHECK_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listen line")
-        .to_string();
-    Server { child, base, data }
+    let command = command.config(config).unwrap();
+    command.prepare(&content_dir(), &["bench"]).unwrap();
+    command.serve().unwrap()
 }
 
 fn hlc_now() -> Hlc {
@@ -137,7 +78,7 @@ impl Tablet {
             .post(format!("{base}/api/v1/login"))
             .json(&LoginRequest {
                 username: "bench".into(),
-                password: "bench-pw-2026".into(),
+                password: INSPECTOR_PASSWORD.into(),
                 device_id: id,
                 device_public_key: hex::encode(key.verifying_key().to_bytes()),
                 device_label: format!("bench {n}"),
@@ -290,11 +231,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-async fn push_ingest(server: &Server) -> String {
+async fn push_ingest(server: &ServerProcess) -> String {
     let mut tasks = Vec::new();
     let start = Instant::now();
     for n in 0..DEVICES {
-        let base = server.base.clone();
+        let base = server.url.clone();
         tasks.push(tokio::spawn(async move {
             let mut tab = Tablet::login(&base, n as u8 + 1).await;
             let (site, t) = tab.pull_site_and_template().await;
@@ -384,8 +325,8 @@ fn dd_mb_per_s(dir: &Path) -> f64 {
     536_870_912.0 / secs / 1e6
 }
 
-async fn photo_throughput(server: &Server) -> String {
-    let mut tab = Tablet::login(&server.base, 200).await;
+async fn photo_throughput(server: &ServerProcess) -> String {
+    let mut tab = Tablet::login(&server.url, 200).await;
     let base_img = noisy_jpeg(2400, 1800);
     let photos: Vec<Vec<u8>> = (0..16).map(|n| variant(&base_img, n)).collect();
     let records = photos
@@ -401,7 +342,7 @@ async fn photo_throughput(server: &Server) -> String {
     }
     let secs = start.elapsed().as_secs_f64();
     let mbps = total as f64 / secs / 1e6;
-    let dd = dd_mb_per_s(&server.data);
+    let dd = dd_mb_per_s(server.data_dir());
     let t = Instant::now();
     for p in photos.iter().take(4) {
         image::load_from_memory(p).unwrap();
@@ -426,12 +367,12 @@ fn rss_kb(pid: u32, field: &str) -> u64 {
         .unwrap()
 }
 
-async fn concurrent_upload_rss(server: &Server) -> String {
+async fn concurrent_upload_rss(server: &ServerProcess) -> String {
     // Fifty tablets, four uploads each (a tablet may hold four sync requests at once).
     let base_img = noisy_jpeg(1200, 900);
     let mut uploads = Vec::new();
     for t in 0..50u8 {
-        let mut tab = Tablet::login(&server.base, 100 + t).await;
+        let mut tab = Tablet::login(&server.url, 100 + t).await;
         let photos: Vec<Vec<u8>> = (0..4)
             .map(|n| variant(&base_img, 1000 + usize::from(t) * 4 + n))
             .collect();
@@ -443,7 +384,7 @@ async fn concurrent_upload_rss(server: &Server) -> String {
         let tab = Arc::new(tab);
         uploads.extend(photos.into_iter().map(|p| (tab.clone(), p)));
     }
-    let pid = server.child.id();
+    let pid = server.pid();
     let before = rss_kb(pid, "VmRSS:");
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -482,14 +423,14 @@ async fn concurrent_upload_rss(server: &Server) -> String {
 /// A hundred sign-ins at once with names that do not exist (the attacker's cheapest storm),
 /// sampling the server's memory; then the time of a wrong password for a known and for an
 /// unknown name at the dashboard, ten of each, interleaved.
-async fn login_storm(server: &Server) -> String {
-    let pid = server.child.id();
+async fn login_storm(server: &ServerProcess) -> String {
+    let pid = server.pid();
     let before = rss_kb(pid, "VmRSS:");
     let http = reqwest::Client::new();
     let started = Instant::now();
     let tasks: Vec<_> = (0..100)
         .map(|n| {
-            let (http, base) = (http.clone(), server.base.clone());
+            let (http, base) = (http.clone(), server.url.clone());
             tokio::spawn(async move {
                 let key = SigningKey::from_bytes(&[7; 32]);
                 http.post(format!("{base}/api/v1/login"))
@@ -523,8 +464,8 @@ async fn login_storm(server: &Server) -> String {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for i in 0..10 {
-        known.push(dashboard_login_ms(&http, &server.base, "admin").await);
-        unknown.push(dashboard_login_ms(&http, &server.base, &format!("nobody{i}")).await);
+        known.push(dashboard_login_ms(&http, &server.url, "admin").await);
+        unknown.push(dashboard_login_ms(&http, &server.url, &format!("nobody{i}")).await);
     }
     let (k, u) = (median(&mut known), median(&mut unknown));
     format!(
@@ -631,9 +572,7 @@ async fn main() {
     let unbounded = start_with(
         tmp.path().join("unbounded"),
         None,
-        Some(
-            "[limits]\nlogin_max_failures = 100000\nmax_concurrent_hashes = 100\nmax_waiting_hashes = 1000\n",
-        ),
+        "[limits]\nlogin_max_failures = 100000\nmax_concurrent_hashes = 100\nmax_waiting_hashes = 1000\n",
     );
     println!(
         "login storm (anchor: 100 hash slots): {}",

@@ -6,59 +6,21 @@ use crate::common;
 
 use common::*;
 use fieldcheck_protocol::*;
-use std::io::{BufRead, BufReader};
+use fieldcheck_testkit::server::ServerCommand;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 use uuid::Uuid;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fieldcheck-server");
 
-/// Starts `serve` on a free port with `data` and the global flags `extra`; returns the process
-/// (killed when dropped) and its base URL once it listens.
-fn serve(data: &Path, extra: &[&str]) -> (KillOnDrop, String) {
-    let mut child = KillOnDrop(
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(data)
-            .args(extra)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap()
-        .to_string();
-    (child, base)
-}
-
-/// Runs an admin command on `data` and returns what it did.
-fn run_output(data: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .unwrap()
+/// `fieldcheck-server`, as built for these tests, on `data`.
+fn server(data: &Path) -> ServerCommand {
+    ServerCommand::with_binary(BIN, data)
 }
 
 /// Runs an admin command on `data` that must succeed, and returns its stdout.
 fn run(data: &Path, args: &[&str]) -> String {
-    let out = run_output(data, args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    server(data).admin(args).unwrap()
 }
 
 fn write_pack(dir: &Path) {
@@ -175,7 +137,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
             "unit",
         ),
     ] {
-        let out = run_output(&data, &args);
+        let out = server(&data).output(&args).unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
             !out.status.success() && err.contains(field),
@@ -184,7 +146,8 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     }
     assert!(!run(&data, &["user", "list"]).contains("lisi"));
 
-    let (mut child, base) = serve(&data, &[]);
+    let mut serving = server(&data).serve().unwrap();
+    let base = serving.url.clone();
     let http = reqwest::Client::new();
     assert_eq!(
         http.get(format!("{base}/healthz"))
@@ -241,12 +204,16 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     // `assign` refuses a date that does not exist; what it writes reaches the inspector.
     let site_arg = site.to_string();
     let assign = |date: &str| {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["assign", "--inspector", "zhang", "--site", &site_arg])
-            .args(["--date", date])
-            .output()
+        server(&data)
+            .output(&[
+                "assign",
+                "--inspector",
+                "zhang",
+                "--site",
+                &site_arg,
+                "--date",
+                date,
+            ])
             .unwrap()
     };
     let refused = assign("2026-02-30");
@@ -343,13 +310,10 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     let half = photo.len() / 2;
     tx.send(Ok(photo[..half].to_vec())).await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    serving.terminate();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
-        child.try_wait().unwrap().is_none(),
+        serving.try_wait().unwrap().is_none(),
         "still serving the upload"
     );
     tx.send(Ok(photo[half..].to_vec())).await.unwrap();
@@ -359,7 +323,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     assert!(done.json::<UploadStatus>().await.unwrap().complete);
     let mut waited = 0;
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = serving.try_wait().unwrap() {
             break s;
         }
         assert!(waited < 100, "server did not stop on SIGTERM");
@@ -381,16 +345,12 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
 async fn slow_clients_are_cut_off() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fieldcheck.toml");
-    std::fs::write(
-        &config,
-        "[limits]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\n",
-    )
-    .unwrap();
-    let (_child, base) = serve(
-        &dir.path().join("data"),
-        &["--config", config.to_str().unwrap()],
-    );
+    let serving = server(&dir.path().join("data"))
+        .config("[limits]\nheader_read_timeout_secs = 1\nbody_read_timeout_secs = 1\n")
+        .unwrap()
+        .serve()
+        .unwrap();
+    let base = serving.url.clone();
     let addr = base.strip_prefix("http://").unwrap().to_string();
     let connect = || {
         let s = std::net::TcpStream::connect(&addr).unwrap();

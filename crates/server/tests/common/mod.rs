@@ -440,27 +440,3 @@ pub fn png_bomb_header(side: u32) -> Vec<u8> {
     chunk(&mut out, b"IEND", &[]);
     out
 }
-
-/// A child process killed (SIGKILL) and reaped when dropped, so that a failing test leaves no
-/// server running.
-pub struct KillOnDrop(pub std::process::Child);
-
-impl std::ops::Deref for KillOnDrop {
-    type Target = std::process::Child;
-    fn deref(&self) -> &std::process::Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for KillOnDrop {
-    fn deref_mut(&mut self) -> &mut std::process::Child {
-        &mut self.0
-    }
-}
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}

@@ -1,0 +1,20 @@
+//! Fieldcheck's test kit: what the server's tests and benchmarks and the end-to-end tests share,
+//! so that a server process is started, configured and stopped one way everywhere.
+//!
+//! - [`server`]: the real `fieldcheck-server` binary: admin commands on a data directory
+//!   ([`server::ServerCommand`]), `serve` on a free loopback port ([`server::ServerProcess`]),
+//!   the demo data with test inspectors.
+//! - [`process`]: child processes killed with everything they started when the test ends,
+//!   also when it fails.
+//!
+//! Dev-only: nothing that ships depends on it.
+
+pub mod process;
+pub mod server;
+
+use std::path::{Path, PathBuf};
+
+/// The template pack shipped in `content/civilized-city`.
+pub fn content_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../content/civilized-city")
+}
