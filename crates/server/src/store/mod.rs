@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod postgres;
 mod sql;
 pub mod sqlite;
+mod write;
 
 use async_trait::async_trait;
 use fieldcheck_protocol::{

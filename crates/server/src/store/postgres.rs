@@ -8,13 +8,14 @@
 
 use super::migrations::{self, Migration};
 use super::sql::{self, Stmt};
+use super::write::{self, WriteTx};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
     NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
     StoreError, StoreResult, UserRow, check_binding, u64_from_db,
 };
 use async_trait::async_trait;
-use fieldcheck_protocol::{Assignment, ChangeItem, RectificationEventRecord, Site};
+use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use std::time::Duration;
@@ -34,11 +35,39 @@ pub struct PostgresStore {
 
 type Tx = Transaction<'static, Postgres>;
 
-async fn exec(tx: &mut Tx, stmt: &Stmt) -> StoreResult<u64> {
+async fn exec(tx: &mut Transaction<'_, Postgres>, stmt: &Stmt) -> StoreResult<u64> {
     Ok(dash::bind(sqlx::query(stmt.sql), &stmt.args)
         .execute(&mut **tx)
         .await?
         .rows_affected())
+}
+
+impl WriteTx for Transaction<'_, Postgres> {
+    async fn exec(&mut self, stmt: Stmt) -> StoreResult<u64> {
+        exec(self, &stmt).await
+    }
+
+    async fn text(&mut self, stmt: Stmt) -> StoreResult<Option<Option<String>>> {
+        let row = dash::bind(sqlx::query(stmt.sql), &stmt.args)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn int(&mut self, stmt: Stmt) -> StoreResult<Option<i64>> {
+        let row = dash::bind(sqlx::query(stmt.sql), &stmt.args)
+            .fetch_optional(&mut **self)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    async fn lock_change_log(&mut self) -> StoreResult<()> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHANGE_LOG_LOCK)
+            .execute(&mut **self)
+            .await?;
+        Ok(())
+    }
 }
 
 fn to_user(r: &PgRow, at: usize) -> StoreResult<UserRow> {
@@ -63,52 +92,6 @@ fn to_device(r: &PgRow) -> StoreResult<DeviceRow> {
         token_expires_at: r.try_get(6)?,
         high_seq: u64_from_db(r.try_get(7)?),
     })
-}
-
-async fn lock_change_log(tx: &mut Tx) -> StoreResult<()> {
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(CHANGE_LOG_LOCK)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-/// Appends to the change log; the caller holds the change-log lock.
-async fn log_change(tx: &mut Tx, item: &ChangeItem, unit: Option<&str>) -> StoreResult<()> {
-    sqlx::query(sql::INSERT_CHANGE)
-        .bind(unit)
-        .bind(sql::to_json(item))
-        .bind(crate::clock::now_ms())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn one_text(tx: &mut Tx, select: &str, key: &str) -> StoreResult<Option<String>> {
-    Ok(sqlx::query_scalar::<_, String>(select)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?)
-}
-
-async fn upsert_logged(
-    tx: &mut Tx,
-    select: &str,
-    upsert: &'static str,
-    key: &str,
-    payload: String,
-    item: &ChangeItem,
-) -> StoreResult<bool> {
-    if one_text(tx, select, key).await?.as_deref() == Some(payload.as_str()) {
-        return Ok(false);
-    }
-    sqlx::query(upsert)
-        .bind(key)
-        .bind(payload)
-        .execute(&mut **tx)
-        .await?;
-    log_change(tx, item, None).await?;
-    Ok(true)
 }
 
 async fn finding_row(tx: &mut Tx, r: &PgRow) -> StoreResult<FindingRow> {
@@ -169,15 +152,7 @@ impl PostgresStore {
 
     async fn put_sites_held(&self, sites: &[Site], hold: Duration) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        lock_change_log(&mut tx).await?;
-        for site in sites {
-            sqlx::query(sql::UPSERT_SITE)
-                .bind(site.id.to_string())
-                .bind(sql::to_json(site))
-                .execute(&mut *tx)
-                .await?;
-            log_change(&mut tx, &ChangeItem::Site(site.clone()), None).await?;
-        }
+        write::put_sites(&mut tx, sites).await?;
         if !hold.is_zero() {
             tokio::time::sleep(hold).await;
         }
@@ -382,86 +357,8 @@ impl Store for PostgresStore {
 
     async fn import_content(&self, c: &Content) -> StoreResult<ImportCounts> {
         let mut tx = self.pool.begin().await?;
-        lock_change_log(&mut tx).await?;
-        let mut counts = ImportCounts::default();
-        let mut changes = Vec::new();
-        for st in &c.site_types {
-            let item = ChangeItem::SiteType(st.clone());
-            changes.push(
-                upsert_logged(
-                    &mut tx,
-                    sql::SELECT_SITE_TYPE,
-                    sql::UPSERT_SITE_TYPE,
-                    &st.code,
-                    sql::to_json(st),
-                    &item,
-                )
-                .await?,
-            );
-        }
-        for u in &c.units {
-            let item = ChangeItem::Unit(u.clone());
-            changes.push(
-                upsert_logged(
-                    &mut tx,
-                    sql::SELECT_UNIT,
-                    sql::UPSERT_UNIT,
-                    &u.code,
-                    sql::to_json(u),
-                    &item,
-                )
-                .await?,
-            );
-        }
-        for s in &c.taxonomy {
-            let item = ChangeItem::Subcategory(s.clone());
-            changes.push(
-                upsert_logged(
-                    &mut tx,
-                    sql::SELECT_SUBCATEGORY,
-                    sql::UPSERT_SUBCATEGORY,
-                    &s.code,
-                    sql::to_json(s),
-                    &item,
-                )
-                .await?,
-            );
-        }
-        for t in &c.templates {
-            let payload = sql::to_json(t);
-            let old: Option<String> = sqlx::query_scalar(sql::SELECT_TEMPLATE)
-                .bind(&t.id)
-                .bind(i64::from(t.version))
-                .fetch_optional(&mut *tx)
-                .await?;
-            match old {
-                Some(old) if old == payload => changes.push(false),
-                Some(_) => {
-                    return Err(StoreError::Conflict(format!(
-                        "template {} version {} already exists with other content; give the changed template a new version",
-                        t.id, t.version
-                    )));
-                }
-                None => {
-                    sqlx::query(sql::INSERT_TEMPLATE)
-                        .bind(&t.id)
-                        .bind(i64::from(t.version))
-                        .bind(payload)
-                        .execute(&mut *tx)
-                        .await?;
-                    log_change(&mut tx, &ChangeItem::Template(t.clone()), None).await?;
-                    changes.push(true);
-                }
-            }
-        }
+        let counts = write::import_content(&mut tx, c).await?;
         tx.commit().await?;
-        for changed in changes {
-            if changed {
-                counts.changed += 1;
-            } else {
-                counts.unchanged += 1;
-            }
-        }
         Ok(counts)
     }
 
@@ -475,39 +372,16 @@ impl Store for PostgresStore {
 
     async fn put_assignment(&self, a: &Assignment) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        lock_change_log(&mut tx).await?;
-        let old = one_text(&mut tx, sql::SELECT_ASSIGNMENT, &a.id.to_string()).await?;
-        let changes = sql::assignment_changes(old.as_deref(), a)?;
-        if changes.is_empty() {
-            return Ok(());
-        }
-        sqlx::query(sql::UPSERT_ASSIGNMENT)
-            .bind(a.id.to_string())
-            .bind(sql::to_json(a))
-            .execute(&mut *tx)
-            .await?;
-        for (item, scope) in &changes {
-            log_change(&mut tx, item, Some(scope)).await?;
-        }
+        write::put_assignment(&mut tx, a).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn append_office_event(&self, e: &RectificationEventRecord) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        lock_change_log(&mut tx).await?;
-        let unit: Option<Option<String>> = sqlx::query_scalar(sql::FINDING_UNIT)
-            .bind(e.finding_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(unit) = unit else { return Ok(false) };
-        for stmt in sql::event_writes(e, "office") {
-            exec(&mut tx, &stmt).await?;
-        }
-        let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
-        log_change(&mut tx, &ChangeItem::Rectification(e.clone()), Some(&scope)).await?;
+        let appended = write::append_office_event(&mut tx, e).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(appended)
     }
 
     async fn pull(
@@ -628,53 +502,9 @@ impl Store for PostgresStore {
         entries: &[OutboxEntry],
     ) -> StoreResult<PushOutcome> {
         let mut tx = self.pool.begin().await?;
-        let high: Option<i64> = sqlx::query_scalar(sql::LOCK_DEVICE_PREFIX)
-            .bind(device_id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(high) = high else {
-            return Err(StoreError::UnknownDevice(device_id));
-        };
-        let mut high = u64_from_db(high);
-        if let Some(first) = entries.first()
-            && first.seq > high + 1
-        {
-            return Err(StoreError::Gap { expected: high + 1 });
-        }
-        let mut applied = 0;
-        let prefix = high;
-        let fresh = entries.iter().filter(|e| e.seq > prefix);
-        if fresh
-            .clone()
-            .any(|e| sql::redistributed(&e.record).is_some())
-        {
-            lock_change_log(&mut tx).await?;
-        }
-        for e in fresh {
-            for stmt in sql::entry_writes(device_id, signer_key, e) {
-                exec(&mut tx, &stmt).await?;
-            }
-            if let Some((item, finding, unit)) = sql::redistributed(&e.record) {
-                let current: Option<Option<String>> = sqlx::query_scalar(sql::FINDING_UNIT)
-                    .bind(finding.to_string())
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
-                log_change(&mut tx, &item, Some(&scope)).await?;
-            }
-            high = e.seq;
-            applied += 1;
-        }
-        sqlx::query(sql::SET_DEVICE_PREFIX)
-            .bind(i64::try_from(high).unwrap_or(i64::MAX))
-            .bind(device_id.to_string())
-            .execute(&mut *tx)
-            .await?;
+        let outcome = write::apply_push(&mut tx, device_id, signer_key, entries).await?;
         tx.commit().await?;
-        Ok(PushOutcome {
-            high_seq: high,
-            applied,
-        })
+        Ok(outcome)
     }
 
     async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {

@@ -4,13 +4,15 @@
 
 use super::migrations::{self, Migration};
 use super::sql::{self, Stmt};
+use super::write::{self, WriteTx};
 use super::{
     AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
     NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
     StoreError, StoreResult, UserRow, check_binding, u64_from_db,
 };
 use async_trait::async_trait;
-use fieldcheck_protocol::{Assignment, ChangeItem, RectificationEventRecord, Site};
+use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
+use futures_util::FutureExt;
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -51,6 +53,44 @@ fn q(sql: &str) -> String {
 fn exec(tx: &Transaction<'_>, stmt: &Stmt) -> StoreResult<usize> {
     let mut s = tx.prepare_cached(&q(stmt.sql))?;
     Ok(s.execute(rusqlite::params_from_iter(stmt.args.iter()))?)
+}
+
+/// A SQLite transaction as the shared write algorithms see it.
+struct SqliteTx<'a, 'c>(&'a Transaction<'c>);
+
+impl WriteTx for SqliteTx<'_, '_> {
+    async fn exec(&mut self, stmt: Stmt) -> StoreResult<u64> {
+        Ok(exec(self.0, &stmt)? as u64)
+    }
+
+    async fn text(&mut self, stmt: Stmt) -> StoreResult<Option<Option<String>>> {
+        let mut s = self.0.prepare_cached(&q(stmt.sql))?;
+        Ok(
+            s.query_row(rusqlite::params_from_iter(stmt.args.iter()), |r| r.get(0))
+                .optional()?,
+        )
+    }
+
+    async fn int(&mut self, stmt: Stmt) -> StoreResult<Option<i64>> {
+        let mut s = self.0.prepare_cached(&q(stmt.sql))?;
+        Ok(
+            s.query_row(rusqlite::params_from_iter(stmt.args.iter()), |r| r.get(0))
+                .optional()?,
+        )
+    }
+
+    /// SQLite has one writer: the immediate transaction already orders the change log.
+    async fn lock_change_log(&mut self) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
+/// The result of a shared write algorithm on a [`SqliteTx`]: its statements never wait, so
+/// the future is ready at its first poll.
+fn ready<T>(algorithm: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
+    algorithm
+        .now_or_never()
+        .expect("a write on a SQLite transaction never waits")
 }
 
 fn user_row(
@@ -106,40 +146,6 @@ fn to_device(v: RawDevice) -> StoreResult<DeviceRow> {
     })
 }
 
-fn log_change(
-    tx: &Transaction<'_>,
-    item: &ChangeItem,
-    unit: Option<&str>,
-    at: i64,
-) -> StoreResult<()> {
-    tx.prepare_cached(&q(sql::INSERT_CHANGE))?
-        .execute(params![unit, sql::to_json(item), at])?;
-    Ok(())
-}
-
-/// Upserts a keyed item, logging it when new or changed; returns whether it changed.
-fn upsert_logged(
-    tx: &Transaction<'_>,
-    select: &str,
-    upsert: &str,
-    key: &str,
-    payload: String,
-    item: &ChangeItem,
-    at: i64,
-) -> StoreResult<bool> {
-    let old: Option<String> = tx
-        .prepare_cached(&q(select))?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
-    if old.as_deref() == Some(payload.as_str()) {
-        return Ok(false);
-    }
-    tx.prepare_cached(&q(upsert))?
-        .execute(params![key, payload])?;
-    log_change(tx, item, None, at)?;
-    Ok(true)
-}
-
 fn finding_row(tx: &Connection, payload: String, unit: Option<String>) -> StoreResult<FindingRow> {
     let record: fieldcheck_protocol::FindingRecord = sql::from_json(&payload)?;
     let mut s = tx.prepare_cached(&q(sql::FINDING_EVENTS))?;
@@ -154,18 +160,6 @@ fn finding_row(tx: &Connection, payload: String, unit: Option<String>) -> StoreR
         current_unit: unit,
         events,
     })
-}
-
-fn put_site_tx(tx: &Transaction<'_>, site: &Site) -> StoreResult<()> {
-    tx.prepare_cached(&q(sql::UPSERT_SITE))?
-        .execute(params![site.id.to_string(), sql::to_json(site)])?;
-    log_change(
-        tx,
-        &ChangeItem::Site(site.clone()),
-        None,
-        crate::clock::now_ms(),
-    )?;
-    Ok(())
 }
 
 impl SqliteStore {
@@ -438,65 +432,20 @@ impl Store for SqliteStore {
 
     async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts> {
         let c = content.clone();
-        self.tx(move |tx| {
-            let at = crate::clock::now_ms();
-            let mut counts = ImportCounts::default();
-            let mut count = |changed: bool| {
-                if changed {
-                    counts.changed += 1
-                } else {
-                    counts.unchanged += 1
-                }
-            };
-            for st in &c.site_types {
-                let item = ChangeItem::SiteType(st.clone());
-                count(upsert_logged(tx, sql::SELECT_SITE_TYPE, sql::UPSERT_SITE_TYPE, &st.code, sql::to_json(st), &item, at)?);
-            }
-            for u in &c.units {
-                let item = ChangeItem::Unit(u.clone());
-                count(upsert_logged(tx, sql::SELECT_UNIT, sql::UPSERT_UNIT, &u.code, sql::to_json(u), &item, at)?);
-            }
-            for s in &c.taxonomy {
-                let item = ChangeItem::Subcategory(s.clone());
-                count(upsert_logged(tx, sql::SELECT_SUBCATEGORY, sql::UPSERT_SUBCATEGORY, &s.code, sql::to_json(s), &item, at)?);
-            }
-            for t in &c.templates {
-                let payload = sql::to_json(t);
-                let old: Option<String> = tx
-                    .prepare_cached(&q(sql::SELECT_TEMPLATE))?
-                    .query_row(params![t.id, i64::from(t.version)], |r| r.get(0))
-                    .optional()?;
-                match old {
-                    Some(old) if old == payload => count(false),
-                    Some(_) => {
-                        return Err(StoreError::Conflict(format!(
-                            "template {} version {} already exists with other content; give the changed template a new version",
-                            t.id, t.version
-                        )));
-                    }
-                    None => {
-                        tx.prepare_cached(&q(sql::INSERT_TEMPLATE))?
-                            .execute(params![t.id, i64::from(t.version), payload])?;
-                        log_change(tx, &ChangeItem::Template(t.clone()), None, at)?;
-                        count(true);
-                    }
-                }
-            }
-            Ok(counts)
-        })
-        .await
+        self.tx(move |tx| ready(write::import_content(&mut SqliteTx(tx), &c)))
+            .await
     }
 
     async fn put_sites(&self, sites: &[Site]) -> StoreResult<()> {
         let sites = sites.to_vec();
-        self.tx(move |tx| sites.iter().try_for_each(|site| put_site_tx(tx, site)))
+        self.tx(move |tx| ready(write::put_sites(&mut SqliteTx(tx), &sites)))
             .await
     }
 
     async fn put_site_slowly(&self, site: &Site, hold: Duration) -> StoreResult<()> {
         let site = site.clone();
         self.tx(move |tx| {
-            put_site_tx(tx, &site)?;
+            ready(write::put_sites(&mut SqliteTx(tx), &[site]))?;
             std::thread::sleep(hold);
             Ok(())
         })
@@ -505,47 +454,14 @@ impl Store for SqliteStore {
 
     async fn put_assignment(&self, assignment: &Assignment) -> StoreResult<()> {
         let a = assignment.clone();
-        self.tx(move |tx| {
-            let old: Option<String> = tx
-                .prepare_cached(&q(sql::SELECT_ASSIGNMENT))?
-                .query_row([a.id.to_string()], |r| r.get(0))
-                .optional()?;
-            let changes = sql::assignment_changes(old.as_deref(), &a)?;
-            if changes.is_empty() {
-                return Ok(());
-            }
-            tx.prepare_cached(&q(sql::UPSERT_ASSIGNMENT))?
-                .execute(params![a.id.to_string(), sql::to_json(&a)])?;
-            let at = crate::clock::now_ms();
-            for (item, scope) in &changes {
-                log_change(tx, item, Some(scope), at)?;
-            }
-            Ok(())
-        })
-        .await
+        self.tx(move |tx| ready(write::put_assignment(&mut SqliteTx(tx), &a)))
+            .await
     }
 
     async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool> {
         let e = event.clone();
-        self.tx(move |tx| {
-            let unit: Option<Option<String>> = tx
-                .prepare_cached(&q(sql::FINDING_UNIT))?
-                .query_row([e.finding_id.to_string()], |r| r.get(0))
-                .optional()?;
-            let Some(unit) = unit else { return Ok(false) };
-            for stmt in sql::event_writes(&e, "office") {
-                exec(tx, &stmt)?;
-            }
-            let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
-            log_change(
-                tx,
-                &ChangeItem::Rectification(e.clone()),
-                Some(&scope),
-                crate::clock::now_ms(),
-            )?;
-            Ok(true)
-        })
-        .await
+        self.tx(move |tx| ready(write::append_office_event(&mut SqliteTx(tx), &e)))
+            .await
     }
 
     async fn pull(
@@ -659,46 +575,12 @@ impl Store for SqliteStore {
         let entries = entries.to_vec();
         let key = signer_key.to_string();
         self.tx(move |tx| {
-            let high: Option<i64> = tx
-                .prepare_cached(&q(sql::LOCK_DEVICE_PREFIX))?
-                .query_row([device_id.to_string()], |r| r.get(0))
-                .optional()?;
-            let Some(high) = high else {
-                return Err(StoreError::UnknownDevice(device_id));
-            };
-            let mut high = u64_from_db(high);
-            if let Some(first) = entries.first()
-                && first.seq > high + 1
-            {
-                return Err(StoreError::Gap { expected: high + 1 });
-            }
-            let mut applied = 0;
-            let prefix = high;
-            let at = crate::clock::now_ms();
-            for e in entries.iter().filter(|e| e.seq > prefix) {
-                for stmt in sql::entry_writes(device_id, &key, e) {
-                    exec(tx, &stmt)?;
-                }
-                if let Some((item, finding, unit)) = sql::redistributed(&e.record) {
-                    let current: Option<Option<String>> = tx
-                        .prepare_cached(&q(sql::FINDING_UNIT))?
-                        .query_row([finding.to_string()], |r| r.get(0))
-                        .optional()?;
-                    let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
-                    log_change(tx, &item, Some(&scope), at)?;
-                }
-                high = e.seq;
-                applied += 1;
-            }
-            tx.prepare_cached(&q(sql::SET_DEVICE_PREFIX))?
-                .execute(params![
-                    i64::try_from(high).unwrap_or(i64::MAX),
-                    device_id.to_string()
-                ])?;
-            Ok(PushOutcome {
-                high_seq: high,
-                applied,
-            })
+            ready(write::apply_push(
+                &mut SqliteTx(tx),
+                device_id,
+                &key,
+                &entries,
+            ))
         })
         .await
     }

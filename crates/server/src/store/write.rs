@@ -1,0 +1,226 @@
+//! The store's write algorithms, written once: applying a push (gap check, skipping the
+//! acknowledged prefix, routing each finding's news to its unit), importing content, writing
+//! sites, assignments and office steps, each with its change-log entries. A backend supplies
+//! only a [`WriteTx`]: one open transaction that runs the shared statements of `sql.rs` in its
+//! dialect, and the change-log lock.
+
+use super::sql::{self, Stmt};
+use super::{Content, ImportCounts, PushOutcome, StoreError, StoreResult, u64_from_db};
+use crate::store::dashboard::Arg;
+use fieldcheck_protocol::{
+    Assignment, ChangeItem, OutboxEntry, RectificationEventRecord, Site, Template,
+};
+use uuid::Uuid;
+
+/// One open write transaction. Statements use `$n` placeholders; the transaction commits when
+/// the algorithm returns `Ok` and rolls back otherwise (the backend's part).
+pub(crate) trait WriteTx {
+    /// Runs a statement; returns the rows it changed.
+    async fn exec(&mut self, stmt: Stmt) -> StoreResult<u64>;
+    /// The first column of the first row as nullable text; `None` when there is no row.
+    async fn text(&mut self, stmt: Stmt) -> StoreResult<Option<Option<String>>>;
+    /// The first column of the first row as an integer; `None` when there is no row.
+    async fn int(&mut self, stmt: Stmt) -> StoreResult<Option<i64>>;
+    /// Takes the lock that makes change-log sequence numbers commit in order (PostgreSQL's
+    /// advisory lock; SQLite has one writer and needs none).
+    async fn lock_change_log(&mut self) -> StoreResult<()>;
+}
+
+fn stmt(sql: &'static str, args: impl IntoIterator<Item = Arg>) -> Stmt {
+    Stmt {
+        sql,
+        args: args.into_iter().collect(),
+    }
+}
+
+/// Appends to the change log, visible to `scope` (`None`: everyone).
+async fn log_change(
+    tx: &mut impl WriteTx,
+    item: &ChangeItem,
+    scope: Option<&str>,
+) -> StoreResult<()> {
+    let scope = scope.map_or(Arg::Null, Arg::from);
+    let at = Arg::Int(crate::clock::now_ms());
+    tx.exec(stmt(
+        sql::INSERT_CHANGE,
+        [scope, sql::to_json(item).into(), at],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Upserts a keyed item and logs it when new or changed; returns whether it changed.
+async fn upsert_logged(
+    tx: &mut impl WriteTx,
+    (select, upsert): (&'static str, &'static str),
+    key: &str,
+    payload: String,
+    item: ChangeItem,
+) -> StoreResult<bool> {
+    let old = tx.text(stmt(select, [key.into()])).await?.flatten();
+    if old.as_deref() == Some(payload.as_str()) {
+        return Ok(false);
+    }
+    tx.exec(stmt(upsert, [key.into(), payload.into()])).await?;
+    log_change(tx, &item, None).await?;
+    Ok(true)
+}
+
+/// Inserts a template version, or finds it unchanged; a stored version with other content is a
+/// conflict (a changed template needs a new version). Returns whether it was new.
+async fn insert_template(tx: &mut impl WriteTx, t: &Template) -> StoreResult<bool> {
+    let payload = sql::to_json(t);
+    let key = [Arg::from(t.id.as_str()), Arg::Int(i64::from(t.version))];
+    match tx
+        .text(stmt(sql::SELECT_TEMPLATE, key.clone()))
+        .await?
+        .flatten()
+    {
+        Some(old) if old == payload => Ok(false),
+        Some(_) => Err(StoreError::Conflict(format!(
+            "template {} version {} already exists with other content; give the changed template a new version",
+            t.id, t.version
+        ))),
+        None => {
+            let [id, version] = key;
+            tx.exec(stmt(sql::INSERT_TEMPLATE, [id, version, payload.into()]))
+                .await?;
+            log_change(tx, &ChangeItem::Template(t.clone()), None).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// Imports site types, units, taxonomy and templates; logs what is new or changed.
+pub(crate) async fn import_content(
+    tx: &mut impl WriteTx,
+    c: &Content,
+) -> StoreResult<ImportCounts> {
+    tx.lock_change_log().await?;
+    let mut changed = Vec::new();
+    for st in &c.site_types {
+        let item = ChangeItem::SiteType(st.clone());
+        let tables = (sql::SELECT_SITE_TYPE, sql::UPSERT_SITE_TYPE);
+        changed.push(upsert_logged(tx, tables, &st.code, sql::to_json(st), item).await?);
+    }
+    for u in &c.units {
+        let item = ChangeItem::Unit(u.clone());
+        let tables = (sql::SELECT_UNIT, sql::UPSERT_UNIT);
+        changed.push(upsert_logged(tx, tables, &u.code, sql::to_json(u), item).await?);
+    }
+    for s in &c.taxonomy {
+        let item = ChangeItem::Subcategory(s.clone());
+        let tables = (sql::SELECT_SUBCATEGORY, sql::UPSERT_SUBCATEGORY);
+        changed.push(upsert_logged(tx, tables, &s.code, sql::to_json(s), item).await?);
+    }
+    for t in &c.templates {
+        changed.push(insert_template(tx, t).await?);
+    }
+    let new = changed.iter().filter(|c| **c).count();
+    Ok(ImportCounts {
+        changed: new as u32,
+        unchanged: (changed.len() - new) as u32,
+    })
+}
+
+/// Writes sites (new or changed) and logs each for every tablet.
+pub(crate) async fn put_sites(tx: &mut impl WriteTx, sites: &[Site]) -> StoreResult<()> {
+    tx.lock_change_log().await?;
+    for site in sites {
+        let args = [site.id.to_string().into(), sql::to_json(site).into()];
+        tx.exec(stmt(sql::UPSERT_SITE, args)).await?;
+        log_change(tx, &ChangeItem::Site(site.clone()), None).await?;
+    }
+    Ok(())
+}
+
+/// Writes an assignment and logs it for its inspector (and a cancelled copy for the previous
+/// one, when it moved); an unchanged assignment writes nothing.
+pub(crate) async fn put_assignment(tx: &mut impl WriteTx, a: &Assignment) -> StoreResult<()> {
+    tx.lock_change_log().await?;
+    let id = Arg::from(a.id.to_string());
+    let old = tx.text(stmt(sql::SELECT_ASSIGNMENT, [id.clone()])).await?;
+    let changes = sql::assignment_changes(old.flatten().as_deref(), a)?;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    tx.exec(stmt(sql::UPSERT_ASSIGNMENT, [id, sql::to_json(a).into()]))
+        .await?;
+    for (item, scope) in &changes {
+        log_change(tx, item, Some(scope)).await?;
+    }
+    Ok(())
+}
+
+/// Appends an office step to an existing finding and logs it for the finding's unit; `false`
+/// (nothing written) when the finding is unknown.
+pub(crate) async fn append_office_event(
+    tx: &mut impl WriteTx,
+    e: &RectificationEventRecord,
+) -> StoreResult<bool> {
+    tx.lock_change_log().await?;
+    let finding = [Arg::from(e.finding_id.to_string())];
+    let Some(unit) = tx.text(stmt(sql::FINDING_UNIT, finding)).await? else {
+        return Ok(false);
+    };
+    for write in sql::event_writes(e, "office") {
+        tx.exec(write).await?;
+    }
+    let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
+    log_change(tx, &ChangeItem::Rectification(e.clone()), Some(&scope)).await?;
+    Ok(true)
+}
+
+/// Applies one push of `device_id` atomically: refuses a gap after the acknowledged prefix,
+/// skips entries already applied, writes the rest (each write idempotent), logs findings and
+/// steps for the finding's current unit, and moves the prefix.
+pub(crate) async fn apply_push(
+    tx: &mut impl WriteTx,
+    device_id: Uuid,
+    signer_key: &str,
+    entries: &[OutboxEntry],
+) -> StoreResult<PushOutcome> {
+    let device = Arg::from(device_id.to_string());
+    let Some(high) = tx
+        .int(stmt(sql::LOCK_DEVICE_PREFIX, [device.clone()]))
+        .await?
+    else {
+        return Err(StoreError::UnknownDevice(device_id));
+    };
+    let prefix = u64_from_db(high);
+    if let Some(first) = entries.first()
+        && first.seq > prefix + 1
+    {
+        return Err(StoreError::Gap {
+            expected: prefix + 1,
+        });
+    }
+    let fresh: Vec<&OutboxEntry> = entries.iter().filter(|e| e.seq > prefix).collect();
+    if fresh
+        .iter()
+        .any(|e| sql::redistributed(&e.record).is_some())
+    {
+        tx.lock_change_log().await?;
+    }
+    let mut high = prefix;
+    for e in &fresh {
+        for write in sql::entry_writes(device_id, signer_key, e) {
+            tx.exec(write).await?;
+        }
+        if let Some((item, finding, unit)) = sql::redistributed(&e.record) {
+            let current = tx
+                .text(stmt(sql::FINDING_UNIT, [finding.to_string().into()]))
+                .await?;
+            let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
+            log_change(tx, &item, Some(&scope)).await?;
+        }
+        high = e.seq;
+    }
+    let new_high = Arg::Int(i64::try_from(high).unwrap_or(i64::MAX));
+    tx.exec(stmt(sql::SET_DEVICE_PREFIX, [new_high, device]))
+        .await?;
+    Ok(PushOutcome {
+        high_seq: high,
+        applied: fresh.len() as u32,
+    })
+}
