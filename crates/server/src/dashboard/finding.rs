@@ -13,6 +13,7 @@ use super::session::Session;
 use crate::app::SharedState;
 use crate::photo_check::verify_signature;
 use crate::store::dashboard::Arg;
+use crate::store::rows::dash_row;
 use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
@@ -33,28 +34,46 @@ struct PhotoView {
     uploaded_by: Option<String>,
 }
 
+dash_row! {
+    /// A photo a tablet recorded for the finding (`dash_photos`).
+    struct TabletPhoto {
+        sha256: String,
+        kind: String,
+    }
+}
+
+dash_row! {
+    /// An after-photo the office uploaded for the finding (`dash_uploads`).
+    struct OfficeUpload {
+        sha256: String,
+        uploaded_by: String,
+    }
+}
+
 async fn photos_of(state: &SharedState, id: Uuid) -> Result<Vec<PhotoView>, PageError> {
     let mut out = Vec::new();
     let rows = state
         .store
         .dash_query(
-            "SELECT sha256, kind FROM dash_photos WHERE finding_id = $1 ORDER BY sha256",
+            &format!(
+                "SELECT {} FROM dash_photos WHERE finding_id = $1 ORDER BY sha256",
+                TabletPhoto::columns()
+            ),
             vec![Arg::from(id.to_string())],
         )
         .await?;
     for r in rows {
-        let row = state.store.photo(r[0].text()).await?;
+        let TabletPhoto { sha256, kind } = TabletPhoto::from_cells(&r);
+        let row = state.store.photo(&sha256).await?;
         let signature_ok = row
             .as_ref()
             .is_some_and(|p| verify_signature(&p.record, &p.signer_key).is_ok());
         out.push(PhotoView {
-            sha256: r[0].text().into(),
-            kind: if r[1].text() == "after" {
-                "after"
-            } else if r[1].text() == "before" {
-                "before"
-            } else {
-                "evidence"
+            sha256,
+            kind: match kind.as_str() {
+                "after" => "after",
+                "before" => "before",
+                _ => "evidence",
             },
             row,
             signature_ok,
@@ -64,17 +83,24 @@ async fn photos_of(state: &SharedState, id: Uuid) -> Result<Vec<PhotoView>, Page
     for r in state
         .store
         .dash_query(
-            "SELECT sha256, uploaded_by FROM dash_uploads WHERE finding_id = $1 ORDER BY at",
+            &format!(
+                "SELECT {} FROM dash_uploads WHERE finding_id = $1 ORDER BY at",
+                OfficeUpload::columns()
+            ),
             vec![Arg::from(id.to_string())],
         )
         .await?
     {
+        let OfficeUpload {
+            sha256,
+            uploaded_by,
+        } = OfficeUpload::from_cells(&r);
         out.push(PhotoView {
-            sha256: r[0].text().into(),
+            sha256,
             kind: "after",
             row: None,
             signature_ok: false,
-            uploaded_by: Some(r[1].text().into()),
+            uploaded_by: Some(uploaded_by),
         });
     }
     Ok(out)

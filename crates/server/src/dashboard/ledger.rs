@@ -6,11 +6,12 @@
 use super::error::PageError;
 use super::i18n::{Lang, STATUSES};
 use super::layout::{csrf_field, page};
-use super::projection::{opt, placeholders, refresh};
+use super::projection::{placeholders, refresh};
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
 use crate::store::dashboard::{Arg, Cell};
+use crate::store::rows::dash_row;
 use crate::store::{Store, StoreResult};
 use axum::extract::{Query, State};
 use fieldcheck_domain::rectification::Status;
@@ -52,9 +53,10 @@ pub struct LedgerFilter {
     pub page: String,
 }
 
-/// One row of the ledger.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LedgerRow {
+dash_row! {
+    /// One row of the ledger.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct LedgerRow {
     /// Finding id.
     pub finding_id: String,
     /// Creation time, Unix ms.
@@ -83,8 +85,10 @@ pub struct LedgerRow {
     pub status: String,
     /// Deadline `YYYY-MM-DD`.
     pub deadline: Option<String>,
-    /// Past its deadline and still owed.
-    pub overdue: bool,
+    /// Still owed to its deadline (not rectified, verified or closed).
+    pub due_open: bool,
+    /// Past its deadline and still owed (set from `due_open`, `deadline` and today).
+    pub overdue: bool = skip,
     /// 当场整改.
     pub same_day: bool,
     /// Inspector.
@@ -93,32 +97,15 @@ pub struct LedgerRow {
     pub thumb: Option<String>,
     /// Hash of the latest after-photo.
     pub after_photo: Option<String>,
+    }
 }
 
-const COLUMNS: &str = "finding_id, created_at, site_name, site_type, district, street, category, subcategory, item_code, description, severity, unit, status, deadline, due_open, same_day, reporter, thumb, after_photo";
-
-fn row(r: &[Cell], today: &str) -> LedgerRow {
-    let deadline = opt(&r[13]);
-    LedgerRow {
-        finding_id: r[0].text().into(),
-        created_at: r[1].int(),
-        site_name: r[2].text().into(),
-        site_type: r[3].text().into(),
-        district: r[4].text().into(),
-        street: r[5].text().into(),
-        category: r[6].text().into(),
-        subcategory: r[7].text().into(),
-        item_code: opt(&r[8]),
-        description: r[9].text().into(),
-        severity: r[10].text().into(),
-        unit: opt(&r[11]),
-        status: r[12].text().into(),
-        overdue: r[14].int() == 1 && deadline.as_deref().is_some_and(|d| d < today),
-        deadline,
-        same_day: r[15].int() == 1,
-        reporter: r[16].text().into(),
-        thumb: opt(&r[17]),
-        after_photo: opt(&r[18]),
+impl LedgerRow {
+    /// A row selected with [`LedgerRow::columns`], with `overdue` as of `today`.
+    fn read(cells: &[Cell], today: &str) -> LedgerRow {
+        let mut row = LedgerRow::from_cells(cells);
+        row.overdue = row.due_open && row.deadline.as_deref().is_some_and(|d| d < today);
+        row
     }
 }
 
@@ -294,9 +281,10 @@ impl LedgerQuery {
         let rows = store
             .dash_query(
                 &format!(
-                    "SELECT {COLUMNS} FROM dash_ledger WHERE finding_id IN (SELECT finding_id FROM dash_ledger {where_sql} {order} LIMIT ${} OFFSET ${}) {order}",
+                    "SELECT {columns} FROM dash_ledger WHERE finding_id IN (SELECT finding_id FROM dash_ledger {where_sql} {order} LIMIT ${} OFFSET ${}) {order}",
                     n + 1,
                     n + 2,
+                    columns = LedgerRow::columns(),
                     where_sql = self.where_sql,
                     order = self.order_sql,
                 ),
@@ -314,7 +302,12 @@ impl LedgerQuery {
             .await?
             .first()
             .map_or(0, |r| r[0].int().max(0) as u64);
-        Ok((rows.iter().map(|r| row(r, &self.today)).collect(), total))
+        Ok((
+            rows.iter()
+                .map(|r| LedgerRow::read(r, &self.today))
+                .collect(),
+            total,
+        ))
     }
 
     /// Up to `limit` rows in order (exports).
@@ -325,7 +318,8 @@ impl LedgerQuery {
         let rows = store
             .dash_query(
                 &format!(
-                    "SELECT {COLUMNS} FROM dash_ledger {} {} LIMIT ${}",
+                    "SELECT {} FROM dash_ledger {} {} LIMIT ${}",
+                    LedgerRow::columns(),
                     self.where_sql,
                     self.order_sql,
                     self.args.len() + 1
@@ -333,7 +327,10 @@ impl LedgerQuery {
                 args,
             )
             .await?;
-        Ok(rows.iter().map(|r| row(r, &self.today)).collect())
+        Ok(rows
+            .iter()
+            .map(|r| LedgerRow::read(r, &self.today))
+            .collect())
     }
 }
 
@@ -347,13 +344,14 @@ pub async fn rows_by_id(store: &dyn Store, ids: &[String]) -> StoreResult<Vec<Le
     let rows = store
         .dash_query(
             &format!(
-                "SELECT {COLUMNS} FROM dash_ledger WHERE finding_id IN ({})",
+                "SELECT {} FROM dash_ledger WHERE finding_id IN ({})",
+                LedgerRow::columns(),
                 placeholders(1, ids.len())
             ),
             ids.iter().map(|i| Arg::from(i.as_str())).collect(),
         )
         .await?;
-    Ok(rows.iter().map(|r| row(r, &today)).collect())
+    Ok(rows.iter().map(|r| LedgerRow::read(r, &today)).collect())
 }
 
 /// A status badge (overdue and closed stand out).

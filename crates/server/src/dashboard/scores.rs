@@ -11,7 +11,8 @@ use super::projection::refresh;
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
-use crate::store::dashboard::{Arg, Cell};
+use crate::store::dashboard::Arg;
+use crate::store::rows::dash_row;
 use crate::store::{Store, StoreResult};
 use axum::extract::{Query, State};
 use maud::{Markup, html};
@@ -28,21 +29,38 @@ pub struct ScoresFilter {
     pub to: String,
 }
 
-/// One group's tally.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Tally {
-    /// Group key (site type, index code, site id, week, inspector, or template/item).
-    pub key: String,
-    /// Inspections in the group.
-    pub inspections: i64,
-    /// Applicable answers.
-    pub applicable: i64,
-    /// Compliant answers.
-    pub compliant: i64,
-    /// Weight of applicable answers.
-    pub weight: f64,
-    /// Weight of non-compliant answers.
-    pub lost_weight: f64,
+dash_row! {
+    /// One group's tally. Its columns sum `dash_daily_scores` rows of one dimension by group
+    /// (index and item groups, which are not counted in inspections).
+    #[derive(Clone, Debug, Default, PartialEq)]
+    pub struct Tally {
+        /// Group key (site type, index code, site id, week, inspector, or template/item).
+        pub key: String = "group_key",
+        /// Inspections in the group.
+        pub inspections: i64 = "CAST(0 AS BIGINT)",
+        /// Applicable answers.
+        pub applicable: i64 = "CAST(SUM(applicable) AS BIGINT)",
+        /// Compliant answers.
+        pub compliant: i64 = "CAST(SUM(compliant) AS BIGINT)",
+        /// Weight of applicable answers.
+        pub weight: f64 = "CAST(SUM(weight) AS DOUBLE PRECISION)",
+        /// Weight of non-compliant answers.
+        pub lost_weight: f64 = "CAST(SUM(lost_weight) AS DOUBLE PRECISION)",
+    }
+}
+
+dash_row! {
+    /// One inspection's summary in `dash_inspection_scores`.
+    struct InspectionScore {
+        site_type: String,
+        site_id: String,
+        week: String,
+        inspector: String,
+        applicable: i64,
+        compliant: i64,
+        weight: f64,
+        lost_weight: f64,
+    }
 }
 
 impl Tally {
@@ -91,17 +109,6 @@ pub struct Scores {
     pub findings_by_inspector: HashMap<String, i64>,
 }
 
-fn tally(r: &[Cell]) -> Tally {
-    Tally {
-        key: r[0].text().to_string(),
-        inspections: r[1].int(),
-        applicable: r[2].int(),
-        compliant: r[3].int(),
-        weight: r[4].real(),
-        lost_weight: r[5].real(),
-    }
-}
-
 impl Scores {
     /// Computes the scores for a range of China-time days `YYYY-MM-DD` (inclusive; `None` is
     /// open-ended), from the per-inspection and per-day summaries of `score_model`.
@@ -125,10 +132,9 @@ impl Scores {
         // Index and item totals per day, summed over the range, most points lost first.
         let daily = |dimension: &str, limit: u32| {
             let sql = format!(
-                "SELECT group_key, CAST(0 AS BIGINT), CAST(SUM(applicable) AS BIGINT), CAST(SUM(compliant) AS BIGINT), \
-                 CAST(SUM(weight) AS DOUBLE PRECISION), CAST(SUM(lost_weight) AS DOUBLE PRECISION) \
-                 FROM dash_daily_scores WHERE dimension = '{dimension}' {} GROUP BY group_key \
-                 ORDER BY SUM(lost_weight) DESC, group_key LIMIT {limit}",
+                "SELECT {} FROM dash_daily_scores WHERE dimension = '{dimension}' {} \
+                 GROUP BY group_key ORDER BY SUM(lost_weight) DESC, group_key LIMIT {limit}",
+                Tally::columns(),
                 if days.is_empty() {
                     String::new()
                 } else {
@@ -137,10 +143,11 @@ impl Scores {
             );
             let args = args.clone();
             async move {
-                store
-                    .dash_query(&sql, args)
-                    .await
-                    .map(|rows| rows.iter().map(|r| tally(r)).collect::<Vec<_>>())
+                store.dash_query(&sql, args).await.map(|rows| {
+                    rows.iter()
+                        .map(|r| Tally::from_cells(r))
+                        .collect::<Vec<_>>()
+                })
             }
         };
         // One row per inspection feeds the total and the groupings an inspection belongs to
@@ -148,8 +155,13 @@ impl Scores {
         let per_inspection = store
             .dash_query(
                 &format!(
-                    "SELECT site_type, site_id, week, inspector, applicable, compliant, weight, lost_weight FROM dash_inspection_scores {}",
-                    if days.is_empty() { String::new() } else { format!("WHERE {days}") }
+                    "SELECT {} FROM dash_inspection_scores {}",
+                    InspectionScore::columns(),
+                    if days.is_empty() {
+                        String::new()
+                    } else {
+                        format!("WHERE {days}")
+                    }
                 ),
                 args.clone(),
             )
@@ -160,17 +172,21 @@ impl Scores {
         };
         let mut groups: [HashMap<String, Tally>; 4] = Default::default();
         for r in &per_inspection {
+            let r = InspectionScore::from_cells(r);
             let one = Tally {
                 key: String::new(),
                 inspections: 1,
-                applicable: r[4].int(),
-                compliant: r[5].int(),
-                weight: r[6].real(),
-                lost_weight: r[7].real(),
+                applicable: r.applicable,
+                compliant: r.compliant,
+                weight: r.weight,
+                lost_weight: r.lost_weight,
             };
             total.add(&one);
-            for (g, col) in groups.iter_mut().zip([0, 1, 2, 3]) {
-                let key = r[col].text().to_string();
+            for (g, key) in groups
+                .iter_mut()
+                .zip([&r.site_type, &r.site_id, &r.week, &r.inspector])
+            {
+                let key = key.clone();
                 g.entry(key.clone())
                     .or_insert_with(|| Tally {
                         key,

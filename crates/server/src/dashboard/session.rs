@@ -14,6 +14,7 @@ use crate::app::SharedState;
 use crate::auth::{new_token, token_hash};
 use crate::store::UserRow;
 use crate::store::dashboard::Arg;
+use crate::store::rows::dash_row;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
@@ -192,27 +193,39 @@ impl FromRequestParts<SharedState> for Session {
         let rows = state
             .store
             .dash_query(
-                "SELECT s.csrf, s.expires_at, s.user_name FROM dash_sessions s WHERE s.token_hash = $1",
+                &format!(
+                    "SELECT {} FROM dash_sessions WHERE token_hash = $1",
+                    SessionRow::columns()
+                ),
                 vec![token_hash(token).into()],
             )
             .await?;
-        let Some(row) = rows.first() else {
+        let Some(row) = rows.first().map(|r| SessionRow::from_cells(r)) else {
             return Err(PageError::LoginRequired);
         };
-        if row[1].int() <= crate::clock::now_ms() {
+        if row.expires_at <= crate::clock::now_ms() {
             return Err(PageError::LoginRequired);
         }
         let user = state
             .store
-            .user(row[2].text())
+            .user(&row.user_name)
             .await?
             .filter(|u| !u.disabled && u.role != Role::Inspector)
             .ok_or(PageError::LoginRequired)?;
         Ok(Session {
             user,
-            csrf: row[0].text().to_string(),
+            csrf: row.csrf,
             lang,
         })
+    }
+}
+
+dash_row! {
+    /// A browser session as `dash_sessions` keeps it.
+    struct SessionRow {
+        csrf: String,
+        expires_at: i64,
+        user_name: String,
     }
 }
 

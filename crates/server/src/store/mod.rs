@@ -8,6 +8,7 @@
 pub mod dashboard;
 pub mod migrations;
 pub mod postgres;
+pub mod rows;
 mod sql;
 pub mod sqlite;
 mod write;
