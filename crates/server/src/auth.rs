@@ -87,6 +87,16 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The caller as the office service's actor, at the API's door.
+    pub fn actor(&self) -> crate::office::Actor {
+        crate::office::Actor {
+            name: self.user.name.clone(),
+            role: self.user.role,
+            device: Some(self.device.id),
+            door: crate::office::Door::Api,
+        }
+    }
+
     /// Refuses with 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role]) -> ApiResult<()> {
         if roles.contains(&self.user.role) {

@@ -4,11 +4,10 @@
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use fieldcheck_protocol::{Assignment, Role};
-use fieldcheck_server::auth::hash_password;
+use fieldcheck_server::app::AppState;
 use fieldcheck_server::config::{Config, FileConfig};
-use fieldcheck_server::dashboard::reference::Reference;
-use fieldcheck_server::office_input::{check_account, check_password};
-use fieldcheck_server::store::{self, Content, DynStore, UserRow};
+use fieldcheck_server::office::{Actor, Office};
+use fieldcheck_server::store::Content;
 use fieldcheck_server::{demo, server};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -179,13 +178,15 @@ impl Cli {
             Command::Content(ContentCommand::Check { dir }) => check_pack(&dir).map(|_| ()),
             command => {
                 let state = server::open_state(&config).await?;
-                run_admin(command, state.store.clone()).await
+                run_admin(command, &state).await
             }
         }
     }
 }
 
-async fn run_admin(command: Command, store: DynStore) -> Result<()> {
+async fn run_admin(command: Command, state: &AppState) -> Result<()> {
+    let store = &state.store;
+    let office = Office::new(state, Actor::cli());
     match command {
         Command::User(UserCommand::Add {
             name,
@@ -195,19 +196,7 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
         }) => {
             let role = Role::from(role);
             let (password, printed) = password_or_random(password);
-            let reference = Reference::load(store.as_ref()).await?;
-            check_account(&name, role, unit.as_deref(), &password, &reference)?;
-            store
-                .create_user(&UserRow {
-                    name: name.clone(),
-                    role,
-                    unit,
-                    password_hash: hash_password(&password)?,
-                    disabled: false,
-                    created_at: fieldcheck_server::clock::now_ms(),
-                })
-                .await?;
-            audit(&store, "user_add", &name).await?;
+            office.add_user(&name, role, unit, &password).await?;
             println!("created {name} ({})", role.as_str());
             if printed {
                 println!("password: {password}");
@@ -226,22 +215,16 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
             }
         }
         Command::User(UserCommand::Disable { name }) => {
-            if !store.set_user_disabled(&name, true).await? {
+            if !office.disable_user(&name).await? {
                 bail!("no account named {name}");
             }
-            audit(&store, "user_disable", &name).await?;
             println!("disabled {name}");
         }
         Command::User(UserCommand::Passwd { name, password }) => {
             let (password, printed) = password_or_random(password);
-            check_password(&password)?;
-            if !store
-                .set_password_hash(&name, &hash_password(&password)?)
-                .await?
-            {
+            if !office.set_password(&name, &password).await? {
                 bail!("no account named {name}");
             }
-            audit(&store, "user_passwd", &name).await?;
             println!("password changed for {name}");
             if printed {
                 println!("password: {password}");
@@ -268,27 +251,22 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
             }
         }
         Command::Device(DeviceCommand::Revoke { id }) => {
-            if !store
-                .revoke_device(id, fieldcheck_server::clock::now_ms())
-                .await?
-            {
+            if !office.revoke_device(id).await? {
                 bail!("no device {id}");
             }
-            audit(&store, "revoke_device", &id.to_string()).await?;
             println!("revoked {id}");
         }
         Command::Device(DeviceCommand::Reset { id }) => {
-            if !store.reset_device(id).await? {
+            if !office.reset_device(id).await? {
                 bail!("no active device {id} / 没有在用的设备 {id}");
             }
-            audit(&store, "reset_device", &id.to_string()).await?;
             println!("reset {id}: the next sign-in binds it / 已重置，下次登录时重新登记");
         }
         Command::Export => {
             println!("{}", serde_json::to_string_pretty(&store.export().await?)?);
         }
         Command::Content(ContentCommand::Import { dir }) => {
-            import_pack(&store, &dir).await?;
+            import_pack(&office, &dir).await?;
         }
         Command::Assign {
             inspector,
@@ -304,19 +282,19 @@ async fn run_admin(command: Command, store: DynStore) -> Result<()> {
                 note,
                 cancelled: false,
             };
-            fieldcheck_server::validate::check_assignment(store.as_ref(), &a).await?;
-            store.put_assignment(&a).await?;
-            audit(&store, "put_assignment", &a.id.to_string()).await?;
+            office.assign(&a).await?;
             println!(
                 "assigned {} to site {} on {} (assignment {})",
                 a.inspector, a.site_id, a.date, a.id
             );
         }
         Command::Demo { pack } => {
-            let content = import_pack(&store, &pack).await?;
+            let content = import_pack(&office, &pack).await?;
             let accounts = demo::load(store.as_ref(), &content).await?;
             let assigned = demo::assign_today(store.as_ref()).await?;
-            audit(&store, "demo", &pack.display().to_string()).await?;
+            office
+                .audit("demo", &pack.display().to_string(), String::new())
+                .await?;
             println!("demo sites loaded (12 in 示范县)");
             if let Some(a) = assigned.first() {
                 println!(
@@ -353,20 +331,6 @@ fn password_or_random(password: Option<String>) -> (String, bool) {
     }
 }
 
-async fn audit(store: &DynStore, action: &str, target: &str) -> Result<()> {
-    store
-        .append_audit(&store::AuditEntry {
-            at: fieldcheck_server::clock::now_ms(),
-            actor: "cli".into(),
-            device_id: None,
-            action: action.into(),
-            target: target.into(),
-            detail: String::new(),
-        })
-        .await?;
-    Ok(())
-}
-
 /// Loads and validates a pack, printing its site types and item counts.
 fn check_pack(dir: &Path) -> Result<Content> {
     let pack = fieldcheck_domain::pack_folder::load_pack(dir)
@@ -399,10 +363,11 @@ fn check_pack(dir: &Path) -> Result<Content> {
     })
 }
 
-async fn import_pack(store: &DynStore, dir: &Path) -> Result<Content> {
+async fn import_pack(office: &Office<'_>, dir: &Path) -> Result<Content> {
     let content = check_pack(dir)?;
-    let counts = store.import_content(&content).await?;
-    audit(store, "content_import", &dir.display().to_string()).await?;
+    let counts = office
+        .import_content(&content, &dir.display().to_string())
+        .await?;
     println!(
         "imported: {} new or changed, {} unchanged",
         counts.changed, counts.unchanged

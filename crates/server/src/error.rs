@@ -97,6 +97,27 @@ impl ApiError {
     }
 }
 
+/// An office write refused: 422 naming the field, 403 for a step the role may not take, 409
+/// for a step that does not apply now, 503 when busy.
+impl From<crate::office::OfficeError> for ApiError {
+    fn from(e: crate::office::OfficeError) -> Self {
+        use crate::office::OfficeError;
+        match e {
+            OfficeError::Invalid { code, fault } => fault.into_api(code),
+            OfficeError::Forbidden { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "step_not_allowed", e.to_string())
+            }
+            OfficeError::NotApplicable { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "step_not_applicable", e.to_string())
+            }
+            OfficeError::Busy => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
+            }
+            OfficeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {

@@ -13,7 +13,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod device_slots;
 pub mod error;
-pub mod office_input;
+pub mod office;
 pub mod photo_check;
 pub mod server;
 pub mod sign_in;

@@ -5,13 +5,13 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::photo_check::verify_signature;
-use crate::store::{RefData, RefQuery, Store};
+use crate::store::{RefData, RefQuery};
 use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
 use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
 use fieldcheck_domain::rectification::{StepFault, check_step};
 use fieldcheck_protocol::{
-    Assignment, Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role, Template,
+    Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role, Template,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -505,55 +505,6 @@ pub fn check_records(
     };
     for e in entries {
         batch.check(e, pusher.key, max_photo_bytes, max_side)?;
-    }
-    Ok(())
-}
-
-/// 422 for an assignment, naming the field at fault.
-pub fn invalid_assignment(field: &str, zh: &str, en: &str) -> ApiError {
-    let mut e = ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_assignment",
-        format!("字段 {field}：{zh} / field {field}: {en}"),
-    );
-    e.field = Some(field.to_string());
-    e
-}
-
-/// Checks an assignment before it is stored: its inspector is an active account with the
-/// inspector role, its site exists, its date is a real `YYYY-MM-DD` date and its note is not
-/// too long.
-pub async fn check_assignment(store: &dyn Store, a: &Assignment) -> ApiResult<()> {
-    let user = store.user(&a.inspector).await?;
-    if !user.is_some_and(|u| u.role == Role::Inspector && !u.disabled) {
-        return Err(invalid_assignment(
-            "inspector",
-            &format!("{:?} 不是在用的巡查员账号", a.inspector),
-            &format!("{:?} is not an active inspector account", a.inspector),
-        ));
-    }
-    let refs = store
-        .lookup(&RefQuery {
-            sites: [a.site_id].into(),
-            ..RefQuery::default()
-        })
-        .await?;
-    if !refs.sites.contains(&a.site_id) {
-        return Err(invalid_assignment(
-            "site_id",
-            &format!("没有站点 {}", a.site_id),
-            &format!("no site {}", a.site_id),
-        ));
-    }
-    if !is_date(&a.date) {
-        return Err(invalid_assignment(
-            "date",
-            &format!("{:?} 不是有效的 YYYY-MM-DD 日期", a.date),
-            &format!("{:?} is not a real YYYY-MM-DD date", a.date),
-        ));
-    }
-    if let Err(f) = check_text(&a.note, TextKind::Free, false) {
-        return Err(invalid_assignment("note", &f.zh(), &f.en()));
     }
     Ok(())
 }

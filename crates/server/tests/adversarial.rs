@@ -586,3 +586,48 @@ async fn a_sign_in_told_busy_is_not_counted_against_the_account() {
     let r = login_from(&h, "10.0.0.7", "inspector1", "inspector-pw").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+/// Threat: the office API dispatches a finding to a unit that does not exist, or with a
+/// deadline that is no day, which the dashboard's form refuses: the finding would wait on no
+/// one. Every door asks the one office service, so the API refuses it too and writes nothing.
+#[tokio::test]
+async fn a_dispatch_names_an_existing_unit_and_a_real_deadline_at_every_door() {
+    let h = harness().await;
+    let f = h.finding_for("urban_mgmt").await;
+    let before = h
+        .state
+        .store
+        .finding(f)
+        .await
+        .unwrap()
+        .unwrap()
+        .events
+        .len();
+    let nowhere = event(
+        f,
+        RectificationAction::Dispatched,
+        Some("no_such_unit"),
+        "admin",
+    );
+    let r = h.step(&h.admin, &nowhere).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["field"], "unit", "{}", r.body);
+    let mut no_day = event(f, RectificationAction::Dispatched, Some("housing"), "admin");
+    no_day.deadline = Some("2026-02-30".into());
+    let r = h.step(&h.admin, &no_day).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["field"], "deadline", "{}", r.body);
+    let after = h
+        .state
+        .store
+        .finding(f)
+        .await
+        .unwrap()
+        .unwrap()
+        .events
+        .len();
+    assert_eq!(after, before, "nothing was written");
+    let fine = event(f, RectificationAction::Dispatched, Some("housing"), "admin");
+    let r = h.step(&h.admin, &fine).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}

@@ -3,12 +3,9 @@
 
 use super::ApiJson;
 use crate::app::SharedState;
-use crate::audit;
 use crate::auth::AdminUser;
-use crate::dashboard::reference::Reference;
 use crate::error::{ApiError, ApiResult};
-use crate::office_input::check_site;
-use crate::validate;
+use crate::office::{FieldFault, Office};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -75,17 +72,9 @@ pub async fn put_site(
             "站点 id 须与路径一致 / the site id must match the path",
         ));
     }
-    let reference = Reference::load(state.store.as_ref()).await?;
-    check_site(&site, &reference).map_err(|f| f.into_api("invalid_site"))?;
-    state.store.put_site(&site).await?;
-    audit::record(
-        &state,
-        Some(&caller),
-        "put_site",
-        &id.to_string(),
-        site.name.clone(),
-    )
-    .await?;
+    Office::new(&state, caller.actor())
+        .put_sites(std::slice::from_ref(&site))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -104,32 +93,16 @@ pub async fn put_assignment(
     ApiJson(assignment): ApiJson<Assignment>,
 ) -> ApiResult<StatusCode> {
     if assignment.id != id {
-        return Err(validate::invalid_assignment(
+        let fault = FieldFault::new(
             "id",
             "须与路径中的 id 一致",
             "must match the id in the path",
-        ));
+        );
+        return Err(fault.into_api("invalid_assignment"));
     }
-    validate::check_assignment(state.store.as_ref(), &assignment).await?;
-    state.store.put_assignment(&assignment).await?;
-    audit::record(
-        &state,
-        Some(&caller),
-        "put_assignment",
-        &id.to_string(),
-        format!(
-            "{} {} {}{}",
-            assignment.inspector,
-            assignment.site_id,
-            assignment.date,
-            if assignment.cancelled {
-                " cancelled"
-            } else {
-                ""
-            }
-        ),
-    )
-    .await?;
+    Office::new(&state, caller.actor())
+        .assign(&assignment)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,16 +140,14 @@ pub async fn revoke(
     AdminUser(caller): AdminUser,
     Path(id): Path<Uuid>,
 ) -> ApiResult<StatusCode> {
-    if !state
-        .store
-        .revoke_device(id, crate::clock::now_ms())
+    if !Office::new(&state, caller.actor())
+        .revoke_device(id)
         .await?
     {
         return Err(ApiError::not_found(format!(
             "没有设备 {id} / no device {id}"
         )));
     }
-    audit::record(&state, Some(&caller), "revoke_device", &id.to_string(), "").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

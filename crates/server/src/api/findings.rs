@@ -3,15 +3,14 @@
 
 use super::ApiJson;
 use crate::app::SharedState;
-use crate::audit;
 use crate::auth::{Caller, OfficeUser};
 use crate::error::{ApiError, ApiResult};
+use crate::office::Office;
 use crate::store::FindingRow;
 use crate::validate::is_sha256;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fieldcheck_domain::rectification::{StepFault, allowed, check_step, derive_status};
 use fieldcheck_protocol::{FindingRecord, RectificationEventRecord};
 use serde::Serialize;
 use uuid::Uuid;
@@ -104,65 +103,26 @@ pub async fn add_event(
     ApiJson(event): ApiJson<RectificationEventRecord>,
 ) -> ApiResult<StatusCode> {
     let row = visible(&state, &caller, id).await?;
-    let invalid = |field: &str, msg: &str| {
+    if event.photo_sha256.as_deref().is_some_and(|p| !is_sha256(p)) {
         let mut e = ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_event",
-            msg.to_string(),
-        );
-        e.field = Some(field.to_string());
-        e
-    };
-    if event.finding_id != id {
-        return Err(invalid(
-            "finding_id",
-            "finding_id 与路径不符 / finding_id differs from the path",
-        ));
-    }
-    if event.actor != caller.user.name {
-        return Err(invalid(
-            "actor",
-            "actor 必须是当前账号 / actor must be the signed-in account",
-        ));
-    }
-    if let Err(fault) = check_step(caller.user.role, &event) {
-        let msg = format!("{} / {}", fault.zh(), fault.en());
-        return Err(if fault == StepFault::RoleMayNot {
-            ApiError::new(StatusCode::FORBIDDEN, "step_not_allowed", msg)
-        } else {
-            invalid(fault.field(), &msg)
-        });
-    }
-    let status = derive_status(row.events.iter());
-    if !allowed(caller.user.role, status, event.action) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "step_not_applicable",
-            format!(
-                "问题当前为“{}”，这一步现在不适用 / the finding is {}: this step does not apply now",
-                status.label_zh(),
-                status.as_str()
-            ),
-        ));
-    }
-    if event.photo_sha256.as_deref().is_some_and(|p| !is_sha256(p)) {
-        return Err(invalid(
-            "photo_sha256",
             "照片哈希格式错误 / photo_sha256 must be a SHA-256",
-        ));
+        );
+        e.field = Some("photo_sha256".into());
+        return Err(e);
     }
-    state
-        .clock
-        .merge(event.hlc)
-        .map_err(|e| invalid("hlc", &e.to_string()))?;
-    state.store.append_office_event(&event).await?;
-    audit::record(
-        &state,
-        Some(&caller),
-        event.action.as_str(),
-        &id.to_string(),
-        event.id.to_string(),
-    )
-    .await?;
+    state.clock.merge(event.hlc).map_err(|e| {
+        let mut e = ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_event",
+            e.to_string(),
+        );
+        e.field = Some("hlc".into());
+        e
+    })?;
+    Office::new(&state, caller.actor())
+        .record_step(&row, &event)
+        .await?;
     Ok(StatusCode::CREATED)
 }

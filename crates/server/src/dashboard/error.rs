@@ -79,6 +79,37 @@ impl From<StoreError> for PageError {
     }
 }
 
+/// An office write refused, in the dashboard's words.
+impl From<crate::office::OfficeError> for PageError {
+    fn from(e: crate::office::OfficeError) -> Self {
+        use super::i18n::Lang;
+        use crate::office::OfficeError;
+        match e {
+            OfficeError::Invalid { fault, .. } => Self::invalid(fault.field, &fault.zh, &fault.en),
+            OfficeError::Forbidden { zh, en } => Self::forbidden(zh, en),
+            OfficeError::NotApplicable { status, action } => Self::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "问题当前为“{}”，不能{}；请刷新页面查看最新状态",
+                    Lang::Zh.status(status),
+                    Lang::Zh.action(action)
+                ),
+                format!(
+                    "the finding is '{}': it cannot be {} now; reload the page",
+                    Lang::En.status(status),
+                    Lang::En.action(action).to_lowercase()
+                ),
+            ),
+            OfficeError::Busy => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "服务器正忙，请稍后再试",
+                "the server is busy; try again in a moment",
+            ),
+            OfficeError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::error::ApiError> for PageError {
     fn from(e: crate::error::ApiError) -> Self {
         let (zh, en) = e

@@ -11,6 +11,7 @@ use super::photos::visible_finding;
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
+use crate::office::Office;
 use crate::photo_check::verify_signature;
 use crate::store::dashboard::Arg;
 use crate::store::rows::dash_row;
@@ -18,7 +19,7 @@ use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Redirect;
-use fieldcheck_domain::rectification::{Status, StepFault, allowed, check_step, derive_status};
+use fieldcheck_domain::rectification::{Status, allowed, derive_status};
 use fieldcheck_protocol::{Position, RectificationAction, RectificationEventRecord, Role};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -306,25 +307,27 @@ impl Step {
     }
 }
 
-/// Appends a step written in the browser, after checking it ([`check`]).
+/// Records a step written in the browser through the office service, which checks it first.
 async fn append(
     state: &SharedState,
     session: &Session,
     row: &FindingRow,
     step: Step,
 ) -> Result<Redirect, PageError> {
-    let event = check(state, session, row, step)?;
-    record(state, session, event).await
+    let event = event_of(state, session, row, step);
+    Office::new(state, session.actor())
+        .record_step(row, &event)
+        .await?;
+    Ok(to_finding(row.record.id))
 }
 
-/// The step as it will be stored, once it applies from the finding's current status and the
-/// rectification policy allows it to the session's role. Nothing is written.
-fn check(
+/// The step as it will be stored: a new event by the session's account, stamped now.
+fn event_of(
     state: &SharedState,
     session: &Session,
     row: &FindingRow,
     step: Step,
-) -> Result<RectificationEventRecord, PageError> {
+) -> RectificationEventRecord {
     let Step {
         action,
         note,
@@ -332,7 +335,7 @@ fn check(
         deadline,
         photo,
     } = step;
-    let event = RectificationEventRecord {
+    RectificationEventRecord {
         id: Uuid::now_v7(),
         finding_id: row.record.id,
         action,
@@ -342,54 +345,12 @@ fn check(
         deadline,
         photo_sha256: photo,
         hlc: state.clock.now(),
-    };
-    if let Err(fault) = check_step(session.user.role, &event) {
-        return Err(match fault {
-            StepFault::RoleMayNot => PageError::forbidden(fault.zh(), fault.en()),
-            _ => PageError::invalid(fault.field(), &fault.zh(), &fault.en()),
-        });
     }
-    let status = derive_status(row.events.iter());
-    if !allowed(session.user.role, status, action) {
-        return Err(PageError::new(
-            axum::http::StatusCode::CONFLICT,
-            format!(
-                "问题当前为“{}”，不能{}；请刷新页面查看最新状态",
-                Lang::Zh.status(status),
-                Lang::Zh.action(action)
-            ),
-            format!(
-                "the finding is '{}': it cannot be {} now; reload the page",
-                Lang::En.status(status),
-                Lang::En.action(action).to_lowercase()
-            ),
-        ));
-    }
-    Ok(event)
 }
 
-/// Stores a checked step and audits it; answers with the finding's page.
-async fn record(
-    state: &SharedState,
-    session: &Session,
-    event: RectificationEventRecord,
-) -> Result<Redirect, PageError> {
-    state.store.append_office_event(&event).await?;
-    state
-        .store
-        .append_audit(&crate::store::AuditEntry {
-            at: crate::clock::now_ms(),
-            actor: session.user.name.clone(),
-            device_id: None,
-            action: format!("dashboard_{}", event.action.as_str()),
-            target: event.finding_id.to_string(),
-            detail: event.id.to_string(),
-        })
-        .await?;
-    Ok(Redirect::to(&format!(
-        "/dashboard/findings/{}",
-        event.finding_id
-    )))
+/// Back to the finding's page.
+fn to_finding(id: Uuid) -> Redirect {
+    Redirect::to(&format!("/dashboard/findings/{id}"))
 }
 
 /// `POST /dashboard/findings/{id}/dispatch` (admin): 派遣 with a unit and a deadline.
@@ -401,27 +362,11 @@ pub async fn dispatch(
 ) -> Result<Redirect, PageError> {
     session.check_csrf(&form.csrf)?;
     let row = visible_finding(&state, &session, id).await?;
-    let reference = Reference::load(state.store.as_ref()).await?;
-    if !reference.has_unit(&form.unit) {
-        return Err(PageError::invalid(
-            "unit",
-            "请选择一个已有的责任单位",
-            "choose an existing responsible unit",
-        ));
-    }
-    if !fieldcheck_domain::china_time::is_date(&form.deadline) {
+    if form.deadline.is_empty() {
         return Err(PageError::invalid(
             "deadline",
             "请填写整改期限，格式 年-月-日",
             "give a deadline as YYYY-MM-DD",
-        ));
-    }
-    let today = fieldcheck_domain::china_time::china_date(crate::clock::now_ms());
-    if form.deadline < today {
-        return Err(PageError::invalid(
-            "deadline",
-            "整改期限不能早于今天",
-            "the deadline cannot be before today",
         ));
     }
     let step = Step {
@@ -560,7 +505,9 @@ pub async fn rectify(
         photo: Some(sha.clone()),
         ..Step::new(RectificationAction::Rectified, note)
     };
-    let event = check(&state, &session, &row, step)?;
+    let event = event_of(&state, &session, &row, step);
+    let office = Office::new(&state, session.actor());
+    office.check_step(&row, &event).await?;
     let max_side = state.limits.max_image_side;
     let (bytes, checked) = state
         .decode_bounded(move || {
@@ -591,5 +538,6 @@ pub async fn rectify(
             ],
         )])
         .await?;
-    record(&state, &session, event).await
+    office.record_step(&row, &event).await?;
+    Ok(to_finding(id))
 }

@@ -8,9 +8,8 @@ use super::ledger::fmt_time;
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
-use crate::auth::hash_password;
-use crate::office_input::{check_account, check_site, check_unit};
-use crate::store::{AuditEntry, Content, UserRow};
+use crate::office::Office;
+use crate::office::input::check_site;
 use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::Redirect;
@@ -18,27 +17,6 @@ use fieldcheck_protocol::{Position, PositionSource, Role, Site, Unit};
 use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
-
-async fn audit(
-    state: &SharedState,
-    s: &Session,
-    action: &str,
-    target: &str,
-    detail: String,
-) -> Result<(), PageError> {
-    state
-        .store
-        .append_audit(&AuditEntry {
-            at: crate::clock::now_ms(),
-            actor: s.user.name.clone(),
-            device_id: None,
-            action: action.into(),
-            target: target.into(),
-            detail,
-        })
-        .await?;
-    Ok(())
-}
 
 /// `GET /dashboard/manage`.
 pub async fn manage_page(
@@ -230,15 +208,9 @@ pub async fn save_site(
     session.check_csrf(&f.csrf)?;
     let reference = Reference::load(state.store.as_ref()).await?;
     let site = build_site(&f, &reference, None)?;
-    state.store.put_site(&site).await?;
-    audit(
-        &state,
-        &session,
-        "dashboard_put_site",
-        &site.id.to_string(),
-        site.name.clone(),
-    )
-    .await?;
+    Office::new(&state, session.actor())
+        .put_sites(std::slice::from_ref(&site))
+        .await?;
     Ok(Redirect::to("/dashboard/manage"))
 }
 
@@ -297,15 +269,9 @@ pub async fn import_sites(
             "no sites to import",
         ));
     }
-    state.store.put_sites(&sites).await?;
-    audit(
-        &state,
-        &session,
-        "dashboard_import_sites",
-        "sites",
-        format!("{} sites", sites.len()),
-    )
-    .await?;
+    Office::new(&state, session.actor())
+        .put_sites(&sites)
+        .await?;
     Ok(Redirect::to("/dashboard/manage"))
 }
 
@@ -334,20 +300,7 @@ pub async fn save_unit(
         name_zh: f.name_zh.trim().into(),
         name_en: f.name_en.trim().into(),
     };
-    check_unit(&unit).map_err(|e| PageError::invalid(e.field, &e.zh, &e.en))?;
-    let content = Content {
-        units: vec![unit],
-        ..Default::default()
-    };
-    state.store.import_content(&content).await?;
-    audit(
-        &state,
-        &session,
-        "dashboard_put_unit",
-        &f.code,
-        f.name_zh.clone(),
-    )
-    .await?;
+    Office::new(&state, session.actor()).put_unit(unit).await?;
     Ok(Redirect::to("/dashboard/manage"))
 }
 
@@ -375,45 +328,10 @@ pub async fn add_user(
     session.check_csrf(&f.csrf)?;
     let role = Role::parse(&f.role)
         .ok_or_else(|| PageError::invalid("role", "没有这个角色", "no such role"))?;
-    let reference = Reference::load(state.store.as_ref()).await?;
     let unit = (role == Role::UnitMember).then(|| f.unit.clone());
-    check_account(&f.name, role, unit.as_deref(), &f.password, &reference)
-        .map_err(|e| PageError::invalid(e.field, &e.zh, &e.en))?;
-    let password = f.password.clone();
-    let hash = state
-        .hashes
-        .run(move || hash_password(&password))
-        .await
-        .map_err(|_| {
-            PageError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "服务器正忙，请稍后再试",
-                "the server is busy; try again in a moment",
-            )
-        })?
-        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?;
-    let user = UserRow {
-        name: f.name.clone(),
-        role,
-        unit,
-        password_hash: hash,
-        disabled: false,
-        created_at: crate::clock::now_ms(),
-    };
-    state.store.create_user(&user).await.map_err(|e| match e {
-        crate::store::StoreError::Conflict(_) => {
-            PageError::invalid("name", "用户名已被使用", "the name is taken")
-        }
-        other => other.into(),
-    })?;
-    audit(
-        &state,
-        &session,
-        "dashboard_add_user",
-        &user.name,
-        role.as_str().into(),
-    )
-    .await?;
+    Office::new(&state, session.actor())
+        .add_user(&f.name, role, unit, &f.password)
+        .await?;
     Ok(Redirect::to("/dashboard/manage"))
 }
 
@@ -432,9 +350,8 @@ pub async fn revoke_device(
     Form(f): Form<CsrfOnly>,
 ) -> Result<Redirect, PageError> {
     session.check_csrf(&f.csrf)?;
-    if !state
-        .store
-        .revoke_device(id, crate::clock::now_ms())
+    if !Office::new(&state, session.actor())
+        .revoke_device(id)
         .await?
     {
         return Err(PageError::not_found(
@@ -442,13 +359,5 @@ pub async fn revoke_device(
             "no such device, or it is already revoked",
         ));
     }
-    audit(
-        &state,
-        &session,
-        "dashboard_revoke_device",
-        &id.to_string(),
-        String::new(),
-    )
-    .await?;
     Ok(Redirect::to("/dashboard/manage"))
 }

@@ -8,7 +8,8 @@
 use super::error::PageError;
 use super::session::Session;
 use crate::app::SharedState;
-use crate::store::{AuditEntry, Content, StoreError};
+use crate::office::{Office, OfficeError};
+use crate::store::{Content, StoreError};
 use axum::extract::{Multipart, State};
 use axum::response::Redirect;
 use fieldcheck_domain::pack::{ContentError, PackFiles, parse_pack};
@@ -195,37 +196,15 @@ pub async fn import_pack(
     let content = tokio::task::spawn_blocking(move || check(&archive))
         .await
         .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))??;
-    let counts = state
-        .store
-        .import_content(&content)
+    Office::new(&state, session.actor())
+        .import_content(&content, "content.zip")
         .await
         .map_err(|e| match e {
-            StoreError::Conflict(msg) => bad(
+            OfficeError::Store(StoreError::Conflict(msg)) => bad(
                 &format!("已有同版本号但内容不同的检查表，请提高修改过的检查表的 version 后再导入（{msg}）"),
                 &msg,
             ),
             other => PageError::from(other),
         })?;
-    let versions: Vec<String> = content
-        .templates
-        .iter()
-        .map(|t| format!("{} v{}", t.id, t.version))
-        .collect();
-    state
-        .store
-        .append_audit(&AuditEntry {
-            at: crate::clock::now_ms(),
-            actor: session.user.name.clone(),
-            device_id: None,
-            action: "dashboard_import_pack".into(),
-            target: "content".into(),
-            detail: format!(
-                "{} new or changed, {} unchanged: {}",
-                counts.changed,
-                counts.unchanged,
-                versions.join(", ")
-            ),
-        })
-        .await?;
     Ok(Redirect::to("/dashboard/manage#templates"))
 }

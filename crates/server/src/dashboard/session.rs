@@ -123,6 +123,16 @@ pub struct Session {
 }
 
 impl Session {
+    /// The signed-in account as the office service's actor, at the dashboard's door.
+    pub fn actor(&self) -> crate::office::Actor {
+        crate::office::Actor {
+            name: self.user.name.clone(),
+            role: self.user.role,
+            device: None,
+            door: crate::office::Door::Dashboard,
+        }
+    }
+
     /// Whether the account is an admin (创城办).
     pub fn is_admin(&self) -> bool {
         self.user.role == Role::Admin

@@ -1,13 +1,15 @@
-//! The checks on what the office writes: sites, units and accounts. Every door that writes
-//! them (the office API, the dashboard's forms and CSV import, the command line) calls these,
-//! so a site the dashboard refuses is refused by the API too, with the same reason. Text limits
-//! are the shared ones ([`fieldcheck_domain::limits`]).
+//! The checks on what the office writes: sites, units, accounts and assignments, each a
+//! [`FieldFault`] naming the field. [`super::Office`] calls them for every door, so a site the
+//! dashboard refuses is refused by the API and the command line too, with the same reason.
+//! Text limits are the shared ones ([`fieldcheck_domain::limits`]).
 
 use crate::dashboard::reference::Reference;
 use crate::error::ApiError;
+use crate::store::{RefQuery, Store, StoreResult};
 use axum::http::StatusCode;
+use fieldcheck_domain::china_time::is_date;
 use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
-use fieldcheck_protocol::{Position, Role, Site, Unit};
+use fieldcheck_protocol::{Assignment, Position, Role, Site, Unit};
 
 /// Shortest password an account may be given, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -24,7 +26,8 @@ pub struct FieldFault {
 }
 
 impl FieldFault {
-    fn new(field: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    /// A fault of `field`, in Chinese and English.
+    pub fn new(field: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self {
             field,
             zh: zh.into(),
@@ -169,6 +172,44 @@ pub fn check_account(
         )),
         (_, None) => Ok(()),
     }
+}
+
+/// Checks an assignment before it is stored: its inspector is an active account with the
+/// inspector role, its site exists, its date is a real `YYYY-MM-DD` date and its note is not
+/// too long. `Ok(Err(..))` is a fault in the assignment, `Err(..)` a store failure.
+pub async fn check_assignment(
+    store: &dyn Store,
+    a: &Assignment,
+) -> StoreResult<Result<(), FieldFault>> {
+    let user = store.user(&a.inspector).await?;
+    if !user.is_some_and(|u| u.role == Role::Inspector && !u.disabled) {
+        return Ok(Err(FieldFault::new(
+            "inspector",
+            format!("{:?} 不是在用的巡查员账号", a.inspector),
+            format!("{:?} is not an active inspector account", a.inspector),
+        )));
+    }
+    let refs = store
+        .lookup(&RefQuery {
+            sites: [a.site_id].into(),
+            ..RefQuery::default()
+        })
+        .await?;
+    if !refs.sites.contains(&a.site_id) {
+        return Ok(Err(FieldFault::new(
+            "site_id",
+            format!("没有站点 {}", a.site_id),
+            format!("no site {}", a.site_id),
+        )));
+    }
+    if !is_date(&a.date) {
+        return Ok(Err(FieldFault::new(
+            "date",
+            format!("{:?} 不是有效的 YYYY-MM-DD 日期", a.date),
+            format!("{:?} is not a real YYYY-MM-DD date", a.date),
+        )));
+    }
+    Ok(text("note", &a.note, TextKind::Free, false))
 }
 
 #[cfg(test)]

@@ -1,0 +1,389 @@
+//! The office's writes, one rule set for every door. The office API, the dashboard and the
+//! command line all call [`Office`] to add accounts, write sites and units, import content,
+//! assign sites, revoke devices and record rectification steps. Each method checks what it is
+//! given ([`input`] for the fields, `fieldcheck_domain::rectification` for steps), writes
+//! through the store only when every check passed, and appends one audit entry naming the
+//! actor and the door. The doors only turn requests into calls and [`OfficeError`]s into their
+//! answers.
+
+pub mod input;
+
+use crate::app::AppState;
+use crate::auth::hash_password;
+use crate::dashboard::reference::Reference;
+use crate::store::{AuditEntry, Content, FindingRow, ImportCounts, StoreError, UserRow};
+use fieldcheck_domain::china_time::{china_date, is_date};
+use fieldcheck_domain::rectification::{Status, StepFault, allowed, check_step, derive_status};
+use fieldcheck_protocol::{
+    Assignment, RectificationAction, RectificationEventRecord, Role, Site, Unit,
+};
+pub use input::FieldFault;
+use input::{check_account, check_assignment, check_password, check_site, check_unit};
+use uuid::Uuid;
+
+/// The door an office write came through; the dashboard's audit actions are marked
+/// `dashboard_`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Door {
+    /// The office API (`/api/v1`).
+    Api,
+    /// The dashboard's forms.
+    Dashboard,
+    /// `fieldcheck-server` admin commands.
+    Cli,
+}
+
+/// Who writes: an account (from its session, never from the request) and its door.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// Account name (`cli` for the command line).
+    pub name: String,
+    /// The account's role.
+    pub role: Role,
+    /// The device of an API session.
+    pub device: Option<Uuid>,
+    /// The door.
+    pub door: Door,
+}
+
+impl Actor {
+    /// The command line: whoever can run it on the server's data is an administrator.
+    pub fn cli() -> Actor {
+        Actor {
+            name: "cli".into(),
+            role: Role::Admin,
+            device: None,
+            door: Door::Cli,
+        }
+    }
+}
+
+/// Why an office write was refused; nothing was written.
+#[derive(Debug, thiserror::Error)]
+pub enum OfficeError {
+    /// A field is wrong. `code` names what was written, for the API (`invalid_site`,
+    /// `invalid_assignment`, `invalid_account`, `invalid_unit`, `invalid_event`).
+    #[error("{fault}")]
+    Invalid {
+        /// The API's error code.
+        code: &'static str,
+        /// The field and why.
+        fault: FieldFault,
+    },
+    /// The actor's role may not take this step.
+    #[error("{zh} / {en}")]
+    Forbidden {
+        /// Why, in Chinese.
+        zh: String,
+        /// Why, in English.
+        en: String,
+    },
+    /// The step does not apply from the finding's current status.
+    #[error("问题当前为“{}”，这一步现在不适用 / the finding is {}: this step does not apply now", status.label_zh(), status.as_str())]
+    NotApplicable {
+        /// The finding's status.
+        status: Status,
+        /// The step refused.
+        action: RectificationAction,
+    },
+    /// Every password-hash slot is taken; try again shortly.
+    #[error("服务器正忙，请稍后再试 / the server is busy; try again in a moment")]
+    Busy,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl OfficeError {
+    fn invalid(code: &'static str) -> impl FnOnce(FieldFault) -> OfficeError {
+        move |fault| OfficeError::Invalid { code, fault }
+    }
+}
+
+/// The office's write service for one actor.
+pub struct Office<'a> {
+    state: &'a AppState,
+    actor: Actor,
+}
+
+impl<'a> Office<'a> {
+    /// The service for `actor`, over the server's state.
+    pub fn new(state: &'a AppState, actor: Actor) -> Office<'a> {
+        Office { state, actor }
+    }
+
+    /// Appends the actor's audit entry for `action` on `target` (the methods below call it; the
+    /// command line also for the demo data).
+    pub async fn audit(
+        &self,
+        action: &str,
+        target: &str,
+        detail: String,
+    ) -> Result<(), OfficeError> {
+        let action = match self.actor.door {
+            Door::Dashboard => format!("dashboard_{action}"),
+            Door::Api | Door::Cli => action.to_string(),
+        };
+        self.state
+            .store
+            .append_audit(&AuditEntry {
+                at: crate::clock::now_ms(),
+                actor: self.actor.name.clone(),
+                device_id: self.actor.device,
+                action,
+                target: target.into(),
+                detail,
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn hash(&self, password: &str) -> Result<String, OfficeError> {
+        let password = password.to_string();
+        self.state
+            .hashes
+            .run(move || hash_password(&password))
+            .await
+            .map_err(|_| OfficeError::Busy)?
+            .map_err(|e| OfficeError::Store(StoreError::Backend(e.to_string())))
+    }
+
+    /// Adds an account ([`check_account`]: name, password, role and unit); a taken name is a
+    /// fault of `name`.
+    pub async fn add_user(
+        &self,
+        name: &str,
+        role: Role,
+        unit: Option<String>,
+        password: &str,
+    ) -> Result<(), OfficeError> {
+        let reference = Reference::load(self.state.store.as_ref()).await?;
+        check_account(name, role, unit.as_deref(), password, &reference)
+            .map_err(OfficeError::invalid("invalid_account"))?;
+        let user = UserRow {
+            name: name.to_string(),
+            role,
+            unit,
+            password_hash: self.hash(password).await?,
+            disabled: false,
+            created_at: crate::clock::now_ms(),
+        };
+        self.state
+            .store
+            .create_user(&user)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => OfficeError::Invalid {
+                    code: "invalid_account",
+                    fault: FieldFault::new("name", "用户名已被使用", "the name is taken"),
+                },
+                other => other.into(),
+            })?;
+        self.audit("add_user", name, role.as_str().into()).await
+    }
+
+    /// Disables an account; `false` when there is none of that name.
+    pub async fn disable_user(&self, name: &str) -> Result<bool, OfficeError> {
+        let done = self.state.store.set_user_disabled(name, true).await?;
+        if done {
+            self.audit("disable_user", name, String::new()).await?;
+        }
+        Ok(done)
+    }
+
+    /// Gives an account a new password ([`check_password`]); `false` when there is no account
+    /// of that name. The store ends its tablets' and browsers' sessions.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<bool, OfficeError> {
+        check_password(password).map_err(OfficeError::invalid("invalid_account"))?;
+        let hash = self.hash(password).await?;
+        let done = self.state.store.set_password_hash(name, &hash).await?;
+        if done {
+            self.audit("set_password", name, String::new()).await?;
+        }
+        Ok(done)
+    }
+
+    /// Writes sites, all or none, each checked by [`check_site`]; tablets pull them.
+    pub async fn put_sites(&self, sites: &[Site]) -> Result<(), OfficeError> {
+        let reference = Reference::load(self.state.store.as_ref()).await?;
+        for site in sites {
+            check_site(site, &reference).map_err(OfficeError::invalid("invalid_site"))?;
+        }
+        self.state.store.put_sites(sites).await?;
+        let (action, target, detail) = match sites {
+            [one] => ("put_site", one.id.to_string(), one.name.clone()),
+            many => (
+                "import_sites",
+                "sites".into(),
+                format!("{} sites", many.len()),
+            ),
+        };
+        self.audit(action, &target, detail).await
+    }
+
+    /// Adds or renames a responsible unit ([`check_unit`]).
+    pub async fn put_unit(&self, unit: Unit) -> Result<(), OfficeError> {
+        check_unit(&unit).map_err(OfficeError::invalid("invalid_unit"))?;
+        let (code, name) = (unit.code.clone(), unit.name_zh.clone());
+        let content = Content {
+            units: vec![unit],
+            ..Content::default()
+        };
+        self.state.store.import_content(&content).await?;
+        self.audit("put_unit", &code, name).await
+    }
+
+    /// Imports a checked template pack's content (`source` names it in the audit log).
+    pub async fn import_content(
+        &self,
+        content: &Content,
+        source: &str,
+    ) -> Result<ImportCounts, OfficeError> {
+        let counts = self.state.store.import_content(content).await?;
+        let versions: Vec<String> = content
+            .templates
+            .iter()
+            .map(|t| format!("{} v{}", t.id, t.version))
+            .collect();
+        let detail = format!(
+            "{} new or changed, {} unchanged: {}",
+            counts.changed,
+            counts.unchanged,
+            versions.join(", ")
+        );
+        self.audit("import_content", source, detail).await?;
+        Ok(counts)
+    }
+
+    /// Creates, changes or cancels an assignment ([`check_assignment`]); only its inspector
+    /// pulls it.
+    pub async fn assign(&self, a: &Assignment) -> Result<(), OfficeError> {
+        check_assignment(self.state.store.as_ref(), a)
+            .await?
+            .map_err(OfficeError::invalid("invalid_assignment"))?;
+        self.state.store.put_assignment(a).await?;
+        let cancelled = if a.cancelled { " cancelled" } else { "" };
+        let detail = format!("{} {} {}{cancelled}", a.inspector, a.site_id, a.date);
+        self.audit("put_assignment", &a.id.to_string(), detail)
+            .await
+    }
+
+    /// Revokes a device for good (a lost tablet); `false` when there is no such active device.
+    pub async fn revoke_device(&self, id: Uuid) -> Result<bool, OfficeError> {
+        let done = self
+            .state
+            .store
+            .revoke_device(id, crate::clock::now_ms())
+            .await?;
+        if done {
+            self.audit("revoke_device", &id.to_string(), String::new())
+                .await?;
+        }
+        Ok(done)
+    }
+
+    /// Frees a device's binding so the next sign-in binds it again; `false` when there is no
+    /// such active device.
+    pub async fn reset_device(&self, id: Uuid) -> Result<bool, OfficeError> {
+        let done = self.state.store.reset_device(id).await?;
+        if done {
+            self.audit("reset_device", &id.to_string(), String::new())
+                .await?;
+        }
+        Ok(done)
+    }
+
+    /// Checks a rectification step on the finding `row` without writing it: the actor's role
+    /// may take it ([`check_step`]), a 派遣 names an existing unit and a real deadline not
+    /// before today, and the step applies from the finding's status ([`allowed`]). The event's
+    /// actor must be the actor's name.
+    pub async fn check_step(
+        &self,
+        row: &FindingRow,
+        event: &RectificationEventRecord,
+    ) -> Result<(), OfficeError> {
+        let invalid = |field, zh: &str, en: &str| OfficeError::Invalid {
+            code: "invalid_event",
+            fault: FieldFault::new(field, zh, en),
+        };
+        if event.finding_id != row.record.id {
+            return Err(invalid(
+                "finding_id",
+                "与所处理的问题不符",
+                "differs from the finding",
+            ));
+        }
+        if event.actor != self.actor.name {
+            return Err(invalid(
+                "actor",
+                "必须是当前账号",
+                "must be the signed-in account",
+            ));
+        }
+        check_step(self.actor.role, event).map_err(|fault| match fault {
+            StepFault::RoleMayNot => OfficeError::Forbidden {
+                zh: fault.zh(),
+                en: fault.en(),
+            },
+            _ => invalid(fault.field(), &fault.zh(), &fault.en()),
+        })?;
+        if event.action == RectificationAction::Dispatched {
+            self.check_dispatch(event).await?;
+        }
+        let status = derive_status(row.events.iter());
+        if !allowed(self.actor.role, status, event.action) {
+            return Err(OfficeError::NotApplicable {
+                status,
+                action: event.action,
+            });
+        }
+        Ok(())
+    }
+
+    /// Records a rectification step on the finding `row` once [`Office::check_step`] passes;
+    /// tablets and the finding's unit pull it.
+    pub async fn record_step(
+        &self,
+        row: &FindingRow,
+        event: &RectificationEventRecord,
+    ) -> Result<(), OfficeError> {
+        self.check_step(row, event).await?;
+        self.state.store.append_office_event(event).await?;
+        let target = event.finding_id.to_string();
+        self.audit(event.action.as_str(), &target, event.id.to_string())
+            .await
+    }
+
+    /// A 派遣's unit exists and its deadline is a real day, not before today (China time).
+    async fn check_dispatch(&self, event: &RectificationEventRecord) -> Result<(), OfficeError> {
+        let fault = |field, zh: &str, en: &str| OfficeError::Invalid {
+            code: "invalid_event",
+            fault: FieldFault::new(field, zh, en),
+        };
+        let reference = Reference::load(self.state.store.as_ref()).await?;
+        if !event.unit.as_deref().is_some_and(|u| reference.has_unit(u)) {
+            return Err(fault(
+                "unit",
+                "请选择一个已有的责任单位",
+                "choose an existing responsible unit",
+            ));
+        }
+        if let Some(deadline) = &event.deadline {
+            if !is_date(deadline) {
+                return Err(fault(
+                    "deadline",
+                    "整改期限格式应为 年-月-日",
+                    "give the deadline as YYYY-MM-DD",
+                ));
+            }
+            if *deadline < china_date(crate::clock::now_ms()) {
+                return Err(fault(
+                    "deadline",
+                    "整改期限不能早于今天",
+                    "the deadline cannot be before today",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
