@@ -8,8 +8,8 @@
 //! - [`sync`]: the sync client: push, photo upload, pull, scheduling.
 //!
 //! The rules it applies (text limits, the rectification policy, scoring, China time, photo
-//! signatures) are `fieldcheck-domain`'s. Nothing here knows about Tauri: the whole engine runs
-//! and is tested headless.
+//! signatures) are `fieldcheck-domain`'s, the image codec `fieldcheck-photo-codec`'s. Must not
+//! depend on Tauri or the server: the whole engine runs and is tested headless.
 
 pub mod clock;
 pub mod photo;

@@ -3,6 +3,9 @@
 //! Everything here is plain data with serde derives and no I/O: ids, hybrid-logical-clock
 //! stamps, the checklist templates the server hands out, and the records a tablet creates and
 //! pushes. A type that crosses the wire is defined here and nowhere else.
+//!
+//! Must not depend on any other Fieldcheck crate; with the `ts` feature its types also
+//! declare themselves in TypeScript (ts-rs) for the tablet UI.
 
 mod hlc;
 mod records;

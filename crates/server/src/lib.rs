@@ -1,6 +1,11 @@
 //! Fieldcheck's central server (the county office's): accounts and devices, the idempotent
-//! sync API, SQLite or PostgreSQL storage behind one [`store::Store`] trait, photo storage,
-//! and the admin commands' building blocks. The binary (`main.rs`, `cli.rs`) wires them up.
+//! sync API, the office service ([`office`]) and dashboard, photo storage, and the admin
+//! commands' building blocks, over `fieldcheck-store` ([`store`]). The binary (`main.rs`,
+//! `cli.rs`) wires them up.
+//!
+//! Owns: the doors (HTTP API, dashboard, command line) and their trust rules. Depends on the
+//! domain crate for rules, the photo codec for images and the store crate for data; must not
+//! depend on `fieldcheck-core`, the tablet engine.
 
 pub mod api;
 pub mod app;
@@ -17,5 +22,5 @@ pub mod office;
 pub mod photo_check;
 pub mod server;
 pub mod sign_in;
-pub mod store;
+pub use fieldcheck_store as store;
 pub mod validate;

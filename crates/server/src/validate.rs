@@ -1,7 +1,6 @@
 //! Checks a push batch before anything is written: the shape of the sequence, that every record
 //! belongs to the pushing device, and each record's fields against the reference data. The
-//! first fault refuses the whole batch with its seq and field named. Also checks an office
-//! assignment ([`check_assignment`]) the same way: field named, nothing written.
+//! first fault refuses the whole batch with its seq and field named.
 
 use crate::error::{ApiError, ApiResult};
 use crate::photo_check::verify_signature;

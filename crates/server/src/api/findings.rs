@@ -86,8 +86,8 @@ pub async fn get_one(
     Ok(Json(visible(&state, &caller, id).await?.into()))
 }
 
-/// Appends a rectification step as the rectification policy allows the caller's role
-/// ([`check_step`]): the office any step, a unit 处置 only, on its own unit's findings.
+/// Appends a rectification step through the office service ([`Office::record_step`]): the
+/// office any step, a unit 处置 only, on its own unit's findings, when it applies now.
 #[utoipa::path(post, path = "/api/v1/findings/{id}/events", tag = "findings",
     params(("id" = Uuid, Path, description = "finding id")),
     request_body(content = serde_json::Value, description = "RectificationEventRecord (fieldcheck_protocol)", content_type = "application/json"),

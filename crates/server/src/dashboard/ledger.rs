@@ -11,10 +11,10 @@ use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
 use crate::store::dashboard::{Arg, Cell};
-use crate::store::rows::dash_row;
 use crate::store::{Store, StoreResult};
 use axum::extract::{Query, State};
 use fieldcheck_domain::rectification::Status;
+use fieldcheck_store::dash_row;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 

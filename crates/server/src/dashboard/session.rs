@@ -14,7 +14,6 @@ use crate::app::SharedState;
 use crate::auth::{new_token, token_hash};
 use crate::store::UserRow;
 use crate::store::dashboard::Arg;
-use crate::store::rows::dash_row;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
@@ -22,6 +21,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 use fieldcheck_protocol::Role;
+use fieldcheck_store::dash_row;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "fc_session";

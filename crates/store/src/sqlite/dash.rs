@@ -1,8 +1,8 @@
 //! [`DashSql`] on SQLite: the dashboard's queries run on the store's one connection.
 
 use super::SqliteStore;
-use crate::store::dashboard::{Arg, Cell, DashSql, Dialect, Statement};
-use crate::store::{StoreError, StoreResult};
+use crate::dashboard::{Arg, Cell, DashSql, Dialect, Statement};
+use crate::{StoreError, StoreResult};
 use async_trait::async_trait;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 

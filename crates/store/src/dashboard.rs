@@ -5,7 +5,7 @@
 //! The read models are refreshed from the tables tablets write, without touching the push
 //! code: triggers on `findings`, `rectification_events`, `photos`, `sites`, `inspections` and
 //! `item_results` mark rows dirty (a generation counter per key), and the dashboard recomputes
-//! dirty rows before it reads (`crate::dashboard::projection`). A row is cleared only if its
+//! dirty rows before it reads (the server's `dashboard::projection`). A row is cleared only if its
 //! generation did not move meanwhile, so a write that lands during a refresh is never lost.
 
 use super::StoreResult;

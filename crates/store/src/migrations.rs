@@ -1,5 +1,5 @@
 //! Versioned schema migrations, one `.sql` file per step and per backend
-//! (`crates/server/migrations/{sqlite,postgres}/NNNN_name.sql`). A database records the steps it
+//! (`crates/store/migrations/{sqlite,postgres}/NNNN_name.sql`). A database records the steps it
 //! has taken in `schema_migrations`; opening the store takes the missing ones in order, each in
 //! the same transaction as its record, so a crash mid-way leaves the database at the step
 //! before. A database that has taken a step this binary does not know was made by a newer
@@ -27,14 +27,14 @@ pub struct Migration {
 pub const SQLITE: &[Migration] = &[Migration {
     version: 1,
     name: "initial",
-    sql: include_str!("../../migrations/sqlite/0001_initial.sql"),
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
 }];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
 pub const POSTGRES: &[Migration] = &[Migration {
     version: 1,
     name: "initial",
-    sql: include_str!("../../migrations/postgres/0001_initial.sql"),
+    sql: include_str!("../migrations/postgres/0001_initial.sql"),
 }];
 
 /// The table that records the steps taken.

@@ -1,9 +1,15 @@
-//! The server's storage: one [`Store`] trait, two backends ([`sqlite`] and [`postgres`]) that
-//! pass one conformance suite (`tests/store_conformance.rs`).
+//! The server's storage: traits split by concern ([`AccountStore`], [`OfficeStore`],
+//! [`SyncStore`], and the dashboard's [`dashboard::DashSql`]; [`Store`] is all four) and two
+//! backends ([`sqlite`] and [`postgres`]) that pass one conformance suite (the server's
+//! `tests/store_conformance.rs`).
 //!
-//! The trait speaks in protocol records and plain rows; SQL lives only in the backends, in
-//! [`sql`], whose statement texts both backends share, and in the versioned schema steps
-//! ([`migrations`]).
+//! The traits speak in protocol records and plain rows; SQL lives only here: in `sql.rs`,
+//! whose statement texts both backends share, in the write algorithms written once over a
+//! backend's transaction (`write.rs`), in the dashboard's read models ([`dashboard`],
+//! [`rows`]) and in the versioned schema steps ([`migrations`]).
+//!
+//! Owns: tables, statements, transactions, migrations. Must not depend on HTTP, pages,
+//! password hashing or the tablet engine: the server (`fieldcheck-server`) is its one user.
 
 pub mod dashboard;
 pub mod migrations;
@@ -311,32 +317,40 @@ pub struct Export {
     pub events: Vec<RectificationEventRecord>,
 }
 
-/// The server's storage. Every method is one transaction.
+/// Accounts, devices, sign-in failures and the audit log. Every method is one transaction.
 #[async_trait]
-pub trait Store: dashboard::DashSql + Send + Sync + 'static {
+pub trait AccountStore: Send + Sync {
     /// Creates an account; [`StoreError::Conflict`] when the name is taken.
     async fn create_user(&self, user: &UserRow) -> StoreResult<()>;
+
     /// Looks an account up by name.
     async fn user(&self, name: &str) -> StoreResult<Option<UserRow>>;
+
     /// All accounts by name.
     async fn list_users(&self) -> StoreResult<Vec<UserRow>>;
+
     /// Disables or enables an account; false when there is no such account.
     async fn set_user_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool>;
+
     /// Replaces an account's password hash and ends its device tokens and dashboard sessions
     /// (a leaked password, once changed, opens nothing); false when there is no such account.
     async fn set_password_hash(&self, name: &str, hash: &str) -> StoreResult<bool>;
 
     /// Registers a device or renews its token (keeping its applied prefix). A device id is
     /// bound to the account and key that first registered it: [`StoreError::DeviceBound`] for
-    /// another account or key, until [`Store::reset_device`]; [`StoreError::DeviceRevoked`]
+    /// another account or key, until [`AccountStore::reset_device`]; [`StoreError::DeviceRevoked`]
     /// for a revoked device.
     async fn register_device(&self, device: &NewDevice) -> StoreResult<()>;
+
     /// The device and account a token hash belongs to (revoked or expired ones too).
     async fn session(&self, token_hash: &str) -> StoreResult<Option<SessionRow>>;
+
     /// All devices by registration time.
     async fn list_devices(&self) -> StoreResult<Vec<DeviceRow>>;
+
     /// Revokes a device's token for good; false when unknown.
     async fn revoke_device(&self, id: Uuid, at: i64) -> StoreResult<bool>;
+
     /// Frees a device id for the next account and key that sign in with it (a tablet whose key
     /// was lost, or handed to another inspector), keeping its applied prefix and voiding its
     /// token; false when unknown or revoked. An administrator's act: audit it.
@@ -344,37 +358,62 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
 
     /// Counts a failed login for a key (account or address).
     async fn record_login_failure(&self, key: &str, at: i64) -> StoreResult<()>;
+
     /// Failed logins for a key since a time.
     async fn login_failures_since(&self, key: &str, since: i64) -> StoreResult<u64>;
+
     /// Forgets a key's failures (after a success).
     async fn clear_login_failures(&self, key: &str) -> StoreResult<()>;
 
     /// Appends to the audit log (the log has no update or delete).
     async fn append_audit(&self, entry: &AuditEntry) -> StoreResult<()>;
+
     /// The newest `limit` audit entries, newest first.
     async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+}
 
+/// What the office writes and reads: content, sites, assignments, findings and their steps.
+/// Every method is one transaction.
+#[async_trait]
+pub trait OfficeStore: Send + Sync {
     /// Imports reference data; new or changed items go to the change log. A template version
     /// that exists with other content is a [`StoreError::Conflict`] and nothing is written.
     async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts>;
+
     /// Creates or replaces sites (each logged as a change) in one transaction: on any failure
     /// none of them is written.
     async fn put_sites(&self, sites: &[Site]) -> StoreResult<()>;
+
     /// Creates or replaces a site (logged as a change).
     async fn put_site(&self, site: &Site) -> StoreResult<()> {
         self.put_sites(std::slice::from_ref(site)).await
     }
-    /// Like [`Store::put_site`], but holds the transaction open for `hold` after writing its
+
+    /// Like [`OfficeStore::put_site`], but holds the transaction open for `hold` after writing its
     /// change-log entry before committing: a fault drill for the pull cursor's safety.
     async fn put_site_slowly(&self, site: &Site, hold: std::time::Duration) -> StoreResult<()>;
+
     /// Creates or replaces an assignment (a cancellation is a replacement with `cancelled`
     /// set), logged as a change addressed to its inspector only. When it moves to another
     /// inspector, the previous inspector is sent a cancelled copy. Storing it unchanged logs
     /// nothing. The caller has checked the inspector, site and date.
     async fn put_assignment(&self, assignment: &Assignment) -> StoreResult<()>;
+
     /// Appends a rectification step written in the office or by a unit (logged as a change,
     /// visible to the finding's unit). Unknown finding → false, nothing written.
     async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool>;
+
+    /// A finding with its unit and log.
+    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>>;
+
+    /// Findings, newest first; with `unit`, only those dispatched to it.
+    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>>;
+}
+
+/// What tablets sync: pulls, pushes, the lookups a push is checked with, photos, the export.
+/// Every method is one transaction.
+#[async_trait]
+pub trait SyncStore: Send + Sync {
     /// Changes after `cursor` that `scope` may see, at most `limit`. Never skips a change that
     /// commits later.
     async fn pull(&self, cursor: u64, limit: u32, scope: &PullScope)
@@ -382,6 +421,7 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
 
     /// Looks up what a push refers to.
     async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData>;
+
     /// Applies a validated batch of one device's outbox in one transaction: entries at or below
     /// the device's prefix are skipped, a first seq beyond prefix + 1 is a [`StoreError::Gap`].
     /// `signer_key` is the key that verified the batch's photo signatures.
@@ -392,20 +432,29 @@ pub trait Store: dashboard::DashSql + Send + Sync + 'static {
         entries: &[OutboxEntry],
     ) -> StoreResult<PushOutcome>;
 
-    /// A finding with its unit and log.
-    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>>;
-    /// Findings, newest first; with `unit`, only those dispatched to it.
-    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>>;
-
     /// Every pushed record, in key order.
     async fn export(&self) -> StoreResult<Export>;
 
     /// A photo's record and state.
     async fn photo(&self, sha256: &str) -> StoreResult<Option<PhotoRow>>;
+
     /// Of these hashes, those whose bytes are not stored yet.
     async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>>;
+
     /// Marks a photo's bytes as stored and verified.
     async fn mark_photo_stored(&self, sha256: &str, at: i64) -> StoreResult<()>;
+}
+
+/// The server's storage: every concern, and the dashboard's SQL runner. A backend implements
+/// the four traits; this one follows.
+pub trait Store:
+    AccountStore + OfficeStore + SyncStore + dashboard::DashSql + Send + Sync + 'static
+{
+}
+
+impl<T> Store for T where
+    T: AccountStore + OfficeStore + SyncStore + dashboard::DashSql + Send + Sync + 'static
+{
 }
 
 /// A shared store handle.

@@ -1,8 +1,8 @@
 //! [`DashSql`] on PostgreSQL: the dashboard's queries run on the store's pool.
 
 use super::PostgresStore;
-use crate::store::StoreResult;
-use crate::store::dashboard::{Arg, Cell, DashSql, Dialect, Statement};
+use crate::StoreResult;
+use crate::dashboard::{Arg, Cell, DashSql, Dialect, Statement};
 use async_trait::async_trait;
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::{Column, Postgres, Row, TypeInfo};

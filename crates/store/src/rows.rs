@@ -1,4 +1,4 @@
-//! Typed rows of dashboard queries: [`dash_row!`] declares a struct whose fields are the
+//! Typed rows of dashboard queries: [`dash_row!`](crate::dash_row) declares a struct whose fields are the
 //! query's columns, and makes its select list from the field names, so a query and the code
 //! that reads its rows cannot disagree about which column is where.
 
@@ -47,6 +47,7 @@ impl FromCell for bool {
 /// name), or `= skip` (not selected; the type's default, for the caller to fill in). The type
 /// gets `columns()`, the select list in field order, and `from_cells(&[Cell])`, which reads a
 /// row selected with it. A field's type is read through [`FromCell`].
+#[macro_export]
 macro_rules! dash_row {
     (
         $(#[$meta:meta])*
@@ -68,15 +69,15 @@ macro_rules! dash_row {
         impl $name {
             /// The select list of this row: its columns in field order.
             pub fn columns() -> String {
-                let columns: &[Option<&str>] = &[$($crate::store::rows::dash_row!(@column $field $(= $how)?)),*];
+                let columns: &[Option<&str>] = &[$($crate::dash_row!(@column $field $(= $how)?)),*];
                 columns.iter().flatten().copied().collect::<Vec<_>>().join(", ")
             }
 
             /// Reads a row selected with [`Self::columns`].
-            pub fn from_cells(cells: &[$crate::store::dashboard::Cell]) -> Self {
+            pub fn from_cells(cells: &[$crate::dashboard::Cell]) -> Self {
                 let mut _at = 0;
                 $name {
-                    $($field: $crate::store::rows::dash_row!(@read cells _at $ty $(= $how)?),)*
+                    $($field: $crate::dash_row!(@read cells _at $ty $(= $how)?),)*
                 }
             }
         }
@@ -86,13 +87,11 @@ macro_rules! dash_row {
     (@column $field:ident = $sql:literal) => { Some(concat!($sql, " AS ", stringify!($field))) };
     (@read $cells:ident $at:ident $ty:ty = skip) => { <$ty>::default() };
     (@read $cells:ident $at:ident $ty:ty $(= $sql:literal)?) => {{
-        let value = <$ty as $crate::store::rows::FromCell>::from_cell(&$cells[$at]);
+        let value = <$ty as $crate::rows::FromCell>::from_cell(&$cells[$at]);
         $at += 1;
         value
     }};
 }
-
-pub(crate) use dash_row;
 
 #[cfg(test)]
 mod tests {

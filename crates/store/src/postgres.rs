@@ -10,9 +10,9 @@ use super::migrations::{self, Migration};
 use super::sql::{self, Stmt};
 use super::write::{self, WriteTx};
 use super::{
-    AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
-    NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
-    StoreError, StoreResult, UserRow, check_binding, u64_from_db,
+    AccountStore, AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts,
+    InspectionRef, NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData,
+    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
@@ -142,7 +142,7 @@ impl PostgresStore {
             )
             .bind(m.version)
             .bind(m.name)
-            .bind(crate::clock::now_ms())
+            .bind(fieldcheck_domain::clock::wall_clock_ms())
             .execute(&mut *tx)
             .await?;
         }
@@ -162,7 +162,7 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl Store for PostgresStore {
+impl AccountStore for PostgresStore {
     async fn create_user(&self, u: &UserRow) -> StoreResult<()> {
         let n = sqlx::query(sql::INSERT_USER)
             .bind(&u.name)
@@ -268,15 +268,6 @@ impl Store for PostgresStore {
             .collect()
     }
 
-    async fn reset_device(&self, id: Uuid) -> StoreResult<bool> {
-        Ok(sqlx::query(sql::RESET_DEVICE)
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?
-            .rows_affected()
-            > 0)
-    }
-
     async fn revoke_device(&self, id: Uuid, at: i64) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         let exists = sqlx::query(sql::DEVICE_EXISTS)
@@ -291,6 +282,15 @@ impl Store for PostgresStore {
             .await?;
         tx.commit().await?;
         Ok(exists)
+    }
+
+    async fn reset_device(&self, id: Uuid) -> StoreResult<bool> {
+        Ok(sqlx::query(sql::RESET_DEVICE)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?
+            .rows_affected()
+            > 0)
     }
 
     async fn record_login_failure(&self, key: &str, at: i64) -> StoreResult<()> {
@@ -354,7 +354,10 @@ impl Store for PostgresStore {
             })
             .collect()
     }
+}
 
+#[async_trait]
+impl OfficeStore for PostgresStore {
     async fn import_content(&self, c: &Content) -> StoreResult<ImportCounts> {
         let mut tx = self.pool.begin().await?;
         let counts = write::import_content(&mut tx, c).await?;
@@ -384,6 +387,48 @@ impl Store for PostgresStore {
         Ok(appended)
     }
 
+    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
+        let mut tx = self.pool.begin().await?;
+        let r = sqlx::query(sql::SELECT_FINDING)
+            .bind(id.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let out = match r {
+            Some(r) => Some(finding_row(&mut tx, &r).await?),
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
+        let mut tx = self.pool.begin().await?;
+        let rows = match unit {
+            None => {
+                sqlx::query(sql::LIST_FINDINGS_ALL)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+            Some(u) => {
+                sqlx::query(sql::LIST_FINDINGS_UNIT)
+                    .bind(i64::from(limit))
+                    .bind(u)
+                    .fetch_all(&mut *tx)
+                    .await?
+            }
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(finding_row(&mut tx, r).await?);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl SyncStore for PostgresStore {
     async fn pull(
         &self,
         cursor: u64,
@@ -505,45 +550,6 @@ impl Store for PostgresStore {
         let outcome = write::apply_push(&mut tx, device_id, signer_key, entries).await?;
         tx.commit().await?;
         Ok(outcome)
-    }
-
-    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
-        let mut tx = self.pool.begin().await?;
-        let r = sqlx::query(sql::SELECT_FINDING)
-            .bind(id.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let out = match r {
-            Some(r) => Some(finding_row(&mut tx, &r).await?),
-            None => None,
-        };
-        tx.commit().await?;
-        Ok(out)
-    }
-
-    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
-        let mut tx = self.pool.begin().await?;
-        let rows = match unit {
-            None => {
-                sqlx::query(sql::LIST_FINDINGS_ALL)
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-            Some(u) => {
-                sqlx::query(sql::LIST_FINDINGS_UNIT)
-                    .bind(i64::from(limit))
-                    .bind(u)
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(finding_row(&mut tx, r).await?);
-        }
-        tx.commit().await?;
-        Ok(out)
     }
 
     async fn export(&self) -> StoreResult<Export> {

@@ -6,7 +6,7 @@
 
 use super::sql::{self, Stmt};
 use super::{Content, ImportCounts, PushOutcome, StoreError, StoreResult, u64_from_db};
-use crate::store::dashboard::Arg;
+use crate::dashboard::Arg;
 use fieldcheck_protocol::{
     Assignment, ChangeItem, OutboxEntry, RectificationEventRecord, Site, Template,
 };
@@ -40,7 +40,7 @@ async fn log_change(
     scope: Option<&str>,
 ) -> StoreResult<()> {
     let scope = scope.map_or(Arg::Null, Arg::from);
-    let at = Arg::Int(crate::clock::now_ms());
+    let at = Arg::Int(fieldcheck_domain::clock::wall_clock_ms());
     tx.exec(stmt(
         sql::INSERT_CHANGE,
         [scope, sql::to_json(item).into(), at],

@@ -6,9 +6,9 @@ use super::migrations::{self, Migration};
 use super::sql::{self, Stmt};
 use super::write::{self, WriteTx};
 use super::{
-    AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts, InspectionRef,
-    NewDevice, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery, SessionRow, Store,
-    StoreError, StoreResult, UserRow, check_binding, u64_from_db,
+    AccountStore, AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts,
+    InspectionRef, NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData,
+    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
@@ -32,7 +32,7 @@ fn migrate(conn: &mut Connection, steps: &[Migration]) -> StoreResult<()> {
         tx.execute_batch(m.sql)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
-            params![m.version, m.name, crate::clock::now_ms()],
+            params![m.version, m.name, fieldcheck_domain::clock::wall_clock_ms()],
         )?;
         tx.commit()?;
     }
@@ -208,7 +208,7 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl AccountStore for SqliteStore {
     async fn create_user(&self, user: &UserRow) -> StoreResult<()> {
         let u = user.clone();
         self.tx(move |tx| {
@@ -429,7 +429,10 @@ impl Store for SqliteStore {
         })
         .await
     }
+}
 
+#[async_trait]
+impl OfficeStore for SqliteStore {
     async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts> {
         let c = content.clone();
         self.tx(move |tx| ready(write::import_content(&mut SqliteTx(tx), &c)))
@@ -464,6 +467,41 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
+        self.tx(move |tx| {
+            let r: Option<(String, Option<String>)> = tx
+                .prepare_cached(&q(sql::SELECT_FINDING))?
+                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            r.map(|(p, u)| finding_row(tx, p, u)).transpose()
+        })
+        .await
+    }
+
+    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
+        let unit = unit.map(str::to_string);
+        self.tx(move |tx| {
+            let map = |r: &Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?));
+            let raw = match &unit {
+                None => tx
+                    .prepare_cached(&q(sql::LIST_FINDINGS_ALL))?
+                    .query_map([i64::from(limit)], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(u) => tx
+                    .prepare_cached(&q(sql::LIST_FINDINGS_UNIT))?
+                    .query_map(params![i64::from(limit), u], map)?
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            raw.into_iter()
+                .map(|(p, u)| finding_row(tx, p, u))
+                .collect()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl SyncStore for SqliteStore {
     async fn pull(
         &self,
         cursor: u64,
@@ -581,38 +619,6 @@ impl Store for SqliteStore {
                 &key,
                 &entries,
             ))
-        })
-        .await
-    }
-
-    async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
-        self.tx(move |tx| {
-            let r: Option<(String, Option<String>)> = tx
-                .prepare_cached(&q(sql::SELECT_FINDING))?
-                .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?)))
-                .optional()?;
-            r.map(|(p, u)| finding_row(tx, p, u)).transpose()
-        })
-        .await
-    }
-
-    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
-        let unit = unit.map(str::to_string);
-        self.tx(move |tx| {
-            let map = |r: &Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?));
-            let raw = match &unit {
-                None => tx
-                    .prepare_cached(&q(sql::LIST_FINDINGS_ALL))?
-                    .query_map([i64::from(limit)], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(u) => tx
-                    .prepare_cached(&q(sql::LIST_FINDINGS_UNIT))?
-                    .query_map(params![i64::from(limit), u], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
-            };
-            raw.into_iter()
-                .map(|(p, u)| finding_row(tx, p, u))
-                .collect()
         })
         .await
     }

@@ -1,6 +1,6 @@
 //! Statement texts both backends share (written with `$1` placeholders; the SQLite backend
 //! rewrites them to `?1`) and the JSON helpers for stored payloads. The schema is in the
-//! migrations (`crates/server/migrations/`).
+//! migrations (`crates/store/migrations/`).
 
 use super::dashboard::Arg;
 use super::{StoreError, StoreResult};
