@@ -6,12 +6,13 @@
 //! 64-bit integers (milliseconds since the epoch, byte counts) are declared `number`: JSON
 //! carries them as numbers, and none of them comes near 2^53.
 
-use crate::commands::findings::{FindingDetail, FindingInput, PhotoMeta, RecheckEntry};
+use crate::commands::findings::{FindingDetail, PhotoMeta, RecheckEntry};
 use crate::commands::inspections::{Answered, InspectionScreen, Unfinished};
 use crate::commands::session::{AppInfo, StorageInfo};
 use crate::commands::sites::{Catalog, SitePage, TodaySite};
 use crate::commands::sync::SyncStatus;
 use crate::error::CommandErrorBody;
+use fieldcheck_core::store::findings::NewFinding;
 use fieldcheck_core::sync::SyncProgress;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{FindingRecord, ItemValue, PhotoRecord, Site};
@@ -39,10 +40,10 @@ fn export_all(dir: &Path) {
         Catalog,
         CommandErrorBody<'static>,
         FindingDetail,
-        FindingInput,
         FindingRecord,
         InspectionScreen,
         ItemValue,
+        NewFinding,
         PhotoMeta,
         PhotoRecord,
         RecheckEntry,

@@ -9,65 +9,22 @@ use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
-    Category, FindingRecord, PhotoKind, PhotoRecord, Position, RectificationAction,
-    RectificationEventRecord, Severity, Site,
+    FindingRecord, PhotoKind, PhotoRecord, Position, RectificationAction, RectificationEventRecord,
+    Site,
 };
 use serde::{Deserialize, Serialize};
 use tauri::State;
 use tauri::ipc::{InvokeBody, Request};
 
-/// The finding form as the UI sends it.
-#[derive(Debug, Deserialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct FindingInput {
-    /// The site.
-    pub site_id: String,
-    /// The inspection it was found in, if any.
-    pub inspection_id: Option<String>,
-    /// The failed item, if any.
-    pub item_code: Option<String>,
-    /// 部件 or 事件.
-    pub category: Category,
-    /// Taxonomy subcategory code.
-    pub subcategory: String,
-    /// What is wrong.
-    pub description: String,
-    /// How serious.
-    pub severity: Severity,
-    /// Where, when known (typed by hand on desktop, marked `manual`).
-    pub position: Option<Position>,
-    /// Responsible unit code.
-    pub unit: Option<String>,
-    /// Deadline `YYYY-MM-DD`.
-    pub deadline: Option<String>,
-    /// 当场整改.
-    pub same_day: bool,
-}
-
-/// Records a finding.
+/// Records a finding from the form, as the signed-in inspector.
 #[tauri::command(rename_all = "snake_case")]
 pub fn add_finding(
     state: State<'_, AppState>,
-    finding: FindingInput,
+    finding: NewFinding,
 ) -> CommandResult<FindingRecord> {
-    let inspection_id = finding
-        .inspection_id
-        .as_deref()
-        .map(|i| parse_id("inspection_id", i))
-        .transpose()?;
     let new = NewFinding {
-        site_id: parse_id("site_id", &finding.site_id)?,
-        inspection_id,
-        item_code: finding.item_code,
-        category: finding.category,
-        subcategory: finding.subcategory,
-        description: finding.description.trim().to_string(),
-        severity: finding.severity,
-        position: finding.position,
-        unit: finding.unit.filter(|u| !u.is_empty()),
-        deadline: finding.deadline.filter(|d| !d.is_empty()),
-        same_day: finding.same_day,
         reporter: state.inspector()?,
+        ..finding
     };
     Ok(state.store().add_finding(new)?)
 }

@@ -12,8 +12,11 @@ use fieldcheck_protocol::{
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
-/// What is needed to record a finding.
-#[derive(Clone, Debug)]
+/// What is needed to record a finding: the finding form as the UI sends it, with the
+/// reporter set by the app from the signed-in account (never taken from the UI). Blank
+/// optional texts (unit, deadline) count as not given; the description is trimmed.
+#[derive(Clone, Debug, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewFinding {
     /// The site.
     pub site_id: Uuid,
@@ -37,7 +40,8 @@ pub struct NewFinding {
     pub deadline: Option<String>,
     /// 当场整改.
     pub same_day: bool,
-    /// Inspector's account name.
+    /// Inspector's account name: the app's, never the UI's.
+    #[serde(skip)]
     pub reporter: String,
 }
 
@@ -62,7 +66,10 @@ pub struct NewRectification {
 
 impl Store {
     /// Records a finding and queues it. Its status starts as [`Status::Open`].
-    pub fn add_finding(&mut self, new: NewFinding) -> Result<FindingRecord> {
+    pub fn add_finding(&mut self, mut new: NewFinding) -> Result<FindingRecord> {
+        new.description = new.description.trim().to_string();
+        new.unit = new.unit.filter(|u| !u.trim().is_empty());
+        new.deadline = new.deadline.filter(|d| !d.trim().is_empty());
         self.site(new.site_id)?;
         if let Some(inspection_id) = new.inspection_id {
             let inspection = self.inspection(inspection_id)?;

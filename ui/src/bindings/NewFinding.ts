@@ -4,19 +4,21 @@ import type { Position } from "./Position";
 import type { Severity } from "./Severity";
 
 /**
- * The finding form as the UI sends it.
+ * What is needed to record a finding: the finding form as the UI sends it, with the
+ * reporter set by the app from the signed-in account (never taken from the UI). Blank
+ * optional texts (unit, deadline) count as not given; the description is trimmed.
  */
-export type FindingInput = { 
+export type NewFinding = { 
 /**
  * The site.
  */
 site_id: string, 
 /**
- * The inspection it was found in, if any.
+ * The inspection it was found in, if any (must be of the same site).
  */
 inspection_id: string | null, 
 /**
- * The failed item, if any.
+ * The failed template item, if any (must be in the inspection's template).
  */
 item_code: string | null, 
 /**
@@ -24,7 +26,7 @@ item_code: string | null,
  */
 category: Category, 
 /**
- * Taxonomy subcategory code.
+ * Taxonomy subcategory code under `category`.
  */
 subcategory: string, 
 /**
@@ -36,11 +38,11 @@ description: string,
  */
 severity: Severity, 
 /**
- * Where, when known (typed by hand on desktop, marked `manual`).
+ * Where, when known.
  */
 position: Position | null, 
 /**
- * Responsible unit code.
+ * Responsible unit code, when known.
  */
 unit: string | null, 
 /**
