@@ -5,7 +5,7 @@
 //!
 //! The traits speak in protocol records and plain rows; SQL lives only here: in `sql.rs`,
 //! whose statement texts both backends share, in the write algorithms written once over a
-//! backend's transaction (`write.rs`), in the dashboard's read models ([`dashboard`],
+//! backend's transaction (`shared.rs`), in the dashboard's read models ([`dashboard`],
 //! [`rows`]) and in the versioned schema steps ([`migrations`]).
 //!
 //! Owns: tables, statements, transactions, migrations. Must not depend on HTTP, pages,
@@ -15,9 +15,9 @@ pub mod dashboard;
 pub mod migrations;
 pub mod postgres;
 pub mod rows;
+mod shared;
 mod sql;
 pub mod sqlite;
-mod write;
 
 use async_trait::async_trait;
 use fieldcheck_protocol::{

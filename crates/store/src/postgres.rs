@@ -7,17 +7,18 @@
 //! by the row lock on the device's prefix.
 
 use super::migrations::{self, Migration};
+use super::shared::{self, Tx};
 use super::sql::{self, Stmt};
-use super::write::{self, WriteTx};
 use super::{
     AccountStore, AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts,
-    InspectionRef, NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData,
-    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
+    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery,
+    SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
+use crate::dashboard::Cell;
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::{PgConnection, Postgres, Row, Transaction};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -33,38 +34,57 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
-type Tx = Transaction<'static, Postgres>;
+type PgTx = Transaction<'static, Postgres>;
 
-async fn exec(tx: &mut Transaction<'_, Postgres>, stmt: &Stmt) -> StoreResult<u64> {
+async fn exec(conn: &mut PgConnection, stmt: &Stmt) -> StoreResult<u64> {
     Ok(dash::bind(sqlx::query(stmt.sql), &stmt.args)
-        .execute(&mut **tx)
+        .execute(conn)
         .await?
         .rows_affected())
 }
 
-impl WriteTx for Transaction<'_, Postgres> {
+/// A connection, or the connection of a transaction (`&mut *tx`).
+impl Tx for PgConnection {
     async fn exec(&mut self, stmt: Stmt) -> StoreResult<u64> {
         exec(self, &stmt).await
     }
 
     async fn text(&mut self, stmt: Stmt) -> StoreResult<Option<Option<String>>> {
         let row = dash::bind(sqlx::query(stmt.sql), &stmt.args)
-            .fetch_optional(&mut **self)
+            .fetch_optional(self)
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
     async fn int(&mut self, stmt: Stmt) -> StoreResult<Option<i64>> {
         let row = dash::bind(sqlx::query(stmt.sql), &stmt.args)
-            .fetch_optional(&mut **self)
+            .fetch_optional(self)
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 
+    async fn row(&mut self, stmt: Stmt) -> StoreResult<Option<Vec<Cell>>> {
+        let row = dash::bind(sqlx::query(stmt.sql), &stmt.args)
+            .fetch_optional(self)
+            .await?;
+        row.as_ref().map(dash::cells).transpose()
+    }
+
+    async fn texts(&mut self, stmt: Stmt) -> StoreResult<Vec<String>> {
+        let rows = dash::bind(sqlx::query(stmt.sql), &stmt.args)
+            .fetch_all(self)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Held until the transaction ends.
     async fn lock_change_log(&mut self) -> StoreResult<()> {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(CHANGE_LOG_LOCK)
-            .execute(&mut **self)
+            .execute(self)
             .await?;
         Ok(())
     }
@@ -94,7 +114,7 @@ fn to_device(r: &PgRow) -> StoreResult<DeviceRow> {
     })
 }
 
-async fn finding_row(tx: &mut Tx, r: &PgRow) -> StoreResult<FindingRow> {
+async fn finding_row(tx: &mut PgTx, r: &PgRow) -> StoreResult<FindingRow> {
     let record: fieldcheck_protocol::FindingRecord = sql::from_json(&r.try_get::<String, _>(0)?)?;
     let events = sqlx::query_scalar::<_, String>(sql::FINDING_EVENTS)
         .bind(record.id.to_string())
@@ -152,7 +172,7 @@ impl PostgresStore {
 
     async fn put_sites_held(&self, sites: &[Site], hold: Duration) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        write::put_sites(&mut tx, sites).await?;
+        shared::put_sites(&mut *tx, sites).await?;
         if !hold.is_zero() {
             tokio::time::sleep(hold).await;
         }
@@ -360,7 +380,7 @@ impl AccountStore for PostgresStore {
 impl OfficeStore for PostgresStore {
     async fn import_content(&self, c: &Content) -> StoreResult<ImportCounts> {
         let mut tx = self.pool.begin().await?;
-        let counts = write::import_content(&mut tx, c).await?;
+        let counts = shared::import_content(&mut *tx, c).await?;
         tx.commit().await?;
         Ok(counts)
     }
@@ -375,14 +395,14 @@ impl OfficeStore for PostgresStore {
 
     async fn put_assignment(&self, a: &Assignment) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        write::put_assignment(&mut tx, a).await?;
+        shared::put_assignment(&mut *tx, a).await?;
         tx.commit().await?;
         Ok(())
     }
 
     async fn append_office_event(&self, e: &RectificationEventRecord) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        let appended = write::append_office_event(&mut tx, e).await?;
+        let appended = shared::append_office_event(&mut *tx, e).await?;
         tx.commit().await?;
         Ok(appended)
     }
@@ -465,79 +485,7 @@ impl SyncStore for PostgresStore {
     }
 
     async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData> {
-        let mut c = self.pool.acquire().await?;
-        let mut out = RefData::default();
-        for id in &refs.sites {
-            if sqlx::query(sql::SELECT_SITE)
-                .bind(id.to_string())
-                .fetch_optional(&mut *c)
-                .await?
-                .is_some()
-            {
-                out.sites.insert(*id);
-            }
-        }
-        for id in &refs.inspections {
-            let r = sqlx::query(sql::SELECT_INSPECTION_REF)
-                .bind(id.to_string())
-                .fetch_optional(&mut *c)
-                .await?;
-            if let Some(r) = r {
-                out.inspections.insert(
-                    *id,
-                    InspectionRef {
-                        device_id: sql::uuid(&r.try_get::<String, _>(0)?)?,
-                        template_id: r.try_get(1)?,
-                        template_version: u32::try_from(r.try_get::<i64, _>(2)?).unwrap_or(0),
-                    },
-                );
-            }
-        }
-        let mut templates = refs.templates.clone();
-        templates.extend(
-            out.inspections
-                .values()
-                .map(|i| (i.template_id.clone(), i.template_version)),
-        );
-        for (id, v) in &templates {
-            let p: Option<String> = sqlx::query_scalar(sql::SELECT_TEMPLATE)
-                .bind(id)
-                .bind(i64::from(*v))
-                .fetch_optional(&mut *c)
-                .await?;
-            if let Some(p) = p {
-                out.templates.insert((id.clone(), *v), sql::from_json(&p)?);
-            }
-        }
-        for id in &refs.findings {
-            let d: Option<String> = sqlx::query_scalar(sql::SELECT_FINDING_DEVICE)
-                .bind(id.to_string())
-                .fetch_optional(&mut *c)
-                .await?;
-            if let Some(d) = d {
-                out.findings.insert(*id, sql::uuid(&d)?);
-            }
-        }
-        for sha in &refs.photos {
-            let d: Option<String> = sqlx::query_scalar(sql::SELECT_PHOTO_DEVICE)
-                .bind(sha)
-                .fetch_optional(&mut *c)
-                .await?;
-            if let Some(d) = d {
-                out.photos.insert(sha.clone(), sql::uuid(&d)?);
-            }
-        }
-        out.units = sqlx::query_scalar::<_, String>(sql::ALL_UNIT_CODES)
-            .fetch_all(&mut *c)
-            .await?
-            .into_iter()
-            .collect();
-        out.subcategories = sqlx::query_scalar::<_, String>(sql::ALL_SUBCATEGORY_CODES)
-            .fetch_all(&mut *c)
-            .await?
-            .into_iter()
-            .collect();
-        Ok(out)
+        shared::lookup(&mut *self.pool.acquire().await?, refs).await
     }
 
     async fn apply_push(
@@ -547,7 +495,7 @@ impl SyncStore for PostgresStore {
         entries: &[OutboxEntry],
     ) -> StoreResult<PushOutcome> {
         let mut tx = self.pool.begin().await?;
-        let outcome = write::apply_push(&mut tx, device_id, signer_key, entries).await?;
+        let outcome = shared::apply_push(&mut *tx, device_id, signer_key, entries).await?;
         tx.commit().await?;
         Ok(outcome)
     }

@@ -3,13 +3,14 @@
 //! in order and the pull cursor is safe as it is.
 
 use super::migrations::{self, Migration};
+use super::shared::{self, Tx};
 use super::sql::{self, Stmt};
-use super::write::{self, WriteTx};
 use super::{
     AccountStore, AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts,
-    InspectionRef, NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData,
-    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
+    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery,
+    SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
+use crate::dashboard::Cell;
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
 use futures_util::FutureExt;
@@ -58,7 +59,7 @@ fn exec(tx: &Transaction<'_>, stmt: &Stmt) -> StoreResult<usize> {
 /// A SQLite transaction as the shared write algorithms see it.
 struct SqliteTx<'a, 'c>(&'a Transaction<'c>);
 
-impl WriteTx for SqliteTx<'_, '_> {
+impl Tx for SqliteTx<'_, '_> {
     async fn exec(&mut self, stmt: Stmt) -> StoreResult<u64> {
         Ok(exec(self.0, &stmt)? as u64)
     }
@@ -77,6 +78,23 @@ impl WriteTx for SqliteTx<'_, '_> {
             s.query_row(rusqlite::params_from_iter(stmt.args.iter()), |r| r.get(0))
                 .optional()?,
         )
+    }
+
+    async fn row(&mut self, stmt: Stmt) -> StoreResult<Option<Vec<Cell>>> {
+        let mut s = self.0.prepare_cached(&q(stmt.sql))?;
+        let width = s.column_count();
+        Ok(
+            s.query_row(rusqlite::params_from_iter(stmt.args.iter()), |r| {
+                (0..width).map(|i| Ok(dash::cell(r.get_ref(i)?))).collect()
+            })
+            .optional()?,
+        )
+    }
+
+    async fn texts(&mut self, stmt: Stmt) -> StoreResult<Vec<String>> {
+        let mut s = self.0.prepare_cached(&q(stmt.sql))?;
+        let rows = s.query_map(rusqlite::params_from_iter(stmt.args.iter()), |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// SQLite has one writer: the immediate transaction already orders the change log.
@@ -435,20 +453,20 @@ impl AccountStore for SqliteStore {
 impl OfficeStore for SqliteStore {
     async fn import_content(&self, content: &Content) -> StoreResult<ImportCounts> {
         let c = content.clone();
-        self.tx(move |tx| ready(write::import_content(&mut SqliteTx(tx), &c)))
+        self.tx(move |tx| ready(shared::import_content(&mut SqliteTx(tx), &c)))
             .await
     }
 
     async fn put_sites(&self, sites: &[Site]) -> StoreResult<()> {
         let sites = sites.to_vec();
-        self.tx(move |tx| ready(write::put_sites(&mut SqliteTx(tx), &sites)))
+        self.tx(move |tx| ready(shared::put_sites(&mut SqliteTx(tx), &sites)))
             .await
     }
 
     async fn put_site_slowly(&self, site: &Site, hold: Duration) -> StoreResult<()> {
         let site = site.clone();
         self.tx(move |tx| {
-            ready(write::put_sites(&mut SqliteTx(tx), &[site]))?;
+            ready(shared::put_sites(&mut SqliteTx(tx), &[site]))?;
             std::thread::sleep(hold);
             Ok(())
         })
@@ -457,13 +475,13 @@ impl OfficeStore for SqliteStore {
 
     async fn put_assignment(&self, assignment: &Assignment) -> StoreResult<()> {
         let a = assignment.clone();
-        self.tx(move |tx| ready(write::put_assignment(&mut SqliteTx(tx), &a)))
+        self.tx(move |tx| ready(shared::put_assignment(&mut SqliteTx(tx), &a)))
             .await
     }
 
     async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool> {
         let e = event.clone();
-        self.tx(move |tx| ready(write::append_office_event(&mut SqliteTx(tx), &e)))
+        self.tx(move |tx| ready(shared::append_office_event(&mut SqliteTx(tx), &e)))
             .await
     }
 
@@ -536,72 +554,8 @@ impl SyncStore for SqliteStore {
 
     async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData> {
         let refs = refs.clone();
-        self.tx(move |tx| {
-            let mut out = RefData::default();
-            for id in &refs.sites {
-                if tx
-                    .prepare_cached(&q(sql::SELECT_SITE))?
-                    .exists([id.to_string()])?
-                {
-                    out.sites.insert(*id);
-                }
-            }
-            for id in &refs.inspections {
-                let r: Option<(String, String, i64)> = tx
-                    .prepare_cached(&q(sql::SELECT_INSPECTION_REF))?
-                    .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                    .optional()?;
-                if let Some((dev, tid, v)) = r {
-                    out.inspections.insert(
-                        *id,
-                        InspectionRef {
-                            device_id: sql::uuid(&dev)?,
-                            template_id: tid,
-                            template_version: u32::try_from(v).unwrap_or(0),
-                        },
-                    );
-                }
-            }
-            let mut templates = refs.templates.clone();
-            templates.extend(
-                out.inspections
-                    .values()
-                    .map(|i| (i.template_id.clone(), i.template_version)),
-            );
-            for (id, v) in &templates {
-                let p: Option<String> = tx
-                    .prepare_cached(&q(sql::SELECT_TEMPLATE))?
-                    .query_row(params![id, i64::from(*v)], |r| r.get(0))
-                    .optional()?;
-                if let Some(p) = p {
-                    out.templates.insert((id.clone(), *v), sql::from_json(&p)?);
-                }
-            }
-            for id in &refs.findings {
-                let d: Option<String> = tx
-                    .prepare_cached(&q(sql::SELECT_FINDING_DEVICE))?
-                    .query_row([id.to_string()], |r| r.get(0))
-                    .optional()?;
-                if let Some(d) = d {
-                    out.findings.insert(*id, sql::uuid(&d)?);
-                }
-            }
-            for sha in &refs.photos {
-                let d: Option<String> = tx
-                    .prepare_cached(&q(sql::SELECT_PHOTO_DEVICE))?
-                    .query_row([sha], |r| r.get(0))
-                    .optional()?;
-                if let Some(d) = d {
-                    out.photos.insert(sha.clone(), sql::uuid(&d)?);
-                }
-            }
-            let mut s = tx.prepare_cached(sql::ALL_UNIT_CODES)?;
-            out.units = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            let mut s = tx.prepare_cached(sql::ALL_SUBCATEGORY_CODES)?;
-            out.subcategories = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
-            Ok(out)
-        })
-        .await
+        self.tx(move |tx| ready(shared::lookup(&mut SqliteTx(tx), &refs)))
+            .await
     }
 
     async fn apply_push(
@@ -613,7 +567,7 @@ impl SyncStore for SqliteStore {
         let entries = entries.to_vec();
         let key = signer_key.to_string();
         self.tx(move |tx| {
-            ready(write::apply_push(
+            ready(shared::apply_push(
                 &mut SqliteTx(tx),
                 device_id,
                 &key,

@@ -23,7 +23,8 @@ pub(super) fn bind<'q>(
     query
 }
 
-fn cells(r: &PgRow) -> StoreResult<Vec<Cell>> {
+/// A row as [`Cell`]s, by each column's type.
+pub(super) fn cells(r: &PgRow) -> StoreResult<Vec<Cell>> {
     let mut out = Vec::with_capacity(r.len());
     for (i, col) in r.columns().iter().enumerate() {
         let c = match col.type_info().name() {

@@ -17,7 +17,8 @@ impl rusqlite::ToSql for Arg {
     }
 }
 
-fn cell(v: ValueRef<'_>) -> Cell {
+/// A value as a [`Cell`].
+pub(super) fn cell(v: ValueRef<'_>) -> Cell {
     match v {
         ValueRef::Null => Cell::Null,
         ValueRef::Integer(i) => Cell::Int(i),

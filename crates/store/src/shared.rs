@@ -1,26 +1,33 @@
-//! The store's write algorithms, written once: applying a push (gap check, skipping the
-//! acknowledged prefix, routing each finding's news to its unit), importing content, writing
-//! sites, assignments and office steps, each with its change-log entries. A backend supplies
-//! only a [`WriteTx`]: one open transaction that runs the shared statements of `sql.rs` in its
-//! dialect, and the change-log lock.
+//! The store's algorithms, written once: applying a push (gap check, skipping the
+//! acknowledged prefix, routing each finding's news to its unit) and looking up what a push
+//! refers to, importing content, writing sites, assignments and office steps, each with its
+//! change-log entries. A backend supplies only a [`Tx`]: an open connection or transaction
+//! that runs the shared statements of `sql.rs` in its dialect, and the change-log lock.
 
 use super::sql::{self, Stmt};
-use super::{Content, ImportCounts, PushOutcome, StoreError, StoreResult, u64_from_db};
-use crate::dashboard::Arg;
+use super::{
+    Content, ImportCounts, InspectionRef, PushOutcome, RefData, RefQuery, StoreError, StoreResult,
+    u64_from_db,
+};
+use crate::dashboard::{Arg, Cell};
 use fieldcheck_protocol::{
     Assignment, ChangeItem, OutboxEntry, RectificationEventRecord, Site, Template,
 };
 use uuid::Uuid;
 
-/// One open write transaction. Statements use `$n` placeholders; the transaction commits when
-/// the algorithm returns `Ok` and rolls back otherwise (the backend's part).
-pub(crate) trait WriteTx {
+/// An open connection or transaction. Statements use `$n` placeholders; a transaction commits
+/// when the algorithm returns `Ok` and rolls back otherwise (the backend's part).
+pub(crate) trait Tx {
     /// Runs a statement; returns the rows it changed.
     async fn exec(&mut self, stmt: Stmt) -> StoreResult<u64>;
     /// The first column of the first row as nullable text; `None` when there is no row.
     async fn text(&mut self, stmt: Stmt) -> StoreResult<Option<Option<String>>>;
     /// The first column of the first row as an integer; `None` when there is no row.
     async fn int(&mut self, stmt: Stmt) -> StoreResult<Option<i64>>;
+    /// The first row; `None` when there is none.
+    async fn row(&mut self, stmt: Stmt) -> StoreResult<Option<Vec<Cell>>>;
+    /// The first column of every row, as text.
+    async fn texts(&mut self, stmt: Stmt) -> StoreResult<Vec<String>>;
     /// Takes the lock that makes change-log sequence numbers commit in order (PostgreSQL's
     /// advisory lock; SQLite has one writer and needs none).
     async fn lock_change_log(&mut self) -> StoreResult<()>;
@@ -34,11 +41,7 @@ fn stmt(sql: &'static str, args: impl IntoIterator<Item = Arg>) -> Stmt {
 }
 
 /// Appends to the change log, visible to `scope` (`None`: everyone).
-async fn log_change(
-    tx: &mut impl WriteTx,
-    item: &ChangeItem,
-    scope: Option<&str>,
-) -> StoreResult<()> {
+async fn log_change(tx: &mut impl Tx, item: &ChangeItem, scope: Option<&str>) -> StoreResult<()> {
     let scope = scope.map_or(Arg::Null, Arg::from);
     let at = Arg::Int(fieldcheck_domain::clock::wall_clock_ms());
     tx.exec(stmt(
@@ -51,7 +54,7 @@ async fn log_change(
 
 /// Upserts a keyed item and logs it when new or changed; returns whether it changed.
 async fn upsert_logged(
-    tx: &mut impl WriteTx,
+    tx: &mut impl Tx,
     (select, upsert): (&'static str, &'static str),
     key: &str,
     payload: String,
@@ -68,7 +71,7 @@ async fn upsert_logged(
 
 /// Inserts a template version, or finds it unchanged; a stored version with other content is a
 /// conflict (a changed template needs a new version). Returns whether it was new.
-async fn insert_template(tx: &mut impl WriteTx, t: &Template) -> StoreResult<bool> {
+async fn insert_template(tx: &mut impl Tx, t: &Template) -> StoreResult<bool> {
     let payload = sql::to_json(t);
     let key = [Arg::from(t.id.as_str()), Arg::Int(i64::from(t.version))];
     match tx
@@ -92,10 +95,7 @@ async fn insert_template(tx: &mut impl WriteTx, t: &Template) -> StoreResult<boo
 }
 
 /// Imports site types, units, taxonomy and templates; logs what is new or changed.
-pub(crate) async fn import_content(
-    tx: &mut impl WriteTx,
-    c: &Content,
-) -> StoreResult<ImportCounts> {
+pub(crate) async fn import_content(tx: &mut impl Tx, c: &Content) -> StoreResult<ImportCounts> {
     tx.lock_change_log().await?;
     let mut changed = Vec::new();
     for st in &c.site_types {
@@ -124,7 +124,7 @@ pub(crate) async fn import_content(
 }
 
 /// Writes sites (new or changed) and logs each for every tablet.
-pub(crate) async fn put_sites(tx: &mut impl WriteTx, sites: &[Site]) -> StoreResult<()> {
+pub(crate) async fn put_sites(tx: &mut impl Tx, sites: &[Site]) -> StoreResult<()> {
     tx.lock_change_log().await?;
     for site in sites {
         let args = [site.id.to_string().into(), sql::to_json(site).into()];
@@ -136,7 +136,7 @@ pub(crate) async fn put_sites(tx: &mut impl WriteTx, sites: &[Site]) -> StoreRes
 
 /// Writes an assignment and logs it for its inspector (and a cancelled copy for the previous
 /// one, when it moved); an unchanged assignment writes nothing.
-pub(crate) async fn put_assignment(tx: &mut impl WriteTx, a: &Assignment) -> StoreResult<()> {
+pub(crate) async fn put_assignment(tx: &mut impl Tx, a: &Assignment) -> StoreResult<()> {
     tx.lock_change_log().await?;
     let id = Arg::from(a.id.to_string());
     let old = tx.text(stmt(sql::SELECT_ASSIGNMENT, [id.clone()])).await?;
@@ -155,7 +155,7 @@ pub(crate) async fn put_assignment(tx: &mut impl WriteTx, a: &Assignment) -> Sto
 /// Appends an office step to an existing finding and logs it for the finding's unit; `false`
 /// (nothing written) when the finding is unknown.
 pub(crate) async fn append_office_event(
-    tx: &mut impl WriteTx,
+    tx: &mut impl Tx,
     e: &RectificationEventRecord,
 ) -> StoreResult<bool> {
     tx.lock_change_log().await?;
@@ -171,11 +171,73 @@ pub(crate) async fn append_office_event(
     Ok(true)
 }
 
+/// What the store knows of the ids a push refers to, and every unit and subcategory code.
+pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<RefData> {
+    let mut out = RefData::default();
+    for id in &refs.sites {
+        if tx
+            .text(stmt(sql::SELECT_SITE, [id.to_string().into()]))
+            .await?
+            .is_some()
+        {
+            out.sites.insert(*id);
+        }
+    }
+    for id in &refs.inspections {
+        let found = tx
+            .row(stmt(sql::SELECT_INSPECTION_REF, [id.to_string().into()]))
+            .await?;
+        if let Some([device, template_id, version]) = found.as_deref() {
+            let inspection = InspectionRef {
+                device_id: sql::uuid(device.text())?,
+                template_id: template_id.text().to_string(),
+                template_version: u32::try_from(version.int()).unwrap_or(0),
+            };
+            out.inspections.insert(*id, inspection);
+        }
+    }
+    let mut templates = refs.templates.clone();
+    templates.extend(
+        out.inspections
+            .values()
+            .map(|i| (i.template_id.clone(), i.template_version)),
+    );
+    for (id, v) in templates {
+        let key = [Arg::from(id.as_str()), Arg::Int(i64::from(v))];
+        if let Some(Some(p)) = tx.text(stmt(sql::SELECT_TEMPLATE, key)).await? {
+            out.templates.insert((id, v), sql::from_json(&p)?);
+        }
+    }
+    for id in &refs.findings {
+        let by = stmt(sql::SELECT_FINDING_DEVICE, [id.to_string().into()]);
+        if let Some(Some(device)) = tx.text(by).await? {
+            out.findings.insert(*id, sql::uuid(&device)?);
+        }
+    }
+    for sha in &refs.photos {
+        let by = stmt(sql::SELECT_PHOTO_DEVICE, [sha.as_str().into()]);
+        if let Some(Some(device)) = tx.text(by).await? {
+            out.photos.insert(sha.clone(), sql::uuid(&device)?);
+        }
+    }
+    out.units = tx
+        .texts(stmt(sql::ALL_UNIT_CODES, []))
+        .await?
+        .into_iter()
+        .collect();
+    out.subcategories = tx
+        .texts(stmt(sql::ALL_SUBCATEGORY_CODES, []))
+        .await?
+        .into_iter()
+        .collect();
+    Ok(out)
+}
+
 /// Applies one push of `device_id` atomically: refuses a gap after the acknowledged prefix,
 /// skips entries already applied, writes the rest (each write idempotent), logs findings and
 /// steps for the finding's current unit, and moves the prefix.
 pub(crate) async fn apply_push(
-    tx: &mut impl WriteTx,
+    tx: &mut impl Tx,
     device_id: Uuid,
     signer_key: &str,
     entries: &[OutboxEntry],
