@@ -65,9 +65,12 @@ pub fn upright_within(decoded: Decoded, long_edge: u32) -> (Vec<u8>, u32, u32) {
 #[cfg(feature = "turbojpeg")]
 pub use turbo::encode;
 
+#[cfg(not(any(feature = "turbojpeg", feature = "pure-rust")))]
+compile_error!("fieldcheck-photo-codec needs a JPEG encoder: feature `turbojpeg` or `pure-rust`");
+
 /// Encodes packed RGB of `width` × `height` (at most 65 535 px a side) as JPEG at
 /// [`JPEG_QUALITY`], 4:2:0.
-#[cfg(not(feature = "turbojpeg"))]
+#[cfg(all(feature = "pure-rust", not(feature = "turbojpeg")))]
 pub fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
     let mut out = Vec::with_capacity(rgb.len() / 8);
