@@ -13,16 +13,18 @@ use std::sync::Arc;
 /// A later step, as the next release might bring: a new column on a table full of rows.
 const PROBE_SQLITE: &[Migration] = &[
     migrations::SQLITE[0],
+    migrations::SQLITE[1],
     Migration {
-        version: 2,
+        version: 3,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
 ];
 const PROBE_POSTGRES: &[Migration] = &[
     migrations::POSTGRES[0],
+    migrations::POSTGRES[1],
     Migration {
-        version: 2,
+        version: 3,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -51,6 +53,22 @@ async fn fill(s: &DynStore) {
     );
     assert!(s.append_office_event(&dispatch).await.unwrap());
     s.record_login_failure("user:x@10.0.0.1", 5).await.unwrap();
+    // The dashboard's own records: a browser session and an office upload.
+    fieldcheck_server::store::dashboard::migrate(s.as_ref())
+        .await
+        .unwrap();
+    s.dash_exec(vec![
+        (
+            "INSERT INTO dash_sessions (token_hash, user_name, csrf, created_at, expires_at) VALUES ('t', 'admin', 'c', 1, 2)".into(),
+            vec![],
+        ),
+        (
+            "INSERT INTO dash_uploads (sha256, finding_id, uploaded_by, content_type, width, height, at) VALUES ('s', 'f', 'admin', 'image/jpeg', 4, 3, 5)".into(),
+            vec![],
+        ),
+    ])
+    .await
+    .unwrap();
 }
 
 /// Everything a county would miss if the upgrade lost it.
@@ -60,7 +78,15 @@ async fn everything(s: &DynStore) -> String {
     let devices = s.list_devices().await.unwrap();
     let audit = s.recent_audit(1000).await.unwrap();
     let changes = s.pull(0, 10_000, &PullScope::Everything).await.unwrap();
-    format!("{export:?}\n{users:?}\n{devices:?}\n{audit:?}\n{changes:?}")
+    let dashboard = s
+        .dash_query(
+            "SELECT s.user_name, u.uploaded_by FROM dash_sessions s, dash_uploads u",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dashboard.len(), 1, "one session and one upload");
+    format!("{export:?}\n{users:?}\n{devices:?}\n{audit:?}\n{changes:?}\n{dashboard:?}")
 }
 
 #[tokio::test]
@@ -88,7 +114,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(steps, [1, 2]);
+    assert_eq!(steps, [1, 2, 3]);
     let probed: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL",
@@ -97,7 +123,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         )
         .unwrap();
     assert_eq!(probed, 6, "the new column is on every finding");
-    // This binary knows only step 1: it refuses the upgraded database instead of using it.
+    // This binary knows only steps 1 and 2: it refuses the upgraded database instead of using it.
     let refused = SqliteStore::open(&path).await.err().unwrap().to_string();
     assert!(refused.contains("newer"), "{refused}");
 }
@@ -130,7 +156,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_postgre
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(steps, [1, 2]);
+    assert_eq!(steps, [1, 2, 3]);
     let probed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL")
             .fetch_one(&mut conn)

@@ -1,6 +1,7 @@
 //! Storage for the office dashboard, kept apart from the sync path: a small SQL runner
-//! ([`DashSql`]) that both backends implement, and the dashboard's own tables (read models of
-//! the ledger and of item results, browser sessions, uploads) created by [`migrate`].
+//! ([`DashSql`]) that both backends implement, and the dashboard's read models (of the ledger
+//! and of item results) created by [`migrate`]. The dashboard's own records (browser sessions,
+//! uploads) are not derived: they are in the versioned schema steps ([`crate::migrations`]).
 //!
 //! The read models are refreshed from the tables tablets write, without touching the push
 //! code: triggers on `findings`, `rectification_events`, `photos`, `sites`, `inspections` and
@@ -202,22 +203,6 @@ CREATE TABLE IF NOT EXISTS dash_daily_scores (
     PRIMARY KEY (dimension, day, group_key)
 );
 CREATE INDEX IF NOT EXISTS dash_ledger_reporter_created ON dash_ledger (reporter, created_at);
-CREATE TABLE IF NOT EXISTS dash_sessions (
-    token_hash TEXT PRIMARY KEY,
-    user_name TEXT NOT NULL,
-    csrf TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    expires_at BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS dash_uploads (
-    sha256 TEXT PRIMARY KEY,
-    finding_id TEXT NOT NULL,
-    uploaded_by TEXT NOT NULL,
-    content_type TEXT NOT NULL,
-    width BIGINT NOT NULL,
-    height BIGINT NOT NULL,
-    at BIGINT NOT NULL
-);
 "#;
 
 /// What marks rows dirty, in SQLite.

@@ -165,12 +165,12 @@ pub struct SessionRow {
     pub user: UserRow,
 }
 
-/// One line of the append-only audit log.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One line of the append-only audit log (as the office API lists it, too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     /// Unix milliseconds.
     pub at: i64,
-    /// Account name, or `-` for the CLI and anonymous callers.
+    /// Account name: `cli` for the command line, `-` for anonymous callers.
     pub actor: String,
     /// Device the request came from, if any.
     pub device_id: Option<Uuid>,

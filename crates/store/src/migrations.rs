@@ -6,9 +6,10 @@
 //! server: it is refused rather than used.
 //!
 //! Step 1 is the schema as it stood before versioning, written with `IF NOT EXISTS`, so a
-//! county database made by an earlier server is taken over as it is. The dashboard's read
-//! models are not migrated: they are derived data, rebuilt when their layout changes
-//! (`store::dashboard::migrate`).
+//! county database made by an earlier server is taken over as it is. Step 2 holds the
+//! dashboard's own records (browser sessions, office uploads). The dashboard's read models are
+//! not migrated: they are derived data, rebuilt when their layout changes
+//! ([`crate::dashboard::migrate`]).
 
 use super::{StoreError, StoreResult};
 
@@ -24,18 +25,32 @@ pub struct Migration {
 }
 
 /// The SQLite steps.
-pub const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+pub const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "dashboard_records",
+        sql: include_str!("../migrations/sqlite/0002_dashboard_records.sql"),
+    },
+];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
-pub const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+pub const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "dashboard_records",
+        sql: include_str!("../migrations/postgres/0002_dashboard_records.sql"),
+    },
+];
 
 /// The table that records the steps taken.
 pub const TRACKING_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (
