@@ -6,6 +6,7 @@ use crate::app::SharedState;
 use crate::auth::AdminUser;
 use crate::error::{ApiError, ApiResult};
 use crate::office::{FieldFault, Office};
+use crate::store::AuditEntry;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -26,23 +27,6 @@ pub struct DeviceView {
     pub revoked_at: Option<i64>,
     /// Highest acknowledged outbox seq.
     pub acked_through: u64,
-}
-
-/// An audit line as listed.
-#[derive(Serialize)]
-pub struct AuditView {
-    /// Unix milliseconds.
-    pub at: i64,
-    /// Account.
-    pub actor: String,
-    /// Device.
-    pub device_id: Option<Uuid>,
-    /// Action.
-    pub action: String,
-    /// Target.
-    pub target: String,
-    /// Details.
-    pub detail: String,
 }
 
 /// `?limit=` for the audit log.
@@ -161,21 +145,7 @@ pub async fn audit(
     State(state): State<SharedState>,
     _admin: AdminUser,
     Query(q): Query<AuditQuery>,
-) -> ApiResult<Json<Vec<AuditView>>> {
-    let rows = state
-        .store
-        .recent_audit(q.limit.unwrap_or(100).min(1000))
-        .await?;
-    Ok(Json(
-        rows.into_iter()
-            .map(|a| AuditView {
-                at: a.at,
-                actor: a.actor,
-                device_id: a.device_id,
-                action: a.action,
-                target: a.target,
-                detail: a.detail,
-            })
-            .collect(),
-    ))
+) -> ApiResult<Json<Vec<AuditEntry>>> {
+    let limit = q.limit.unwrap_or(100).min(1000);
+    Ok(Json(state.store.recent_audit(limit).await?))
 }
