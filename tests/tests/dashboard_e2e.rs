@@ -134,27 +134,9 @@ impl Session<'_> {
 
     async fn login(&self, user: &str, password: &str) {
         self.goto("/dashboard/login").await;
-        self.c
-            .find(Locator::Id("username"))
-            .await
-            .unwrap()
-            .send_keys(user)
-            .await
-            .unwrap();
-        self.c
-            .find(Locator::Id("password"))
-            .await
-            .unwrap()
-            .send_keys(password)
-            .await
-            .unwrap();
-        self.c
-            .find(Locator::Id("login-submit"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.type_into(Locator::Id("username"), user).await;
+        self.type_into(Locator::Id("password"), password).await;
+        self.click(Locator::Id("login-submit")).await;
         self.c
             .wait()
             .for_element(Locator::Id("ledger"))
@@ -163,18 +145,34 @@ impl Session<'_> {
     }
 
     async fn logout(&self) {
-        self.c
-            .find(Locator::Id("logout"))
-            .await
-            .unwrap()
-            .click()
-            .await
-            .unwrap();
+        self.click(Locator::Id("logout")).await;
         self.c
             .wait()
             .for_element(Locator::Id("login-form"))
             .await
             .unwrap();
+    }
+
+    /// Clicks the element.
+    async fn click(&self, at: Locator<'_>) {
+        self.c.find(at).await.unwrap().click().await.unwrap();
+    }
+
+    /// Types into the element (a file input takes a path).
+    async fn type_into(&self, at: Locator<'_>, text: &str) {
+        self.c
+            .find(at)
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    }
+
+    /// Picks the option of a select by its value.
+    async fn choose(&self, at: Locator<'_>, value: &str) {
+        let select = self.c.find(at).await.unwrap();
+        select.select_by_value(value).await.unwrap();
     }
 
     async fn text(&self, css: &str) -> String {
@@ -444,24 +442,10 @@ async fn the_office_loop_in_a_real_browser() {
     s.login(ADMIN, ADMIN_PASSWORD).await;
     assert_eq!(s.attr("#ledger-total", "data-total").await, "3");
     s.shot("02-ledger").await;
-    s.c.find(Locator::Css("select[name=site]"))
-        .await
-        .unwrap()
-        .select_by_value(&sites[0].id.to_string())
-        .await
-        .unwrap();
-    s.c.find(Locator::Id("filter-status"))
-        .await
-        .unwrap()
-        .select_by_value("open")
-        .await
-        .unwrap();
-    s.c.find(Locator::Id("apply-filters"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.choose(Locator::Css("select[name=site]"), &sites[0].id.to_string())
+        .await;
+    s.choose(Locator::Id("filter-status"), "open").await;
+    s.click(Locator::Id("apply-filters")).await;
     s.wait_url("status=open").await;
     s.c.wait().for_element(Locator::Id("ledger")).await.unwrap();
     assert_eq!(
@@ -479,29 +463,14 @@ async fn the_office_loop_in_a_real_browser() {
     s.shot("03-ledger-filtered").await;
 
     // English is one click away, and back.
-    s.c.find(Locator::Id("lang-switch"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.click(Locator::Id("lang-switch")).await;
     s.wait_text("main h1", "Problem ledger").await;
     s.shot("04-ledger-english").await;
-    s.c.find(Locator::Id("lang-switch"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.click(Locator::Id("lang-switch")).await;
     s.wait_text("main h1", "问题台账").await;
 
     // Open A from the filtered ledger and dispatch it to 城管; B goes to 住建.
-    s.c.find(Locator::Css("a.finding-link"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.click(Locator::Css("a.finding-link")).await;
     s.c.wait()
         .for_element(Locator::Id("dispatch-form"))
         .await
@@ -611,24 +580,10 @@ async fn the_office_loop_in_a_real_browser() {
     // 处置: the unit uploads an after-photo with a note in the browser.
     let after = tablet_dir.path().join("after.jpg");
     std::fs::write(&after, &photo).unwrap();
-    s.c.find(Locator::Id("rectify-photo"))
-        .await
-        .unwrap()
-        .send_keys(after.to_str().unwrap())
-        .await
-        .unwrap();
-    s.c.find(Locator::Id("rectify-note"))
-        .await
-        .unwrap()
-        .send_keys("已更换井盖")
-        .await
-        .unwrap();
-    s.c.find(Locator::Id("rectify-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.type_into(Locator::Id("rectify-photo"), after.to_str().unwrap())
+        .await;
+    s.type_into(Locator::Id("rectify-note"), "已更换井盖").await;
+    s.click(Locator::Id("rectify-submit")).await;
     s.wait_attr("span[data-status]", "data-status", "rectified")
         .await;
     assert!(
@@ -692,12 +647,7 @@ async fn the_office_loop_in_a_real_browser() {
             .len(),
         3
     );
-    s.c.find(Locator::Id("close-submit"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.click(Locator::Id("close-submit")).await;
     s.wait_attr("span[data-status]", "data-status", "closed")
         .await;
     s.shot("10-finding-closed").await;
@@ -722,12 +672,7 @@ async fn the_office_loop_in_a_real_browser() {
 
     // Export the whole ledger: a progress page, then the file, read back with calamine.
     s.goto("/dashboard/ledger").await;
-    s.c.find(Locator::Id("export-xlsx"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    s.click(Locator::Id("export-xlsx")).await;
     let link =
         s.c.wait()
             .at_most(Duration::from_secs(60))
