@@ -244,27 +244,34 @@ fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status)
                 }
             }
             @if may(RectificationAction::Verified) {
-                form method="post" action={ "/dashboard/findings/" (id) "/verify" } id="verify-form" {
-                    b { (l.t("核查", "Verify")) }
-                    (csrf_field(s))
-                    label { (l.t("核查说明", "Note")) textarea name="note" rows="2" {} }
-                    button type="submit" id="verify-submit" { (l.t("核查通过", "Verified")) }
-                }
+                (note_form(s, id, "verify", ("核查", "Verify"), ("核查说明", "Note"), ("核查通过", "Verified")))
             }
             @if may(RectificationAction::Closed) {
-                form method="post" action={ "/dashboard/findings/" (id) "/close" } id="close-form" {
-                    b { (l.t("结案", "Close")) }
-                    (csrf_field(s))
-                    label { (l.t("说明", "Note")) textarea name="note" rows="2" {} }
-                    button type="submit" id="close-submit" { (l.t("结案", "Close")) }
-                }
-                form method="post" action={ "/dashboard/findings/" (id) "/send-back" } id="send-back-form" {
-                    b { (l.t("退回", "Send back")) }
-                    (csrf_field(s))
-                    label { (l.t("退回原因（必填）", "Reason (required)")) textarea name="note" rows="2" id="send-back-note" {} }
-                    button type="submit" class="secondary" id="send-back-submit" { (l.t("退回", "Send back")) }
-                }
+                (note_form(s, id, "close", ("结案", "Close"), ("说明", "Note"), ("结案", "Close")))
+                (note_form(s, id, "send-back", ("退回", "Send back"), ("退回原因（必填）", "Reason (required)"), ("退回", "Send back")))
             }
+        }
+    }
+}
+
+/// The form of a step that takes only a note, posted to `/dashboard/findings/{id}/{step}`;
+/// its elements are named `{step}-form`, `{step}-note` and `{step}-submit`. Texts are
+/// (Chinese, English).
+fn note_form(
+    s: &Session,
+    id: Uuid,
+    step: &str,
+    title: (&'static str, &'static str),
+    note: (&'static str, &'static str),
+    button: (&'static str, &'static str),
+) -> Markup {
+    let l = s.lang;
+    html! {
+        form method="post" action={ "/dashboard/findings/" (id) "/" (step) } id={ (step) "-form" } {
+            b { (l.t(title.0, title.1)) }
+            (csrf_field(s))
+            label { (l.t(note.0, note.1)) textarea name="note" rows="2" id={ (step) "-note" } {} }
+            button type="submit" class=[(step == "send-back").then_some("secondary")] id={ (step) "-submit" } { (l.t(button.0, button.1)) }
         }
     }
 }
