@@ -631,3 +631,42 @@ async fn a_dispatch_names_an_existing_unit_and_a_real_deadline_at_every_door() {
     let r = h.step(&h.admin, &fine).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
+
+/// Threat: an office client backdates a step by choosing its stamp (1970), so that it orders
+/// before steps already in the log and changes the finding's derived status in hindsight. An
+/// office step is stamped by the server's clock at every door; the client's stamp is ignored.
+#[tokio::test]
+async fn office_steps_are_stamped_by_the_server_clock() {
+    let h = harness().await;
+    let f = h.finding_for("urban_mgmt").await;
+    let before = h.state.clock.now();
+    let mut backdated = event(f, RectificationAction::Dispatched, Some("housing"), "admin");
+    backdated.hlc = Hlc {
+        time: 1 << 32,
+        node: 7,
+    };
+    let r = h.step(&h.admin, &backdated).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let stored = h.state.store.finding(f).await.unwrap().unwrap().events;
+    let step = stored.iter().find(|e| e.id == backdated.id).unwrap();
+    assert!(
+        step.hlc > before,
+        "stamped {:?}, not after the server's {before:?}",
+        step.hlc
+    );
+    // A retry of the same step is the same step: nothing is logged twice.
+    let changes = |h: &Harness| {
+        let store = h.state.store.clone();
+        async move {
+            store
+                .pull(0, 10_000, &fieldcheck_server::store::PullScope::Everything)
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let logged = changes(&h).await;
+    let r = h.step(&h.admin, &backdated).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(changes(&h).await, logged, "a retry logs nothing new");
+}

@@ -400,7 +400,8 @@ pub trait OfficeStore: Send + Sync {
     async fn put_assignment(&self, assignment: &Assignment) -> StoreResult<()>;
 
     /// Appends a rectification step written in the office or by a unit (logged as a change,
-    /// visible to the finding's unit). Unknown finding → false, nothing written.
+    /// visible to the finding's unit). Unknown finding → false, nothing written; a step whose
+    /// id is stored already writes and logs nothing (a retry).
     async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool>;
 
     /// A finding with its unit and log.

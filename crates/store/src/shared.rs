@@ -153,7 +153,8 @@ pub(crate) async fn put_assignment(tx: &mut impl Tx, a: &Assignment) -> StoreRes
 }
 
 /// Appends an office step to an existing finding and logs it for the finding's unit; `false`
-/// (nothing written) when the finding is unknown.
+/// (nothing written) when the finding is unknown. A step whose id is stored already writes and
+/// logs nothing.
 pub(crate) async fn append_office_event(
     tx: &mut impl Tx,
     e: &RectificationEventRecord,
@@ -163,7 +164,13 @@ pub(crate) async fn append_office_event(
     let Some(unit) = tx.text(stmt(sql::FINDING_UNIT, finding)).await? else {
         return Ok(false);
     };
-    for write in sql::event_writes(e, "office") {
+    let mut writes = sql::event_writes(e, "office").into_iter();
+    let insert = writes.next().expect("the event's own row comes first");
+    if tx.exec(insert).await? == 0 {
+        // Stored already (a retry): its dispatch and its change-log entry were written then.
+        return Ok(true);
+    }
+    for write in writes {
         tx.exec(write).await?;
     }
     let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));

@@ -112,15 +112,6 @@ pub async fn add_event(
         e.field = Some("photo_sha256".into());
         return Err(e);
     }
-    state.clock.merge(event.hlc).map_err(|e| {
-        let mut e = ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_event",
-            e.to_string(),
-        );
-        e.field = Some("hlc".into());
-        e
-    })?;
     Office::new(&state, caller.actor())
         .record_step(&row, &event)
         .await?;

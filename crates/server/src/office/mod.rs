@@ -340,15 +340,21 @@ impl<'a> Office<'a> {
         Ok(())
     }
 
-    /// Records a rectification step on the finding `row` once [`Office::check_step`] passes;
-    /// tablets and the finding's unit pull it.
+    /// Records a rectification step on the finding `row` once [`Office::check_step`] passes,
+    /// stamped by the server's clock at every door (a stamp the client chose could order it
+    /// before steps already taken); tablets and the finding's unit pull it. A step whose id is
+    /// stored already is not written or logged again.
     pub async fn record_step(
         &self,
         row: &FindingRow,
         event: &RectificationEventRecord,
     ) -> Result<(), OfficeError> {
         self.check_step(row, event).await?;
-        self.state.store.append_office_event(event).await?;
+        let event = RectificationEventRecord {
+            hlc: self.state.clock.now(),
+            ..event.clone()
+        };
+        self.state.store.append_office_event(&event).await?;
         let target = event.finding_id.to_string();
         self.audit(event.action.as_str(), &target, event.id.to_string())
             .await
