@@ -1191,6 +1191,100 @@ async fn the_site_csv_import_stores_every_line_or_none() {
     );
 }
 
+/// Importing the same site list twice must not double the county's sites: a line with a code
+/// updates the site of that code, one without updates the site of the same name, district and
+/// street, and the page says what was added, updated and left unchanged.
+#[tokio::test]
+async fn importing_a_site_list_again_updates_and_never_duplicates() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let sites = || async { Reference::load(d.store.as_ref()).await.unwrap().sites };
+    let import = |csv: &str| {
+        let (admin, d, csv) = (admin.clone(), &d, csv.to_string());
+        async move {
+            d.post(
+                "/dashboard/manage/sites/import",
+                Some(&admin),
+                &[("csrf", &admin.csrf), ("csv", &csv)],
+            )
+            .await
+        }
+    };
+    let header = "名称,类型,区县,街道,地址,纬度,经度,单位,编号\n";
+    let list = format!(
+        "{header}南门菜市场,back_alley,示范县,城关街道,南门路1号,,,,QR-001\n北街小巷,back_alley,示范县,城关街道,,,,,\n"
+    );
+    let before = sites().await.len();
+    let r = import(&list).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert!(
+        r.location().contains("added=2&updated=0&unchanged=0"),
+        "{}",
+        r.location()
+    );
+    let first = sites().await;
+    assert_eq!(first.len(), before + 2);
+
+    let r = import(&list).await;
+    assert!(
+        r.location().contains("added=0&updated=0&unchanged=2"),
+        "{}",
+        r.location()
+    );
+    assert_eq!(sites().await, first, "the same list again changes nothing");
+
+    let moved = format!(
+        "{header}南门市场,back_alley,示范县,城关街道,南门路9号,,,,QR-001\n北街小巷,back_alley,示范县,城关街道,北街3号,,,,\n"
+    );
+    let r = import(&moved).await;
+    assert!(
+        r.location().contains("added=0&updated=2&unchanged=0"),
+        "{}",
+        r.location()
+    );
+    let after = sites().await;
+    assert_eq!(after.len(), before + 2, "updated, not duplicated");
+    let coded = |all: &[Site]| {
+        all.iter()
+            .find(|s| s.qr_code.as_deref() == Some("QR-001"))
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(
+        coded(&after).id,
+        coded(&first).id,
+        "the code keeps the site's id"
+    );
+    assert_eq!(
+        (coded(&after).name.as_str(), coded(&after).address.as_str()),
+        ("南门市场", "南门路9号")
+    );
+
+    let twice = format!(
+        "{header}东门,back_alley,示范县,城关街道,,,,,QR-009\n西门,back_alley,示范县,城关街道,,,,,QR-009\n"
+    );
+    let r = import(&twice).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("第 3 行"), "{}", r.body);
+    assert_eq!(
+        sites().await,
+        after,
+        "a list naming one site twice imports nothing"
+    );
+
+    let page = d
+        .get(
+            "/dashboard/manage?added=1&updated=2&unchanged=3",
+            Some(&admin),
+        )
+        .await;
+    assert!(
+        page.body.contains("新增 1 个点位，更新 2 个，3 个未变"),
+        "{}",
+        page.body
+    );
+}
+
 #[tokio::test]
 async fn office_forms_refuse_control_and_direction_characters() {
     let d = dash().await;

@@ -3,15 +3,16 @@
 //! methods the API uses (so tablets pull it), and into the audit log.
 
 use super::error::PageError;
+use super::i18n::Lang;
 use super::layout::{csrf_field, page};
 use super::ledger::fmt_time;
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
-use crate::office::Office;
 use crate::office::input::check_site;
+use crate::office::{Office, match_sites};
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
 use fieldcheck_protocol::{Position, PositionSource, Role, Site, Unit};
 use maud::{Markup, html};
@@ -22,6 +23,7 @@ use uuid::Uuid;
 pub async fn manage_page(
     State(state): State<SharedState>,
     session: Session,
+    Query(report): Query<ImportReport>,
 ) -> Result<Markup, PageError> {
     let l = session.lang;
     let reference = Reference::load(state.store.as_ref()).await?;
@@ -48,12 +50,17 @@ pub async fn manage_page(
         }
     };
     let body = html! {
-        h2 { (l.t("点位", "Sites")) " (" (reference.sites.len()) ")" }
+        h2 id="sites" { (l.t("点位", "Sites")) " (" (reference.sites.len()) ")" }
+        @if let (Some(a), Some(u), Some(n)) = (report.added, report.updated, report.unchanged) {
+            p class="notice" id="import-report" {
+                @match l { Lang::Zh => { "导入完成：新增 " (a) " 个点位，更新 " (u) " 个，" (n) " 个未变。" } Lang::En => { "Imported: " (a) " added, " (u) " updated, " (n) " unchanged." } }
+            }
+        }
         (site_form(None))
         details { summary { (l.t("从 CSV 导入点位", "Import sites from CSV")) }
             form method="post" action="/dashboard/manage/sites/import" {
                 (csrf_field(&session))
-                p { (l.t("每行：名称,类型代码,区县,街道,地址,纬度,经度,单位代码（首行为标题）", "One site a line: name,site_type,district,street,address,lat,lon,unit (first line is the header)")) }
+                p { (l.t("每行：名称,类型代码,区县,街道,地址,纬度,经度,单位代码,编号（首行为标题；编号可填二维码或外部编号，再次导入时按编号，否则按名称、区县和街道更新原点位，不会重复）", "One site a line: name,site_type,district,street,address,lat,lon,unit,code (first line is the header; the code is the QR label's or an external id: importing again updates the site of that code, or else of the same name, district and street, never duplicating it)")) }
                 textarea name="csv" rows="6" cols="90" id="sites-csv" {}
                 br; button type="submit" id="sites-import" { (l.t("导入", "Import")) }
             }
@@ -111,6 +118,14 @@ pub async fn manage_page(
     Ok(page(&session, l.t("管理", "Management"), body))
 }
 
+/// What the last site import did, shown once on the page it returns to.
+#[derive(Deserialize, Default)]
+pub struct ImportReport {
+    added: Option<usize>,
+    updated: Option<usize>,
+    unchanged: Option<usize>,
+}
+
 /// The site form.
 #[derive(Deserialize)]
 pub struct SiteForm {
@@ -134,6 +149,9 @@ pub struct SiteForm {
     lon: String,
     #[serde(default)]
     unit: String,
+    /// The stable code (QR label or external id); empty keeps the site's own.
+    #[serde(default)]
+    code: String,
 }
 
 /// Checks one site's fields; errors name the field (and the CSV line, when given).
@@ -193,7 +211,9 @@ fn build_site(f: &SiteForm, reference: &Reference, line: Option<usize>) -> Resul
         address: f.address.trim().into(),
         position,
         unit: (!f.unit.is_empty()).then(|| f.unit.clone()),
-        qr_code: existing.and_then(|s| s.qr_code.clone()),
+        qr_code: Some(f.code.trim().to_string())
+            .filter(|c| !c.is_empty())
+            .or_else(|| existing.and_then(|s| s.qr_code.clone())),
     };
     check_site(&site, reference).map_err(|e| PageError::invalid(&at(e.field), &e.zh, &e.en))?;
     Ok(site)
@@ -224,8 +244,11 @@ pub struct CsvForm {
 }
 
 /// `POST /dashboard/manage/sites/import`: all lines are checked first; one bad line imports
-/// nothing and names the line and field. The sites are then stored in one transaction, so a
-/// failure while storing them also leaves none.
+/// nothing and names the line and field. Each line is matched with the stored sites by its
+/// code, or by name, district and street ([`match_sites`]), so importing a list again updates
+/// instead of duplicating; the new and changed sites are then stored in one transaction, so a
+/// failure while storing them also leaves none. The page then says what was added, updated
+/// and left unchanged.
 pub async fn import_sites(
     State(state): State<SharedState>,
     session: Session,
@@ -259,6 +282,7 @@ pub async fn import_sites(
             lat: get(5),
             lon: get(6),
             unit: get(7),
+            code: get(8),
         };
         sites.push(build_site(&form, &reference, Some(line))?);
     }
@@ -269,10 +293,21 @@ pub async fn import_sites(
             "no sites to import",
         ));
     }
+    let import = match_sites(sites, &reference.sites).map_err(|(at, fault)| {
+        let line = at + 2;
+        PageError::invalid(
+            &format!("{}（第 {line} 行 / line {line}）", fault.field),
+            &fault.zh,
+            &fault.en,
+        )
+    })?;
     Office::new(&state, session.actor())
-        .put_sites(&sites)
+        .import_sites(&import)
         .await?;
-    Ok(Redirect::to("/dashboard/manage"))
+    Ok(Redirect::to(&format!(
+        "/dashboard/manage?added={}&updated={}&unchanged={}#sites",
+        import.added, import.updated, import.unchanged
+    )))
 }
 
 /// The unit form.

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
 use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
 use fieldcheck_protocol::{Assignment, Position, Role, Site, Unit};
+use uuid::Uuid;
 
 /// Shortest password an account may be given, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -174,6 +175,81 @@ pub fn check_account(
     }
 }
 
+/// What a site import will do: the sites to write (new ones with fresh ids, changed ones with
+/// the id of the site they match) and how many stay as they are.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SiteImport {
+    /// New and changed sites, to write.
+    pub writes: Vec<Site>,
+    /// How many are new.
+    pub added: usize,
+    /// How many change an existing site.
+    pub updated: usize,
+    /// How many match an existing site exactly.
+    pub unchanged: usize,
+}
+
+/// Matches imported sites (ids not yet chosen) with the stored ones, so that importing a list
+/// twice never duplicates a site: a site with a code (`qr_code`: the QR label's or an external
+/// id) matches the stored site of that code; one without a code matches the stored site of the
+/// same name, district and street, and keeps that site's code. Unmatched sites get new ids.
+/// Two imported sites that match the same stored site, share a code, or (without a code) share
+/// a name, district and street are one site named twice: refused, with the later one's
+/// position in `incoming`.
+pub fn match_sites(
+    incoming: Vec<Site>,
+    stored: &[Site],
+) -> Result<SiteImport, (usize, FieldFault)> {
+    let again = |at: usize, first: usize| {
+        let fault = FieldFault::new(
+            "code",
+            format!(
+                "与第 {} 个点位是同一个点位（编号相同，或名称、区县、街道相同）",
+                first + 1
+            ),
+            format!(
+                "the same site as site {} (the same code, or the same name, district and street)",
+                first + 1
+            ),
+        );
+        (at, fault)
+    };
+    let mut out = SiteImport::default();
+    // What each earlier site of the list is known by: its id, its code, its name and place.
+    let mut seen: Vec<(Uuid, Option<String>, [String; 3])> = Vec::new();
+    for (at, mut site) in incoming.into_iter().enumerate() {
+        let code = site.qr_code.take().filter(|c| !c.trim().is_empty());
+        let existing = stored.iter().find(|s| match &code {
+            Some(c) => s.qr_code.as_ref() == Some(c),
+            None => (&s.name, &s.district, &s.street) == (&site.name, &site.district, &site.street),
+        });
+        site.id = existing.map_or_else(Uuid::now_v7, |s| s.id);
+        site.qr_code = code.or_else(|| existing.and_then(|s| s.qr_code.clone()));
+        let place = [&site.name, &site.district, &site.street].map(Clone::clone);
+        let repeated = seen.iter().position(|(id, code, at_place)| {
+            *id == site.id
+                || (code.is_some() && *code == site.qr_code)
+                || (site.qr_code.is_none() && *at_place == place)
+        });
+        if let Some(first) = repeated {
+            return Err(again(at, first));
+        }
+        seen.push((site.id, site.qr_code.clone(), place));
+        match existing {
+            Some(old) if *old == site => out.unchanged += 1,
+            Some(_) => {
+                out.updated += 1;
+                out.writes.push(site);
+            }
+            None => {
+                out.added += 1;
+                out.writes.push(site);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Checks an assignment before it is stored: its inspector is an active account with the
 /// inspector role, its site exists, its date is a real `YYYY-MM-DD` date and its note is not
 /// too long. `Ok(Err(..))` is a fault in the assignment, `Err(..)` a store failure.
@@ -263,6 +339,42 @@ mod tests {
         s = site();
         s.site_type = "moon".into();
         assert_eq!(check_site(&s, &r).unwrap_err().field, "site_type");
+    }
+
+    #[test]
+    fn an_imported_site_matches_by_code_then_by_name_district_and_street() {
+        let mut coded = site();
+        coded.id = Uuid::now_v7();
+        coded.qr_code = Some("QR-1".into());
+        let mut plain = site();
+        plain.id = Uuid::now_v7();
+        plain.name = "北街".into();
+        let stored = vec![coded.clone(), plain.clone()];
+        // The coded site renamed, the plain one as it is, and a new one.
+        let mut renamed = site();
+        renamed.name = "南门市场".into();
+        renamed.qr_code = Some("QR-1".into());
+        let mut same = plain.clone();
+        same.id = Uuid::nil();
+        let mut new = site();
+        new.name = "东门".into();
+        let import = match_sites(vec![renamed, same, new], &stored).unwrap();
+        assert_eq!((import.added, import.updated, import.unchanged), (1, 1, 1));
+        assert_eq!(import.writes[0].id, coded.id);
+        assert_eq!(import.writes[0].name, "南门市场");
+        assert!(import.writes[1].id != coded.id && import.writes[1].id != plain.id);
+        // One site twice in a list: by code, and by name, district and street.
+        let err = match_sites(vec![coded.clone(), coded.clone()], &stored).unwrap_err();
+        assert_eq!((err.0, err.1.field), (1, "code"));
+        let err = match_sites(vec![new_site("西门"), new_site("西门")], &[]).unwrap_err();
+        assert_eq!(err.0, 1);
+    }
+
+    fn new_site(name: &str) -> Site {
+        Site {
+            name: name.into(),
+            ..site()
+        }
     }
 
     #[test]

@@ -18,6 +18,7 @@ use fieldcheck_protocol::{
     Assignment, RectificationAction, RectificationEventRecord, Role, Site, Unit,
 };
 pub use input::FieldFault;
+pub use input::{SiteImport, match_sites};
 use input::{check_account, check_assignment, check_password, check_site, check_unit};
 use uuid::Uuid;
 
@@ -203,12 +204,17 @@ impl<'a> Office<'a> {
         Ok(done)
     }
 
-    /// Writes sites, all or none, each checked by [`check_site`]; tablets pull them.
-    pub async fn put_sites(&self, sites: &[Site]) -> Result<(), OfficeError> {
+    async fn check_sites(&self, sites: &[Site]) -> Result<(), OfficeError> {
         let reference = Reference::load(self.state.store.as_ref()).await?;
         for site in sites {
             check_site(site, &reference).map_err(OfficeError::invalid("invalid_site"))?;
         }
+        Ok(())
+    }
+
+    /// Writes sites, all or none, each checked by [`check_site`]; tablets pull them.
+    pub async fn put_sites(&self, sites: &[Site]) -> Result<(), OfficeError> {
+        self.check_sites(sites).await?;
         self.state.store.put_sites(sites).await?;
         let (action, target, detail) = match sites {
             [one] => ("put_site", one.id.to_string(), one.name.clone()),
@@ -219,6 +225,21 @@ impl<'a> Office<'a> {
             ),
         };
         self.audit(action, &target, detail).await
+    }
+
+    /// Writes an import matched by [`match_sites`]: its new and changed sites, all or none,
+    /// each checked by [`check_site`]; the audit entry counts what was added, updated and left
+    /// unchanged.
+    pub async fn import_sites(&self, import: &SiteImport) -> Result<(), OfficeError> {
+        self.check_sites(&import.writes).await?;
+        if !import.writes.is_empty() {
+            self.state.store.put_sites(&import.writes).await?;
+        }
+        let detail = format!(
+            "{} added, {} updated, {} unchanged",
+            import.added, import.updated, import.unchanged
+        );
+        self.audit("import_sites", "sites", detail).await
     }
 
     /// Adds or renames a responsible unit ([`check_unit`]).
