@@ -22,8 +22,6 @@ pub struct AppState {
     pub photos: Arc<PhotoPipeline>,
     /// The sync engine shared with the background scheduler.
     pub engine: Arc<SyncEngine>,
-    /// The device's signing key, registered with the server at login.
-    pub key: DeviceKey,
     /// The app data directory.
     pub data_dir: PathBuf,
     /// Server address to offer on first start (from `FIELDCHECK_SERVER_URL`).
@@ -44,17 +42,18 @@ impl AppState {
         photo_dir.remove_unrecorded(|sha| store.has_photo(sha))?;
         let store = Arc::new(Mutex::new(store));
         let clock = Arc::new(TrustedClock::new());
+        let key = DeviceKey::load_or_create(data_dir)?;
         let engine = SyncEngine::new(
             store.clone(),
             PhotoDir::open(data_dir.join(PHOTO_DIR))?,
             clock.clone(),
+            key.clone(),
         );
-        let photos = PhotoPipeline::new(photo_dir, clock, DeviceKey::load_or_create(data_dir)?);
+        let photos = PhotoPipeline::new(photo_dir, clock, key);
         Ok(AppState {
             store,
             photos: Arc::new(photos),
             engine: Arc::new(engine),
-            key: DeviceKey::load_or_create(data_dir)?,
             data_dir: data_dir.to_path_buf(),
             default_server_url,
             scheduler: Mutex::new(None),

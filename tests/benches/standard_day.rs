@@ -44,14 +44,15 @@ async fn main() {
         store.clone(),
         PhotoDir::open(tablet_dir.path().join("photos")).unwrap(),
         clock.clone(),
+        key.clone(),
     );
     let pipeline = PhotoPipeline::new(
         PhotoDir::open(tablet_dir.path().join("photos")).unwrap(),
         clock,
-        DeviceKey::load_or_create(tablet_dir.path()).unwrap(),
+        key,
     );
     engine
-        .login(&server.url, "bench", INSPECTOR_PASSWORD, &key)
+        .login(&server.url, "bench", INSPECTOR_PASSWORD)
         .await
         .unwrap();
     engine.sync_now().await.unwrap();

@@ -22,8 +22,6 @@ pub struct Tablet {
     pub engine: Arc<SyncEngine>,
     /// Its photo pipeline.
     pub photos: PhotoPipeline,
-    /// Its signing key (for login).
-    pub key: DeviceKey,
     /// The inspector's account name.
     pub user: String,
     sources: Vec<Vec<u8>>,
@@ -34,17 +32,15 @@ impl Tablet {
     pub fn open(dir: &Path, user: &str, timeouts: Timeouts, rng: &mut StdRng) -> Tablet {
         let store = Arc::new(Mutex::new(Store::open(dir.join("tablet.db")).unwrap()));
         let clock = Arc::new(TrustedClock::new());
+        let key = DeviceKey::load_or_create(dir).unwrap();
         let engine = SyncEngine::new(
             store.clone(),
             PhotoDir::open(dir.join("photos")).unwrap(),
             clock.clone(),
+            key.clone(),
         )
         .with_timeouts(timeouts);
-        let photos = PhotoPipeline::new(
-            PhotoDir::open(dir.join("photos")).unwrap(),
-            clock,
-            DeviceKey::load_or_create(dir).unwrap(),
-        );
+        let photos = PhotoPipeline::new(PhotoDir::open(dir.join("photos")).unwrap(), clock, key);
         let sources = (0..2)
             .map(|_| crate::photos::noisy_jpeg(1600, 1200, rng.random()))
             .collect();
@@ -52,7 +48,6 @@ impl Tablet {
             store,
             engine: Arc::new(engine),
             photos,
-            key: DeviceKey::load_or_create(dir).unwrap(),
             user: user.to_string(),
             sources,
         }

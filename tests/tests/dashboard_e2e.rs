@@ -403,7 +403,7 @@ async fn the_office_loop_in_a_real_browser() {
         &mut StdRng::seed_from_u64(3),
     );
     t.engine
-        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD, &t.key)
+        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD)
         .await
         .unwrap();
     t.engine.sync_now().await.unwrap();

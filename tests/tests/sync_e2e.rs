@@ -37,7 +37,7 @@ async fn a_day_with_an_outage_ends_with_the_server_holding_everything_once() {
         Err(SyncError::NotSignedIn)
     ));
     t.engine
-        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD, &t.key)
+        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD)
         .await
         .unwrap();
     let first = t.engine.sync_now().await.unwrap();
@@ -180,7 +180,7 @@ async fn the_scheduler_syncs_by_itself_when_the_server_comes_back() {
     let address = server.url.trim_start_matches("http://").to_string();
     let t = tablet(tablet_dir.path(), "xiaoli");
     t.engine
-        .login(&server.url, "xiaoli", INSPECTOR_PASSWORD, &t.key)
+        .login(&server.url, "xiaoli", INSPECTOR_PASSWORD)
         .await
         .unwrap();
     let engine = t.engine.clone();

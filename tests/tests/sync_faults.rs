@@ -68,7 +68,7 @@ async fn a_thousand_network_faults_lose_and_double_nothing() {
     };
     let t = Tablet::open(tablet_dir.path(), USER, timeouts, &mut rng);
     t.engine
-        .login(&proxy.url(), USER, INSPECTOR_PASSWORD, &t.key)
+        .login(&proxy.url(), USER, INSPECTOR_PASSWORD)
         .await
         .unwrap();
     t.engine.sync_now().await.unwrap();
@@ -226,7 +226,7 @@ async fn an_upload_left_half_open_on_the_server_does_not_stop_syncing() {
     };
     let t = Tablet::open(tablet_dir.path(), USER, timeouts, &mut rng);
     t.engine
-        .login(&proxy.url(), USER, INSPECTOR_PASSWORD, &t.key)
+        .login(&proxy.url(), USER, INSPECTOR_PASSWORD)
         .await
         .unwrap();
     t.engine.sync_now().await.unwrap();

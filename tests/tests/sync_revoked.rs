@@ -2,6 +2,7 @@
 //! wipes its data — records, photos, login, the deleted rows' bytes in the file — once the real
 //! server confirms the revocation for this very device.
 
+use fieldcheck_core::photo::KEY_FILE;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::sync::SyncError;
 use fieldcheck_core::sync::api::Timeouts;
@@ -67,7 +68,7 @@ async fn a_revoked_tablet_wipes_only_on_the_servers_word() {
     let mut rng = StdRng::seed_from_u64(11);
     let t = Tablet::open(tablet_dir.path(), "lost", Timeouts::default(), &mut rng);
     t.engine
-        .login(&server.url, "lost", INSPECTOR_PASSWORD, &t.key)
+        .login(&server.url, "lost", INSPECTOR_PASSWORD)
         .await
         .unwrap();
     t.engine.sync_now().await.unwrap();
@@ -128,8 +129,20 @@ async fn a_revoked_tablet_wipes_only_on_the_servers_word() {
         &["device", "revoke", &device.to_string()],
     )
     .unwrap();
+    let key_file = tablet_dir.path().join(KEY_FILE);
+    let old_key = std::fs::read(&key_file).unwrap();
     let err = t.engine.sync_now().await.unwrap_err();
     assert!(matches!(err, SyncError::Wiped), "{err:?}");
+    let new_key = std::fs::read(&key_file).unwrap();
+    assert_eq!(new_key.len(), 32, "a new key is in place");
+    assert_ne!(
+        new_key, old_key,
+        "the wiped device's key is gone with its data"
+    );
+    assert!(
+        !file_contains(&key_file, &old_key),
+        "nothing of the old secret is left in the key file"
+    );
     let store = t.store.lock().unwrap();
     assert_ne!(
         store.device_id(),

@@ -82,7 +82,7 @@ async fn server_sigkilled_100_times_during_pushes_and_uploads_loses_and_doubles_
     };
     let t = Tablet::open(tablet_dir.path(), USER, timeouts, &mut rng);
     t.engine
-        .login(&server.url, USER, INSPECTOR_PASSWORD, &t.key)
+        .login(&server.url, USER, INSPECTOR_PASSWORD)
         .await
         .unwrap();
     t.engine.sync_now().await.unwrap();

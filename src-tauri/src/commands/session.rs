@@ -74,7 +74,7 @@ pub async fn login(
     let server_url = server_url.trim().trim_end_matches('/').to_string();
     let engine = state.engine.clone();
     engine
-        .login(&server_url, username.trim(), &password, &state.key)
+        .login(&server_url, username.trim(), &password)
         .await?;
     state.trigger_sync(Trigger::Manual);
     app_info(state)

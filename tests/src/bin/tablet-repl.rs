@@ -32,7 +32,6 @@ struct Repl {
     store: Arc<Mutex<Store>>,
     engine: SyncEngine,
     pipeline: PhotoPipeline,
-    key: DeviceKey,
     user: String,
 }
 
@@ -41,21 +40,18 @@ async fn main() -> Result<()> {
     let dir = PathBuf::from(std::env::args().nth(1).context("DIR")?);
     let store = Arc::new(Mutex::new(Store::open(dir.join("tablet.db"))?));
     let clock = Arc::new(TrustedClock::persistent(dir.join("trusted-time")));
+    let key = DeviceKey::load_or_create(&dir)?;
     let engine = SyncEngine::new(
         store.clone(),
         PhotoDir::open(dir.join("photos"))?,
         clock.clone(),
+        key.clone(),
     );
-    let pipeline = PhotoPipeline::new(
-        PhotoDir::open(dir.join("photos"))?,
-        clock,
-        DeviceKey::load_or_create(&dir)?,
-    );
+    let pipeline = PhotoPipeline::new(PhotoDir::open(dir.join("photos"))?, clock, key);
     let mut repl = Repl {
         store,
         engine,
         pipeline,
-        key: DeviceKey::load_or_create(&dir)?,
         user: String::new(),
     };
     for line in std::io::stdin().lock().lines() {
@@ -79,9 +75,7 @@ impl Repl {
     async fn run(&mut self, words: &[&str]) -> Result<String> {
         match words {
             ["login", url, user] => {
-                self.engine
-                    .login(url, user, INSPECTOR_PASSWORD, &self.key)
-                    .await?;
+                self.engine.login(url, user, INSPECTOR_PASSWORD).await?;
                 self.user = user.to_string();
                 Ok("ok".into())
             }

@@ -53,20 +53,17 @@ async fn main() -> Result<()> {
         store.clone(),
         PhotoDir::open(dir.join("photos"))?,
         clock.clone(),
+        key.clone(),
     )
     .with_timeouts(Timeouts {
         connect: Duration::from_secs(2),
         request: Duration::from_secs(10),
     });
-    let pipeline = PhotoPipeline::new(
-        PhotoDir::open(dir.join("photos"))?,
-        clock,
-        DeviceKey::load_or_create(&dir)?,
-    );
+    let pipeline = PhotoPipeline::new(PhotoDir::open(dir.join("photos"))?, clock, key);
 
     match mode.as_str() {
         "setup" => {
-            engine.login(&url, USER, INSPECTOR_PASSWORD, &key).await?;
+            engine.login(&url, USER, INSPECTOR_PASSWORD).await?;
             engine.sync_now().await?;
             let sources = source_jpegs(&dir, &mut rng)?;
             let mut s = store.lock().unwrap();

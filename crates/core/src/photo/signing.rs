@@ -11,14 +11,22 @@ use fieldcheck_domain::photo_signature::signed_message;
 use fieldcheck_protocol::PhotoRecord;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// Name of the secret key file inside the app data directory.
 pub const KEY_FILE: &str = "device_key.ed25519";
 
-/// This tablet's signing key.
+/// This tablet's signing key. Clones share one key: when a wipe renews it ([`DeviceKey::renew`])
+/// every holder (the photo pipeline, sign-in) signs with the new one.
+#[derive(Clone)]
 pub struct DeviceKey {
-    key: SigningKey,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    dir: PathBuf,
+    key: RwLock<SigningKey>,
 }
 
 impl DeviceKey {
@@ -26,7 +34,7 @@ impl DeviceKey {
     /// fsynced, renamed, then the directory fsynced, so a crash never leaves half a key).
     pub fn load_or_create(dir: &Path) -> Result<DeviceKey, PhotoError> {
         let path = dir.join(KEY_FILE);
-        match fs::read(&path) {
+        let key = match fs::read(&path) {
             Ok(bytes) => {
                 let secret: [u8; 32] =
                     bytes
@@ -37,46 +45,68 @@ impl DeviceKey {
                             detail: format!("{} bytes, expected 32", bytes.len()),
                         })?;
                 restrict_permissions(&path)?;
-                Ok(DeviceKey {
-                    key: SigningKey::from_bytes(&secret),
-                })
+                SigningKey::from_bytes(&secret)
             }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => DeviceKey::create(dir, &path),
-            Err(e) => Err(PhotoError::io("read device key")(e)),
-        }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(dir, &path)?,
+            Err(e) => return Err(PhotoError::io("read device key")(e)),
+        };
+        Ok(DeviceKey {
+            shared: Arc::new(Shared {
+                dir: dir.to_path_buf(),
+                key: RwLock::new(key),
+            }),
+        })
     }
 
-    fn create(dir: &Path, path: &Path) -> Result<DeviceKey, PhotoError> {
-        let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|e| PhotoError::io("make device key")(e.into()))?;
-        fs::create_dir_all(dir).map_err(PhotoError::io("create app data directory"))?;
-        let temp = dir.join(format!(".{KEY_FILE}.tmp"));
-        let written = (|| {
-            let mut file = open_private(&temp)?;
-            file.write_all(&secret)?;
-            file.sync_all()?;
-            fs::rename(&temp, path)?;
-            fs::File::open(dir)?.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = fs::remove_file(&temp);
-            return Err(PhotoError::io("store device key")(e));
-        }
-        Ok(DeviceKey {
-            key: SigningKey::from_bytes(&secret),
-        })
+    /// Throws the key away and makes a new one, in the file and in every clone: what a wipe
+    /// does, so that nothing signed after it can pass for the wiped device's work. The old
+    /// secret's file is overwritten by the new one's rename.
+    pub fn renew(&self) -> Result<(), PhotoError> {
+        let dir = &self.shared.dir;
+        let key = create(dir, &dir.join(KEY_FILE))?;
+        *self.shared.key.write().unwrap_or_else(|e| e.into_inner()) = key;
+        Ok(())
+    }
+
+    fn key(&self) -> SigningKey {
+        self.shared
+            .key
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The public key, lower-case hex (64 digits), as sent to the server at login.
     pub fn public_key_hex(&self) -> String {
-        hex::encode(self.key.verifying_key().as_bytes())
+        hex::encode(self.key().verifying_key().as_bytes())
     }
 
     /// Signs `record` (see [`signed_message`]) and stores the hex signature in it.
     pub fn sign(&self, record: &mut PhotoRecord) {
-        let signature = self.key.sign(&signed_message(record));
+        let signature = self.key().sign(&signed_message(record));
         record.signature = hex::encode(signature.to_bytes());
     }
+}
+
+/// Makes a key and stores it durably at `path` (temporary file, fsync, rename, directory
+/// fsync), replacing any key there.
+fn create(dir: &Path, path: &Path) -> Result<SigningKey, PhotoError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| PhotoError::io("make device key")(e.into()))?;
+    fs::create_dir_all(dir).map_err(PhotoError::io("create app data directory"))?;
+    let temp = dir.join(format!(".{KEY_FILE}.tmp"));
+    let written = (|| {
+        let mut file = open_private(&temp)?;
+        file.write_all(&secret)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&temp);
+        return Err(PhotoError::io("store device key")(e));
+    }
+    Ok(SigningKey::from_bytes(&secret))
 }
 
 #[cfg(unix)]

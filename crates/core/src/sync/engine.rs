@@ -29,6 +29,7 @@ pub struct SyncEngine {
     store: Arc<Mutex<Store>>,
     photos: PhotoDir,
     clock: Arc<TrustedClock>,
+    key: DeviceKey,
     progress: watch::Sender<SyncProgress>,
     running: tokio::sync::Mutex<()>,
     timeouts: Timeouts,
@@ -37,10 +38,16 @@ pub struct SyncEngine {
 }
 
 impl SyncEngine {
-    /// An engine over the tablet's store, photo directory and trusted clock. From now on the
-    /// store's hybrid clock reads its physical time from the trusted clock, so a tablet whose
-    /// system clock is wrong stamps its changes at server time once it has synced.
-    pub fn new(store: Arc<Mutex<Store>>, photos: PhotoDir, clock: Arc<TrustedClock>) -> SyncEngine {
+    /// An engine over the tablet's store, photo directory, trusted clock and signing key (the
+    /// one it registers at sign-in and renews when the server has it wipe the tablet). From now
+    /// on the store's hybrid clock reads its physical time from the trusted clock, so a tablet
+    /// whose system clock is wrong stamps its changes at server time once it has synced.
+    pub fn new(
+        store: Arc<Mutex<Store>>,
+        photos: PhotoDir,
+        clock: Arc<TrustedClock>,
+        key: DeviceKey,
+    ) -> SyncEngine {
         store
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -50,6 +57,7 @@ impl SyncEngine {
             store,
             photos,
             clock,
+            key,
             progress: watch::channel(SyncProgress::default()).0,
             running: tokio::sync::Mutex::new(()),
             timeouts: Timeouts::default(),
@@ -76,14 +84,13 @@ impl SyncEngine {
         server_url: &str,
         username: &str,
         password: &str,
-        key: &DeviceKey,
     ) -> Result<(), SyncError> {
         let device_id = self.store().device_id();
         let req = LoginRequest {
             username: username.to_string(),
             password: password.to_string(),
             device_id,
-            device_public_key: key.public_key_hex(),
+            device_public_key: self.key.public_key_hex(),
             device_label: format!("tablet {device_id}"),
             protocol_version: PROTOCOL_VERSION,
         };
@@ -275,7 +282,8 @@ impl SyncEngine {
     }
 
     /// Asks the server whether this device is revoked and, only when it says so for this very
-    /// device, wipes the store and the photo directory. Returns whether it wiped.
+    /// device, wipes the store and the photo directory and renews the signing key (the wiped
+    /// device's key is gone with its data). Returns whether it wiped.
     async fn wipe_if_confirmed(&self, api: &ServerApi) -> Result<bool, SyncError> {
         let status = api.revocation().await?;
         let mut store = self.store();
@@ -285,6 +293,9 @@ impl SyncEngine {
         store.wipe()?;
         self.photos
             .remove_unrecorded(|sha| store.has_photo(sha))
+            .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        self.key
+            .renew()
             .map_err(|e| SyncError::LocalFile(e.to_string()))?;
         self.interrupted().clear();
         Ok(true)
