@@ -227,6 +227,13 @@ impl Dash {
     }
 
     /// The office dispatches the urban finding to its unit, so the unit may answer it.
+    /// Posts a site list (CSV text) to the import as `b`.
+    async fn import_sites(&self, b: &Browser, csv: &str) -> Reply {
+        let form = [("csrf", b.csrf.as_str()), ("csv", csv)];
+        self.post("/dashboard/manage/sites/import", Some(b), &form)
+            .await
+    }
+
     async fn dispatch_urban(&self) {
         let mut e = event(
             self.urban,
@@ -1123,16 +1130,8 @@ async fn the_site_csv_import_stores_every_line_or_none() {
         names
     };
     let import = |csv: String| {
-        let admin = admin.clone();
-        let d = &d;
-        async move {
-            d.post(
-                "/dashboard/manage/sites/import",
-                Some(&admin),
-                &[("csrf", &admin.csrf), ("csv", &csv)],
-            )
-            .await
-        }
+        let (admin, d) = (admin.clone(), &d);
+        async move { d.import_sites(&admin, &csv).await }
     };
     let header = "名称,类型,区县,街道,地址,纬度,经度,单位\n";
     let line = |name: &str, site_type: &str| format!("{name},{site_type},示范县,城关街道,,,,\n");
@@ -1201,14 +1200,7 @@ async fn importing_a_site_list_again_updates_and_never_duplicates() {
     let sites = || async { Reference::load(d.store.as_ref()).await.unwrap().sites };
     let import = |csv: &str| {
         let (admin, d, csv) = (admin.clone(), &d, csv.to_string());
-        async move {
-            d.post(
-                "/dashboard/manage/sites/import",
-                Some(&admin),
-                &[("csrf", &admin.csrf), ("csv", &csv)],
-            )
-            .await
-        }
+        async move { d.import_sites(&admin, &csv).await }
     };
     let header = "名称,类型,区县,街道,地址,纬度,经度,单位,编号\n";
     let list = format!(
