@@ -1,14 +1,13 @@
 //! Shared parts of Fieldcheck's end-to-end tests: demo data, paths, a real server process and
 //! the one checker that compares tablet and server state.
 
-pub mod app_driver;
 pub mod checker;
 pub mod fault_proxy;
 pub mod photos;
 pub mod shaping_proxy;
 pub mod tablet;
 
-pub use fieldcheck_testkit::{content_dir, process, server};
+pub use fieldcheck_testkit::{app_driver, chromium, content_dir, process, server};
 
 use anyhow::Result;
 use fieldcheck_core::store::Store;

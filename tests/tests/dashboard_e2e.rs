@@ -12,7 +12,7 @@
 //! them the test fails, it never skips.
 
 use calamine::{Reader, Xlsx, open_workbook_from_rs};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use fieldcheck_core::photo::CaptureRequest;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
@@ -22,13 +22,12 @@ use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoKind, RectificationAction, Severity, Site,
 };
-use fieldcheck_tests::process::Guarded;
+use fieldcheck_tests::chromium::Driver;
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess, admin};
 use fieldcheck_tests::tablet::{Tablet, answer};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const ADMIN: &str = "office1";
@@ -36,72 +35,6 @@ const ADMIN_PASSWORD: &str = "banGong-2026!";
 const UNIT_URBAN: &str = "unit_urban1";
 const UNIT_HOUSING: &str = "unit_housing1";
 const UNIT_PASSWORD: &str = "zhengGai-2026!";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// A chromedriver process on a free port; killed when dropped, with its browsers.
-struct Driver {
-    _child: Guarded,
-    url: String,
-}
-
-impl Driver {
-    fn start() -> Driver {
-        for path in [CHROMIUM, CHROMEDRIVER] {
-            assert!(
-                Path::new(path).exists(),
-                "{path} is missing: install Debian's chromium and chromium-driver (bash scripts/install-deps.sh)"
-            );
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Guarded::spawn(
-            Command::new(CHROMEDRIVER)
-                .arg(format!("--port={port}"))
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-        )
-        .expect("start chromedriver");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        Driver {
-            _child: child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-
-    async fn browser(&self, profile: &Path) -> Client {
-        let mut caps = serde_json::Map::new();
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--no-first-run",
-                    "--window-size=1400,1000", "--lang=zh-CN",
-                    format!("--user-data-dir={}", profile.display()),
-                ]
-            }),
-        );
-        // Both ring and aws-lc-rs are compiled in; rustls needs to be told which to use.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        ClientBuilder::rustls()
-            .expect("a WebDriver client")
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .expect("a chromium session through chromedriver")
-    }
-}
-
 /// `<target>/test-artifacts/dashboard`, made fresh.
 fn artifacts() -> PathBuf {
     let exe = std::env::current_exe().unwrap();

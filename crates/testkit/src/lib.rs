@@ -6,9 +6,16 @@
 //!   the demo data with test inspectors.
 //! - [`process`]: child processes killed with everything they started when the test ends,
 //!   also when it fails.
+//! - With the `browser` feature: `app_driver` (the real tablet app in WebKitGTK through
+//!   tauri-driver under Xvfb) and `chromium` (the dashboard in Debian's Chromium through
+//!   chromedriver), both over WebDriver (fantoccini).
 //!
 //! Dev-only: nothing that ships depends on it.
 
+#[cfg(feature = "browser")]
+pub mod app_driver;
+#[cfg(feature = "browser")]
+pub mod chromium;
 pub mod process;
 pub mod server;
 

@@ -1,0 +1,76 @@
+//! The office dashboard in a real browser: Debian's Chromium driven through chromedriver with
+//! classic WebDriver (fantoccini). A missing browser is an error naming the packages.
+
+use crate::process::Guarded;
+use fantoccini::{Client, ClientBuilder};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A chromedriver process on a free port; killed when dropped, with its browsers.
+pub struct Driver {
+    _child: Guarded,
+    url: String,
+}
+
+impl Driver {
+    /// Starts Debian's chromedriver on a free loopback port and waits until it listens.
+    pub fn start() -> Driver {
+        for path in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing: install Debian's chromium and chromium-driver (bash scripts/install-deps.sh)"
+            );
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Guarded::spawn(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        )
+        .expect("start chromedriver");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver {
+            _child: child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// A headless Chromium session (1400 × 1000, zh-CN) with its profile in `profile`.
+    pub async fn browser(&self, profile: &Path) -> Client {
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": CHROMIUM,
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu",
+                    "--disable-dev-shm-usage", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync", "--no-first-run",
+                    "--window-size=1400,1000", "--lang=zh-CN",
+                    format!("--user-data-dir={}", profile.display()),
+                ]
+            }),
+        );
+        // Both ring and aws-lc-rs are compiled in; rustls needs to be told which to use.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        ClientBuilder::rustls()
+            .expect("a WebDriver client")
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .expect("a chromium session through chromedriver")
+    }
+}
