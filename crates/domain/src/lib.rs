@@ -15,6 +15,7 @@
 //!   folder, a .zip in memory), never part of a pack; [`pack_folder`] (feature `folder`) reads
 //!   one from disk.
 //! - [`photo_signature`]: the bytes a device signs for a photo, and their check.
+//! - [`site_label`]: what a site's QR label says (county and site), and reading it back.
 //!
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
 
@@ -27,3 +28,4 @@ pub mod pack_folder;
 pub mod photo_signature;
 pub mod rectification;
 pub mod scoring;
+pub mod site_label;

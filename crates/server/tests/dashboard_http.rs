@@ -1277,6 +1277,41 @@ async fn importing_a_site_list_again_updates_and_never_duplicates() {
     );
 }
 
+/// The QR label sheet has one label per site, each holding this county's id and the site's,
+/// as the tablet will read them back.
+#[tokio::test]
+async fn the_label_sheet_has_each_sites_label() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let county = d.store.county_id().await.unwrap();
+    let sites = Reference::load(d.store.as_ref()).await.unwrap().sites;
+    assert!(!sites.is_empty());
+    let r = d.get("/dashboard/manage/labels", Some(&admin)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for site in &sites {
+        let text = fieldcheck_domain::site_label::SiteLabel {
+            county,
+            site: site.id,
+        }
+        .text();
+        assert!(
+            r.body.contains(&format!("data-label=\"{text}\"")),
+            "{} has no label",
+            site.name
+        );
+        assert_eq!(
+            fieldcheck_domain::site_label::parse(&text, county).map(|l| l.site),
+            Ok(site.id)
+        );
+    }
+    assert_eq!(r.body.matches("<svg").count(), sites.len());
+    assert_eq!(
+        d.store.county_id().await.unwrap(),
+        county,
+        "the county id is kept"
+    );
+}
+
 #[tokio::test]
 async fn office_forms_refuse_control_and_direction_characters() {
     let d = dash().await;

@@ -14,8 +14,9 @@ use std::sync::Arc;
 const PROBE_SQLITE: &[Migration] = &[
     migrations::SQLITE[0],
     migrations::SQLITE[1],
+    migrations::SQLITE[2],
     Migration {
-        version: 3,
+        version: 4,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -23,8 +24,9 @@ const PROBE_SQLITE: &[Migration] = &[
 const PROBE_POSTGRES: &[Migration] = &[
     migrations::POSTGRES[0],
     migrations::POSTGRES[1],
+    migrations::POSTGRES[2],
     Migration {
-        version: 3,
+        version: 4,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -114,7 +116,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(steps, [1, 2, 3]);
+    assert_eq!(steps, [1, 2, 3, 4]);
     let probed: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL",
@@ -123,7 +125,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         )
         .unwrap();
     assert_eq!(probed, 6, "the new column is on every finding");
-    // This binary knows only steps 1 and 2: it refuses the upgraded database instead of using it.
+    // This binary knows only steps 1 to 3: it refuses the upgraded database instead of using it.
     let refused = SqliteStore::open(&path).await.err().unwrap().to_string();
     assert!(refused.contains("newer"), "{refused}");
 }
@@ -156,7 +158,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_postgre
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(steps, [1, 2, 3]);
+    assert_eq!(steps, [1, 2, 3, 4]);
     let probed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL")
             .fetch_one(&mut conn)

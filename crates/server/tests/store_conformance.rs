@@ -586,6 +586,17 @@ mod suite {
             std::collections::HashMap::from([(rec.sha256.clone(), dev.id)])
         );
     }
+
+    /// The county id is made once and kept, even when several callers ask at once.
+    pub async fn the_county_id_is_made_once(s: &DynStore) {
+        let ids = futures_util::future::join_all((0..8).map(|_| s.county_id())).await;
+        let first = *ids[0].as_ref().unwrap();
+        assert!(
+            ids.iter().all(|id| *id.as_ref().unwrap() == first),
+            "{ids:?}"
+        );
+        assert_eq!(s.county_id().await.unwrap(), first);
+    }
 }
 
 macro_rules! conformance {
@@ -613,6 +624,7 @@ macro_rules! conformance {
             case!(pull_never_skips_a_write_that_commits_late);
             case!(assignments_reach_their_inspector_only);
             case!(photos_are_expected_until_stored);
+            case!(the_county_id_is_made_once);
         }
     };
 }

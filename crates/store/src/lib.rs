@@ -404,6 +404,9 @@ pub trait OfficeStore: Send + Sync {
     /// id is stored already writes and logs nothing (a retry).
     async fn append_office_event(&self, event: &RectificationEventRecord) -> StoreResult<bool>;
 
+    /// This server's county id, which its sites' QR labels carry: made on first use, then
+    /// never changed.
+    async fn county_id(&self) -> StoreResult<Uuid>;
     /// A finding with its unit and log.
     async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>>;
 

@@ -7,7 +7,8 @@
 //!
 //! Step 1 is the schema as it stood before versioning, written with `IF NOT EXISTS`, so a
 //! county database made by an earlier server is taken over as it is. Step 2 holds the
-//! dashboard's own records (browser sessions, office uploads). The dashboard's read models are
+//! dashboard's own records (browser sessions, office uploads); step 3 the server's lasting facts
+//! (its county id). The dashboard's read models are
 //! not migrated: they are derived data, rebuilt when their layout changes
 //! ([`crate::dashboard::migrate`]).
 
@@ -36,6 +37,11 @@ pub const SQLITE: &[Migration] = &[
         name: "dashboard_records",
         sql: include_str!("../migrations/sqlite/0002_dashboard_records.sql"),
     },
+    Migration {
+        version: 3,
+        name: "server_meta",
+        sql: include_str!("../migrations/sqlite/0003_server_meta.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -49,6 +55,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 2,
         name: "dashboard_records",
         sql: include_str!("../migrations/postgres/0002_dashboard_records.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "server_meta",
+        sql: include_str!("../migrations/postgres/0003_server_meta.sql"),
     },
 ];
 

@@ -407,6 +407,13 @@ impl OfficeStore for PostgresStore {
         Ok(appended)
     }
 
+    async fn county_id(&self) -> StoreResult<Uuid> {
+        let mut tx = self.pool.begin().await?;
+        let id = shared::county_id(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
         let mut tx = self.pool.begin().await?;
         let r = sqlx::query(sql::SELECT_FINDING)

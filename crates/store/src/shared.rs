@@ -178,6 +178,17 @@ pub(crate) async fn append_office_event(
     Ok(true)
 }
 
+/// This server's county id: the stored one, or a new one stored now (a racing replica's, if
+/// it stored one first).
+pub(crate) async fn county_id(tx: &mut impl Tx) -> StoreResult<Uuid> {
+    let key = || Arg::from("county_id");
+    let made = Uuid::now_v7().to_string();
+    tx.exec(stmt(sql::INSERT_META, [key(), made.into()]))
+        .await?;
+    let stored = tx.text(stmt(sql::SELECT_META, [key()])).await?.flatten();
+    sql::uuid(&stored.unwrap_or_default())
+}
+
 /// What the store knows of the ids a push refers to, and every unit and subcategory code.
 pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<RefData> {
     let mut out = RefData::default();

@@ -61,6 +61,10 @@ pub const UPSERT_ASSIGNMENT: &str = "INSERT INTO assignments (id, payload) VALUE
 pub const ALL_UNIT_CODES: &str = "SELECT code FROM units";
 pub const ALL_SUBCATEGORY_CODES: &str = "SELECT code FROM subcategories";
 
+pub const SELECT_META: &str = "SELECT value FROM server_meta WHERE key = $1";
+pub const INSERT_META: &str =
+    "INSERT INTO server_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
 pub const INSERT_CHANGE: &str = "INSERT INTO change_log (scope, payload, at) VALUES ($1, $2, $3)";
 pub const PULL_ALL: &str =
     "SELECT seq, payload FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2";

@@ -485,6 +485,11 @@ impl OfficeStore for SqliteStore {
             .await
     }
 
+    async fn county_id(&self) -> StoreResult<Uuid> {
+        self.tx(|tx| ready(shared::county_id(&mut SqliteTx(tx))))
+            .await
+    }
+
     async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>> {
         self.tx(move |tx| {
             let r: Option<(String, Option<String>)> = tx

@@ -54,7 +54,15 @@ dl.facts dd{margin:0}
 progress{width:24em;height:1.2em}
 .report-block{background:#fff;padding:.8em;margin:.8em 0;border-radius:6px;page-break-inside:avoid;break-inside:avoid}
 .report-block .photos img{max-width:45%;max-height:240px}
+.labels{display:grid;grid-template-columns:repeat(3,1fr);gap:4mm}
+.label{background:#fff;border:1px dashed #999;padding:3mm;text-align:center;break-inside:avoid;page-break-inside:avoid}
+.label svg{width:40mm;height:40mm;display:block;margin:0 auto}
+.label-name{font-size:13pt;font-weight:bold}
+.label-place{font-size:10pt}
 @media print{
+  @page{size:A4;margin:10mm}
+  .labels{grid-template-columns:repeat(3,62mm);grid-auto-rows:62mm;gap:3mm}
+  .label svg{width:38mm;height:38mm}
   header.top,.filters,.pager,.no-print,.actions{display:none!important}
   body{background:#fff;font-size:11pt}
   main{padding:0}

@@ -51,6 +51,7 @@ pub async fn manage_page(
     };
     let body = html! {
         h2 id="sites" { (l.t("点位", "Sites")) " (" (reference.sites.len()) ")" }
+        p { a href="/dashboard/manage/labels" id="labels-link" { (l.t("打印点位二维码标签", "Print the sites' QR labels")) } }
         @if let (Some(a), Some(u), Some(n)) = (report.added, report.updated, report.unchanged) {
             p class="notice" id="import-report" {
                 @match l { Lang::Zh => { "导入完成：新增 " (a) " 个点位，更新 " (u) " 个，" (n) " 个未变。" } Lang::En => { "Imported: " (a) " added, " (u) " updated, " (n) " unchanged." } }

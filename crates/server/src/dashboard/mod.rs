@@ -3,12 +3,13 @@
 //! layer ([`i18n`]). Sign-in with the API's accounts ([`login`]), cookie sessions and CSRF
 //! tokens ([`session`]), the problem ledger ([`ledger`]), a finding's page and the
 //! rectification loop ([`finding`]), photos ([`photos`]), scores ([`scores`]), management
-//! ([`manage`]) and exports ([`export`]). Read models live in [`projection`].
+//! ([`manage`], the sites' QR labels in [`labels`]) and exports ([`export`]). Read models live in [`projection`].
 
 pub mod error;
 pub mod export;
 pub mod finding;
 pub mod i18n;
+pub mod labels;
 pub mod layout;
 pub mod ledger;
 pub mod login;
@@ -162,6 +163,12 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
         page("GET", "/dashboard/report", Office, get(export::report)),
         page("GET", "/dashboard/scores", Admin, get(scores::scores_page)),
         page("GET", "/dashboard/manage", Admin, get(manage::manage_page)),
+        page(
+            "GET",
+            "/dashboard/manage/labels",
+            Admin,
+            get(labels::labels_page),
+        ),
         page(
             "POST",
             "/dashboard/manage/sites",
