@@ -5,6 +5,7 @@
 //! - [`clock`]: the hybrid logical clock that stamps every change.
 //! - [`photo`]: the capture pipeline: processing (through `fieldcheck-photo-codec`), Chinese
 //!   watermark, trusted time, signature, crash-safe storage.
+//! - [`scan`]: a site's QR label read from a camera frame or photo.
 //! - [`sync`]: the sync client: push, photo upload, pull, scheduling.
 //!
 //! The rules it applies (text limits, the rectification policy, scoring, China time, photo
@@ -13,5 +14,6 @@
 
 pub mod clock;
 pub mod photo;
+pub mod scan;
 pub mod store;
 pub mod sync;

@@ -1,5 +1,6 @@
 //! Core's integration tests, in one test binary (each binary links the whole engine, so one
-//! binary links once): the template pack loader and the photo pipeline through the public API.
+//! binary links once): the template pack loader, the photo pipeline and label scanning
+//! through the public API.
 
 mod content_pack;
 mod photo_bad_inputs;
@@ -9,3 +10,4 @@ mod photo_storage;
 mod photo_support;
 mod photo_time;
 mod photo_watermark;
+mod scan_labels;
