@@ -72,6 +72,8 @@ async fn a_revoked_tablet_wipes_only_on_the_servers_word() {
         .await
         .unwrap();
     t.engine.sync_now().await.unwrap();
+    let county = t.store.lock().unwrap().sync_state().unwrap().county_id;
+    assert!(county.is_some(), "the sign-in brings the county's id");
     for _ in 0..3 {
         t.record(&mut rng, true);
     }
@@ -154,7 +156,7 @@ async fn a_revoked_tablet_wipes_only_on_the_servers_word() {
     assert!(store.finished_inspections(None).unwrap().is_empty());
     assert!(store.list_sites(&SiteQuery::default()).unwrap().is_empty());
     let state = store.sync_state().unwrap();
-    assert!(state.token.is_none() && state.server_url.is_none());
+    assert!(state.token.is_none() && state.server_url.is_none() && state.county_id.is_none());
     assert!(state.last_error.unwrap().contains("已清除"));
     assert_eq!(photo_files(&photos_dir), 0);
     assert_eq!(store.integrity_check().unwrap(), ["ok"]);

@@ -96,6 +96,10 @@ pub struct LoginResponse {
     pub server_hlc: Hlc,
     /// The server's wall clock, Unix milliseconds (for trusted capture times).
     pub server_time_ms: i64,
+    /// The county server's id, which its sites' QR labels carry (absent from servers before
+    /// the labels).
+    #[serde(default)]
+    pub county_id: Option<Uuid>,
 }
 
 /// `POST /sync/push`: a contiguous run of one device's outbox.

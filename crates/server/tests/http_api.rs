@@ -1066,6 +1066,11 @@ async fn login_registers_the_device_and_limits_failures() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let resp: LoginResponse = serde_json::from_value(r.body).unwrap();
     assert_eq!((resp.role, resp.device_id), (Role::Inspector, dev.id));
+    assert_eq!(
+        resp.county_id,
+        Some(h.state.store.county_id().await.unwrap()),
+        "the tablet learns the county its site labels name"
+    );
     let pull = json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
     assert_eq!(
         h.json(Method::POST, "/api/v1/sync/pull", Some(&resp.token), &pull)

@@ -131,13 +131,18 @@ CREATE TABLE assignments (
 CREATE INDEX assignments_by_day ON assignments (inspector, date) WHERE cancelled = 0;
 "#;
 
+/// Fifth schema: the county server's id, learnt at sign-in, that its sites' QR labels carry.
+const V5: &str = r#"
+ALTER TABLE sync_state ADD COLUMN county_id TEXT;
+"#;
+
 /// The trigger that keeps rectification events from being deleted, as created by the first
 /// schema; [`super::Store::wipe`] drops it for the wipe and creates it again.
 pub(super) const RECTIFICATION_NO_DELETE: &str = "CREATE TRIGGER rectification_no_delete BEFORE DELETE ON rectification_events BEGIN SELECT RAISE(ABORT, 'the rectification log is append-only'); END;";
 
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4)])
+    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
 }
 
 /// Only the first migration: for the test that upgrades a database made by the first release.

@@ -5,6 +5,7 @@ use super::{Result, Store, assignments, catalog, findings};
 use fieldcheck_protocol::{Change, ChangeItem, PhotoRecord};
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
+use uuid::Uuid;
 
 /// The tablet's login and sync bookkeeping.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -22,13 +23,15 @@ pub struct SyncState {
     pub last_success_ms: Option<i64>,
     /// The last session's error in plain words, cleared by a successful session.
     pub last_error: Option<String>,
+    /// The county server's id, learnt at sign-in: a scanned site label must carry it.
+    pub county_id: Option<Uuid>,
 }
 
 impl Store {
     /// The sync bookkeeping.
     pub fn sync_state(&self) -> Result<SyncState> {
         Ok(self.conn.query_row(
-            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error FROM sync_state",
+            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error, county_id FROM sync_state",
             [],
             |r| {
                 Ok(SyncState {
@@ -38,6 +41,9 @@ impl Store {
                     pull_cursor: r.get::<_, i64>(3)? as u64,
                     last_success_ms: r.get(4)?,
                     last_error: r.get(5)?,
+                    county_id: r
+                        .get::<_, Option<String>>(6)?
+                        .and_then(|c| Uuid::try_parse(&c).ok()),
                 })
             },
         )?)
@@ -51,6 +57,15 @@ impl Store {
                pull_cursor = CASE WHEN server_url IS ?1 AND username IS ?2 THEN pull_cursor ELSE 0 END,
                server_url = ?1, username = ?2, token = ?3",
             params![server_url, username, token],
+        )?;
+        Ok(())
+    }
+
+    /// Keeps the county server's id that the last sign-in reported (none from older servers).
+    pub fn save_county(&mut self, county: Option<Uuid>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET county_id = ?1",
+            [county.map(|c| c.to_string())],
         )?;
         Ok(())
     }

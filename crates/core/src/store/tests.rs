@@ -201,7 +201,7 @@ fn upgrades_a_database_made_by_the_first_schema() {
         .conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 4);
+    assert_eq!(v, 5);
     assert_eq!(store.site_types().unwrap()[0].name_zh, "集贸市场");
     let idx: i64 = store
         .conn

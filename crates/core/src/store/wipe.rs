@@ -41,7 +41,7 @@ impl Store {
         tx.execute_batch(super::schema::RECTIFICATION_NO_DELETE)?;
         tx.execute("UPDATE outbox_state SET last_seq = 0, last_hlc = ''", [])?;
         tx.execute(
-            "UPDATE sync_state SET server_url = NULL, token = NULL, username = NULL, pull_cursor = 0, last_success_ms = NULL, last_error = NULL",
+            "UPDATE sync_state SET server_url = NULL, token = NULL, username = NULL, pull_cursor = 0, last_success_ms = NULL, last_error = NULL, county_id = NULL",
             [],
         )?;
         tx.execute(

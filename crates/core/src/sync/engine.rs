@@ -99,6 +99,7 @@ impl SyncEngine {
         let mut store = self.store();
         let _ = store.clock().merge(resp.server_hlc);
         store.save_login(server_url, &resp.username, &resp.token)?;
+        store.save_county(resp.county_id)?;
         Ok(())
     }
 
