@@ -1,8 +1,10 @@
 //! The one error type of the app's commands: what the UI shows, Chinese first, then English.
 
 use fieldcheck_core::photo::PhotoError;
+use fieldcheck_core::scan::ScanError;
 use fieldcheck_core::store::StoreError;
 use fieldcheck_core::sync::SyncError;
+use fieldcheck_domain::site_label::LabelFault;
 use serde::Serialize;
 
 /// Why a command failed. A failed command changes nothing (core writes are transactions).
@@ -17,6 +19,12 @@ pub enum CommandError {
     /// Signing in or syncing failed.
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// No site label could be read from the picture.
+    #[error(transparent)]
+    Scan(#[from] ScanError),
+    /// The label read is not a site of this county.
+    #[error(transparent)]
+    Label(#[from] LabelFault),
     /// The request from the UI is malformed: which field, and what to do.
     #[error("{field}：{zh} / {field}: {en}")]
     Input {

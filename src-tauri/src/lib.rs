@@ -57,6 +57,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, data_dir: DataDir) -> tau
             commands::sites::today_sites,
             commands::sites::list_sites,
             commands::sites::site_page,
+            commands::sites::scan_label,
             commands::inspections::start_inspection,
             commands::inspections::unfinished_inspections,
             commands::inspections::load_inspection,

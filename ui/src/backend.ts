@@ -43,6 +43,8 @@ export interface Backend {
   addFinding(finding: FindingInput): Promise<Finding>;
   /** Sends the image file's bytes as a raw IPC body (not base64), the metadata in a header. */
   addPhoto(bytes: ArrayBuffer, meta: PhotoMeta): Promise<PhotoRecord>;
+  /** Reads a site's QR label from a picture (raw bytes) and returns that site. */
+  scanLabel(bytes: ArrayBuffer): Promise<Site>;
   findingDetail(findingId: string): Promise<FindingDetail>;
   rechecks(): Promise<RecheckEntry[]>;
   recheck(findingId: string, fixed: boolean, note: string, photoSha256: string | null): Promise<Status>;
@@ -81,6 +83,7 @@ export function tauriBackend(): Backend {
     addFinding: (finding) => invoke("add_finding", { finding }),
     addPhoto: (bytes, meta) =>
       invoke("add_photo", new Uint8Array(bytes), { headers: { "x-photo": JSON.stringify(meta) } }),
+    scanLabel: (bytes) => invoke("scan_label", new Uint8Array(bytes)),
     findingDetail: (finding_id) => invoke("finding_detail", { finding_id }),
     rechecks: () => invoke("rechecks"),
     recheck: (finding_id, fixed, note, photo_sha256) =>

@@ -54,6 +54,21 @@ describe("home", () => {
     await waitFor(() => expect(screen.getByTestId("site-list").querySelectorAll("li").length).toBe(1));
   });
 
+  it("opens the site whose label the camera read, and says plainly when none was read", async () => {
+    const backend = mockBackend();
+    render(App, { props: { backend } });
+    const photo = new File([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], "label.jpg", { type: "image/jpeg" });
+    await fireEvent.change(await screen.findByTestId("scan-label"), { target: { files: [photo] } });
+    await waitFor(() => expect(backend.scanLabel).toHaveBeenCalledTimes(1));
+    expect(backend.scanLabel.mock.calls[0][0].byteLength).toBe(4);
+    await waitFor(() => expect(backend.sitePage).toHaveBeenCalled());
+
+    backend.scanLabel.mockRejectedValueOnce({ message: "画面中没有找到二维码，请对准点位标签 / No QR code found", field: null });
+    go({ name: "home" });
+    await fireEvent.change(await screen.findByTestId("scan-label"), { target: { files: [photo] } });
+    expect((await screen.findByRole("alert")).textContent).toContain("画面中没有找到二维码");
+  });
+
   it("reads the lists again when a sync has ended well", async () => {
     const backend = mockBackend();
     let progress: (p: SyncProgress) => void = () => {};

@@ -1,14 +1,16 @@
 //! Sites: today's assignments, the searchable list, the catalog, a site's page.
 
 use super::parse_id;
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
+use fieldcheck_core::store::StoreError;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_domain::scoring::Score;
 use fieldcheck_protocol::{Assignment, InspectionRecord, Site, SiteType, Subcategory, Unit};
 use serde::Serialize;
 use tauri::State;
+use tauri::ipc::{InvokeBody, Request};
 
 /// Server-owned lists the screens pick from.
 #[derive(Debug, Serialize)]
@@ -133,4 +135,43 @@ pub(crate) fn summarize(
             })
         })
         .collect()
+}
+
+/// Reads a site's QR label from a picture (the request body: the image's raw bytes, a camera
+/// frame or a photo of the label) and returns that site, for the UI to open. The label must
+/// be of the county this tablet signed in to, and its site on the tablet.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> CommandResult<Site> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(CommandError::Input {
+            field: "body",
+            zh: "图片须以二进制发送",
+            en: "send the picture as raw bytes",
+        });
+    };
+    let bytes = bytes.clone();
+    let text = tauri::async_runtime::spawn_blocking(move || fieldcheck_core::scan::read_qr(&bytes))
+        .await
+        .map_err(|_| CommandError::Input {
+            field: "body",
+            zh: "识别二维码时出错，请重试",
+            en: "reading the QR code failed; try again",
+        })??;
+    let store = state.store();
+    let Some(county) = store.sync_state()?.county_id else {
+        return Err(CommandError::Input {
+            field: "county",
+            zh: "请先登录并同步一次，平板才能识别本区县的点位二维码",
+            en: "sign in and sync once first, so the tablet knows this county's labels",
+        });
+    };
+    let label = fieldcheck_domain::site_label::parse(&text, county)?;
+    match store.site(label.site) {
+        Err(StoreError::UnknownSite(_)) => Err(CommandError::Input {
+            field: "site",
+            zh: "本平板上还没有这个点位，请先同步后再扫码",
+            en: "this site is not on the tablet yet: sync, then scan again",
+        }),
+        found => Ok(found?),
+    }
 }

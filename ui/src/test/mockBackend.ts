@@ -132,6 +132,7 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
     })),
     finishInspection: vi.fn(async () => {}),
     addFinding: vi.fn(async (f) => ({ ...f, id: "finding-1", reporter: "inspector1", created_at: 0 })),
+    scanLabel: vi.fn(async (_bytes: ArrayBuffer) => alley),
     addPhoto: vi.fn(async (_bytes: ArrayBuffer, meta) => ({
       sha256: "a".repeat(64),
       ...meta,
