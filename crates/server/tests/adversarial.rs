@@ -594,15 +594,11 @@ async fn a_sign_in_told_busy_is_not_counted_against_the_account() {
 async fn a_dispatch_names_an_existing_unit_and_a_real_deadline_at_every_door() {
     let h = harness().await;
     let f = h.finding_for("urban_mgmt").await;
-    let before = h
-        .state
-        .store
-        .finding(f)
-        .await
-        .unwrap()
-        .unwrap()
-        .events
-        .len();
+    let steps = || async {
+        let row = h.state.store.finding(f).await.unwrap().unwrap();
+        row.events.len()
+    };
+    let before = steps().await;
     let nowhere = event(
         f,
         RectificationAction::Dispatched,
@@ -617,16 +613,7 @@ async fn a_dispatch_names_an_existing_unit_and_a_real_deadline_at_every_door() {
     let r = h.step(&h.admin, &no_day).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     assert_eq!(r.body["field"], "deadline", "{}", r.body);
-    let after = h
-        .state
-        .store
-        .finding(f)
-        .await
-        .unwrap()
-        .unwrap()
-        .events
-        .len();
-    assert_eq!(after, before, "nothing was written");
+    assert_eq!(steps().await, before, "nothing was written");
     let fine = event(f, RectificationAction::Dispatched, Some("housing"), "admin");
     let r = h.step(&h.admin, &fine).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
