@@ -9,6 +9,7 @@
 //! packages xvfb and webkit2gtk-driver plus `cargo install tauri-driver` (scripts/install-deps.sh).
 
 use fieldcheck_core::store::Store;
+use fieldcheck_domain::site_label::SiteLabel;
 use fieldcheck_protocol::{ItemValue, PositionSource};
 use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary, artifacts_dir};
 use fieldcheck_tests::checker::check_converged_and_stored;
@@ -133,8 +134,36 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
         ))
         .await
         .unwrap();
-    w.click(site_button.as_str().unwrap()).await.unwrap();
+    // The inspector opens the site by scanning its QR label: a photo of the label the office
+    // printed, naming the county the app learnt at sign-in.
+    let site = site_button.as_str().unwrap().trim_start_matches("site-");
+    let county: String = rusqlite::Connection::open(app_dir.path().join("fieldcheck.db"))
+        .unwrap()
+        .query_row("SELECT county_id FROM sync_state", [], |r| r.get(0))
+        .unwrap();
+    let label = SiteLabel {
+        county: county.parse().unwrap(),
+        site: site.parse().unwrap(),
+    };
+    let label_photo = photo_dir.path().join("label.jpg");
+    std::fs::write(
+        &label_photo,
+        fieldcheck_tests::photos::qr_jpeg(&label.text()),
+    )
+    .unwrap();
+    w.find("scan-label")
+        .await
+        .unwrap()
+        .send_keys(label_photo.to_str().unwrap())
+        .await
+        .unwrap();
     w.find("site-page").await.unwrap();
+    w.until(
+        "the scanned label opened the back alley",
+        &format!(r#"return document.querySelector('[data-testid="site-page"]').textContent.includes("{ALLEY}")"#),
+    )
+    .await
+    .unwrap();
     w.screenshot("03-site").await.unwrap();
     w.click("start-inspection").await.unwrap();
     w.find("inspection-header").await.unwrap();
