@@ -51,6 +51,8 @@ pub struct AppState {
     pub uploads: Mutex<HashSet<String>>,
     /// The office dashboard's per-process state (export jobs).
     pub dashboard: crate::dashboard::DashState,
+    /// The county id, read from the store once (it never changes).
+    county: tokio::sync::OnceCell<uuid::Uuid>,
 }
 
 impl AppState {
@@ -76,12 +78,22 @@ impl AppState {
             device_slots: crate::device_slots::DeviceSlots::default(),
             uploads: Mutex::new(HashSet::new()),
             dashboard: crate::dashboard::DashState::default(),
+            county: tokio::sync::OnceCell::new(),
             limits,
         }
     }
 }
 
 impl AppState {
+    /// This server's county id ([`crate::store::OfficeStore::county_id`]), from the store on
+    /// first use and from memory after: sign-ins and the label sheet ask for it.
+    pub async fn county_id(&self) -> Result<uuid::Uuid, crate::store::StoreError> {
+        self.county
+            .get_or_try_init(|| self.store.county_id())
+            .await
+            .copied()
+    }
+
     /// Runs image work (a photo check, a thumbnail) on a blocking thread once one of the
     /// `max_concurrent_verifications` slots is free: every image decode on the server goes
     /// through here, so their memory is bounded however many requests ask at once.

@@ -131,7 +131,7 @@ pub async fn login(
         unit: user.unit,
         server_hlc: state.clock.now(),
         server_time_ms: crate::clock::now_ms(),
-        county_id: Some(state.store.county_id().await?),
+        county_id: Some(state.county_id().await?),
     }))
 }
 

@@ -36,7 +36,7 @@ pub async fn labels_page(
     session: Session,
 ) -> Result<Markup, PageError> {
     let l = session.lang;
-    let county = state.store.county_id().await?;
+    let county = state.county_id().await?;
     let reference = Reference::load(state.store.as_ref()).await?;
     let body = html! {
         p class="no-print" {
