@@ -11,7 +11,7 @@ pub mod input;
 use crate::app::AppState;
 use crate::auth::hash_password;
 use crate::dashboard::reference::Reference;
-use crate::store::{AuditEntry, Content, FindingRow, ImportCounts, StoreError, UserRow};
+use crate::store::{AuditEntry, Content, FindingRow, ImportCounts, RefQuery, StoreError, UserRow};
 use fieldcheck_domain::china_time::{china_date, is_date};
 use fieldcheck_domain::rectification::{Status, StepFault, allowed, check_step, derive_status};
 use fieldcheck_protocol::{
@@ -387,8 +387,9 @@ impl<'a> Office<'a> {
             code: "invalid_event",
             fault: FieldFault::new(field, zh, en),
         };
-        let reference = Reference::load(self.state.store.as_ref()).await?;
-        if !event.unit.as_deref().is_some_and(|u| reference.has_unit(u)) {
+        // The unit codes only, not the whole reference data with every site.
+        let known = self.state.store.lookup(&RefQuery::default()).await?.units;
+        if !event.unit.as_ref().is_some_and(|u| known.contains(u)) {
             return Err(fault(
                 "unit",
                 "请选择一个已有的责任单位",
