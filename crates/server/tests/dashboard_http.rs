@@ -1284,19 +1284,40 @@ async fn the_label_sheet_has_each_sites_label() {
     let d = dash().await;
     let admin = d.login("admin", "admin-pw").await;
     let county = d.store.county_id().await.unwrap();
+    // More sites than one page of labels holds.
+    let more: Vec<Site> = (100..160).map(site).collect();
+    d.store.put_sites(&more).await.unwrap();
     let sites = Reference::load(d.store.as_ref()).await.unwrap().sites;
-    assert!(!sites.is_empty());
-    let r = d.get("/dashboard/manage/labels", Some(&admin)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(sites.len() > 48);
+    let page = |n: &str| {
+        let (d, admin) = (&d, admin.clone());
+        let path = format!("/dashboard/manage/labels?page={n}");
+        async move {
+            let r = d.get(&path, Some(&admin)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+            r.body
+        }
+    };
+    let (first, second) = (page("1").await, page("2").await);
+    assert_eq!(first.matches("<svg").count(), 48, "four A4 sheets a page");
+    assert_eq!(second.matches("<svg").count(), sites.len() - 48);
+    assert_eq!(
+        page("abc").await,
+        first,
+        "a page that is no number is the first"
+    );
+    assert_eq!(page("999").await, second, "past the end is the last page");
     for site in &sites {
         let text = fieldcheck_domain::site_label::SiteLabel {
             county,
             site: site.id,
         }
         .text();
-        assert!(
-            r.body.contains(&format!("data-label=\"{text}\"")),
-            "{} has no label",
+        let attr = format!("data-label=\"{text}\"");
+        assert_eq!(
+            first.matches(&attr).count() + second.matches(&attr).count(),
+            1,
+            "{} has one label",
             site.name
         );
         assert_eq!(
@@ -1304,7 +1325,6 @@ async fn the_label_sheet_has_each_sites_label() {
             Ok(site.id)
         );
     }
-    assert_eq!(r.body.matches("<svg").count(), sites.len());
     assert_eq!(
         d.store.county_id().await.unwrap(),
         county,

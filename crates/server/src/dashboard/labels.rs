@@ -8,11 +8,12 @@ use super::layout::page;
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use fieldcheck_domain::site_label::SiteLabel;
 use maud::{Markup, PreEscaped, html};
 use qrcode::render::svg;
 use qrcode::{EcLevel, QrCode};
+use serde::Deserialize;
 
 /// The QR code of `text` as an SVG element, with its quiet zone. Error correction level Q
 /// (25 %): a label that is scratched or partly covered still reads.
@@ -30,14 +31,34 @@ pub fn qr_svg(text: &str) -> String {
         .map_or(image.clone(), |at| image[at..].to_string())
 }
 
-/// `GET /dashboard/manage/labels` (admins): every site's label, 12 to an A4 page.
+/// Labels on one page of the sheet: four A4 sheets. A label's SVG is about 19 KB, so a county
+/// of thousands of sites is printed page by page, not as one page of tens of megabytes.
+pub const LABELS_PER_PAGE: usize = 48;
+
+/// `?page=` of the label sheet (from 1; anything else is the first page).
+#[derive(Default, Deserialize)]
+#[serde(default)]
+pub struct LabelsQuery {
+    page: String,
+}
+
+/// `GET /dashboard/manage/labels` (admins): the sites' labels, 12 to an A4 sheet,
+/// [`LABELS_PER_PAGE`] a page.
 pub async fn labels_page(
     State(state): State<SharedState>,
     session: Session,
+    Query(query): Query<LabelsQuery>,
 ) -> Result<Markup, PageError> {
     let l = session.lang;
     let county = state.county_id().await?;
     let reference = Reference::load(state.store.as_ref()).await?;
+    let pages = reference.sites.len().div_ceil(LABELS_PER_PAGE).max(1);
+    let page_no = query.page.parse().unwrap_or(1).clamp(1, pages);
+    let sites = reference
+        .sites
+        .iter()
+        .skip((page_no - 1) * LABELS_PER_PAGE)
+        .take(LABELS_PER_PAGE);
     let body = html! {
         p class="no-print" {
             (l.t("每张 A4 纸 12 个标签，打印后过塑，贴在点位显眼处。巡查员用平板扫码即可打开该点位并记录到场。",
@@ -46,7 +67,7 @@ pub async fn labels_page(
             button type="button" onclick="window.print()" id="print-labels" { (l.t("打印", "Print")) }
         }
         div class="labels" id="labels" {
-            @for site in &reference.sites {
+            @for site in sites {
                 @let text = SiteLabel { county, site: site.id }.text();
                 div class="label" data-site=(site.id) data-label=(text) {
                     (PreEscaped(qr_svg(&text)))
@@ -54,6 +75,15 @@ pub async fn labels_page(
                     div class="label-place" { (site.district) " " (site.street) }
                     small { (reference.site_type_name(l, &site.site_type)) }
                 }
+            }
+        }
+        div class="pager no-print" {
+            @if page_no > 1 {
+                a href={ "?page=" (page_no - 1) } id="prev-page" { "‹ " (l.t("上一页", "Previous")) }
+            }
+            span id="labels-page" { (page_no) " / " (pages) }
+            @if page_no < pages {
+                a href={ "?page=" (page_no + 1) } id="next-page" { (l.t("下一页", "Next")) " ›" }
             }
         }
     };
