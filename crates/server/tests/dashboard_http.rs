@@ -1270,6 +1270,15 @@ async fn importing_a_site_list_again_updates_and_never_duplicates() {
             Some(&admin),
         )
         .await;
+    let garbled = d
+        .get("/dashboard/manage?added=x&updated=-1", Some(&admin))
+        .await;
+    assert_eq!(
+        garbled.status,
+        StatusCode::OK,
+        "a garbled report shows the page"
+    );
+    assert!(!garbled.body.contains("import-report"));
     assert!(
         page.body.contains("新增 1 个点位，更新 2 个，3 个未变"),
         "{}",

@@ -52,7 +52,7 @@ pub async fn manage_page(
     let body = html! {
         h2 id="sites" { (l.t("点位", "Sites")) " (" (reference.sites.len()) ")" }
         p { a href="/dashboard/manage/labels" id="labels-link" { (l.t("打印点位二维码标签", "Print the sites' QR labels")) } }
-        @if let (Some(a), Some(u), Some(n)) = (report.added, report.updated, report.unchanged) {
+        @if let Some((a, u, n)) = report.counts() {
             p class="notice" id="import-report" {
                 @match l { Lang::Zh => { "导入完成：新增 " (a) " 个点位，更新 " (u) " 个，" (n) " 个未变。" } Lang::En => { "Imported: " (a) " added, " (u) " updated, " (n) " unchanged." } }
             }
@@ -119,12 +119,25 @@ pub async fn manage_page(
     Ok(page(&session, l.t("管理", "Management"), body))
 }
 
-/// What the last site import did, shown once on the page it returns to.
+/// What the last site import did, shown once on the page it returns to (text that is not a
+/// count shows nothing, rather than failing the page).
 #[derive(Deserialize, Default)]
+#[serde(default)]
 pub struct ImportReport {
-    added: Option<usize>,
-    updated: Option<usize>,
-    unchanged: Option<usize>,
+    added: String,
+    updated: String,
+    unchanged: String,
+}
+
+impl ImportReport {
+    /// (added, updated, unchanged), when all three are counts.
+    fn counts(&self) -> Option<(usize, usize, usize)> {
+        Some((
+            self.added.parse().ok()?,
+            self.updated.parse().ok()?,
+            self.unchanged.parse().ok()?,
+        ))
+    }
 }
 
 /// The site form.
