@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
 use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
 use fieldcheck_protocol::{Assignment, Position, Role, Site, Unit};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Shortest password an account may be given, in characters.
@@ -214,27 +215,41 @@ pub fn match_sites(
         );
         (at, fault)
     };
+    let place = |s: &Site| [s.name.clone(), s.district.clone(), s.street.clone()];
+    // The stored sites by code and by name and place (the first of each, as listed).
+    let mut by_code = HashMap::new();
+    let mut by_place = HashMap::new();
+    for s in stored {
+        if let Some(c) = &s.qr_code {
+            by_code.entry(c.clone()).or_insert(s);
+        }
+        by_place.entry(place(s)).or_insert(s);
+    }
+    // The earlier sites of the list, by id, by code and by name and place.
+    let (mut ids, mut codes, mut places) = (HashMap::new(), HashMap::new(), HashMap::new());
     let mut out = SiteImport::default();
-    // What each earlier site of the list is known by: its id, its code, its name and place.
-    let mut seen: Vec<(Uuid, Option<String>, [String; 3])> = Vec::new();
     for (at, mut site) in incoming.into_iter().enumerate() {
         let code = site.qr_code.take().filter(|c| !c.trim().is_empty());
-        let existing = stored.iter().find(|s| match &code {
-            Some(c) => s.qr_code.as_ref() == Some(c),
-            None => (&s.name, &s.district, &s.street) == (&site.name, &site.district, &site.street),
-        });
+        let here = place(&site);
+        let existing = match &code {
+            Some(c) => by_code.get(c),
+            None => by_place.get(&here),
+        }
+        .copied();
         site.id = existing.map_or_else(Uuid::now_v7, |s| s.id);
         site.qr_code = code.or_else(|| existing.and_then(|s| s.qr_code.clone()));
-        let place = [&site.name, &site.district, &site.street].map(Clone::clone);
-        let repeated = seen.iter().position(|(id, code, at_place)| {
-            *id == site.id
-                || (code.is_some() && *code == site.qr_code)
-                || (site.qr_code.is_none() && *at_place == place)
+        let repeated = ids.get(&site.id).or_else(|| match &site.qr_code {
+            Some(c) => codes.get(c),
+            None => places.get(&here),
         });
-        if let Some(first) = repeated {
+        if let Some(&first) = repeated {
             return Err(again(at, first));
         }
-        seen.push((site.id, site.qr_code.clone(), place));
+        ids.insert(site.id, at);
+        if let Some(c) = &site.qr_code {
+            codes.insert(c.clone(), at);
+        }
+        places.entry(here).or_insert(at);
         match existing {
             Some(old) if *old == site => out.unchanged += 1,
             Some(_) => {
