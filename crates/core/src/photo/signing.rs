@@ -60,10 +60,13 @@ impl DeviceKey {
 
     /// Throws the key away and makes a new one, in the file and in every clone: what a wipe
     /// does, so that nothing signed after it can pass for the wiped device's work. The old
-    /// secret's file is overwritten by the new one's rename.
+    /// secret is zeroed in place and synced before the new file takes its name (flash storage
+    /// may still hold older copies of its blocks; that is as far as an app can reach).
     pub fn renew(&self) -> Result<(), PhotoError> {
         let dir = &self.shared.dir;
-        let key = create(dir, &dir.join(KEY_FILE))?;
+        let path = dir.join(KEY_FILE);
+        scrub(&path).map_err(PhotoError::io("erase old device key"))?;
+        let key = create(dir, &path)?;
         *self.shared.key.write().unwrap_or_else(|e| e.into_inner()) = key;
         Ok(())
     }
@@ -85,6 +88,19 @@ impl DeviceKey {
     pub fn sign(&self, record: &mut PhotoRecord) {
         let signature = self.key().sign(&signed_message(record));
         record.signature = hex::encode(signature.to_bytes());
+    }
+}
+
+/// Overwrites the secret in the key file at `path` with zeros and syncs it; nothing to do
+/// when there is no file.
+fn scrub(path: &Path) -> std::io::Result<()> {
+    match fs::OpenOptions::new().write(true).open(path) {
+        Ok(mut file) => {
+            file.write_all(&[0; 32])?;
+            file.sync_all()
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
     }
 }
 
@@ -140,4 +156,37 @@ fn restrict_permissions(path: &Path) -> Result<(), PhotoError> {
 #[cfg(not(unix))]
 fn restrict_permissions(_path: &Path) -> Result<(), PhotoError> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewing_zeroes_the_old_secret_in_place_and_every_clone_signs_with_the_new_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = DeviceKey::load_or_create(dir.path()).unwrap();
+        let clone = key.clone();
+        let old_public = key.public_key_hex();
+        // A second name for the old file's inode: what stays on the disk after a rename.
+        let old_inode = dir.path().join("old-inode");
+        fs::hard_link(dir.path().join(KEY_FILE), &old_inode).unwrap();
+        let old_secret = fs::read(&old_inode).unwrap();
+        assert!(old_secret.iter().any(|&b| b != 0));
+
+        key.renew().unwrap();
+        assert_eq!(
+            fs::read(&old_inode).unwrap(),
+            [0; 32],
+            "the old secret is zeroed"
+        );
+        assert_ne!(fs::read(dir.path().join(KEY_FILE)).unwrap(), old_secret);
+        assert_ne!(
+            clone.public_key_hex(),
+            old_public,
+            "clones sign with the new key"
+        );
+        let reloaded = DeviceKey::load_or_create(dir.path()).unwrap();
+        assert_eq!(reloaded.public_key_hex(), clone.public_key_hex());
+    }
 }
