@@ -189,11 +189,6 @@ impl ServerProcess {
         self.command.data_dir()
     }
 
-    /// The command it was started with, for admin commands on the same data.
-    pub fn command(&self) -> &ServerCommand {
-        &self.command
-    }
-
     /// The server's process id (for reading `/proc/<pid>/status`).
     pub fn pid(&self) -> u32 {
         self.child.id()

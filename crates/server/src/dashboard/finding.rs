@@ -19,7 +19,7 @@ use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::Redirect;
 use fieldcheck_domain::rectification::{Status, allowed, derive_status};
-use fieldcheck_protocol::{Position, RectificationAction, RectificationEventRecord, Role};
+use fieldcheck_protocol::{Hlc, Position, RectificationAction, RectificationEventRecord, Role};
 use fieldcheck_store::dash_row;
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -321,20 +321,16 @@ async fn append(
     row: &FindingRow,
     step: Step,
 ) -> Result<Redirect, PageError> {
-    let event = event_of(state, session, row, step);
+    let event = event_of(session, row, step);
     Office::new(state, session.actor())
         .record_step(row, &event)
         .await?;
     Ok(to_finding(row.record.id))
 }
 
-/// The step as it will be stored: a new event by the session's account, stamped now.
-fn event_of(
-    state: &SharedState,
-    session: &Session,
-    row: &FindingRow,
-    step: Step,
-) -> RectificationEventRecord {
+/// The step as it will be stored: a new event by the session's account (the office service
+/// stamps it when it records it).
+fn event_of(session: &Session, row: &FindingRow, step: Step) -> RectificationEventRecord {
     let Step {
         action,
         note,
@@ -351,7 +347,7 @@ fn event_of(
         unit,
         deadline,
         photo_sha256: photo,
-        hlc: state.clock.now(),
+        hlc: Hlc::ZERO,
     }
 }
 
@@ -512,7 +508,7 @@ pub async fn rectify(
         photo: Some(sha.clone()),
         ..Step::new(RectificationAction::Rectified, note)
     };
-    let event = event_of(&state, &session, &row, step);
+    let event = event_of(&session, &row, step);
     let office = Office::new(&state, session.actor());
     office.check_step(&row, &event).await?;
     let max_side = state.limits.max_image_side;
