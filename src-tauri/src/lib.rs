@@ -65,6 +65,8 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, data_dir: DataDir) -> tau
             commands::inspections::finish_inspection,
             commands::findings::add_finding,
             commands::findings::add_photo,
+            commands::findings::mark_photo,
+            commands::findings::fetch_photo,
             commands::findings::finding_detail,
             commands::findings::rechecks,
             commands::findings::recheck,

@@ -2,7 +2,7 @@
 //! over one app data directory.
 
 use crate::error::{CommandError, CommandResult};
-use fieldcheck_core::photo::{DeviceKey, PhotoDir, PhotoPipeline, TrustedClock};
+use fieldcheck_core::photo::{DeviceKey, PhotoCache, PhotoDir, PhotoPipeline, TrustedClock};
 use fieldcheck_core::store::Store;
 use fieldcheck_core::sync::SyncEngine;
 use fieldcheck_core::sync::scheduler::{Pacing, Scheduler, Trigger};
@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 pub const DATABASE_FILE: &str = "fieldcheck.db";
 /// The photo directory inside the app data directory.
 pub const PHOTO_DIR: &str = "photos";
+/// The cache of other tablets' photos inside the app data directory.
+pub const PHOTO_CACHE_DIR: &str = "photo-cache";
 
 /// The tablet as the commands see it. Managed by Tauri (`State<AppState>`).
 pub struct AppState {
@@ -20,6 +22,8 @@ pub struct AppState {
     pub store: Arc<Mutex<Store>>,
     /// The photo pipeline (processing is CPU work: run it off the UI's thread).
     pub photos: Arc<PhotoPipeline>,
+    /// Other tablets' photos (before-photos of re-checks), fetched by the sync engine.
+    pub cache: PhotoCache,
     /// The sync engine shared with the background scheduler.
     pub engine: Arc<SyncEngine>,
     /// The app data directory.
@@ -31,7 +35,8 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the tablet in `data_dir` (creating it): the database, the photo directory (with
-    /// photos a power cut left unrecorded removed), the signing key and the sync engine.
+    /// photos a power cut left unrecorded removed), the photo cache, the signing key and the
+    /// sync engine.
     pub fn open(data_dir: &Path, default_server_url: Option<String>) -> CommandResult<AppState> {
         std::fs::create_dir_all(data_dir).map_err(|e| CommandError::DataDir {
             path: data_dir.display().to_string(),
@@ -43,16 +48,19 @@ impl AppState {
         let store = Arc::new(Mutex::new(store));
         let clock = Arc::new(TrustedClock::new());
         let key = DeviceKey::load_or_create(data_dir)?;
+        let cache = PhotoCache::open(data_dir.join(PHOTO_CACHE_DIR))?;
         let engine = SyncEngine::new(
             store.clone(),
             PhotoDir::open(data_dir.join(PHOTO_DIR))?,
             clock.clone(),
             key.clone(),
-        );
+        )
+        .with_photo_cache(cache.clone());
         let photos = PhotoPipeline::new(photo_dir, clock, key);
         Ok(AppState {
             store,
             photos: Arc::new(photos),
+            cache,
             engine: Arc::new(engine),
             data_dir: data_dir.to_path_buf(),
             default_server_url,

@@ -20,7 +20,7 @@ use fieldcheck_core::sync::SyncError;
 use fieldcheck_core::sync::api::{ServerApi, Timeouts, login};
 use fieldcheck_core::sync::backoff::Backoff;
 use fieldcheck_domain::clock::Clock;
-use fieldcheck_domain::photo_signature::verify_record;
+use fieldcheck_domain::device_signature::verify_record;
 use fieldcheck_protocol::{
     Category, ChangeItem, FindingRecord, InspectionRecord, ItemKind, ItemResultRecord, ItemValue,
     LoginRequest, OutboxEntry, PROTOCOL_VERSION, PhotoKind, PhotoRecord, PullRequest, PushRequest,
@@ -326,6 +326,7 @@ async fn pull_reference(api: &ServerApi) -> Reference {
                 cursor,
                 limit: Some(500),
                 hlc: clock.now(),
+                scope_version: None,
             })
             .await
             .unwrap();
@@ -458,6 +459,7 @@ fn build_day(tablet: &Tablet, r: &Reference, salt: usize, days: usize) -> Vec<Ou
                     device_id: tablet.device_id,
                     signature: String::new(),
                     hlc: clock.now(),
+                    marked_from: None,
                 };
                 tablet.key.sign(&mut photo);
                 push(Record::Photo(photo), &clock);
@@ -562,7 +564,7 @@ fn expected_rows(days: &[Vec<OutboxEntry>]) -> Expected {
             Record::Photo(r) => {
                 photos.insert(r.sha256.clone());
             }
-            Record::Rectification(_) => {}
+            Record::Rectification(_) | Record::CheckIn(_) => {}
         }
     }
     Expected {

@@ -1,7 +1,9 @@
-//! A tablet inside a test process: store, photo pipeline and sync engine over one directory,
-//! and a generator of realistic work (inspections, answers, findings, photos).
+//! A tablet inside a test process: store, photo pipeline, photo cache and sync engine over one
+//! directory, and a generator of realistic work (inspections, answers, findings, photos).
 
-use fieldcheck_core::photo::{CaptureRequest, DeviceKey, PhotoDir, PhotoPipeline, TrustedClock};
+use fieldcheck_core::photo::{
+    CaptureRequest, DeviceKey, PhotoCache, PhotoDir, PhotoPipeline, TrustedClock,
+};
 use fieldcheck_core::store::Store;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::NewFinding;
@@ -22,6 +24,8 @@ pub struct Tablet {
     pub engine: Arc<SyncEngine>,
     /// Its photo pipeline.
     pub photos: PhotoPipeline,
+    /// Its cache of other tablets' photos, filled by the engine.
+    pub cache: PhotoCache,
     /// The inspector's account name.
     pub user: String,
     sources: Vec<Vec<u8>>,
@@ -33,12 +37,14 @@ impl Tablet {
         let store = Arc::new(Mutex::new(Store::open(dir.join("tablet.db")).unwrap()));
         let clock = Arc::new(TrustedClock::new());
         let key = DeviceKey::load_or_create(dir).unwrap();
+        let cache = PhotoCache::open(dir.join("photo-cache")).unwrap();
         let engine = SyncEngine::new(
             store.clone(),
             PhotoDir::open(dir.join("photos")).unwrap(),
             clock.clone(),
             key.clone(),
         )
+        .with_photo_cache(cache.clone())
         .with_timeouts(timeouts);
         let photos = PhotoPipeline::new(PhotoDir::open(dir.join("photos")).unwrap(), clock, key);
         let sources = (0..2)
@@ -48,6 +54,7 @@ impl Tablet {
             store,
             engine: Arc::new(engine),
             photos,
+            cache,
             user: user.to_string(),
             sources,
         }

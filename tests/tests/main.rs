@@ -8,6 +8,7 @@ mod dashboard_e2e;
 mod store_crash;
 mod sync_e2e;
 mod sync_faults;
+mod sync_recheck;
 mod sync_revoked;
 mod sync_server_crash;
 mod sync_skewed_clocks;

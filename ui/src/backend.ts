@@ -43,9 +43,19 @@ export interface Backend {
   addFinding(finding: FindingInput): Promise<Finding>;
   /** Sends the image file's bytes as a raw IPC body (not base64), the metadata in a header. */
   addPhoto(bytes: ArrayBuffer, meta: PhotoMeta): Promise<PhotoRecord>;
-  /** Reads a site's QR label from a picture (raw bytes) and returns that site. */
-  scanLabel(bytes: ArrayBuffer): Promise<Site>;
+  /** Stores a marked copy of a photo (the original stays as captured); raw JPEG bytes as the IPC body. */
+  markPhoto(originalSha256: string, jpeg: ArrayBuffer): Promise<PhotoRecord>;
+  /**
+   * Reads a site's QR label from a picture (raw bytes), records the check-in there (到场核验,
+   * with `position` in a header when known) and returns that site.
+   */
+  scanLabel(bytes: ArrayBuffer, position: Position | null): Promise<Site>;
   findingDetail(findingId: string): Promise<FindingDetail>;
+  /**
+   * Fetches another tablet's photo whole into the cache (needs the network); rejects with a
+   * plain "中文 / English" message offline or when the server does not have it.
+   */
+  fetchPhoto(sha256: string): Promise<void>;
   rechecks(): Promise<RecheckEntry[]>;
   recheck(findingId: string, fixed: boolean, note: string, photoSha256: string | null): Promise<Status>;
   syncStatus(): Promise<SyncStatus>;
@@ -83,8 +93,14 @@ export function tauriBackend(): Backend {
     addFinding: (finding) => invoke("add_finding", { finding }),
     addPhoto: (bytes, meta) =>
       invoke("add_photo", new Uint8Array(bytes), { headers: { "x-photo": JSON.stringify(meta) } }),
-    scanLabel: (bytes) => invoke("scan_label", new Uint8Array(bytes)),
+    markPhoto: (originalSha256, jpeg) =>
+      invoke("mark_photo", new Uint8Array(jpeg), { headers: { "x-photo-original": originalSha256 } }),
+    scanLabel: (bytes, position) =>
+      position
+        ? invoke("scan_label", new Uint8Array(bytes), { headers: { "x-position": JSON.stringify(position) } })
+        : invoke("scan_label", new Uint8Array(bytes)),
     findingDetail: (finding_id) => invoke("finding_detail", { finding_id }),
+    fetchPhoto: (sha256) => invoke("fetch_photo", { sha256 }),
     rechecks: () => invoke("rechecks"),
     recheck: (finding_id, fixed, note, photo_sha256) =>
       invoke("recheck", { finding_id, fixed, note, photo_sha256 }),

@@ -1,9 +1,17 @@
-import { describe, expect, it } from "vitest";
+import { invoke } from "@tauri-apps/api/core";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { tauriBackend } from "./backend";
 import { messages, translate } from "./i18n";
 import { fails, parseNumber, photoPrompts, sections } from "./lib/inspection";
 import { distanceKm, manualPosition, nearestFirst } from "./lib/sites";
-import { formatBytes, formatRate } from "./lib/format";
-import { alley, inspectionScreen, market } from "./test/mockBackend";
+import { formatBytes, formatClock, formatRate, formatTime } from "./lib/format";
+import { holdsWhole, listPhotos } from "./lib/photos";
+import { alley, inspectionScreen, market, photoRecord } from "./test/mockBackend";
+
+vi.mock("@tauri-apps/api/core", () => ({
+  invoke: vi.fn(async () => ({ sha256: "b".repeat(64) })),
+  convertFileSrc: (path: string, protocol: string) => `${protocol}://localhost/${path}`,
+}));
 
 describe("i18n", () => {
   it("has every message in both languages, none empty", () => {
@@ -75,5 +83,80 @@ describe("format", () => {
     expect(formatBytes(3 * 1024 * 1024)).toBe("3.0 MB");
     expect(formatRate(0.8123)).toBe("81.2%");
     expect(formatRate(null)).toBeNull();
+  });
+  it("gives the local time of day as HH:MM", () => {
+    const ms = new Date(2026, 10, 28, 9, 5, 59).getTime();
+    expect(formatClock(ms)).toBe("09:05");
+    expect(formatTime(ms).endsWith(`${formatClock(ms)}:59`)).toBe(true);
+    expect(formatClock(new Date(2026, 10, 28, 23, 0).getTime())).toBe("23:00");
+  });
+});
+
+describe("re-check photo lists", () => {
+  const sha = (c: string) => c.repeat(64);
+  it("puts marked copies first, keeps each hash once, and takes an unnamed photo as taken here", () => {
+    const records = [
+      photoRecord(sha("1"), "after"),
+      photoRecord(sha("2"), "after", { marked_from: sha("1") }),
+      photoRecord(sha("3"), "after"),
+      photoRecord(sha("1"), "after"),
+    ];
+    expect(listPhotos(records, { [sha("1")]: "thumb", [sha("2")]: "full" })).toEqual([
+      { sha: sha("2"), local: "full", markedFrom: sha("1") },
+      { sha: sha("1"), local: "thumb", markedFrom: null },
+      { sha: sha("3"), local: "own", markedFrom: null },
+    ]);
+  });
+  it("lets the viewer show only photos held whole", () => {
+    expect((["own", "full", "thumb", "missing"] as const).map(holdsWhole)).toEqual([true, true, false, false]);
+  });
+});
+
+describe("backend", () => {
+  beforeEach(() => vi.mocked(invoke).mockClear());
+
+  it("sends a marked photo as the raw IPC body, the original's hash in a header", async () => {
+    const original = "a".repeat(64);
+    const jpeg = new Uint8Array([0xff, 0xd8, 0x07, 0xff, 0xd9]).buffer;
+    const record = await tauriBackend().markPhoto(original, jpeg);
+    expect(record.sha256).toBe("b".repeat(64));
+    expect(invoke).toHaveBeenCalledTimes(1);
+    const [command, body, options] = vi.mocked(invoke).mock.calls[0];
+    expect(command).toBe("mark_photo");
+    expect(body).toBeInstanceOf(Uint8Array);
+    expect(Array.from(body as Uint8Array)).toEqual([0xff, 0xd8, 0x07, 0xff, 0xd9]);
+    expect(options).toEqual({ headers: { "x-photo-original": original } });
+  });
+
+  it("sends a scanned label as the raw IPC body, the position for the check-in in a header", async () => {
+    vi.mocked(invoke).mockResolvedValueOnce(alley);
+    const here = { lat: 30.2732, lon: 120.1621, accuracy_m: 8, source: "gps" as const };
+    const picture = new Uint8Array([0xff, 0xd8, 0x05, 0xff, 0xd9]).buffer;
+    expect(await tauriBackend().scanLabel(picture, here)).toEqual(alley);
+    expect(invoke).toHaveBeenCalledTimes(1);
+    const [command, body, options] = vi.mocked(invoke).mock.calls[0];
+    expect(command).toBe("scan_label");
+    expect(body).toBeInstanceOf(Uint8Array);
+    expect(Array.from(body as Uint8Array)).toEqual([0xff, 0xd8, 0x05, 0xff, 0xd9]);
+    expect(options).toEqual({ headers: { "x-position": JSON.stringify(here) } });
+    expect(JSON.parse((options as { headers: Record<string, string> }).headers["x-position"])).toEqual(here);
+  });
+
+  it("sends no position header when the position is unknown", async () => {
+    vi.mocked(invoke).mockResolvedValueOnce(alley);
+    await tauriBackend().scanLabel(new Uint8Array([1, 2]).buffer, null);
+    const [command, body, options] = vi.mocked(invoke).mock.calls[0];
+    expect(command).toBe("scan_label");
+    expect(Array.from(body as Uint8Array)).toEqual([1, 2]);
+    expect(options).toBeUndefined();
+  });
+
+  it("asks for another tablet's photo by its hash, passing a refusal on as is", async () => {
+    vi.mocked(invoke).mockResolvedValueOnce(null);
+    await tauriBackend().fetchPhoto("c".repeat(64));
+    expect(vi.mocked(invoke).mock.calls[0]).toEqual(["fetch_photo", { sha256: "c".repeat(64) }]);
+    const offline = { message: "没有网络信号 / no signal", field: null };
+    vi.mocked(invoke).mockRejectedValueOnce(offline);
+    await expect(tauriBackend().fetchPhoto("c".repeat(64))).rejects.toBe(offline);
   });
 });

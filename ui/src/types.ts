@@ -17,6 +17,7 @@ export type { ItemResultRecord as ItemResult } from "./bindings/ItemResultRecord
 export type { ItemValue } from "./bindings/ItemValue";
 export type { NewFinding as FindingInput } from "./bindings/NewFinding";
 export type { PhotoKind } from "./bindings/PhotoKind";
+export type { PhotoLocal } from "./bindings/PhotoLocal";
 export type { PhotoMeta } from "./bindings/PhotoMeta";
 export type { PhotoRecord } from "./bindings/PhotoRecord";
 export type { Position } from "./bindings/Position";

@@ -3,6 +3,7 @@
 //! through the public API.
 
 mod content_pack;
+mod field_recheck;
 mod photo_bad_inputs;
 mod photo_check;
 mod photo_orientation;

@@ -8,7 +8,7 @@ use fieldcheck_core::photo::{
     TrustedClock,
 };
 use fieldcheck_core::store::Store;
-use fieldcheck_domain::photo_signature::verify_record;
+use fieldcheck_domain::device_signature::verify_record;
 use fieldcheck_protocol::{PhotoKind, Position, PositionSource, TimeSource};
 use photo_support::{jpeg, pattern};
 use sha2::{Digest, Sha256};
@@ -243,6 +243,7 @@ fn a_file_already_stored_under_the_hash_is_kept_when_a_record_fails() {
         device_id: store.device_id(),
         signature: String::new(),
         hlc: store.clock().now(),
+        marked_from: None,
     };
     dir.save(&photo, &record, |_| Ok::<(), io::Error>(()))
         .unwrap();

@@ -19,6 +19,18 @@ pub fn china_date(ms: i64) -> String {
         .to_string()
 }
 
+/// The China calendar day at Unix milliseconds `ms` as a day number (days since 1970-01-01 in
+/// China time), for comparing days in a database without its date functions.
+pub fn china_day_number(ms: i64) -> i64 {
+    (ms + i64::from(CHINA_OFFSET_S) * 1000).div_euclid(86_400_000)
+}
+
+/// Whether a check-in at `check_in_ms` vouches for work recorded at `work_ms` (到场核验): the
+/// same China day. The site and the inspector must match too; callers compare those.
+pub fn same_china_day(check_in_ms: i64, work_ms: i64) -> bool {
+    china_day_number(check_in_ms) == china_day_number(work_ms)
+}
+
 /// `YYYY-MM-DD HH:MM:SS` in China at Unix milliseconds `ms`.
 pub fn china_datetime(ms: i64) -> String {
     DateTime::from_timestamp_millis(ms)
@@ -46,6 +58,27 @@ pub fn is_date(d: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn day_numbers_turn_at_china_midnight_and_agree_with_dates() {
+        let midnight = china_midnight("2026-12-01").unwrap();
+        assert_eq!(
+            china_day_number(midnight),
+            china_day_number(midnight + 86_399_999)
+        );
+        assert_eq!(
+            china_day_number(midnight - 1) + 1,
+            china_day_number(midnight)
+        );
+        assert!(same_china_day(midnight + 1_000, midnight + 80_000_000));
+        assert!(!same_china_day(midnight - 1, midnight));
+        assert_eq!(china_day_number(china_midnight("1970-01-02").unwrap()), 1);
+        assert_eq!(
+            china_day_number(-8 * 3_600_000 - 1),
+            -1,
+            "before 1970 floors"
+        );
+    }
 
     #[test]
     fn the_day_turns_at_midnight_utc_plus_8() {

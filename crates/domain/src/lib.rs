@@ -14,18 +14,18 @@
 //! - [`pack`]: checklist template packs checked whole, read through [`pack::PackFiles`] (a
 //!   folder, a .zip in memory), never part of a pack; [`pack_folder`] (feature `folder`) reads
 //!   one from disk.
-//! - [`photo_signature`]: the bytes a device signs for a photo, and their check.
+//! - [`device_signature`]: the bytes a device signs for a photo, and their check.
 //! - [`site_label`]: what a site's QR label says (county and site), and reading it back.
 //!
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
 
 pub mod china_time;
 pub mod clock;
+pub mod device_signature;
 pub mod limits;
 pub mod pack;
 #[cfg(feature = "folder")]
 pub mod pack_folder;
-pub mod photo_signature;
 pub mod rectification;
 pub mod scoring;
 pub mod site_label;

@@ -19,5 +19,6 @@ pub use template::*;
 
 /// Version of the sync protocol spoken by this build. A peer with another version is refused
 /// with a message naming both versions. Version 2 added assignments and tablet findings and
-/// steps in the pulled change log.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// steps in the pulled change log; version 3 photo records in pulls, scoped pulls, check-ins
+/// and marked copies of photos.
+pub const PROTOCOL_VERSION: u32 = 3;

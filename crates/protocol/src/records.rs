@@ -265,7 +265,42 @@ pub struct PhotoRecord {
     /// Device that took it.
     pub device_id: Uuid,
     /// Lower-case hex Ed25519 signature by the device's key over the capture record
-    /// (hash, time, position, device); empty until the device has a key.
+    /// (hash, time, position, device, and the original for a marked copy); empty until the
+    /// device has a key.
+    pub signature: String,
+    /// Creation stamp.
+    pub hlc: Hlc,
+    /// For a marked copy (arrows, circles, text drawn on a photo): the SHA-256 of the original,
+    /// which stays exactly as captured. `None` for a photo as captured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub marked_from: Option<String>,
+}
+
+/// An inspector's proof of presence (到场核验): the site's QR label scanned on site with the
+/// camera. Signed by the device like a photo, so the office can tell it from a typed claim.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct CheckInRecord {
+    /// Tablet-made UUIDv7.
+    pub id: Uuid,
+    /// The site whose label was scanned.
+    pub site_id: Uuid,
+    /// The label's text as read (`FCSITE1:<county>:<site>`).
+    pub label: String,
+    /// Inspector's account name.
+    pub inspector: String,
+    /// Device that scanned it.
+    pub device_id: Uuid,
+    /// When, milliseconds since the Unix epoch, from the trusted clock when known.
+    pub at: i64,
+    /// Where `at` came from.
+    pub time_source: TimeSource,
+    /// Device wall clock minus `at`, in milliseconds, at the scan.
+    pub device_clock_offset_ms: i64,
+    /// Where the tablet was, when known.
+    pub position: Option<Position>,
+    /// Lower-case hex Ed25519 signature by the device's key over the check-in's facts.
     pub signature: String,
     /// Creation stamp.
     pub hlc: Hlc,
@@ -385,6 +420,8 @@ pub enum Record {
     Photo(PhotoRecord),
     /// A rectification step.
     Rectification(RectificationEventRecord),
+    /// A site's QR label scanned on site.
+    CheckIn(CheckInRecord),
 }
 
 /// One entry of a device's outbox: the record and its place in the device's sequence.

@@ -2,11 +2,12 @@
 //!
 //! Paths (all under `/api/v1`): `POST /login`, `POST /logout`, `POST /sync/push`,
 //! `POST /sync/pull`, `POST /photos/missing`, `GET /photos/{sha256}/offset`,
-//! `PATCH /photos/{sha256}` (body = bytes from [`UPLOAD_OFFSET_HEADER`] on).
+//! `PATCH /photos/{sha256}` (body = bytes from [`UPLOAD_OFFSET_HEADER`] on),
+//! `GET /photos/{sha256}` (the bytes), `POST /photos/thumbnails`.
 
 use crate::{
-    Assignment, FindingRecord, Hlc, OutboxEntry, RectificationEventRecord, Site, SiteType,
-    Subcategory, Template, Unit,
+    Assignment, FindingRecord, Hlc, OutboxEntry, PhotoRecord, RectificationEventRecord, Site,
+    SiteType, Subcategory, Template, Unit,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -139,6 +140,10 @@ pub struct PullRequest {
     pub limit: Option<u32>,
     /// The device's clock now; merged into the server's clock.
     pub hlc: Hlc,
+    /// The account's scope version the tablet's copy was pulled under (from the last
+    /// [`PullResponse::scope_version`]); `None` from tablets before scoped pulls.
+    #[serde(default)]
+    pub scope_version: Option<u64>,
 }
 
 /// One page of changes.
@@ -150,6 +155,14 @@ pub struct PullResponse {
     pub cursor: u64,
     /// Whether another page is ready now.
     pub more: bool,
+    /// The version of the account's scope (districts) this page was cut for; the tablet sends
+    /// it back in each [`PullRequest`].
+    #[serde(default)]
+    pub scope_version: u64,
+    /// The account's scope changed since the tablet's copy: the tablet drops every finding it
+    /// pulled (keeping its own and anything unsent), and this page starts again from cursor 0.
+    #[serde(default)]
+    pub reset: bool,
     /// The server's clock after merging.
     pub server_hlc: Hlc,
     /// The server's wall clock, Unix milliseconds.
@@ -186,6 +199,8 @@ pub enum ChangeItem {
     Rectification(RectificationEventRecord),
     /// An inspector's assignment (sent to that inspector only).
     Assignment(Assignment),
+    /// A photo's record, for the findings the tablet may see (the bytes come on request).
+    Photo(PhotoRecord),
 }
 
 /// `POST /photos/missing`: which of these photos does the server still need?
@@ -202,6 +217,33 @@ pub struct PhotoMissingResponse {
     pub missing: Vec<String>,
 }
 
+/// `POST /photos/thumbnails`: the small copies of photos the tablet may see, in one request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbnailsRequest {
+    /// Lower-case hex SHA-256 names (at most [`MAX_THUMBNAILS_PER_REQUEST`]).
+    pub hashes: Vec<String>,
+}
+
+/// Most thumbnails one [`ThumbnailsRequest`] may ask for.
+pub const MAX_THUMBNAILS_PER_REQUEST: usize = 64;
+
+/// The thumbnails the server could give; hashes it does not hold (or the caller may not see)
+/// are left out.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThumbnailsResponse {
+    /// One per photo held.
+    pub thumbnails: Vec<Thumbnail>,
+}
+
+/// A photo's 320-pixel JPEG thumbnail.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    /// The photo's name.
+    pub sha256: String,
+    /// Standard base64 of the thumbnail's JPEG bytes.
+    pub jpeg_base64: String,
+}
+
 /// Where an upload stands (`GET /photos/{sha256}/offset`, and the answer to each `PATCH`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UploadStatus {
@@ -216,6 +258,17 @@ pub struct UploadStatus {
     /// What happens next, "中文 / English" (e.g. where to resume).
     #[serde(default)]
     pub message: String,
+}
+
+/// `PUT /users/{name}/districts` (office API): the districts an inspector's tablets pull (empty:
+/// the whole county); the answer carries the setting's new version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountDistricts {
+    /// District names, as the sites carry them.
+    pub districts: Vec<String>,
+    /// The scope version after the change (ignored in a request).
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Body of every error answer.

@@ -112,6 +112,7 @@ impl Tablet {
                     cursor,
                     limit: Some(500),
                     hlc: hlc_now(),
+                    scope_version: None,
                 })
                 .send()
                 .await
@@ -187,10 +188,11 @@ impl Tablet {
             device_id: self.id,
             signature: String::new(),
             hlc: hlc_now(),
+            marked_from: None,
         };
         r.signature = hex::encode(
             self.key
-                .sign(&fieldcheck_domain::photo_signature::signed_message(&r))
+                .sign(&fieldcheck_domain::device_signature::signed_message(&r))
                 .to_bytes(),
         );
         r

@@ -143,11 +143,14 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/photos/missing", Access::Device),
     ("GET", "/api/v1/photos/{sha256}/offset", Access::Device),
     ("PATCH", "/api/v1/photos/{sha256}", Access::Device),
+    ("GET", "/api/v1/photos/{sha256}", Access::AnyRole),
+    ("POST", "/api/v1/photos/thumbnails", Access::AnyRole),
     ("GET", "/api/v1/findings", Access::AnyRole),
     ("GET", "/api/v1/findings/{id}", Access::AnyRole),
     ("POST", "/api/v1/findings/{id}/events", Access::Office),
     ("PUT", "/api/v1/sites/{id}", Access::Admin),
     ("PUT", "/api/v1/assignments/{id}", Access::Admin),
+    ("PUT", "/api/v1/users/{name}/districts", Access::Admin),
     ("GET", "/api/v1/devices", Access::Admin),
     ("POST", "/api/v1/devices/{id}/revoke", Access::Admin),
     ("GET", "/api/v1/audit", Access::Admin),
@@ -244,7 +247,11 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v1/sync/pull", post(api::pull::pull))
         .route("/api/v1/photos/missing", post(api::photos::missing))
         .route("/api/v1/photos/{sha256}/offset", get(api::photos::offset))
-        .route("/api/v1/photos/{sha256}", patch(api::photos::upload))
+        .route(
+            "/api/v1/photos/{sha256}",
+            patch(api::photos::upload).get(api::photos::download),
+        )
+        .route("/api/v1/photos/thumbnails", post(api::photos::thumbnails))
         .route_layer(middleware::from_fn_with_state(state.clone(), sync_cap));
     let router = Router::new()
         .route("/healthz", get(api::meta::healthz))
@@ -259,6 +266,10 @@ pub fn router(state: SharedState) -> Router {
         )
         .route("/api/v1/sites/{id}", put(api::admin::put_site))
         .route("/api/v1/assignments/{id}", put(api::admin::put_assignment))
+        .route(
+            "/api/v1/users/{name}/districts",
+            put(api::admin::put_districts),
+        )
         .route("/api/v1/devices", get(api::admin::devices))
         .route("/api/v1/devices/{id}/revoke", post(api::admin::revoke))
         .route("/api/v1/audit", get(api::admin::audit))

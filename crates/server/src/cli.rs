@@ -120,6 +120,13 @@ enum UserCommand {
         /// Account name.
         name: String,
     },
+    /// Confine an inspector's tablets to districts (none given: the whole county again).
+    Districts {
+        /// Account name.
+        name: String,
+        /// District names, as the sites carry them.
+        districts: Vec<String>,
+    },
     /// Set a new password (random and printed unless --password is given).
     Passwd {
         /// Account name.
@@ -219,6 +226,17 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                 bail!("no account named {name}");
             }
             println!("disabled {name}");
+        }
+        Command::User(UserCommand::Districts { name, districts }) => {
+            let Some(scope) = office.set_districts(&name, &districts).await? else {
+                bail!("no account named {name}");
+            };
+            if scope.districts.is_empty() {
+                println!("{name}: whole county (scope version {})", scope.version);
+            } else {
+                let list = scope.districts.join(", ");
+                println!("{name}: {list} (scope version {})", scope.version);
+            }
         }
         Command::User(UserCommand::Passwd { name, password }) => {
             let (password, printed) = password_or_random(password);

@@ -22,5 +22,6 @@ pub mod office;
 pub mod photo_check;
 pub mod server;
 pub mod sign_in;
+pub mod thumbnails;
 pub use fieldcheck_store as store;
 pub mod validate;

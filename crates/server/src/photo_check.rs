@@ -63,9 +63,9 @@ impl PhotoRejection {
 }
 
 /// Verifies a record's signature with a hex Ed25519 public key, over the message the tablet
-/// signs ([`fieldcheck_domain::photo_signature::signed_message`]).
+/// signs ([`fieldcheck_domain::device_signature::signed_message`]).
 pub fn verify_signature(record: &PhotoRecord, public_key_hex: &str) -> Result<(), PhotoRejection> {
-    if fieldcheck_domain::photo_signature::verify_record(public_key_hex, record) {
+    if fieldcheck_domain::device_signature::verify_record(public_key_hex, record) {
         Ok(())
     } else {
         Err(PhotoRejection::BadSignature)

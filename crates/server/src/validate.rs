@@ -9,8 +9,10 @@ use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
 use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
 use fieldcheck_domain::rectification::{StepFault, check_step};
+use fieldcheck_domain::site_label;
 use fieldcheck_protocol::{
-    Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role, Template,
+    CheckInRecord, Hlc, ItemKind, ItemValue, OutboxEntry, PhotoKind, Position, Record, Role,
+    Template,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -21,8 +23,10 @@ pub struct Pusher<'a> {
     pub device: Uuid,
     /// The account's role (decides which rectification steps it may push).
     pub role: Role,
-    /// The device's registered key, which must have signed its photo records.
+    /// The device's registered key, which must have signed its photo records and check-ins.
     pub key: &'a str,
+    /// This server's county id, which a check-in's label must carry.
+    pub county: Uuid,
 }
 
 /// The entries of a batch the device's applied prefix (`high_seq`) does not hold yet. Entries
@@ -41,6 +45,7 @@ pub fn stamp_account(entries: &mut [OutboxEntry], account: &str) {
             Record::Inspection(r) => &mut r.inspector,
             Record::Finding(r) => &mut r.reporter,
             Record::Rectification(r) => &mut r.actor,
+            Record::CheckIn(r) => &mut r.inspector,
             Record::ItemResult(_) | Record::Photo(_) => continue,
         };
         if name != account {
@@ -58,6 +63,7 @@ fn record_hlc(r: &Record) -> Option<Hlc> {
         Record::Finding(r) => Some(r.hlc),
         Record::Photo(r) => Some(r.hlc),
         Record::Rectification(r) => Some(r.hlc),
+        Record::CheckIn(r) => Some(r.hlc),
     }
 }
 
@@ -102,6 +108,7 @@ pub fn check_device(entries: &[OutboxEntry], device: Uuid) -> ApiResult<()> {
             Record::Inspection(r) => Some(r.device_id),
             Record::Finding(r) => Some(r.device_id),
             Record::Photo(r) => Some(r.device_id),
+            Record::CheckIn(r) => Some(r.device_id),
             Record::ItemResult(_) | Record::Rectification(_) => None,
         };
         if let Some(owner) = owner
@@ -148,9 +155,13 @@ pub fn references(entries: &[OutboxEntry]) -> RefQuery {
                 q.findings.extend(r.finding_id);
                 q.inspections.extend(r.inspection_id);
                 q.photos.insert(r.sha256.clone());
+                q.photos.extend(r.marked_from.clone());
             }
             Record::Rectification(r) => {
                 q.findings.insert(r.finding_id);
+            }
+            Record::CheckIn(r) => {
+                q.sites.insert(r.site_id);
             }
         }
     }
@@ -159,6 +170,7 @@ pub fn references(entries: &[OutboxEntry]) -> RefQuery {
 
 struct Batch<'a> {
     device: Uuid,
+    county: Uuid,
     role: Role,
     refs: &'a mut RefData,
     /// Templates of inspections known so far (stored or earlier in the batch).
@@ -412,6 +424,17 @@ impl Batch<'_> {
                         return Err(other_device(seq, *owner));
                     }
                 }
+                if let Some(original) = &r.marked_from {
+                    sha(seq, "marked_from", original)?;
+                    if !self.refs.photos.contains_key(original) || original == &r.sha256 {
+                        return Err(bad(
+                            seq,
+                            "marked_from",
+                            "标注所依据的原照片不存在（请先推送原照片）",
+                            "the original of a marked copy is unknown (push the original first)",
+                        ));
+                    }
+                }
                 if let Some(owner) = self.refs.photos.get(&r.sha256)
                     && *owner != self.device
                 {
@@ -472,6 +495,52 @@ impl Batch<'_> {
                     sha(seq, "photo_sha256", p)?;
                 }
             }
+            Record::CheckIn(r) => self.check_in(seq, r, signer_key)?,
+        }
+        Ok(())
+    }
+}
+
+impl Batch<'_> {
+    /// A check-in: a known site, whose label of this county it names, at a real time, signed
+    /// by the device.
+    fn check_in(&self, seq: u64, r: &CheckInRecord, signer_key: &str) -> ApiResult<()> {
+        if !self.refs.sites.contains(&r.site_id) {
+            return Err(bad(seq, "site_id", "未知的考察点", "unknown site"));
+        }
+        match site_label::parse(&r.label, self.county) {
+            Ok(label) if label.site == r.site_id => {}
+            Ok(_) => {
+                return Err(bad(
+                    seq,
+                    "label",
+                    "二维码所示点位与签到点位不符",
+                    "the label names another site than the check-in",
+                ));
+            }
+            Err(fault) => {
+                let message = fault.to_string();
+                let (zh, en) = message.split_once(" / ").unwrap_or((&message, &message));
+                return Err(bad(seq, "label", zh, en));
+            }
+        }
+        text(seq, "inspector", &r.inspector, TextKind::Line, true)?;
+        if r.at <= 0 {
+            return Err(bad(
+                seq,
+                "at",
+                "签到时间无效",
+                "the check-in time is not set",
+            ));
+        }
+        position(seq, "position", &r.position)?;
+        if !fieldcheck_domain::device_signature::verify_check_in(signer_key, r) {
+            return Err(bad(
+                seq,
+                "signature",
+                "设备签名无效（请重新登录以登记设备密钥）",
+                "the device signature does not verify (log in again to register the device key)",
+            ));
         }
         Ok(())
     }
@@ -498,6 +567,7 @@ pub fn check_records(
         .collect();
     let mut batch = Batch {
         device: pusher.device,
+        county: pusher.county,
         role: pusher.role,
         refs: &mut refs,
         inspections,

@@ -3,7 +3,8 @@
 
 use crate::common::*;
 use crate::http_api::{Harness, Reply, harness};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Method, StatusCode};
 use fieldcheck_protocol::*;
 use uuid::Uuid;
 
@@ -163,7 +164,7 @@ fn resign(dev: &Device, mut r: PhotoRecord) -> PhotoRecord {
     use ed25519_dalek::Signer;
     r.signature = hex::encode(
         dev.key
-            .sign(&fieldcheck_domain::photo_signature::signed_message(&r))
+            .sign(&fieldcheck_domain::device_signature::signed_message(&r))
             .to_bytes(),
     );
     r
@@ -646,9 +647,15 @@ async fn office_steps_are_stamped_by_the_server_clock() {
         let store = h.state.store.clone();
         async move {
             store
-                .pull(0, 10_000, &fieldcheck_server::store::PullScope::Everything)
+                .pull(
+                    0,
+                    10_000,
+                    &fieldcheck_server::store::PullScope::Everything,
+                    None,
+                )
                 .await
                 .unwrap()
+                .changes
                 .len()
         }
     };
@@ -656,4 +663,190 @@ async fn office_steps_are_stamped_by_the_server_clock() {
     let r = h.step(&h.admin, &backdated).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(changes(&h).await, logged, "a retry logs nothing new");
+}
+
+#[tokio::test]
+async fn check_ins_are_signed_and_name_a_site_of_this_county_by_its_label() {
+    let h = harness().await;
+    let dev = &h.inspector_dev;
+    let county = h.state.county_id().await.unwrap();
+    let stored = |h: &Harness| {
+        let store = h.state.store.clone();
+        async move {
+            store
+                .dash_query("SELECT id FROM check_ins", vec![])
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    use ed25519_dalek::Signer;
+    let sign = |mut r: CheckInRecord| {
+        r.signature = hex::encode(
+            dev.key
+                .sign(&fieldcheck_domain::device_signature::check_in_message(&r))
+                .to_bytes(),
+        );
+        r
+    };
+    let other_county = check_in(dev, site(1).id, Uuid::now_v7());
+    let r = push_next(&h, &h.inspector, dev, vec![Record::CheckIn(other_county)]).await;
+    r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record");
+    assert_eq!(r.body["field"], "label");
+    let mut other_site = check_in(dev, site(1).id, county);
+    other_site.label = fieldcheck_domain::site_label::SiteLabel {
+        county,
+        site: Uuid::now_v7(),
+    }
+    .text();
+    let r = push_next(
+        &h,
+        &h.inspector,
+        dev,
+        vec![Record::CheckIn(sign(other_site))],
+    )
+    .await;
+    assert_eq!(r.body["field"], "label", "{}", r.body);
+    let unknown = sign(CheckInRecord {
+        site_id: Uuid::now_v7(),
+        ..check_in(dev, site(1).id, county)
+    });
+    let r = push_next(&h, &h.inspector, dev, vec![Record::CheckIn(unknown)]).await;
+    assert_eq!(r.body["field"], "site_id", "{}", r.body);
+    let mut moved = check_in(dev, site(1).id, county);
+    moved.at -= 86_400_000; // a day earlier than it was signed
+    let r = push_next(&h, &h.inspector, dev, vec![Record::CheckIn(moved)]).await;
+    assert_eq!(r.body["field"], "signature", "{}", r.body);
+    assert_eq!(stored(&h).await, 0, "every refusal wrote nothing");
+
+    let good = check_in(dev, site(1).id, county);
+    let r = push_next(&h, &h.inspector, dev, vec![Record::CheckIn(good)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(stored(&h).await, 1);
+}
+
+#[tokio::test]
+async fn a_marked_copy_needs_an_original_the_server_knows() {
+    let h = harness().await;
+    let dev = &h.inspector_dev;
+    let f = h.finding_for("urban_mgmt").await;
+    let mut marked = photo_record(dev, &jpeg(64, 48), Some(f), 64, 48);
+    marked.marked_from = Some(sha_hex(b"never pushed"));
+    let r = push_next(
+        &h,
+        &h.inspector,
+        dev,
+        vec![Record::Photo(resign(dev, marked))],
+    )
+    .await;
+    r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record");
+    assert_eq!(r.body["field"], "marked_from");
+    assert!(h.export().await.photos.is_empty());
+    // With its original earlier in the same batch it is kept, linked to it.
+    let original = photo_record(dev, &jpeg(64, 40), Some(f), 64, 40);
+    let mut marked = photo_record(dev, &jpeg(64, 48), Some(f), 64, 48);
+    marked.marked_from = Some(original.sha256.clone());
+    let marked = resign(dev, marked);
+    let r = push_next(
+        &h,
+        &h.inspector,
+        dev,
+        vec![
+            Record::Photo(original.clone()),
+            Record::Photo(marked.clone()),
+        ],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let photos = h.export().await.photos;
+    let kept = photos.iter().find(|p| p.sha256 == marked.sha256).unwrap();
+    assert_eq!(kept.marked_from.as_deref(), Some(original.sha256.as_str()));
+}
+
+#[tokio::test]
+async fn a_photo_reaches_only_callers_who_may_see_its_finding() {
+    let h = harness().await;
+    let dev = &h.inspector_dev;
+    let f = h.finding_for("urban_mgmt").await;
+    let bytes = jpeg(640, 480);
+    let before = photo_record(dev, &bytes, Some(f), 640, 480);
+    let r = push_next(&h, &h.inspector, dev, vec![Record::Photo(before.clone())]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = h.upload(&before.sha256, 0, bytes.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Inspector 2 is confined to another district.
+    let east = Site {
+        district: "东城区".into(),
+        ..site(2)
+    };
+    h.state.store.put_site(&east).await.unwrap();
+    let (token2, _) = inspector2(&h).await;
+    let r = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/inspector2/districts",
+            Some(&h.admin),
+            &serde_json::json!({ "districts": ["东城区"] }),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["version"], 1);
+    let r = h
+        .json(
+            Method::PUT,
+            "/api/v1/users/inspector2/districts",
+            Some(&h.admin),
+            &serde_json::json!({ "districts": ["西城区"] }),
+        )
+        .await;
+    r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_account");
+
+    let get = |token: String| {
+        let h = &h;
+        let path = format!("/api/v1/photos/{}", before.sha256);
+        async move {
+            h.send(Method::GET, &path, Some(&token), &[], Body::empty())
+                .await
+        }
+    };
+    let thumbs = |token: String, hashes: Vec<String>| {
+        let h = &h;
+        async move {
+            h.json(
+                Method::POST,
+                "/api/v1/photos/thumbnails",
+                Some(&token),
+                &serde_json::json!({ "hashes": hashes }),
+            )
+            .await
+        }
+    };
+    for token in [token2.clone(), h.unit_housing.clone()] {
+        let r = get(token.clone()).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+        let r = thumbs(token, vec![before.sha256.clone()]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    }
+    for token in [h.inspector.clone(), h.unit_urban.clone(), h.admin.clone()] {
+        let r = get(token.clone()).await;
+        assert_eq!(r.status, StatusCode::OK);
+        let r = thumbs(token, vec![before.sha256.clone()]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let thumb = r.body["thumbnails"][0]["jpeg_base64"].as_str().unwrap();
+        use base64::Engine as _;
+        let jpeg = base64::engine::general_purpose::STANDARD
+            .decode(thumb)
+            .unwrap();
+        let info = fieldcheck_photo_codec::check_image(&jpeg, 320).unwrap();
+        assert_eq!((info.width, info.height), (320, 240));
+    }
+    let r = get(h.inspector.clone()).await;
+    assert_eq!(
+        r.body,
+        serde_json::Value::String(String::from_utf8_lossy(&bytes).into())
+    );
+    let r = thumbs(h.admin.clone(), vec![before.sha256.clone(); 65]).await;
+    r.assert_refused(StatusCode::PAYLOAD_TOO_LARGE, "too_many_hashes");
+    let r = thumbs(h.admin.clone(), vec!["../etc".into()]).await;
+    r.assert_refused(StatusCode::BAD_REQUEST, "bad_hash");
 }

@@ -185,6 +185,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
             cursor: 0,
             limit: None,
             hlc: hlc(),
+            scope_version: None,
         })
         .send()
         .await
@@ -231,6 +232,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
             cursor: pulled.cursor,
             limit: None,
             hlc: hlc(),
+            scope_version: None,
         })
         .send()
         .await

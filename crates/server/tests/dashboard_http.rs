@@ -1427,3 +1427,80 @@ async fn an_unknown_name_costs_the_same_hash_at_the_dashboard() {
         assert_eq!(d.state.hashes.runs(), hashes, "{name}");
     }
 }
+
+#[tokio::test]
+async fn the_office_sees_the_check_in_and_the_marked_copy_first() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let page = d
+        .get(&format!("/dashboard/findings/{}", d.urban), Some(&admin))
+        .await;
+    assert!(page.body.contains("无扫码记录"), "no check-in yet");
+    assert!(
+        !d.get("/dashboard/ledger", Some(&admin))
+            .await
+            .body
+            .contains("到场核验 ✓")
+    );
+
+    let dev = Device::new(1);
+    let county = d.state.county_id().await.unwrap();
+    let high = d
+        .store
+        .list_devices()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|x| x.public_key == dev.public_hex())
+        .unwrap();
+    let dev = Device { id: high.id, ..dev };
+    let mut marked = photo_record(&dev, &jpeg(64, 40), Some(d.urban), 64, 40);
+    marked.marked_from = Some(d.photo.clone());
+    let marked = {
+        use ed25519_dalek::Signer;
+        let mut m = marked;
+        m.signature = hex::encode(
+            dev.key
+                .sign(&fieldcheck_domain::device_signature::signed_message(&m))
+                .to_bytes(),
+        );
+        m
+    };
+    let records = vec![
+        Record::CheckIn(check_in(&dev, site(1).id, county)),
+        Record::Photo(marked.clone()),
+    ];
+    d.store
+        .apply_push(
+            dev.id,
+            &dev.public_hex(),
+            &entries(high.high_seq + 1, records),
+        )
+        .await
+        .unwrap();
+
+    let page = d
+        .get(&format!("/dashboard/findings/{}", d.urban), Some(&admin))
+        .await;
+    assert!(page.body.contains("到场核验 ✓"), "{}", page.body);
+    let marked_at = page
+        .body
+        .find(&format!("data-sha=\"{}\"", marked.sha256))
+        .unwrap();
+    let original_at = page
+        .body
+        .find(&format!("data-sha=\"{}\"", d.photo))
+        .unwrap();
+    assert!(marked_at < original_at, "the marked copy comes first");
+    assert!(page.body.contains("已标注"));
+    assert!(
+        page.body
+            .contains(&format!("href=\"/dashboard/photos/{}\"", d.photo))
+    );
+    let ledger = d.get("/dashboard/ledger", Some(&admin)).await;
+    assert_eq!(
+        ledger.body.matches("到场核验 ✓").count(),
+        2,
+        "both findings at site 1 that day"
+    );
+}

@@ -342,7 +342,8 @@ async fn authorization_matrix_every_route_every_caller() {
     for (method, path, access) in ROUTES {
         let uri = path
             .replace("{sha256}", &sha)
-            .replace("{id}", &id.to_string());
+            .replace("{id}", &id.to_string())
+            .replace("{name}", "inspector1");
         for (who, token, role) in &callers {
             let headers = [
                 ("content-type", "application/json".to_string()),

@@ -15,8 +15,9 @@ const PROBE_SQLITE: &[Migration] = &[
     migrations::SQLITE[0],
     migrations::SQLITE[1],
     migrations::SQLITE[2],
+    migrations::SQLITE[3],
     Migration {
-        version: 4,
+        version: 5,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -25,8 +26,9 @@ const PROBE_POSTGRES: &[Migration] = &[
     migrations::POSTGRES[0],
     migrations::POSTGRES[1],
     migrations::POSTGRES[2],
+    migrations::POSTGRES[3],
     Migration {
-        version: 4,
+        version: 5,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -79,7 +81,11 @@ async fn everything(s: &DynStore) -> String {
     let users = s.list_users().await.unwrap();
     let devices = s.list_devices().await.unwrap();
     let audit = s.recent_audit(1000).await.unwrap();
-    let changes = s.pull(0, 10_000, &PullScope::Everything).await.unwrap();
+    let changes = s
+        .pull(0, 10_000, &PullScope::Everything, None)
+        .await
+        .unwrap()
+        .changes;
     let dashboard = s
         .dash_query(
             "SELECT s.user_name, u.uploaded_by FROM dash_sessions s, dash_uploads u",
@@ -116,7 +122,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(steps, [1, 2, 3, 4]);
+    assert_eq!(steps, [1, 2, 3, 4, 5]);
     let probed: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL",
@@ -158,7 +164,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_postgre
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(steps, [1, 2, 3, 4]);
+    assert_eq!(steps, [1, 2, 3, 4, 5]);
     let probed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL")
             .fetch_one(&mut conn)

@@ -134,7 +134,12 @@ mod suite {
         assert_eq!(first.changed, 5);
         let again = s.import_content(&c).await.unwrap();
         assert_eq!((again.changed, again.unchanged), (0, 5));
-        let logged = s.pull(0, 100, &PullScope::Everything).await.unwrap().len();
+        let logged = s
+            .pull(0, 100, &PullScope::Everything, None)
+            .await
+            .unwrap()
+            .changes
+            .len();
         let mut changed = c.clone();
         changed.templates[0].items.pop();
         changed.units.push(unit("traffic"));
@@ -143,7 +148,11 @@ mod suite {
             Err(StoreError::Conflict(_))
         ));
         assert_eq!(
-            s.pull(0, 100, &PullScope::Everything).await.unwrap().len(),
+            s.pull(0, 100, &PullScope::Everything, None)
+                .await
+                .unwrap()
+                .changes
+                .len(),
             logged,
             "nothing written"
         );
@@ -323,7 +332,11 @@ mod suite {
         let mut cursor = 0;
         let mut seen = Vec::new();
         loop {
-            let page = s.pull(cursor, 3, &PullScope::Everything).await.unwrap();
+            let page = s
+                .pull(cursor, 3, &PullScope::Everything, None)
+                .await
+                .unwrap()
+                .changes;
             if page.is_empty() {
                 break;
             }
@@ -338,9 +351,10 @@ mod suite {
             "content, sites, tablet findings, office steps, tablet step"
         );
         let housing = s
-            .pull(0, 100, &PullScope::Unit("housing".into()))
+            .pull(0, 100, &PullScope::Unit("housing".into()), None)
             .await
-            .unwrap();
+            .unwrap()
+            .changes;
         let events: Vec<_> = housing
             .iter()
             .filter(|c| matches!(c.item, ChangeItem::Rectification(_)))
@@ -357,9 +371,10 @@ mod suite {
             "both findings were recorded for urban_mgmt"
         );
         let urban = s
-            .pull(0, 100, &PullScope::Unit("urban_mgmt".into()))
+            .pull(0, 100, &PullScope::Unit("urban_mgmt".into()), None)
             .await
-            .unwrap();
+            .unwrap()
+            .changes;
         assert_eq!(
             urban
                 .iter()
@@ -377,9 +392,10 @@ mod suite {
 
         // Inspectors see every unit's steps.
         let mine = s
-            .pull(0, 100, &PullScope::Inspector("inspector1".into()))
+            .pull(0, 100, &PullScope::Inspector("inspector1".into()), None)
             .await
-            .unwrap();
+            .unwrap()
+            .changes;
         assert_eq!(mine.len(), seen.len());
 
         let f = s.finding(f1).await.unwrap().unwrap();
@@ -392,7 +408,13 @@ mod suite {
 
     pub async fn pull_never_skips_a_write_that_commits_late(s: &DynStore) {
         seed(s).await;
-        let (start, _) = (s.pull(0, 1000, &PullScope::Everything).await.unwrap(), ());
+        let (start, _) = (
+            s.pull(0, 1000, &PullScope::Everything, None)
+                .await
+                .unwrap()
+                .changes,
+            (),
+        );
         let mut cursor = start.last().unwrap().seq;
         let slow = {
             let s = s.clone();
@@ -410,7 +432,12 @@ mod suite {
         let mut seen = Vec::new();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while seen.len() < 2 && tokio::time::Instant::now() < deadline {
-            for c in s.pull(cursor, 10, &PullScope::Everything).await.unwrap() {
+            for c in s
+                .pull(cursor, 10, &PullScope::Everything, None)
+                .await
+                .unwrap()
+                .changes
+            {
                 cursor = c.seq;
                 seen.push(c);
             }
@@ -418,7 +445,12 @@ mod suite {
         }
         slow.await.unwrap();
         fast.await.unwrap();
-        for c in s.pull(cursor, 10, &PullScope::Everything).await.unwrap() {
+        for c in s
+            .pull(cursor, 10, &PullScope::Everything, None)
+            .await
+            .unwrap()
+            .changes
+        {
             seen.push(c);
         }
         let ids: Vec<Uuid> = seen
@@ -438,7 +470,11 @@ mod suite {
     pub async fn assignments_reach_their_inspector_only(s: &DynStore) {
         seed(s).await;
         s.put_site(&site(2)).await.unwrap();
-        let start = s.pull(0, 1000, &PullScope::Everything).await.unwrap();
+        let start = s
+            .pull(0, 1000, &PullScope::Everything, None)
+            .await
+            .unwrap()
+            .changes;
         let cursor = start.last().unwrap().seq;
         let assignments = |rows: Vec<fieldcheck_server::store::ChangeRow>| -> Vec<Assignment> {
             rows.into_iter()
@@ -450,7 +486,7 @@ mod suite {
         };
         let pull_as = |scope: PullScope| {
             let s = s.clone();
-            async move { assignments(s.pull(cursor, 1000, &scope).await.unwrap()) }
+            async move { assignments(s.pull(cursor, 1000, &scope, None).await.unwrap().changes) }
         };
         let first = Assignment {
             id: Uuid::now_v7(),
@@ -487,9 +523,10 @@ mod suite {
             [first.clone(), other.clone()]
         );
         let inspector1_sees = s
-            .pull(0, 1000, &PullScope::Inspector("inspector1".into()))
+            .pull(0, 1000, &PullScope::Inspector("inspector1".into()), None)
             .await
-            .unwrap();
+            .unwrap()
+            .changes;
         assert_eq!(
             inspector1_sees.len(),
             start.len() + 1,
@@ -587,6 +624,185 @@ mod suite {
         );
     }
 
+    /// An inspector confined to a district pulls the findings' news (findings, steps, photo
+    /// records) of that district, of its assigned sites and its own, and may fetch only those
+    /// photos; changing its districts or assigning it a site outside them moves its scope
+    /// version on, and a tablet pulling under the old version starts again from 0.
+    pub async fn scoped_pulls_follow_districts_assignments_and_ownership(s: &DynStore) {
+        seed(s).await;
+        let east = Site {
+            district: "东城区".into(),
+            ..site(2)
+        };
+        s.put_site(&east).await.unwrap();
+        add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
+        add_user(s, "inspector2", Role::Inspector, None, "pw-2-long-enough").await;
+        let a = Device::new(1);
+        a.register(s, "inspector1").await;
+        let b = Device::new(2);
+        b.register(s, "inspector2").await;
+        // Inspector 1 reports a finding at each site, each with a before-photo.
+        let (west_finding, east_finding) = (Uuid::now_v7(), Uuid::now_v7());
+        let west_photo = photo_record(&a, b"west", Some(west_finding), 4, 3);
+        let east_photo = photo_record(&a, b"east", Some(east_finding), 4, 3);
+        let records = vec![
+            finding(&a, west_finding, site(1).id, None, None),
+            Record::Photo(west_photo.clone()),
+            finding(&a, east_finding, east.id, None, None),
+            Record::Photo(east_photo.clone()),
+        ];
+        s.apply_push(a.id, &a.public_hex(), &entries(1, records))
+            .await
+            .unwrap();
+        // Inspector 2's own finding at site 1 (the west district).
+        let own = Uuid::now_v7();
+        let mut mine = finding(&b, own, site(1).id, None, None);
+        if let Record::Finding(f) = &mut mine {
+            f.reporter = "inspector2".into();
+        }
+        s.apply_push(b.id, &b.public_hex(), &entries(1, vec![mine]))
+            .await
+            .unwrap();
+
+        let scope = PullScope::Inspector("inspector2".into());
+        let seen = |page: &fieldcheck_server::store::PullPage| -> HashSet<String> {
+            page.changes
+                .iter()
+                .filter_map(|c| match &c.item {
+                    ChangeItem::Finding(f) => Some(f.id.to_string()),
+                    ChangeItem::Photo(p) => Some(p.sha256.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        // No districts: the whole county, photo records included.
+        let whole = s.pull(0, 1000, &scope, None).await.unwrap();
+        assert_eq!(whole.scope_version, 0);
+        assert!(!whole.reset);
+        let expected: HashSet<String> = [
+            west_finding.to_string(),
+            east_finding.to_string(),
+            own.to_string(),
+            west_photo.sha256.clone(),
+            east_photo.sha256.clone(),
+        ]
+        .into();
+        assert_eq!(seen(&whole), expected);
+        let cursor = whole.changes.last().unwrap().seq;
+
+        // Confined to the east district: the west finding and its photo leave the scope.
+        let set = s
+            .set_account_districts("inspector2", &["东城区".into(), "东城区".into()])
+            .await
+            .unwrap();
+        assert_eq!(set.districts, ["东城区"], "deduplicated");
+        assert_eq!(set.version, 1);
+        let again = s
+            .set_account_districts("inspector2", &["东城区".into()])
+            .await
+            .unwrap();
+        assert_eq!(again.version, 1, "an unchanged setting keeps its version");
+        let page = s.pull(cursor, 1000, &scope, Some(0)).await.unwrap();
+        assert!(page.reset, "the tablet's copy was pulled under version 0");
+        assert_eq!(page.scope_version, 1);
+        let expected: HashSet<String> = [
+            east_finding.to_string(),
+            own.to_string(),
+            east_photo.sha256.clone(),
+        ]
+        .into();
+        assert_eq!(seen(&page), expected, "its district and its own finding");
+        let up_to_date = s.pull(cursor, 1000, &scope, Some(1)).await.unwrap();
+        assert!(!up_to_date.reset);
+        let visible = |sha: String| {
+            let s = s.clone();
+            let scope = scope.clone();
+            async move { s.photo_visible(&sha, &scope, Some(b.id)).await.unwrap() }
+        };
+        assert_eq!(visible(east_photo.sha256.clone()).await, Some(true));
+        assert_eq!(visible(west_photo.sha256.clone()).await, Some(false));
+        assert_eq!(visible("0".repeat(64)).await, None);
+        assert_eq!(
+            s.photo_visible(&west_photo.sha256, &scope, Some(a.id))
+                .await
+                .unwrap(),
+            Some(true),
+            "the device that took it"
+        );
+
+        // Assigned to site 1 (outside its district): the version moves, site 1 comes back.
+        let assignment = Assignment {
+            id: Uuid::now_v7(),
+            inspector: "inspector2".into(),
+            site_id: site(1).id,
+            date: "2026-12-01".into(),
+            note: String::new(),
+            cancelled: false,
+        };
+        s.put_assignment(&assignment).await.unwrap();
+        let renoted = Assignment {
+            note: "看井盖".into(),
+            ..assignment.clone()
+        };
+        s.put_assignment(&renoted).await.unwrap();
+        assert_eq!(
+            s.account_scope("inspector2").await.unwrap().version,
+            2,
+            "a new site moves the version once; a changed note does not"
+        );
+        let page = s.pull(cursor, 1000, &scope, Some(1)).await.unwrap();
+        assert!(page.reset);
+        assert!(seen(&page).contains(&west_photo.sha256));
+        assert_eq!(visible(west_photo.sha256.clone()).await, Some(true));
+
+        // A unit sees only its unit's findings' photos; admins every photo.
+        let unit = PullScope::Unit("housing".into());
+        assert_eq!(
+            s.photo_visible(&east_photo.sha256, &unit, None)
+                .await
+                .unwrap(),
+            Some(false)
+        );
+        let dispatch = event(
+            east_finding,
+            RectificationAction::Dispatched,
+            Some("housing"),
+            "admin",
+        );
+        assert!(s.append_office_event(&dispatch).await.unwrap());
+        assert_eq!(
+            s.photo_visible(&east_photo.sha256, &unit, None)
+                .await
+                .unwrap(),
+            Some(true)
+        );
+        assert_eq!(
+            s.photo_visible(&west_photo.sha256, &PullScope::Everything, None)
+                .await
+                .unwrap(),
+            Some(true)
+        );
+    }
+
+    /// A check-in is stored once, whatever the replays.
+    pub async fn check_ins_are_stored_once(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
+        let a = Device::new(1);
+        a.register(s, "inspector1").await;
+        let record = Record::CheckIn(check_in(&a, site(1).id, Uuid::nil()));
+        let batch = entries(1, vec![record]);
+        for _ in 0..3 {
+            s.apply_push(a.id, &a.public_hex(), &batch).await.unwrap();
+        }
+        let rows = s
+            .dash_query("SELECT site_id, inspector FROM check_ins", vec![])
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][0].text(), site(1).id.to_string());
+    }
+
     /// The county id is made once and kept, even when several callers ask at once.
     pub async fn the_county_id_is_made_once(s: &DynStore) {
         let ids = futures_util::future::join_all((0..8).map(|_| s.county_id())).await;
@@ -625,6 +841,8 @@ macro_rules! conformance {
             case!(assignments_reach_their_inspector_only);
             case!(photos_are_expected_until_stored);
             case!(the_county_id_is_made_once);
+            case!(scoped_pulls_follow_districts_assignments_and_ownership);
+            case!(check_ins_are_stored_once);
         }
     };
 }

@@ -263,11 +263,33 @@ pub struct PushOutcome {
 pub enum PullScope {
     /// Everything (admins).
     Everything,
-    /// Reference data, every unit's rectification steps, and items addressed to this
-    /// inspector (its assignments), but not items addressed to other accounts.
+    /// Reference data, items addressed to this inspector (its assignments) but not to other
+    /// accounts, and the findings' news (findings, steps, photo records) of its districts, its
+    /// assigned sites and its own findings: every unit's, when the account has no districts.
     Inspector(String),
     /// Reference data and this unit's rectification steps (no assignments).
     Unit(String),
+}
+
+/// The districts an account pulls, and the version of that setting.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccountScope {
+    /// Moves on at every change of `districts`; 0 for an account never confined.
+    pub version: u64,
+    /// District names, sorted; empty: the whole county.
+    pub districts: Vec<String>,
+}
+
+/// One page of a pull.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PullPage {
+    /// Changes in cursor order.
+    pub changes: Vec<ChangeRow>,
+    /// The caller's scope version the page was cut for (0 for admins and units).
+    pub scope_version: u64,
+    /// The caller's tablet pulled under another scope version: this page starts from cursor 0
+    /// and the tablet must drop what it pulled before.
+    pub reset: bool,
 }
 
 /// A change-log row.
@@ -370,6 +392,17 @@ pub trait AccountStore: Send + Sync {
 
     /// The newest `limit` audit entries, newest first.
     async fn recent_audit(&self, limit: u32) -> StoreResult<Vec<AuditEntry>>;
+
+    /// The districts `name` pulls and the setting's version.
+    async fn account_scope(&self, name: &str) -> StoreResult<AccountScope>;
+
+    /// Sets the districts `name` pulls (empty: the whole county), deduplicated; a change moves
+    /// the version on. The caller has checked the account and the names.
+    async fn set_account_districts(
+        &self,
+        name: &str,
+        districts: &[String],
+    ) -> StoreResult<AccountScope>;
 }
 
 /// What the office writes and reads: content, sites, assignments, findings and their steps.
@@ -420,8 +453,13 @@ pub trait OfficeStore: Send + Sync {
 pub trait SyncStore: Send + Sync {
     /// Changes after `cursor` that `scope` may see, at most `limit`. Never skips a change that
     /// commits later.
-    async fn pull(&self, cursor: u64, limit: u32, scope: &PullScope)
-    -> StoreResult<Vec<ChangeRow>>;
+    async fn pull(
+        &self,
+        cursor: u64,
+        limit: u32,
+        scope: &PullScope,
+        tablet_version: Option<u64>,
+    ) -> StoreResult<PullPage>;
 
     /// Looks up what a push refers to.
     async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData>;
@@ -441,6 +479,16 @@ pub trait SyncStore: Send + Sync {
 
     /// A photo's record and state.
     async fn photo(&self, sha256: &str) -> StoreResult<Option<PhotoRow>>;
+
+    /// Whether `scope` may see photo `sha256` (`None`: no record of it): admins any, a unit its
+    /// unit's findings' photos, an inspector those of the findings it pulls and those `device`
+    /// (the caller's) took.
+    async fn photo_visible(
+        &self,
+        sha256: &str,
+        scope: &PullScope,
+        device: Option<Uuid>,
+    ) -> StoreResult<Option<bool>>;
 
     /// Of these hashes, those whose bytes are not stored yet.
     async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>>;

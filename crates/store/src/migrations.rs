@@ -8,7 +8,7 @@
 //! Step 1 is the schema as it stood before versioning, written with `IF NOT EXISTS`, so a
 //! county database made by an earlier server is taken over as it is. Step 2 holds the
 //! dashboard's own records (browser sessions, office uploads); step 3 the server's lasting facts
-//! (its county id). The dashboard's read models are
+//! (its county id); step 4 check-ins and the districts each inspector pulls. The dashboard's read models are
 //! not migrated: they are derived data, rebuilt when their layout changes
 //! ([`crate::dashboard::migrate`]).
 
@@ -42,6 +42,11 @@ pub const SQLITE: &[Migration] = &[
         name: "server_meta",
         sql: include_str!("../migrations/sqlite/0003_server_meta.sql"),
     },
+    Migration {
+        version: 4,
+        name: "field_scope",
+        sql: include_str!("../migrations/sqlite/0004_field_scope.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -60,6 +65,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 3,
         name: "server_meta",
         sql: include_str!("../migrations/postgres/0003_server_meta.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "field_scope",
+        sql: include_str!("../migrations/postgres/0004_field_scope.sql"),
     },
 ];
 

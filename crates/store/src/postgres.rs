@@ -10,9 +10,9 @@ use super::migrations::{self, Migration};
 use super::shared::{self, Tx};
 use super::sql::{self, Stmt};
 use super::{
-    AccountStore, AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts,
-    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery,
-    SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
+    AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
+    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullPage, PullScope, PushOutcome, RefData,
+    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
 use crate::dashboard::Cell;
 use async_trait::async_trait;
@@ -68,6 +68,13 @@ impl Tx for PgConnection {
             .fetch_optional(self)
             .await?;
         row.as_ref().map(dash::cells).transpose()
+    }
+
+    async fn rows(&mut self, stmt: Stmt) -> StoreResult<Vec<Vec<Cell>>> {
+        let rows = dash::bind(sqlx::query(stmt.sql), &stmt.args)
+            .fetch_all(self)
+            .await?;
+        rows.iter().map(dash::cells).collect()
     }
 
     async fn texts(&mut self, stmt: Stmt) -> StoreResult<Vec<String>> {
@@ -374,6 +381,24 @@ impl AccountStore for PostgresStore {
             })
             .collect()
     }
+
+    async fn account_scope(&self, name: &str) -> StoreResult<AccountScope> {
+        let mut tx = self.pool.begin().await?;
+        let scope = shared::account_scope(&mut *tx, name).await?;
+        tx.commit().await?;
+        Ok(scope)
+    }
+
+    async fn set_account_districts(
+        &self,
+        name: &str,
+        districts: &[String],
+    ) -> StoreResult<AccountScope> {
+        let mut tx = self.pool.begin().await?;
+        let scope = shared::set_account_districts(&mut *tx, name, districts).await?;
+        tx.commit().await?;
+        Ok(scope)
+    }
 }
 
 #[async_trait]
@@ -461,34 +486,12 @@ impl SyncStore for PostgresStore {
         cursor: u64,
         limit: u32,
         scope: &PullScope,
-    ) -> StoreResult<Vec<ChangeRow>> {
-        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let rows = match sql::scope_args(scope) {
-            None => {
-                sqlx::query(sql::PULL_ALL)
-                    .bind(cursor)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Some((own, inspector)) => {
-                sqlx::query(sql::PULL_SCOPED)
-                    .bind(cursor)
-                    .bind(i64::from(limit))
-                    .bind(own)
-                    .bind(inspector)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
-        rows.iter()
-            .map(|r| {
-                Ok(ChangeRow {
-                    seq: u64_from_db(r.try_get(0)?),
-                    item: sql::from_json(&r.try_get::<String, _>(1)?)?,
-                })
-            })
-            .collect()
+        tablet_version: Option<u64>,
+    ) -> StoreResult<PullPage> {
+        let mut tx = self.pool.begin().await?;
+        let page = shared::pull(&mut *tx, cursor, limit, scope, tablet_version).await?;
+        tx.commit().await?;
+        Ok(page)
     }
 
     async fn lookup(&self, refs: &RefQuery) -> StoreResult<RefData> {
@@ -546,6 +549,18 @@ impl SyncStore for PostgresStore {
                 })
             })
             .transpose()
+    }
+
+    async fn photo_visible(
+        &self,
+        sha256: &str,
+        scope: &PullScope,
+        device: Option<Uuid>,
+    ) -> StoreResult<Option<bool>> {
+        let mut tx = self.pool.begin().await?;
+        let visible = shared::photo_visible(&mut *tx, sha256, scope, device).await?;
+        tx.commit().await?;
+        Ok(visible)
     }
 
     async fn missing_photos(&self, hashes: &[String]) -> StoreResult<Vec<String>> {

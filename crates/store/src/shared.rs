@@ -6,12 +6,13 @@
 
 use super::sql::{self, Stmt};
 use super::{
-    Content, ImportCounts, InspectionRef, PushOutcome, RefData, RefQuery, StoreError, StoreResult,
-    u64_from_db,
+    AccountScope, ChangeRow, Content, ImportCounts, InspectionRef, PullPage, PullScope,
+    PushOutcome, RefData, RefQuery, StoreError, StoreResult, u64_from_db,
 };
 use crate::dashboard::{Arg, Cell};
 use fieldcheck_protocol::{
-    Assignment, ChangeItem, OutboxEntry, RectificationEventRecord, Site, Template,
+    Assignment, ChangeItem, FindingRecord, OutboxEntry, Record, RectificationEventRecord, Site,
+    Template,
 };
 use uuid::Uuid;
 
@@ -28,6 +29,8 @@ pub(crate) trait Tx {
     async fn row(&mut self, stmt: Stmt) -> StoreResult<Option<Vec<Cell>>>;
     /// The first column of every row, as text.
     async fn texts(&mut self, stmt: Stmt) -> StoreResult<Vec<String>>;
+    /// Every row.
+    async fn rows(&mut self, stmt: Stmt) -> StoreResult<Vec<Vec<Cell>>>;
     /// Takes the lock that makes change-log sequence numbers commit in order (PostgreSQL's
     /// advisory lock; SQLite has one writer and needs none).
     async fn lock_change_log(&mut self) -> StoreResult<()>;
@@ -42,13 +45,78 @@ fn stmt(sql: &'static str, args: impl IntoIterator<Item = Arg>) -> Stmt {
 
 /// Appends to the change log, visible to `scope` (`None`: everyone).
 async fn log_change(tx: &mut impl Tx, item: &ChangeItem, scope: Option<&str>) -> StoreResult<()> {
+    log_placed_change(tx, item, scope, None).await
+}
+
+/// Where a change about a finding belongs, for scoped pulls: the finding's site, its district
+/// and its reporter.
+struct Place {
+    district: Option<String>,
+    site_id: String,
+    owner: String,
+}
+
+/// The place of finding `finding_id` (`record`: the finding itself, when at hand); `None` for a
+/// finding the store does not hold.
+async fn finding_place(
+    tx: &mut impl Tx,
+    finding_id: Uuid,
+    record: Option<&FindingRecord>,
+) -> StoreResult<Option<Place>> {
+    let stored;
+    let finding = match record {
+        Some(f) => f,
+        None => {
+            let row = tx
+                .row(stmt(sql::SELECT_FINDING, [finding_id.to_string().into()]))
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            stored = sql::from_json::<FindingRecord>(row[0].text())?;
+            &stored
+        }
+    };
+    let site_id = finding.site_id.to_string();
+    let site = tx
+        .text(stmt(sql::SELECT_SITE, [site_id.as_str().into()]))
+        .await?
+        .flatten();
+    let district = match site {
+        Some(p) => Some(sql::from_json::<Site>(&p)?.district),
+        None => None,
+    };
+    Ok(Some(Place {
+        district,
+        site_id,
+        owner: finding.reporter.clone(),
+    }))
+}
+
+/// Appends to the change log, visible to `scope`, and records where it belongs when `place` is
+/// given.
+async fn log_placed_change(
+    tx: &mut impl Tx,
+    item: &ChangeItem,
+    scope: Option<&str>,
+    place: Option<&Place>,
+) -> StoreResult<()> {
     let scope = scope.map_or(Arg::Null, Arg::from);
     let at = Arg::Int(fieldcheck_domain::clock::wall_clock_ms());
-    tx.exec(stmt(
-        sql::INSERT_CHANGE,
-        [scope, sql::to_json(item).into(), at],
-    ))
-    .await?;
+    let seq = tx
+        .int(stmt(
+            sql::INSERT_CHANGE,
+            [scope, sql::to_json(item).into(), at],
+        ))
+        .await?
+        .ok_or_else(|| StoreError::Backend("change log insert returned no seq".into()))?;
+    if let Some(place) = place {
+        let args = [
+            Arg::Int(seq),
+            place.district.clone().map_or(Arg::Null, Arg::from),
+            place.site_id.as_str().into(),
+            place.owner.as_str().into(),
+        ];
+        tx.exec(stmt(sql::INSERT_CHANGE_PLACE, args)).await?;
+    }
     Ok(())
 }
 
@@ -139,15 +207,59 @@ pub(crate) async fn put_sites(tx: &mut impl Tx, sites: &[Site]) -> StoreResult<(
 pub(crate) async fn put_assignment(tx: &mut impl Tx, a: &Assignment) -> StoreResult<()> {
     tx.lock_change_log().await?;
     let id = Arg::from(a.id.to_string());
-    let old = tx.text(stmt(sql::SELECT_ASSIGNMENT, [id.clone()])).await?;
-    let changes = sql::assignment_changes(old.flatten().as_deref(), a)?;
+    let old = tx
+        .text(stmt(sql::SELECT_ASSIGNMENT, [id.clone()]))
+        .await?
+        .flatten();
+    let changes = sql::assignment_changes(old.as_deref(), a)?;
     if changes.is_empty() {
         return Ok(());
     }
-    tx.exec(stmt(sql::UPSERT_ASSIGNMENT, [id, sql::to_json(a).into()]))
-        .await?;
+    let old_place = old
+        .as_deref()
+        .map(sql::from_json::<Assignment>)
+        .transpose()?
+        .map(|o| (o.inspector, o.site_id));
+    tx.exec(stmt(
+        sql::UPSERT_ASSIGNMENT,
+        [id.clone(), sql::to_json(a).into()],
+    ))
+    .await?;
+    let site = Arg::from(a.site_id.to_string());
+    let args = [id, a.inspector.as_str().into(), site];
+    tx.exec(stmt(sql::UPSERT_ASSIGNMENT_SITE, args)).await?;
     for (item, scope) in &changes {
         log_change(tx, item, Some(scope)).await?;
+    }
+    // A site outside an inspector's districts entering (or leaving) its scope: its tablets
+    // pull again under the new scope, as when the districts change.
+    if old_place == Some((a.inspector.clone(), a.site_id)) {
+        return Ok(());
+    }
+    let district = tx
+        .text(stmt(sql::SELECT_SITE, [a.site_id.to_string().into()]))
+        .await?
+        .flatten()
+        .map(|p| sql::from_json::<Site>(&p))
+        .transpose()?
+        .map(|s| s.district);
+    let mut touched: Vec<String> = changes
+        .iter()
+        .filter_map(|(item, _)| match item {
+            ChangeItem::Assignment(x) => Some(x.inspector.clone()),
+            _ => None,
+        })
+        .collect();
+    touched.dedup();
+    for inspector in touched {
+        let account = account_scope(tx, &inspector).await?;
+        let outside = district
+            .as_ref()
+            .is_some_and(|d| !account.districts.contains(d));
+        if !account.districts.is_empty() && outside {
+            tx.exec(stmt(sql::BUMP_ACCOUNT_SCOPE, [inspector.as_str().into()]))
+                .await?;
+        }
     }
     Ok(())
 }
@@ -174,8 +286,114 @@ pub(crate) async fn append_office_event(
         tx.exec(write).await?;
     }
     let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
-    log_change(tx, &ChangeItem::Rectification(e.clone()), Some(&scope)).await?;
+    let place = finding_place(tx, e.finding_id, None).await?;
+    let item = ChangeItem::Rectification(e.clone());
+    log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
     Ok(true)
+}
+
+/// The version of `name`'s pull scope and its districts (none: the whole county).
+pub(crate) async fn account_scope(tx: &mut impl Tx, name: &str) -> StoreResult<AccountScope> {
+    let version = tx
+        .int(stmt(sql::ACCOUNT_SCOPE_VERSION, [name.into()]))
+        .await?
+        .unwrap_or(0);
+    let districts = tx
+        .texts(stmt(sql::ACCOUNT_DISTRICTS, [name.into()]))
+        .await?;
+    Ok(AccountScope {
+        version: u64_from_db(version),
+        districts,
+    })
+}
+
+/// Sets the districts `name` pulls (empty: the whole county) and moves its scope version on,
+/// so that its tablets pull again under the new scope; unchanged districts change nothing.
+/// Returns the scope as it now stands.
+pub(crate) async fn set_account_districts(
+    tx: &mut impl Tx,
+    name: &str,
+    districts: &[String],
+) -> StoreResult<AccountScope> {
+    let mut wanted: Vec<String> = districts.to_vec();
+    wanted.sort();
+    wanted.dedup();
+    let current = account_scope(tx, name).await?;
+    if current.districts == wanted {
+        return Ok(current);
+    }
+    tx.exec(stmt(sql::CLEAR_ACCOUNT_DISTRICTS, [name.into()]))
+        .await?;
+    for d in &wanted {
+        let args = [name.into(), d.as_str().into()];
+        tx.exec(stmt(sql::INSERT_ACCOUNT_DISTRICT, args)).await?;
+    }
+    tx.exec(stmt(sql::BUMP_ACCOUNT_SCOPE, [name.into()]))
+        .await?;
+    account_scope(tx, name).await
+}
+
+/// One page of changes for `scope` after `cursor`, at most `limit`. An inspector whose tablet
+/// pulled under another scope version (`tablet_version`; `None` counts as version 0) than its
+/// account's now starts again from cursor 0 with `reset` set.
+pub(crate) async fn pull(
+    tx: &mut impl Tx,
+    cursor: u64,
+    limit: u32,
+    scope: &PullScope,
+    tablet_version: Option<u64>,
+) -> StoreResult<PullPage> {
+    let limit = Arg::Int(i64::from(limit));
+    let at = |cursor: u64| Arg::Int(i64::try_from(cursor).unwrap_or(i64::MAX));
+    let (query, mut args, version, reset) = match scope {
+        PullScope::Everything => (sql::PULL_ALL, vec![at(cursor), limit], 0, false),
+        PullScope::Unit(unit) => {
+            let own = Arg::from(sql::unit_scope(Some(unit)));
+            (
+                sql::PULL_SCOPED,
+                vec![at(cursor), limit, own, Arg::Int(0)],
+                0,
+                false,
+            )
+        }
+        PullScope::Inspector(name) => {
+            let account = account_scope(tx, name).await?;
+            let reset = cursor > 0 && tablet_version.unwrap_or(0) != account.version;
+            let from = if reset { 0 } else { cursor };
+            let own = Arg::from(sql::user_scope(name));
+            let (query, last) = if account.districts.is_empty() {
+                (sql::PULL_SCOPED, Arg::Int(1))
+            } else {
+                (sql::PULL_DISTRICTS, Arg::from(name.as_str()))
+            };
+            (
+                query,
+                vec![at(from), limit, own, last],
+                account.version,
+                reset,
+            )
+        }
+    };
+    let rows = tx
+        .rows(Stmt {
+            sql: query,
+            args: std::mem::take(&mut args),
+        })
+        .await?;
+    let changes = rows
+        .iter()
+        .map(|r| {
+            Ok(ChangeRow {
+                seq: u64_from_db(r[0].int()),
+                item: sql::from_json(r[1].text())?,
+            })
+        })
+        .collect::<StoreResult<_>>()?;
+    Ok(PullPage {
+        changes,
+        scope_version: version,
+        reset,
+    })
 }
 
 /// This server's county id: the stored one, or a new one stored now (a racing replica's, if
@@ -284,15 +502,25 @@ pub(crate) async fn apply_push(
     }
     let mut high = prefix;
     for e in &fresh {
+        let mut written = 0;
         for write in sql::entry_writes(device_id, signer_key, e) {
-            tx.exec(write).await?;
+            written += tx.exec(write).await?;
         }
-        if let Some((item, finding, unit)) = sql::redistributed(&e.record) {
+        // A record stored already (another device's copy of a photo) or older than the stored
+        // one changes nothing, and nothing is passed on.
+        if written > 0
+            && let Some((item, finding, unit)) = sql::redistributed(&e.record)
+        {
             let current = tx
                 .text(stmt(sql::FINDING_UNIT, [finding.to_string().into()]))
                 .await?;
             let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
-            log_change(tx, &item, Some(&scope)).await?;
+            let record = match &e.record {
+                Record::Finding(f) => Some(f),
+                _ => None,
+            };
+            let place = finding_place(tx, finding, record).await?;
+            log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
         }
         high = e.seq;
     }
@@ -303,4 +531,56 @@ pub(crate) async fn apply_push(
         high_seq: high,
         applied: fresh.len() as u32,
     })
+}
+
+/// Whether `scope` may see photo `sha` (`None`: the server has no record of it): admins any,
+/// a unit its unit's findings' photos, an inspector its own device's and those of the findings
+/// it pulls (its districts, assigned sites and own findings; any finding without districts).
+pub(crate) async fn photo_visible(
+    tx: &mut impl Tx,
+    sha: &str,
+    scope: &PullScope,
+    device: Option<Uuid>,
+) -> StoreResult<Option<bool>> {
+    let Some(row) = tx.row(stmt(sql::SELECT_PHOTO, [sha.into()])).await? else {
+        return Ok(None);
+    };
+    let photo: fieldcheck_protocol::PhotoRecord = sql::from_json(row[0].text())?;
+    if matches!(scope, PullScope::Everything) || device == Some(photo.device_id) {
+        return Ok(Some(true));
+    }
+    let Some(finding) = photo.finding_id else {
+        return Ok(Some(false));
+    };
+    let Some(found) = tx
+        .row(stmt(sql::SELECT_FINDING, [finding.to_string().into()]))
+        .await?
+    else {
+        return Ok(Some(false));
+    };
+    let record: FindingRecord = sql::from_json(found[0].text())?;
+    let unit = found[1].opt_text().or(record.unit.clone());
+    Ok(Some(match scope {
+        PullScope::Everything => true,
+        PullScope::Unit(u) => unit.as_deref() == Some(u.as_str()),
+        PullScope::Inspector(name) => {
+            let account = account_scope(tx, name).await?;
+            let place = finding_place(tx, finding, Some(&record))
+                .await?
+                .expect("the finding is at hand");
+            let assigned = tx
+                .int(stmt(
+                    sql::ASSIGNED_SITE,
+                    [name.as_str().into(), place.site_id.as_str().into()],
+                ))
+                .await?
+                .is_some();
+            account.districts.is_empty()
+                || place.owner == *name
+                || assigned
+                || place
+                    .district
+                    .is_some_and(|d| account.districts.contains(&d))
+        }
+    }))
 }

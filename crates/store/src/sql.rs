@@ -65,11 +65,27 @@ pub const SELECT_META: &str = "SELECT value FROM server_meta WHERE key = $1";
 pub const INSERT_META: &str =
     "INSERT INTO server_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
 
-pub const INSERT_CHANGE: &str = "INSERT INTO change_log (scope, payload, at) VALUES ($1, $2, $3)";
+pub const INSERT_CHANGE: &str =
+    "INSERT INTO change_log (scope, payload, at) VALUES ($1, $2, $3) RETURNING seq";
+pub const INSERT_CHANGE_PLACE: &str =
+    "INSERT INTO change_places (seq, district, site_id, owner) VALUES ($1, $2, $3, $4)";
 pub const PULL_ALL: &str =
     "SELECT seq, payload FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2";
 /// `$3` is the caller's own scope; `$4` = 1 lets an inspector also see every unit's steps.
 pub const PULL_SCOPED: &str = "SELECT seq, payload FROM change_log WHERE seq > $1 AND (scope IS NULL OR scope = $3 OR ($4 = 1 AND scope NOT LIKE 'user:%')) ORDER BY seq LIMIT $2";
+/// An inspector confined to districts: reference data, its own items (`$3`), and the findings'
+/// news of its districts, its assigned sites and its own findings (`$4` is the account name).
+pub const PULL_DISTRICTS: &str = "SELECT c.seq, c.payload FROM change_log c LEFT JOIN change_places p ON p.seq = c.seq WHERE c.seq > $1 AND (c.scope IS NULL OR c.scope = $3 OR (c.scope LIKE 'unit:%' AND (p.owner = $4 OR p.district IN (SELECT district FROM account_districts WHERE user_name = $4) OR p.site_id IN (SELECT site_id FROM assignment_sites WHERE inspector = $4)))) ORDER BY c.seq LIMIT $2";
+pub const ACCOUNT_SCOPE_VERSION: &str = "SELECT version FROM account_scopes WHERE user_name = $1";
+pub const ACCOUNT_DISTRICTS: &str =
+    "SELECT district FROM account_districts WHERE user_name = $1 ORDER BY district";
+pub const CLEAR_ACCOUNT_DISTRICTS: &str = "DELETE FROM account_districts WHERE user_name = $1";
+pub const INSERT_ACCOUNT_DISTRICT: &str = "INSERT INTO account_districts (user_name, district) VALUES ($1, $2) ON CONFLICT (user_name, district) DO NOTHING";
+pub const BUMP_ACCOUNT_SCOPE: &str = "INSERT INTO account_scopes (user_name, version) VALUES ($1, 1) ON CONFLICT (user_name) DO UPDATE SET version = account_scopes.version + 1";
+pub const ASSIGNED_SITE: &str =
+    "SELECT CAST(1 AS BIGINT) FROM assignment_sites WHERE inspector = $1 AND site_id = $2";
+pub const UPSERT_ASSIGNMENT_SITE: &str = "INSERT INTO assignment_sites (id, inspector, site_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET inspector = excluded.inspector, site_id = excluded.site_id";
+pub const INSERT_CHECK_IN: &str = "INSERT INTO check_ins (id, site_id, inspector, device_id, china_day, at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
 
 pub const SELECT_INSPECTION_REF: &str =
     "SELECT device_id, template_id, template_version FROM inspections WHERE id = $1";
@@ -145,15 +161,6 @@ pub fn assignment_changes(
         user_scope(&new.inspector),
     ));
     Ok(out)
-}
-
-/// Arguments `$3`, `$4` of [`PULL_SCOPED`], or `None` to read everything.
-pub fn scope_args(scope: &super::PullScope) -> Option<(String, i64)> {
-    match scope {
-        super::PullScope::Everything => None,
-        super::PullScope::Inspector(name) => Some((user_scope(name), 1)),
-        super::PullScope::Unit(unit) => Some((unit_scope(Some(unit)), 0)),
-    }
 }
 
 /// Parses a stored JSON payload.
@@ -250,6 +257,18 @@ pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry
             ],
         }],
         Record::Rectification(r) => event_writes(r, "device"),
+        Record::CheckIn(r) => vec![Stmt {
+            sql: INSERT_CHECK_IN,
+            args: vec![
+                t(r.id.to_string()),
+                t(r.site_id.to_string()),
+                t(r.inspector.clone()),
+                t(device_id.to_string()),
+                Arg::Int(fieldcheck_domain::china_time::china_day_number(r.at)),
+                Arg::Int(r.at),
+                t(to_json(r)),
+            ],
+        }],
     }
 }
 
@@ -257,8 +276,9 @@ pub fn entry_writes(device_id: uuid::Uuid, signer_key: &str, entry: &OutboxEntry
 /// so that every tablet and the responsible unit follow the same loop. Returns the item, the
 /// finding whose current unit scopes it, and the unit the record names itself (which scopes it
 /// only while the finding has no unit: an edit after a dispatch goes to the unit it was
-/// dispatched to, not the one the tablet saw on site). Inspections, item results and photo
-/// records stay with the office.
+/// dispatched to, not the one the tablet saw on site). Photo records of findings go the same
+/// way, so that a re-check shows the before-photo. Inspections, item results, photos of
+/// inspections and check-ins stay with the office.
 pub fn redistributed(record: &Record) -> Option<(ChangeItem, uuid::Uuid, Option<String>)> {
     match record {
         Record::Finding(f) => Some((ChangeItem::Finding(f.clone()), f.id, f.unit.clone())),
@@ -267,6 +287,9 @@ pub fn redistributed(record: &Record) -> Option<(ChangeItem, uuid::Uuid, Option<
             e.finding_id,
             e.unit.clone(),
         )),
+        Record::Photo(p) => p
+            .finding_id
+            .map(|finding| (ChangeItem::Photo(p.clone()), finding, None)),
         _ => None,
     }
 }

@@ -6,9 +6,9 @@ use super::migrations::{self, Migration};
 use super::shared::{self, Tx};
 use super::sql::{self, Stmt};
 use super::{
-    AccountStore, AuditEntry, ChangeRow, Content, DeviceRow, Export, FindingRow, ImportCounts,
-    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullScope, PushOutcome, RefData, RefQuery,
-    SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
+    AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
+    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullPage, PullScope, PushOutcome, RefData,
+    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
 use crate::dashboard::Cell;
 use async_trait::async_trait;
@@ -94,6 +94,15 @@ impl Tx for SqliteTx<'_, '_> {
     async fn texts(&mut self, stmt: Stmt) -> StoreResult<Vec<String>> {
         let mut s = self.0.prepare_cached(&q(stmt.sql))?;
         let rows = s.query_map(rusqlite::params_from_iter(stmt.args.iter()), |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    async fn rows(&mut self, stmt: Stmt) -> StoreResult<Vec<Vec<Cell>>> {
+        let mut s = self.0.prepare_cached(&q(stmt.sql))?;
+        let width = s.column_count();
+        let rows = s.query_map(rusqlite::params_from_iter(stmt.args.iter()), |r| {
+            (0..width).map(|i| Ok(dash::cell(r.get_ref(i)?))).collect()
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -447,6 +456,28 @@ impl AccountStore for SqliteStore {
         })
         .await
     }
+
+    async fn account_scope(&self, name: &str) -> StoreResult<AccountScope> {
+        let name = name.to_string();
+        self.tx(move |tx| ready(shared::account_scope(&mut SqliteTx(tx), &name)))
+            .await
+    }
+
+    async fn set_account_districts(
+        &self,
+        name: &str,
+        districts: &[String],
+    ) -> StoreResult<AccountScope> {
+        let (name, districts) = (name.to_string(), districts.to_vec());
+        self.tx(move |tx| {
+            ready(shared::set_account_districts(
+                &mut SqliteTx(tx),
+                &name,
+                &districts,
+            ))
+        })
+        .await
+    }
 }
 
 #[async_trait]
@@ -530,29 +561,17 @@ impl SyncStore for SqliteStore {
         cursor: u64,
         limit: u32,
         scope: &PullScope,
-    ) -> StoreResult<Vec<ChangeRow>> {
-        let args = sql::scope_args(scope);
+        tablet_version: Option<u64>,
+    ) -> StoreResult<PullPage> {
+        let scope = scope.clone();
         self.tx(move |tx| {
-            let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-            let map = |r: &Row<'_>| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?));
-            let raw = match &args {
-                None => tx
-                    .prepare_cached(&q(sql::PULL_ALL))?
-                    .query_map(params![cursor, i64::from(limit)], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some((own, inspector)) => tx
-                    .prepare_cached(&q(sql::PULL_SCOPED))?
-                    .query_map(params![cursor, i64::from(limit), own, inspector], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
-            };
-            raw.into_iter()
-                .map(|(seq, p)| {
-                    Ok(ChangeRow {
-                        seq: u64_from_db(seq),
-                        item: sql::from_json(&p)?,
-                    })
-                })
-                .collect()
+            ready(shared::pull(
+                &mut SqliteTx(tx),
+                cursor,
+                limit,
+                &scope,
+                tablet_version,
+            ))
         })
         .await
     }
@@ -615,6 +634,24 @@ impl SyncStore for SqliteStore {
                 })
             })
             .transpose()
+        })
+        .await
+    }
+
+    async fn photo_visible(
+        &self,
+        sha256: &str,
+        scope: &PullScope,
+        device: Option<Uuid>,
+    ) -> StoreResult<Option<bool>> {
+        let (sha, scope) = (sha256.to_string(), scope.clone());
+        self.tx(move |tx| {
+            ready(shared::photo_visible(
+                &mut SqliteTx(tx),
+                &sha,
+                &scope,
+                device,
+            ))
         })
         .await
     }

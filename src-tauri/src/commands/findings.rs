@@ -7,6 +7,7 @@ use crate::state::AppState;
 use fieldcheck_core::photo::CaptureRequest;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
+use fieldcheck_core::store::photo_cache::CacheVariant;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     FindingRecord, PhotoKind, PhotoRecord, Position, RectificationAction, RectificationEventRecord,
@@ -98,6 +99,57 @@ pub async fn add_photo(
     .map_err(|_| bad_photo("body", "照片处理中断", "photo processing stopped"))?
 }
 
+/// Keeps a marked copy of a photo: the request body is the marked image's bytes (raw), the
+/// `x-photo-original` header the original's hash. The original stays as captured.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn mark_photo(
+    state: State<'_, AppState>,
+    request: Request<'_>,
+) -> CommandResult<PhotoRecord> {
+    let InvokeBody::Raw(bytes) = request.body() else {
+        return Err(bad_photo(
+            "body",
+            "标注后的照片须以二进制发送",
+            "send the marked photo as raw bytes",
+        ));
+    };
+    let original = request
+        .headers()
+        .get("x-photo-original")
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .ok_or_else(|| {
+            bad_photo(
+                "x-photo-original",
+                "缺少原照片的编号",
+                "missing or malformed original photo hash",
+            )
+        })?
+        .to_string();
+    let (store, photos, bytes) = (state.store.clone(), state.photos.clone(), bytes.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(photos.mark(&mut store, &original, &bytes)?)
+    })
+    .await
+    .map_err(|_| bad_photo("body", "照片处理中断", "photo processing stopped"))?
+}
+
+/// Fetches another tablet's photo whole into the photo cache now (the re-check opened it).
+/// Offline, or before the server holds it, the error says so in plain words.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn fetch_photo(state: State<'_, AppState>, sha256: String) -> CommandResult<()> {
+    let valid = sha256.len() == 64
+        && sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !valid {
+        return Err(bad_photo("sha256", "照片编号无效", "not a photo hash"));
+    }
+    state.engine.fetch_photo(&sha256).await?;
+    Ok(())
+}
+
 fn bad_photo(field: &'static str, zh: &'static str, en: &'static str) -> CommandError {
     CommandError::Input { field, zh, en }
 }
@@ -135,8 +187,26 @@ pub struct FindingDetail {
     pub status: Status,
     /// Its photos, oldest first.
     pub photos: Vec<PhotoRecord>,
+    /// Which of them this tablet can show, and how (keyed by hash).
+    pub photo_local: std::collections::BTreeMap<String, PhotoLocal>,
     /// Its rectification log.
     pub log: Vec<RectificationEventRecord>,
+}
+
+/// Whether the tablet holds a photo: its own (taken here), another tablet's fetched whole or
+/// only as a thumbnail, or not at all yet (offline before the pull fetched it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoLocal {
+    /// Taken on this tablet.
+    Own,
+    /// Another tablet's, held whole.
+    Full,
+    /// Another tablet's, only its thumbnail held.
+    Thumb,
+    /// Another tablet's, nothing held yet.
+    Missing,
 }
 
 /// A finding's detail, for the re-check screen and the photo viewer.
@@ -148,10 +218,25 @@ pub fn finding_detail(
     let id = parse_id("finding_id", &finding_id)?;
     let store = state.store();
     let finding = store.finding(id)?;
+    let photos = store.finding_photos(id)?;
+    let mut photo_local = std::collections::BTreeMap::new();
+    for p in &photos {
+        let local = if !store.is_remote_photo(&p.sha256)? {
+            PhotoLocal::Own
+        } else if store.cache_has(&p.sha256, CacheVariant::Full)? {
+            PhotoLocal::Full
+        } else if store.cache_has(&p.sha256, CacheVariant::Thumb)? {
+            PhotoLocal::Thumb
+        } else {
+            PhotoLocal::Missing
+        };
+        photo_local.insert(p.sha256.clone(), local);
+    }
     Ok(FindingDetail {
         site: store.site(finding.site_id)?,
         status: store.finding_status(id)?,
-        photos: store.finding_photos(id)?,
+        photos,
+        photo_local,
         log: store.rectification_log(id)?,
         finding,
     })

@@ -82,6 +82,9 @@ pub struct InspectionScreen {
     pub findings: Vec<FindingSummary>,
     /// The live score.
     pub score: Score,
+    /// When this tablet checked in at the site (scanned its label) on the inspection's day
+    /// (到场核验), if it did; milliseconds since the Unix epoch.
+    pub checked_in_at: Option<i64>,
 }
 
 /// Loads an inspection (also to resume it after a restart).
@@ -94,7 +97,11 @@ pub fn load_inspection(
     let store = state.store();
     let view = store.load_inspection(id)?;
     let findings = summarize(&store, store.inspection_findings(id)?)?;
+    let checked_in_at = store
+        .check_in_on_day(view.site.id, view.inspection.started_at)?
+        .map(|c| c.at);
     Ok(InspectionScreen {
+        checked_in_at,
         inspection: view.inspection,
         site: view.site,
         template: (*view.template).clone(),

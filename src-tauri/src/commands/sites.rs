@@ -7,7 +7,9 @@ use fieldcheck_core::store::StoreError;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_domain::scoring::Score;
-use fieldcheck_protocol::{Assignment, InspectionRecord, Site, SiteType, Subcategory, Unit};
+use fieldcheck_protocol::{
+    Assignment, InspectionRecord, Position, Site, SiteType, Subcategory, Unit,
+};
 use serde::Serialize;
 use tauri::State;
 use tauri::ipc::{InvokeBody, Request};
@@ -98,6 +100,9 @@ pub struct SitePage {
     pub score: Score,
     /// Whether a checklist for its type is on the tablet.
     pub has_template: bool,
+    /// When this tablet checked in here today by scanning the site's label (到场核验), if it
+    /// did; milliseconds since the Unix epoch.
+    pub checked_in_at: Option<i64>,
 }
 
 /// A site's page.
@@ -112,6 +117,9 @@ pub fn site_page(state: State<'_, AppState>, site_id: String) -> CommandResult<S
         open_findings: summarize(&store, open)?,
         score: store.site_score(id)?,
         has_template: store.latest_template_for(&site.site_type)?.is_some(),
+        checked_in_at: store
+            .check_in_on_day(id, fieldcheck_domain::clock::wall_clock_ms())?
+            .map(|c| c.at),
         site,
     })
 }
@@ -138,8 +146,10 @@ pub(crate) fn summarize(
 }
 
 /// Reads a site's QR label from a picture (the request body: the image's raw bytes, a camera
-/// frame or a photo of the label) and returns that site, for the UI to open. The label must
-/// be of the county this tablet signed in to, and its site on the tablet.
+/// frame or a photo of the label), records the check-in there (到场核验: trusted time, the
+/// position in the optional `x-position` header, signed, queued) and returns that site, for the
+/// UI to open. The label must be of the county this tablet signed in to, and its site on the
+/// tablet.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> CommandResult<Site> {
     let InvokeBody::Raw(bytes) = request.body() else {
@@ -157,7 +167,12 @@ pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> Com
             zh: "识别二维码时出错，请重试",
             en: "reading the QR code failed; try again",
         })??;
-    let store = state.store();
+    let position: Option<Position> = request
+        .headers()
+        .get("x-position")
+        .and_then(|h| serde_json::from_slice(h.as_bytes()).ok());
+    let inspector = state.inspector()?;
+    let mut store = state.store();
     let Some(county) = store.sync_state()?.county_id else {
         return Err(CommandError::Input {
             field: "county",
@@ -166,12 +181,18 @@ pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> Com
         });
     };
     let label = fieldcheck_domain::site_label::parse(&text, county)?;
-    match store.site(label.site) {
-        Err(StoreError::UnknownSite(_)) => Err(CommandError::Input {
-            field: "site",
-            zh: "本平板上还没有这个点位，请先同步后再扫码",
-            en: "this site is not on the tablet yet: sync, then scan again",
-        }),
-        found => Ok(found?),
-    }
+    let site = match store.site(label.site) {
+        Err(StoreError::UnknownSite(_)) => {
+            return Err(CommandError::Input {
+                field: "site",
+                zh: "本平板上还没有这个点位，请先同步后再扫码",
+                en: "this site is not on the tablet yet: sync, then scan again",
+            });
+        }
+        found => found?,
+    };
+    state
+        .photos
+        .check_in(&mut store, site.id, &text, &inspector, position)?;
+    Ok(site)
 }

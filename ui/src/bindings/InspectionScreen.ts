@@ -33,4 +33,9 @@ findings: Array<FindingSummary>,
 /**
  * The live score.
  */
-score: Score, };
+score: Score, 
+/**
+ * When this tablet checked in at the site (scanned its label) on the inspection's day
+ * (到场核验), if it did; milliseconds since the Unix epoch.
+ */
+checked_in_at: number | null, };

@@ -59,10 +59,16 @@ position: Position | null,
 device_id: string, 
 /**
  * Lower-case hex Ed25519 signature by the device's key over the capture record
- * (hash, time, position, device); empty until the device has a key.
+ * (hash, time, position, device, and the original for a marked copy); empty until the
+ * device has a key.
  */
 signature: string, 
 /**
  * Creation stamp.
  */
-hlc: Hlc, };
+hlc: Hlc, 
+/**
+ * For a marked copy (arrows, circles, text drawn on a photo): the SHA-256 of the original,
+ * which stays exactly as captured. `None` for a photo as captured.
+ */
+marked_from?: string, };

@@ -27,4 +27,9 @@ score: Score,
 /**
  * Whether a checklist for its type is on the tablet.
  */
-has_template: boolean, };
+has_template: boolean, 
+/**
+ * When this tablet checked in here today by scanning the site's label (到场核验), if it
+ * did; milliseconds since the Unix epoch.
+ */
+checked_in_at: number | null, };

@@ -24,3 +24,8 @@ export function formatTime(ms: number): string {
   const p = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
+
+/** Milliseconds since the epoch as local `HH:MM` (a time of day, e.g. a check-in today). */
+export function formatClock(ms: number): string {
+  return formatTime(ms).slice(11, 16);
+}

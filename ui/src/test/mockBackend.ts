@@ -2,7 +2,22 @@
 
 import { vi } from "vitest";
 import type { Backend } from "../backend";
-import type { AppInfo, InspectionScreen, RecheckEntry, Site, SyncProgress, SyncStatus, TemplateItem, Unfinished } from "../types";
+import type {
+  AppInfo,
+  FindingDetail,
+  InspectionScreen,
+  PhotoKind,
+  PhotoLocal,
+  PhotoRecord,
+  Position,
+  RecheckEntry,
+  Site,
+  SitePage,
+  SyncProgress,
+  SyncStatus,
+  TemplateItem,
+  Unfinished,
+} from "../types";
 
 export const alley: Site = {
   id: "site-alley",
@@ -67,6 +82,68 @@ export function inspectionScreen(): InspectionScreen {
     results: [],
     findings: [],
     score: { inspections: 1, applicable: 0, compliant: 0, not_applicable: 0, pending: 3, invalid: 0, pass_rate: null, weighted_score: null, by_index: [], by_item: [] },
+    checked_in_at: null,
+  };
+}
+
+export function sitePage(): SitePage {
+  return {
+    site: alley,
+    recent: [],
+    open_findings: [],
+    score: inspectionScreen().score,
+    has_template: true,
+    checked_in_at: null,
+  };
+}
+
+/** A photo record of the finding `finding-1`, taken on this tablet unless `extra` says otherwise. */
+export function photoRecord(sha256: string, kind: PhotoKind, extra: Partial<PhotoRecord> = {}): PhotoRecord {
+  return {
+    sha256,
+    finding_id: "finding-1",
+    inspection_id: null,
+    kind,
+    width: 2048,
+    height: 1536,
+    size_bytes: 1000,
+    captured_at: 0,
+    time_source: "device",
+    device_clock_offset_ms: 0,
+    position: null,
+    device_id: "dev",
+    signature: "",
+    hlc: "x",
+    ...extra,
+  };
+}
+
+/** The detail of finding `finding-1` at the alley, with `photos` held on the tablet as `local` says. */
+export function findingDetail(photos: PhotoRecord[] = [], local: Record<string, PhotoLocal> = {}): FindingDetail {
+  return {
+    finding: {
+      id: "finding-1",
+      site_id: alley.id,
+      inspection_id: null,
+      item_code: "BA-01",
+      category: "component",
+      subcategory: "manhole_cover",
+      description: "井盖破损",
+      severity: "major",
+      position: null,
+      unit: "urban_mgmt",
+      deadline: null,
+      same_day: false,
+      reporter: "inspector1",
+      device_id: "dev",
+      created_at: 0,
+      hlc: "x",
+    },
+    site: alley,
+    status: "dispatched",
+    photos,
+    photo_local: Object.fromEntries(photos.map((p) => [p.sha256, local[p.sha256] ?? "own"])),
+    log: [],
   };
 }
 
@@ -116,13 +193,7 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
     listSites: vi.fn(async (text: string, siteType: string) =>
       [market, alley].filter((s) => (!siteType || s.site_type === siteType) && (!text || s.name.includes(text))),
     ),
-    sitePage: vi.fn(async () => ({
-      site: alley,
-      recent: [],
-      open_findings: [],
-      score: inspectionScreen().score,
-      has_template: true,
-    })),
+    sitePage: vi.fn(async (_siteId: string) => sitePage()),
     startInspection: vi.fn(async () => "insp-1"),
     unfinishedInspections: vi.fn(async (): Promise<Unfinished[]> => []),
     loadInspection: vi.fn(async () => inspectionScreen()),
@@ -132,7 +203,7 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
     })),
     finishInspection: vi.fn(async () => {}),
     addFinding: vi.fn(async (f) => ({ ...f, id: "finding-1", reporter: "inspector1", created_at: 0 })),
-    scanLabel: vi.fn(async (_bytes: ArrayBuffer) => alley),
+    scanLabel: vi.fn(async (_bytes: ArrayBuffer, _position: Position | null) => alley),
     addPhoto: vi.fn(async (_bytes: ArrayBuffer, meta) => ({
       sha256: "a".repeat(64),
       ...meta,
@@ -143,14 +214,36 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
       time_source: "device" as const,
       device_clock_offset_ms: 0,
     })),
-    findingDetail: vi.fn(),
+    // A marked copy: its own hash (not the original's), linked to the original it was drawn on.
+    markPhoto: vi.fn(
+      async (originalSha256: string, _jpeg: ArrayBuffer) =>
+        ({
+          sha256: "b".repeat(64),
+          finding_id: "finding-1",
+          inspection_id: null,
+          kind: "after",
+          width: 2048,
+          height: 1536,
+          size_bytes: 900,
+          captured_at: 0,
+          time_source: "device",
+          device_clock_offset_ms: 0,
+          position: null,
+          device_id: "dev",
+          signature: "",
+          hlc: "x",
+          marked_from: originalSha256,
+        }) as PhotoRecord,
+    ),
+    findingDetail: vi.fn<(findingId: string) => Promise<FindingDetail>>(),
+    fetchPhoto: vi.fn(async (_sha256: string) => {}),
     rechecks: vi.fn(async (): Promise<RecheckEntry[]> => []),
     recheck: vi.fn(async () => "rectified" as const),
     syncStatus: vi.fn(async () => idleSync),
     syncNow: vi.fn(async () => {}),
     onSyncProgress: vi.fn(async (_handler: (p: SyncProgress) => void) => () => {}),
     photoUrl: (sha: string, thumb: boolean) => `photo://localhost/${thumb ? "t" : "p"}-${sha}`,
-    currentPosition: vi.fn(async () => null),
+    currentPosition: vi.fn(async (): Promise<Position | null> => null),
   } satisfies Backend;
   return b;
 }

@@ -34,6 +34,17 @@ pub enum PhotoError {
         #[source]
         source: io::Error,
     },
+    /// Bytes fetched for a photo are not that photo (their hash differs): not kept.
+    #[error(
+        "收到的照片与记录不符，未保存 / The photo received does not match its record; not kept ({sha256})"
+    )]
+    HashMismatch {
+        /// The photo that was asked for.
+        sha256: String,
+    },
+    /// A copy larger than the whole photo cache: not kept.
+    #[error("照片缓存上限太小，放不下这张照片 / The photo cache's cap is smaller than this photo")]
+    CacheTooSmall,
     /// The database refused the record; the stored files were removed again.
     #[error("登记照片失败，照片未保存 / Recording the photo failed; nothing was kept: {0}")]
     Record(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -20,6 +20,7 @@
 //! `turbojpeg` feature (turned on here by this crate's own `turbojpeg` feature, as the desktop
 //! app does) uses libjpeg-turbo. [`JPEG_CODEC`] says which codec a build has.
 
+mod cache;
 mod error;
 mod process;
 mod signing;
@@ -27,6 +28,7 @@ mod storage;
 mod watermark;
 
 pub use crate::clock::{CaptureTime, MAX_DEVICE_SKEW_MS, TrustedClock};
+pub use cache::PhotoCache;
 pub use error::PhotoError;
 pub use fieldcheck_photo_codec::{
     CodecError, ImageInfo, JPEG_CODEC, JPEG_QUALITY, MAX_PIXELS, MAX_SIDE, Orientation,
@@ -38,7 +40,7 @@ pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
 pub use watermark::{Stamp, serial, stamp_lines};
 
 use crate::store::Store;
-use fieldcheck_protocol::{PhotoKind, PhotoRecord, Position};
+use fieldcheck_protocol::{CheckInRecord, PhotoKind, PhotoRecord, Position};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -113,9 +115,88 @@ impl<F: PhotoFs> PhotoPipeline<F> {
             device_id,
             signature: String::new(),
             hlc: store.clock().now(),
+            marked_from: None,
         };
         self.key.sign(&mut record);
         self.dir.save(&photo, &record, |r| store.add_photo(r))?;
         Ok(record)
+    }
+
+    /// Keeps a marked copy of photo `original` (arrows, circles, text drawn on it on the
+    /// tablet): the image is checked and re-encoded within [`PHOTO_LONG_EDGE`], recorded for the
+    /// same finding and kind with `marked_from` naming the original, signed, and stored like a
+    /// capture. The original stays exactly as captured and signed.
+    pub fn mark(
+        &self,
+        store: &mut Store,
+        original: &str,
+        bytes: &[u8],
+    ) -> Result<PhotoRecord, PhotoError> {
+        self.dir.check_free_space()?;
+        let (source, remote) = store
+            .photo(original)
+            .map_err(|e| PhotoError::Record(Box::new(e)))?;
+        check_image(bytes, MAX_SIDE)?;
+        let jpeg = thumbnail(bytes, PHOTO_LONG_EDGE)?;
+        let info = check_image(&jpeg, PHOTO_LONG_EDGE)?;
+        let photo = ProcessedPhoto {
+            thumbnail: thumbnail(&jpeg, THUMB_LONG_EDGE)?,
+            width: info.width,
+            height: info.height,
+            sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&jpeg)),
+            jpeg,
+        };
+        let time = self.clock.now();
+        let mut record = PhotoRecord {
+            sha256: photo.sha256.clone(),
+            finding_id: source.finding_id,
+            // Another tablet's inspection is not held here.
+            inspection_id: source.inspection_id.filter(|_| !remote),
+            kind: source.kind,
+            width: photo.width,
+            height: photo.height,
+            size_bytes: photo.jpeg.len() as u64,
+            captured_at: time.unix_ms,
+            time_source: time.source,
+            device_clock_offset_ms: time.device_offset_ms,
+            position: source.position,
+            device_id: store.device_id(),
+            signature: String::new(),
+            hlc: store.clock().now(),
+            marked_from: Some(original.to_string()),
+        };
+        self.key.sign(&mut record);
+        self.dir.save(&photo, &record, |r| store.add_photo(r))?;
+        Ok(record)
+    }
+
+    /// Records a check-in (到场核验) at `site_id` from a scanned label: trusted time, position
+    /// when known, signed with the device key, queued for the server.
+    pub fn check_in(
+        &self,
+        store: &mut Store,
+        site_id: Uuid,
+        label: &str,
+        inspector: &str,
+        position: Option<Position>,
+    ) -> Result<CheckInRecord, PhotoError> {
+        let time = self.clock.now();
+        let mut record = CheckInRecord {
+            id: Uuid::now_v7(),
+            site_id,
+            label: label.to_string(),
+            inspector: inspector.to_string(),
+            device_id: store.device_id(),
+            at: time.unix_ms,
+            time_source: time.source,
+            device_clock_offset_ms: time.device_offset_ms,
+            position,
+            signature: String::new(),
+            hlc: store.clock().now(),
+        };
+        self.key.sign_check_in(&mut record);
+        store
+            .add_check_in(&record)
+            .map_err(|e| PhotoError::Record(Box::new(e)))
     }
 }

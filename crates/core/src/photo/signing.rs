@@ -1,14 +1,15 @@
-//! The device's Ed25519 key and the signature over each photo's capture record.
+//! The device's Ed25519 key and the signature over each photo's capture record and each
+//! site check-in.
 //!
 //! The key pair is made at first start and its 32-byte secret kept in the app data directory
 //! (file [`KEY_FILE`], mode 0600). The server learns the public key at login and checks each
-//! photo record with `fieldcheck_domain::photo_signature::verify_record` over the same
+//! photo record with `fieldcheck_domain::device_signature::verify_record` over the same
 //! `signed_message`.
 
 use super::PhotoError;
 use ed25519_dalek::{Signer, SigningKey};
-use fieldcheck_domain::photo_signature::signed_message;
-use fieldcheck_protocol::PhotoRecord;
+use fieldcheck_domain::device_signature::{check_in_message, signed_message};
+use fieldcheck_protocol::{CheckInRecord, PhotoRecord};
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -87,6 +88,12 @@ impl DeviceKey {
     /// Signs `record` (see [`signed_message`]) and stores the hex signature in it.
     pub fn sign(&self, record: &mut PhotoRecord) {
         let signature = self.key().sign(&signed_message(record));
+        record.signature = hex::encode(signature.to_bytes());
+    }
+
+    /// Signs a check-in (see [`check_in_message`]) and stores the hex signature in it.
+    pub fn sign_check_in(&self, record: &mut CheckInRecord) {
+        let signature = self.key().sign(&check_in_message(record));
         record.signature = hex::encode(signature.to_bytes());
     }
 }

@@ -102,6 +102,9 @@ pub enum StoreError {
     /// A photo with these bytes is already recorded.
     #[error("照片 {0} 已登记 / photo {0} is already recorded")]
     DuplicatePhoto(String),
+    /// No photo with this hash is recorded here.
+    #[error("本机没有这张照片 {0} / no photo {0} on this tablet")]
+    UnknownPhoto(String),
     /// The rectification step does not apply to the finding's current status.
     #[error(
         "问题当前状态为「{status_zh}」，不能执行「{action}」/ the finding is {status}, {action} does not apply"

@@ -235,6 +235,20 @@ impl Store {
         Ok(photos)
     }
 
+    /// The record of photo `sha256`, and whether it came from the server (another tablet's).
+    pub fn photo(&self, sha256: &str) -> Result<(PhotoRecord, bool)> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT body, remote FROM photos WHERE sha256 = ?1",
+                [sha256],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (body, remote) = row.ok_or_else(|| StoreError::UnknownPhoto(sha256.to_string()))?;
+        Ok((from_json(body)?, remote == 1))
+    }
+
     /// Whether a photo with this hash is recorded.
     pub fn has_photo(&self, sha256: &str) -> Result<bool> {
         Ok(self
@@ -386,6 +400,27 @@ pub(super) fn insert_remote_finding(tx: &Transaction, f: &FindingRecord) -> Resu
             Status::Open.as_str(),
             f.created_at,
             serde_json::to_string(f)?
+        ],
+    )?;
+    Ok(())
+}
+
+/// Inserts a photo record pulled from the server, once, marked `remote` (its bytes are
+/// fetched into the photo cache) and uploaded (the server holds them). A record of a finding
+/// this tablet does not hold is skipped; this tablet's own photo coming back changes nothing.
+pub(super) fn insert_remote_photo(tx: &Transaction, p: &PhotoRecord) -> Result<()> {
+    let Some(finding) = p.finding_id else {
+        return Ok(());
+    };
+    tx.execute(
+        "INSERT INTO photos (sha256, finding_id, inspection_id, kind, body, uploaded, remote)
+         SELECT ?1, ?2, NULL, ?3, ?4, 1, 1 WHERE EXISTS (SELECT 1 FROM findings WHERE id = ?2)
+         ON CONFLICT (sha256) DO NOTHING",
+        params![
+            p.sha256,
+            finding.to_string(),
+            p.kind.as_str(),
+            serde_json::to_string(p)?
         ],
     )?;
     Ok(())

@@ -12,10 +12,12 @@
 
 mod assignments;
 pub mod catalog;
+mod check_ins;
 mod error;
 pub mod findings;
 pub mod inspections;
 pub mod outbox;
+pub mod photo_cache;
 mod schema;
 mod scores;
 pub mod sync_state;

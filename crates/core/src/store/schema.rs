@@ -136,13 +136,43 @@ const V5: &str = r#"
 ALTER TABLE sync_state ADD COLUMN county_id TEXT;
 "#;
 
+/// Sixth schema: 回头看 in the field. Photo records pulled from the server (`remote`: their
+/// bytes are not in the photo directory but fetched into the photo cache), the cache's index,
+/// check-ins (到场核验), and the pull scope version the tablet's copy was pulled under.
+const V6: &str = r#"
+ALTER TABLE photos ADD COLUMN remote INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE photo_cache (
+    sha256 TEXT NOT NULL,
+    variant TEXT NOT NULL CHECK (variant IN ('full', 'thumb')),
+    bytes INTEGER NOT NULL,
+    last_used INTEGER NOT NULL,
+    PRIMARY KEY (sha256, variant)
+) STRICT;
+CREATE INDEX photo_cache_lru ON photo_cache (last_used);
+CREATE TABLE check_ins (
+    id TEXT PRIMARY KEY,
+    site_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX check_ins_by_site ON check_ins (site_id, at);
+ALTER TABLE sync_state ADD COLUMN scope_version INTEGER;
+"#;
+
 /// The trigger that keeps rectification events from being deleted, as created by the first
 /// schema; [`super::Store::wipe`] drops it for the wipe and creates it again.
 pub(super) const RECTIFICATION_NO_DELETE: &str = "CREATE TRIGGER rectification_no_delete BEFORE DELETE ON rectification_events BEGIN SELECT RAISE(ABORT, 'the rectification log is append-only'); END;";
 
 /// Every migration, oldest first.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)])
+    Migrations::new(vec![
+        M::up(V1),
+        M::up(V2),
+        M::up(V3),
+        M::up(V4),
+        M::up(V5),
+        M::up(V6),
+    ])
 }
 
 /// Only the first migration: for the test that upgrades a database made by the first release.

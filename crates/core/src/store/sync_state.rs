@@ -25,13 +25,16 @@ pub struct SyncState {
     pub last_error: Option<String>,
     /// The county server's id, learnt at sign-in: a scanned site label must carry it.
     pub county_id: Option<Uuid>,
+    /// The account's scope version the pulled copy was pulled under (none before the first
+    /// scoped pull).
+    pub scope_version: Option<u64>,
 }
 
 impl Store {
     /// The sync bookkeeping.
     pub fn sync_state(&self) -> Result<SyncState> {
         Ok(self.conn.query_row(
-            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error, county_id FROM sync_state",
+            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error, county_id, scope_version FROM sync_state",
             [],
             |r| {
                 Ok(SyncState {
@@ -44,6 +47,7 @@ impl Store {
                     county_id: r
                         .get::<_, Option<String>>(6)?
                         .and_then(|c| Uuid::try_parse(&c).ok()),
+                    scope_version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                 })
             },
         )?)
@@ -110,12 +114,17 @@ impl Store {
         Ok(())
     }
 
-    /// Applies one page of server changes and moves the pull cursor to `cursor`, in one
+    /// Applies one page of server changes and moves the pull cursor to `page.cursor`, in one
     /// transaction: a page is applied whole or not at all, so a cut-off pull resumes cleanly.
-    /// Rectification steps for findings this tablet does not hold are skipped.
-    pub fn apply_pull(&mut self, changes: &[Change], cursor: u64) -> Result<()> {
+    /// Rectification steps and photo records of findings this tablet does not hold are skipped.
+    /// A page marked `reset` (the account's districts changed) first retires every finding
+    /// pulled before: see [`retire_pulled`].
+    pub fn apply_pull(&mut self, page: &PulledPage<'_>) -> Result<()> {
         let tx = self.conn.transaction()?;
-        for change in changes {
+        if page.reset {
+            retire_pulled(&tx, self.device_id)?;
+        }
+        for change in page.changes {
             match &change.item {
                 ChangeItem::SiteType(t) => catalog::upsert_site_type(&tx, t)?,
                 ChangeItem::Unit(u) => catalog::upsert_unit(&tx, u)?,
@@ -136,10 +145,56 @@ impl Store {
                         findings::insert_event(&tx, e)?;
                     }
                 }
+                ChangeItem::Photo(p) => findings::insert_remote_photo(&tx, p)?,
             }
         }
-        tx.execute("UPDATE sync_state SET pull_cursor = ?1", [cursor as i64])?;
+        tx.execute(
+            "UPDATE sync_state SET pull_cursor = ?1, scope_version = ?2",
+            params![page.cursor as i64, page.scope_version as i64],
+        )?;
         tx.commit()?;
         Ok(())
     }
+}
+
+/// One pulled page, as [`Store::apply_pull`] applies it.
+#[derive(Clone, Copy, Debug)]
+pub struct PulledPage<'a> {
+    /// The changes, in cursor order.
+    pub changes: &'a [Change],
+    /// The cursor after them.
+    pub cursor: u64,
+    /// The account's scope version the page was cut for.
+    pub scope_version: u64,
+    /// Whether the page starts again from cursor 0 under a new scope.
+    pub reset: bool,
+}
+
+/// Drops every finding this tablet pulled (another device's), with its steps and photo
+/// records, except those this tablet's unsent work refers to (a step or photo still in the
+/// outbox, a photo whose bytes the server does not hold yet): the pull that follows brings back what is still in scope. Cached photo files of
+/// retired records stay until the cache evicts them.
+fn retire_pulled(tx: &rusqlite::Transaction, device: Uuid) -> Result<()> {
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS retired (id TEXT PRIMARY KEY); DELETE FROM temp.retired;",
+    )?;
+    tx.execute(
+        "INSERT INTO temp.retired (id) SELECT id FROM findings
+         WHERE json_extract(body, '$.device_id') <> ?1
+           AND id NOT IN (SELECT json_extract(record, '$.finding_id') FROM outbox
+                          WHERE json_extract(record, '$.finding_id') IS NOT NULL)
+           AND id NOT IN (SELECT finding_id FROM photos
+                          WHERE uploaded = 0 AND finding_id IS NOT NULL)",
+        [device.to_string()],
+    )?;
+    // The rectification log is append-only for every other purpose.
+    tx.execute_batch("DROP TRIGGER rectification_no_delete")?;
+    tx.execute_batch(
+        "DELETE FROM rectification_events WHERE finding_id IN (SELECT id FROM temp.retired);
+         DELETE FROM photos WHERE finding_id IN (SELECT id FROM temp.retired);
+         DELETE FROM findings WHERE id IN (SELECT id FROM temp.retired);
+         DELETE FROM temp.retired;",
+    )?;
+    tx.execute_batch(super::schema::RECTIFICATION_NO_DELETE)?;
+    Ok(())
 }

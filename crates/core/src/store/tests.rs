@@ -201,7 +201,7 @@ fn upgrades_a_database_made_by_the_first_schema() {
         .conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 5);
+    assert_eq!(v, 6);
     assert_eq!(store.site_types().unwrap()[0].name_zh, "集贸市场");
     let idx: i64 = store
         .conn
@@ -505,6 +505,7 @@ fn photo_records_are_unique_and_belong_to_something_real() {
         device_id: store.device_id(),
         signature: String::new(),
         hlc: Hlc::ZERO,
+        marked_from: None,
     };
     store.add_photo(&photo).unwrap();
     assert!(store.has_photo(&photo.sha256).unwrap());
@@ -680,7 +681,7 @@ fn pulled_assignments_list_the_days_sites_and_follow_updates() {
             item,
         })
         .collect();
-    store.apply_pull(&changes, 6).unwrap();
+    store.apply_pull(&page(&changes, 6)).unwrap();
     let today = store.assignments_for("张三", "2026-11-28").unwrap();
     assert_eq!(
         today,
@@ -710,7 +711,7 @@ fn pulled_assignments_list_the_days_sites_and_follow_updates() {
             item: ChangeItem::Assignment(called_off),
         },
     ];
-    store.apply_pull(&changes, 8).unwrap();
+    store.apply_pull(&page(&changes, 8)).unwrap();
     assert!(
         store
             .assignments_for("张三", "2026-11-28")
@@ -726,4 +727,14 @@ fn pulled_assignments_list_the_days_sites_and_follow_updates() {
     );
     assert_eq!(store.sync_state().unwrap().pull_cursor, 8);
     assert_eq!(store.outbox_stats().unwrap().last_seq, 0, "never queued");
+}
+
+/// An unscoped page of `changes` ending at `cursor`.
+fn page(changes: &[fieldcheck_protocol::Change], cursor: u64) -> super::sync_state::PulledPage<'_> {
+    super::sync_state::PulledPage {
+        changes,
+        cursor,
+        scope_version: 0,
+        reset: false,
+    }
 }

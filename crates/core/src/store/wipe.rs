@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 /// Tables holding data, children before parents so that foreign keys hold at every step.
 const DATA_TABLES: &[&str] = &[
+    "check_ins",
+    "photo_cache",
     "rectification_events",
     "photos",
     "item_results",
@@ -41,7 +43,7 @@ impl Store {
         tx.execute_batch(super::schema::RECTIFICATION_NO_DELETE)?;
         tx.execute("UPDATE outbox_state SET last_seq = 0, last_hlc = ''", [])?;
         tx.execute(
-            "UPDATE sync_state SET server_url = NULL, token = NULL, username = NULL, pull_cursor = 0, last_success_ms = NULL, last_error = NULL, county_id = NULL",
+            "UPDATE sync_state SET server_url = NULL, token = NULL, username = NULL, pull_cursor = 0, last_success_ms = NULL, last_error = NULL, county_id = NULL, scope_version = NULL",
             [],
         )?;
         tx.execute(

@@ -4,7 +4,8 @@
 use super::SyncError;
 use fieldcheck_protocol::{
     ErrorBody, LoginRequest, LoginResponse, PhotoMissingRequest, PhotoMissingResponse, PullRequest,
-    PullResponse, PushRequest, PushResponse, RevocationStatus, UPLOAD_OFFSET_HEADER, UploadStatus,
+    PullResponse, PushRequest, PushResponse, RevocationStatus, ThumbnailsRequest,
+    ThumbnailsResponse, UPLOAD_OFFSET_HEADER, UploadStatus,
 };
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -183,6 +184,75 @@ impl ServerApi {
             });
         }
         read_json(resp).await
+    }
+}
+
+/// Most bytes accepted for one photo fetched from the server (a stored photo is far smaller).
+pub const MAX_FETCHED_PHOTO_BYTES: usize = 16 * 1024 * 1024;
+
+impl ServerApi {
+    /// The thumbnails of these photos (at most
+    /// [`fieldcheck_protocol::MAX_THUMBNAILS_PER_REQUEST`]) that the server holds, decoded
+    /// from base64. A thumbnail that is not valid base64 is left out.
+    pub async fn thumbnails(
+        &self,
+        hashes: Vec<String>,
+    ) -> Result<Vec<(String, Vec<u8>)>, SyncError> {
+        use base64::Engine as _;
+        let resp = self
+            .post("/photos/thumbnails")
+            .json(&ThumbnailsRequest { hashes })
+            .send()
+            .await
+            .map_err(no_signal)?;
+        let answer: ThumbnailsResponse = read_json(resp).await?;
+        Ok(answer
+            .thumbnails
+            .into_iter()
+            .filter_map(|t| {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(t.jpeg_base64)
+                    .ok()?;
+                Some((t.sha256, bytes))
+            })
+            .collect())
+    }
+
+    /// A photo's bytes, refused past [`MAX_FETCHED_PHOTO_BYTES`] (checked on the declared
+    /// length and again while reading).
+    pub async fn photo(&self, sha256: &str) -> Result<Vec<u8>, SyncError> {
+        let mut resp = self
+            .http
+            .get(url(&self.base, &format!("/photos/{sha256}")))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(no_signal)?;
+        if !resp.status().is_success() {
+            return Err(read_json::<ErrorBody>(resp).await.err().unwrap_or_else(|| {
+                SyncError::NoSignal("unexpected answer to a photo request".into())
+            }));
+        }
+        let too_big = || SyncError::Refused {
+            seq: None,
+            message: format!(
+                "照片超过 {MAX_FETCHED_PHOTO_BYTES} 字节，未下载 / the photo is over {MAX_FETCHED_PHOTO_BYTES} bytes; not fetched"
+            ),
+        };
+        if resp
+            .content_length()
+            .is_some_and(|n| n > MAX_FETCHED_PHOTO_BYTES as u64)
+        {
+            return Err(too_big());
+        }
+        let mut out = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(no_signal)? {
+            if out.len() + chunk.len() > MAX_FETCHED_PHOTO_BYTES {
+                return Err(too_big());
+            }
+            out.extend_from_slice(&chunk);
+        }
+        Ok(out)
     }
 }
 

@@ -6,9 +6,14 @@
 use super::SyncError;
 use super::api::{self, ServerApi, Timeouts};
 use super::progress::{SessionReport, SyncProgress, SyncStep};
-use crate::photo::{DeviceKey, PhotoDir, TrustedClock};
+use crate::photo::{DeviceKey, PhotoCache, PhotoDir, TrustedClock};
 use crate::store::Store;
-use fieldcheck_protocol::{LoginRequest, PROTOCOL_VERSION, PullRequest, PushRequest};
+use crate::store::photo_cache::CacheVariant;
+use crate::store::sync_state::PulledPage;
+use fieldcheck_domain::china_time::china_date;
+use fieldcheck_protocol::{
+    LoginRequest, MAX_THUMBNAILS_PER_REQUEST, PROTOCOL_VERSION, PullRequest, PushRequest,
+};
 use futures_util::StreamExt;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -22,6 +27,8 @@ const PULL_PAGE: u32 = 500;
 const PHOTO_CONCURRENCY: usize = 3;
 /// Hashes per "which are missing" question.
 const MISSING_BATCH: usize = 500;
+/// Most photos fetched into the cache per session (the rest at the next one).
+const FETCH_LIMIT: u32 = 2000;
 
 /// The tablet's sync engine: shared by the UI's 同步 button and the background scheduler.
 /// Never runs two sessions at once.
@@ -35,6 +42,8 @@ pub struct SyncEngine {
     timeouts: Timeouts,
     /// Photos whose upload was cut off: ask the server's offset before sending them again.
     interrupted: Mutex<HashSet<String>>,
+    /// Where other tablets' photos are kept, when the app has one.
+    cache: Option<PhotoCache>,
 }
 
 impl SyncEngine {
@@ -62,9 +71,16 @@ impl SyncEngine {
             running: tokio::sync::Mutex::new(()),
             timeouts: Timeouts::default(),
             interrupted: Mutex::default(),
+            cache: None,
         };
         engine.publish(|_| {});
         engine
+    }
+
+    /// The same engine filling `cache` with other tablets' photos after each pull.
+    pub fn with_photo_cache(mut self, cache: PhotoCache) -> SyncEngine {
+        self.cache = Some(cache);
+        self
     }
 
     /// The same engine with other network timeouts (tests use short ones).
@@ -147,7 +163,82 @@ impl SyncEngine {
         self.publish(|p| p.step = SyncStep::Photos);
         self.upload_photos(api, report).await?;
         self.publish(|p| p.step = SyncStep::Pulling);
-        self.pull(api, report).await
+        self.pull(api, report).await?;
+        self.fetch_photos(api, report).await;
+        Ok(())
+    }
+
+    /// Fills the photo cache after a pull: the thumbnails of every pulled photo it lacks, in
+    /// batches, and the full photos of today's re-checks (open findings at the sites assigned
+    /// for today). A photo that cannot be fetched (or kept: a copy that is not the photo) now
+    /// is counted in the report and tried at the next session; the session's records are safe
+    /// either way.
+    async fn fetch_photos(&self, api: &ServerApi, report: &mut SessionReport) {
+        let Some(cache) = &self.cache else { return };
+        let thumbs = self.store().remote_photos_without_thumb(FETCH_LIMIT);
+        for batch in thumbs
+            .unwrap_or_default()
+            .chunks(MAX_THUMBNAILS_PER_REQUEST)
+        {
+            report.requests += 1;
+            match api.thumbnails(batch.to_vec()).await {
+                Ok(got) => {
+                    for (sha, bytes) in got {
+                        self.keep(cache, &sha, CacheVariant::Thumb, &bytes, report);
+                    }
+                }
+                Err(_) => {
+                    report.photos_not_fetched += batch.len() as u64;
+                    return;
+                }
+            }
+        }
+        let today = china_date(self.clock.now().unix_ms);
+        let due = self.store().prefetch_candidates(&today, FETCH_LIMIT);
+        for sha in due.unwrap_or_default() {
+            report.requests += 1;
+            match api.photo(&sha).await {
+                Ok(bytes) => self.keep(cache, &sha, CacheVariant::Full, &bytes, report),
+                Err(e) => {
+                    report.photos_not_fetched += 1;
+                    if e.is_transient() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn keep(
+        &self,
+        cache: &PhotoCache,
+        sha: &str,
+        variant: CacheVariant,
+        bytes: &[u8],
+        report: &mut SessionReport,
+    ) {
+        let now = self.clock.now().unix_ms;
+        match cache.put(&mut self.store(), sha, variant, bytes, now) {
+            Ok(()) => report.photos_fetched += 1,
+            Err(_) => report.photos_not_fetched += 1,
+        }
+    }
+
+    /// Fetches one photo of another tablet into the cache now (a re-check opened it): its
+    /// file, or the error (offline, not on the server yet).
+    pub async fn fetch_photo(&self, sha256: &str) -> Result<std::path::PathBuf, SyncError> {
+        let cache = self.cache.as_ref().ok_or(SyncError::NotSignedIn)?;
+        let state = self.store().sync_state()?;
+        let (Some(base), Some(token)) = (state.server_url, state.token) else {
+            return Err(SyncError::NotSignedIn);
+        };
+        let api = ServerApi::new(&base, &token, self.timeouts)?;
+        let bytes = api.photo(sha256).await?;
+        let now = self.clock.now().unix_ms;
+        cache
+            .put(&mut self.store(), sha256, CacheVariant::Full, &bytes, now)
+            .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        Ok(cache.path(sha256, CacheVariant::Full))
     }
 
     async fn push(&self, api: &ServerApi, report: &mut SessionReport) -> Result<(), SyncError> {
@@ -283,7 +374,8 @@ impl SyncEngine {
     }
 
     /// Asks the server whether this device is revoked and, only when it says so for this very
-    /// device, wipes the store and the photo directory and renews the signing key (the wiped
+    /// device, wipes the store, the photo directory and the photo cache and renews the signing
+    /// key (the wiped
     /// device's key is gone with its data). Returns whether it wiped.
     async fn wipe_if_confirmed(&self, api: &ServerApi) -> Result<bool, SyncError> {
         let status = api.revocation().await?;
@@ -295,6 +387,11 @@ impl SyncEngine {
         self.photos
             .remove_unrecorded(|sha| store.has_photo(sha))
             .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        if let Some(cache) = &self.cache {
+            cache
+                .clear()
+                .map_err(|e| SyncError::LocalFile(e.to_string()))?;
+        }
         self.key
             .renew()
             .map_err(|e| SyncError::LocalFile(e.to_string()))?;
@@ -310,11 +407,13 @@ impl SyncEngine {
         loop {
             let req = {
                 let store = self.store();
+                let state = store.sync_state()?;
                 PullRequest {
                     protocol_version: PROTOCOL_VERSION,
-                    cursor: store.sync_state()?.pull_cursor,
+                    cursor: state.pull_cursor,
                     limit: Some(PULL_PAGE),
                     hlc: store.clock().now(),
+                    scope_version: state.scope_version,
                 }
             };
             report.requests += 1;
@@ -322,7 +421,12 @@ impl SyncEngine {
             self.clock.observe_server_time(resp.server_time_ms);
             let mut store = self.store();
             let _ = store.clock().merge(resp.server_hlc);
-            store.apply_pull(&resp.changes, resp.cursor)?;
+            store.apply_pull(&PulledPage {
+                changes: &resp.changes,
+                cursor: resp.cursor,
+                scope_version: resp.scope_version,
+                reset: resp.reset,
+            })?;
             report.changes_pulled += resp.changes.len() as u64;
             if !resp.more {
                 return Ok(());

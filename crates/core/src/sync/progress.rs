@@ -51,4 +51,9 @@ pub struct SessionReport {
     pub bytes_sent: u64,
     /// HTTP requests made.
     pub requests: u64,
+    /// Other tablets' photos (thumbnails and today's re-checks' full photos) put in the
+    /// photo cache.
+    pub photos_fetched: u64,
+    /// Photos that could not be fetched or kept this time.
+    pub photos_not_fetched: u64,
 }

@@ -10,7 +10,7 @@ use crate::store::AuditEntry;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use fieldcheck_protocol::{Assignment, Site};
+use fieldcheck_protocol::{AccountDistricts, Assignment, Site};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -88,6 +88,32 @@ pub async fn put_assignment(
         .assign(&assignment)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Confines an inspector's tablets to districts (empty: the whole county again); its tablets
+/// drop what left the scope at their next pull.
+#[utoipa::path(put, path = "/api/v1/users/{name}/districts", tag = "admin",
+    params(("name" = String, Path, description = "account name")),
+    request_body(content = serde_json::Value, description = "AccountDistricts: districts", content_type = "application/json"),
+    responses((status = 200, description = "AccountDistricts as stored, with the new version"),
+        (status = 401, description = "no valid token"), (status = 403, description = "admins only"),
+        (status = 404, description = "no such account"),
+        (status = 422, description = "not an inspector, or a district no site lies in")),
+    security(("bearer" = [])))]
+pub async fn put_districts(
+    State(state): State<SharedState>,
+    AdminUser(caller): AdminUser,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<AccountDistricts>,
+) -> ApiResult<Json<AccountDistricts>> {
+    let scope = Office::new(&state, caller.actor())
+        .set_districts(&name, &req.districts)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("没有账号 {name} / no account named {name}")))?;
+    Ok(Json(AccountDistricts {
+        districts: scope.districts,
+        version: scope.version,
+    }))
 }
 
 /// Lists devices.

@@ -28,8 +28,9 @@ impl Modify for BearerAuth {
         super::auth::login, super::auth::revocation,
         super::push::push, super::pull::pull,
         super::photos::missing, super::photos::offset, super::photos::upload,
+        super::photos::download, super::photos::thumbnails,
         super::findings::list, super::findings::get_one, super::findings::add_event,
-        super::admin::put_site, super::admin::put_assignment,
+        super::admin::put_site, super::admin::put_assignment, super::admin::put_districts,
         super::admin::devices, super::admin::revoke, super::admin::audit,
     ),
     modifiers(&BearerAuth)

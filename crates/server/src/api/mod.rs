@@ -28,9 +28,13 @@ where
     }
 }
 
-/// Refuses a client speaking another protocol version.
+/// The oldest protocol version the server still speaks: version 2 tablets are sent nothing
+/// they cannot read (no photo records) and push no check-ins or marked copies.
+pub const MIN_PROTOCOL_VERSION: u32 = 2;
+
+/// Refuses a client speaking a protocol version the server does not.
 pub fn check_protocol(version: u32) -> ApiResult<()> {
-    if version == PROTOCOL_VERSION {
+    if (MIN_PROTOCOL_VERSION..=PROTOCOL_VERSION).contains(&version) {
         return Ok(());
     }
     Err(ApiError::bad_request(

@@ -1,6 +1,7 @@
 //! Photos: which are missing, where an upload stands, and the resumable upload itself
 //! (`PATCH` with `Upload-Offset`, tus-like). The body is streamed to a staged file; when the
-//! declared size is reached the photo is verified and only then stored.
+//! declared size is reached the photo is verified and only then stored. Tablets fetch the
+//! photos of findings they may see (a re-check's before-photo): whole, or thumbnails in batches.
 
 use super::ApiJson;
 use crate::app::{AppState, SharedState};
@@ -16,8 +17,10 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
 use fieldcheck_protocol::{
-    PhotoMissingRequest, PhotoMissingResponse, Role, UPLOAD_OFFSET_HEADER, UploadStatus,
+    MAX_THUMBNAILS_PER_REQUEST, PhotoMissingRequest, PhotoMissingResponse, Role, Thumbnail,
+    ThumbnailsRequest, ThumbnailsResponse, UPLOAD_OFFSET_HEADER, UploadStatus,
 };
 
 /// Marks a photo as being uploaded until dropped, so two requests never append to one file.
@@ -278,4 +281,89 @@ async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<R
     )
     .await?;
     Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)))
+}
+
+/// Refuses unless the caller may see photo `sha` (see [`crate::store::SyncStore::photo_visible`]).
+async fn check_visible(state: &AppState, caller: &Caller, sha: &str) -> ApiResult<()> {
+    check_sha(sha)?;
+    let scope = caller.pull_scope();
+    match state
+        .store
+        .photo_visible(sha, &scope, Some(caller.device.id))
+        .await?
+    {
+        Some(true) => Ok(()),
+        Some(false) => Err(ApiError::forbidden(
+            "此照片不在本账号的巡查范围内 / this photo is outside your account's scope",
+        )),
+        None => Err(ApiError::not_found(format!(
+            "服务器没有照片 {sha} / the server has no photo {sha}"
+        ))),
+    }
+}
+
+/// A photo's bytes, for a re-check on a tablet that did not take it.
+#[utoipa::path(get, path = "/api/v1/photos/{sha256}", tag = "photos",
+    params(("sha256" = String, Path, description = "the photo's SHA-256")),
+    responses((status = 200, description = "the JPEG bytes"), (status = 401, description = "no valid token"),
+        (status = 403, description = "outside the caller's scope"),
+        (status = 404, description = "unknown photo, or its bytes have not reached the server")),
+    security(("bearer" = [])))]
+pub async fn download(
+    State(state): State<SharedState>,
+    caller: Caller,
+    Path(sha): Path<String>,
+) -> ApiResult<Response> {
+    check_visible(&state, &caller, &sha).await?;
+    let bytes = state
+        .blobs
+        .read(&sha)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "照片 {sha} 尚未上传到服务器 / photo {sha} has not reached the server yet"
+            ))
+        })?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+}
+
+/// The thumbnails of up to [`MAX_THUMBNAILS_PER_REQUEST`] photos in one answer; photos the
+/// server does not hold yet are left out, and a photo outside the caller's scope refuses the
+/// whole request.
+#[utoipa::path(post, path = "/api/v1/photos/thumbnails", tag = "photos",
+    request_body(content = serde_json::Value, description = "ThumbnailsRequest: hashes", content_type = "application/json"),
+    responses((status = 200, description = "ThumbnailsResponse: thumbnails (base64 JPEG)"),
+        (status = 400, description = "a hash is malformed"), (status = 401, description = "no valid token"),
+        (status = 403, description = "a photo outside the caller's scope"),
+        (status = 404, description = "a photo the server has no record of"),
+        (status = 413, description = "too many hashes")),
+    security(("bearer" = [])))]
+pub async fn thumbnails(
+    State(state): State<SharedState>,
+    caller: Caller,
+    ApiJson(req): ApiJson<ThumbnailsRequest>,
+) -> ApiResult<Json<ThumbnailsResponse>> {
+    if req.hashes.len() > MAX_THUMBNAILS_PER_REQUEST {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_hashes",
+            format!(
+                "一次最多请求 {MAX_THUMBNAILS_PER_REQUEST} 张缩略图 / at most {MAX_THUMBNAILS_PER_REQUEST} thumbnails per request"
+            ),
+        ));
+    }
+    let mut out = Vec::with_capacity(req.hashes.len());
+    for sha in &req.hashes {
+        check_visible(&state, &caller, sha).await?;
+        match crate::thumbnails::thumbnail(&state, sha).await {
+            Ok(jpeg) => out.push(Thumbnail {
+                sha256: sha.clone(),
+                jpeg_base64: base64::engine::general_purpose::STANDARD.encode(jpeg),
+            }),
+            Err(crate::thumbnails::ThumbError::NotStored) => {}
+            Err(e) => return Err(ApiError::internal(e)),
+        }
+    }
+    Ok(Json(ThumbnailsResponse { thumbnails: out }))
 }

@@ -1,5 +1,7 @@
 //! `POST /api/v1/sync/pull`: server-owned changes after a cursor, one page at a time. A unit
-//! member sees reference data and its own unit's rectification steps only.
+//! member sees reference data and its own unit's rectification steps only; an inspector with
+//! districts those of its districts, assigned sites and own findings, and starts again from
+//! cursor 0 (`reset`) when its districts changed since its tablet's copy.
 
 use super::{ApiJson, check_protocol, merge_clock};
 use crate::app::SharedState;
@@ -7,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use axum::Json;
 use axum::extract::State;
-use fieldcheck_protocol::{Change, PullRequest, PullResponse};
+use fieldcheck_protocol::{Change, ChangeItem, PullRequest, PullResponse};
 
 /// Default page size.
 const DEFAULT_PAGE: u32 = 200;
@@ -30,16 +32,21 @@ pub async fn pull(
         .limit
         .unwrap_or(DEFAULT_PAGE)
         .clamp(1, state.limits.max_pull_page);
-    let mut rows = state
+    let scope = caller.pull_scope();
+    let mut page = state
         .store
-        .pull(req.cursor, limit + 1, &caller.pull_scope())
+        .pull(req.cursor, limit + 1, &scope, req.scope_version)
         .await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let cursor = rows.last().map_or(req.cursor, |r| r.seq);
+    let more = page.changes.len() > limit as usize;
+    page.changes.truncate(limit as usize);
+    let from = if page.reset { 0 } else { req.cursor };
+    let cursor = page.changes.last().map_or(from, |r| r.seq);
     Ok(Json(PullResponse {
-        changes: rows
+        changes: page
+            .changes
             .into_iter()
+            // Tablets before protocol 3 cannot read photo records.
+            .filter(|r| req.protocol_version >= 3 || !matches!(r.item, ChangeItem::Photo(_)))
             .map(|r| Change {
                 seq: r.seq,
                 item: r.item,
@@ -47,6 +54,8 @@ pub async fn pull(
             .collect(),
         cursor,
         more,
+        scope_version: page.scope_version,
+        reset: page.reset,
         server_hlc: state.clock.now(),
         server_time_ms: crate::clock::now_ms(),
     }))

@@ -59,6 +59,7 @@ pub async fn push(
         device: caller.device.id,
         role: caller.user.role,
         key: &key,
+        county: state.county_id().await?,
     };
     validate::check_records(
         fresh,

@@ -8,6 +8,7 @@ use super::i18n::Lang;
 use super::layout::{csrf_field, page};
 use super::ledger::{fmt_time, rows_by_id, status_badge};
 use super::photos::visible_finding;
+use super::presence::{Work, check_ins};
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
@@ -134,6 +135,10 @@ fn photo_figure(l: Lang, p: &PhotoView) -> Markup {
                     }
                     br; (l.t("位置", "Position")) "：" (position(l, &r.record.position))
                     br; (r.record.width) "×" (r.record.height) " · " (r.record.size_bytes / 1024) " KB"
+                    @if let Some(original) = &r.record.marked_from {
+                        br; span class="badge marked" { (l.t("已标注", "marked")) } " "
+                        a class="original-link" href={ "/dashboard/photos/" (original) } target="_blank" { (l.t("查看原图", "see the original")) }
+                    }
                     br; (l.t("哈希", "Hash")) "："
                     @if r.stored { span class="badge ok hash-ok" { (l.t("已校验", "verified")) } } @else { span class="badge" { (l.t("待上传", "not uploaded yet")) } }
                     " " (l.t("签名", "Signature")) "："
@@ -161,12 +166,28 @@ pub async fn finding_page(
         .await?
         .pop();
     let reference = Reference::load(state.store.as_ref()).await?;
-    let photos = photos_of(&state, id).await?;
+    let mut photos = photos_of(&state, id).await?;
+    // A marked copy first, its original one tap away (and listed after it).
+    photos.sort_by_key(|p| {
+        p.row
+            .as_ref()
+            .is_none_or(|r| r.record.marked_from.is_none())
+    });
     let devices = state.store.list_devices().await?;
     let f = &row.record;
     let status = derive_status(row.events.iter());
     let site = reference.sites.iter().find(|s| s.id == f.site_id);
     let device = devices.iter().find(|d| d.id == f.device_id);
+    let site_id = f.site_id.to_string();
+    let work = [Work {
+        id: "finding",
+        site_id: &site_id,
+        inspector: &f.reporter,
+        at: f.created_at,
+    }];
+    let checked_in = check_ins(state.store.as_ref(), &work)
+        .await?
+        .remove("finding");
     let mut events = row.events.clone();
     events.sort_by_key(|e| (e.hlc, e.id));
     let body = html! {
@@ -180,6 +201,13 @@ pub async fn finding_page(
             dt { (l.t("发现时间", "Found")) } dd { (fmt_time(f.created_at)) }
             dt { (l.t("位置", "Position")) } dd { (position(l, &f.position)) }
             dt { (l.t("记录人", "Recorded by")) } dd id="finding-reporter" { (f.reporter) " · " (l.t("设备", "device")) " " (device.map_or_else(|| f.device_id.to_string(), |d| format!("{} ({})", d.label, d.id))) }
+            dt { (l.t("到场核验", "On-site check-in")) } dd id="finding-checkin" {
+                @if let Some(at) = checked_in {
+                    span class="badge ok" { (l.t("到场核验 ✓", "checked in ✓")) } " " (fmt_time(at)) " · " (l.t("记录人当天扫码点位二维码，设备签名有效", "the reporter scanned the site's label that day; device signature valid"))
+                } @else {
+                    span class="badge" { (l.t("无扫码记录", "no check-in")) } " " (l.t("记录人当天未扫码点位二维码", "the reporter did not scan the site's label that day"))
+                }
+            }
             dt { (l.t("责任单位", "Unit")) } dd id="finding-unit" { @if let Some(u) = &row.current_unit { (reference.unit_name(l, u)) } @else { (l.t("未派遣", "not dispatched")) } }
             dt { (l.t("整改期限", "Deadline")) } dd { @if let Some(d) = line.as_ref().and_then(|r| r.deadline.clone()) { (d) } }
         }

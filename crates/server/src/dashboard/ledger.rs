@@ -6,6 +6,7 @@
 use super::error::PageError;
 use super::i18n::{Lang, STATUSES};
 use super::layout::{csrf_field, page};
+use super::presence::{Work, check_ins};
 use super::projection::{placeholders, refresh};
 use super::reference::Reference;
 use super::session::Session;
@@ -61,6 +62,8 @@ dash_row! {
     pub finding_id: String,
     /// Creation time, Unix ms.
     pub created_at: i64,
+    /// Site id.
+    pub site_id: String,
     /// Site name.
     pub site_name: String,
     /// Site type code.
@@ -371,6 +374,16 @@ pub async fn ledger_page(
     let l = session.lang;
     let query = filter.query(session.unit_scope())?;
     let (rows, total) = query.page(state.store.as_ref(), PER_PAGE).await?;
+    let work: Vec<Work> = rows
+        .iter()
+        .map(|r| Work {
+            id: &r.finding_id,
+            site_id: &r.site_id,
+            inspector: &r.reporter,
+            at: r.created_at,
+        })
+        .collect();
+    let present = check_ins(state.store.as_ref(), &work).await?;
     let reference = Reference::load(state.store.as_ref()).await?;
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let sort_link = |key: &str| {
@@ -471,6 +484,7 @@ pub async fn ledger_page(
                 th { a href=(sort_link("unit")) { (l.t("责任单位", "Unit")) } }
                 th { a href=(sort_link("deadline")) { (l.t("整改期限", "Deadline")) } }
                 th { a href=(sort_link("status")) { (l.t("状态", "Status")) } }
+                th { (l.t("到场核验", "On-site check-in")) }
             } }
             tbody {
                 @for r in &rows {
@@ -489,6 +503,13 @@ pub async fn ledger_page(
                         td { @if let Some(u) = &r.unit { (reference.unit_name(l, u)) } }
                         td { @if let Some(d) = &r.deadline { (d) } }
                         td { (status_badge(l, &r.status, r.overdue)) }
+                        td class="checkin" {
+                            @if let Some(at) = present.get(&r.finding_id) {
+                                span class="badge ok" title=(fmt_time(*at)) { (l.t("到场核验 ✓", "checked in ✓")) }
+                            } @else {
+                                span class="badge" { (l.t("未扫码", "no check-in")) }
+                            }
+                        }
                     }
                 }
             }

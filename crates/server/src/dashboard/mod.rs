@@ -16,6 +16,7 @@ pub mod login;
 pub mod manage;
 pub mod packs;
 pub mod photos;
+pub mod presence;
 pub mod projection;
 pub mod reference;
 pub mod score_model;

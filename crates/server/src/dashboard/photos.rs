@@ -11,8 +11,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use uuid::Uuid;
 
-/// Long side of a thumbnail, in pixels.
-pub const THUMB_SIDE: u32 = 320;
+use crate::thumbnails::ThumbError;
 
 /// Loads a finding the session may see: a unit member only its unit's.
 pub async fn visible_finding(
@@ -109,33 +108,22 @@ async fn original(state: &SharedState, sha: &str) -> Result<Vec<u8>, PageError> 
         })
 }
 
-/// `GET /dashboard/photos/{sha}/thumb`: a JPEG at most [`THUMB_SIDE`] pixels a side.
+/// `GET /dashboard/photos/{sha}/thumb`: a JPEG at most
+/// [`THUMB_SIDE`](crate::thumbnails::THUMB_SIDE) pixels a side.
 pub async fn thumb(
     State(state): State<SharedState>,
     session: Session,
     Path(sha): Path<String>,
 ) -> Result<Response, PageError> {
     check_access(&state, &session, &sha).await?;
-    let name = format!("{sha}-thumb{THUMB_SIDE}.jpg");
-    if let Some(b) = state.blobs.read_derived(&name).await.map_err(internal)? {
-        return Ok(image_response(b));
+    match crate::thumbnails::thumbnail(&state, &sha).await {
+        Ok(small) => Ok(image_response(small)),
+        Err(ThumbError::NotStored) => Err(PageError::not_found(
+            "照片尚未上传到服务器",
+            "the photo has not reached the server yet",
+        )),
+        Err(e) => Err(internal(e)),
     }
-    let bytes = original(&state, &sha).await?;
-    let small = state
-        .decode_bounded(move || make_thumbnail(&bytes))
-        .await?
-        .map_err(internal)?;
-    state
-        .blobs
-        .put_derived(&name, &small)
-        .await
-        .map_err(internal)?;
-    Ok(image_response(small))
-}
-
-/// Scales an image down to a JPEG thumbnail (core's photo codec: libjpeg-turbo in the server).
-pub fn make_thumbnail(bytes: &[u8]) -> Result<Vec<u8>, fieldcheck_photo_codec::CodecError> {
-    fieldcheck_photo_codec::thumbnail(bytes, THUMB_SIDE)
 }
 
 fn internal(e: impl std::fmt::Display) -> PageError {

@@ -176,6 +176,44 @@ pub fn check_account(
     }
 }
 
+/// Most districts one account may be confined to.
+pub const MAX_DISTRICTS: usize = 100;
+
+/// Checks the districts an inspector is confined to: at most [`MAX_DISTRICTS`], each a
+/// one-line name that some site of the county carries (a typo would silently empty the
+/// inspector's tablet).
+pub fn check_districts(
+    role: Role,
+    districts: &[String],
+    known: &std::collections::HashSet<String>,
+) -> Result<(), FieldFault> {
+    if role != Role::Inspector && !districts.is_empty() {
+        return Err(FieldFault::new(
+            "districts",
+            "只有巡查员账号按区县划定巡查范围",
+            "only inspectors are confined to districts",
+        ));
+    }
+    if districts.len() > MAX_DISTRICTS {
+        return Err(FieldFault::new(
+            "districts",
+            format!("最多 {MAX_DISTRICTS} 个区县"),
+            format!("at most {MAX_DISTRICTS} districts"),
+        ));
+    }
+    for d in districts {
+        text("districts", d, TextKind::Line, true)?;
+        if !known.contains(d) {
+            return Err(FieldFault::new(
+                "districts",
+                format!("没有位于“{d}”的考察点，请检查区县名称"),
+                format!("no site lies in district {d:?}; check the name"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// What a site import will do: the sites to write (new ones with fresh ids, changed ones with
 /// the id of the site they match) and how many stay as they are.
 #[derive(Clone, Debug, Default, PartialEq)]

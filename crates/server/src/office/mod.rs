@@ -11,7 +11,9 @@ pub mod input;
 use crate::app::AppState;
 use crate::auth::hash_password;
 use crate::dashboard::reference::Reference;
-use crate::store::{AuditEntry, Content, FindingRow, ImportCounts, RefQuery, StoreError, UserRow};
+use crate::store::{
+    AccountScope, AuditEntry, Content, FindingRow, ImportCounts, RefQuery, StoreError, UserRow,
+};
 use fieldcheck_domain::china_time::{china_date, is_date};
 use fieldcheck_domain::rectification::{Status, StepFault, allowed, check_step, derive_status};
 use fieldcheck_protocol::{
@@ -19,7 +21,9 @@ use fieldcheck_protocol::{
 };
 pub use input::FieldFault;
 pub use input::{SiteImport, match_sites};
-use input::{check_account, check_assignment, check_password, check_site, check_unit};
+use input::{
+    check_account, check_assignment, check_districts, check_password, check_site, check_unit,
+};
 use uuid::Uuid;
 
 /// The door an office write came through; the dashboard's audit actions are marked
@@ -202,6 +206,38 @@ impl<'a> Office<'a> {
             self.audit("set_password", name, String::new()).await?;
         }
         Ok(done)
+    }
+
+    /// Confines an inspector's tablets to `districts` (empty: the whole county), checked by
+    /// [`check_districts`]; its tablets drop what left the scope at their next pull. `None` when
+    /// there is no account of that name.
+    pub async fn set_districts(
+        &self,
+        name: &str,
+        districts: &[String],
+    ) -> Result<Option<AccountScope>, OfficeError> {
+        let Some(user) = self.state.store.user(name).await? else {
+            return Ok(None);
+        };
+        let known = Reference::load(self.state.store.as_ref())
+            .await?
+            .sites
+            .into_iter()
+            .map(|s| s.district)
+            .collect();
+        check_districts(user.role, districts, &known)
+            .map_err(OfficeError::invalid("invalid_account"))?;
+        let before = self.state.store.account_scope(name).await?;
+        let scope = self
+            .state
+            .store
+            .set_account_districts(name, districts)
+            .await?;
+        if scope != before {
+            self.audit("set_districts", name, scope.districts.join("、"))
+                .await?;
+        }
+        Ok(Some(scope))
     }
 
     async fn check_sites(&self, sites: &[Site]) -> Result<(), OfficeError> {

@@ -294,10 +294,34 @@ pub fn photo_record(
         device_id: dev.id,
         signature: String::new(),
         hlc: hlc(),
+        marked_from: None,
     };
     r.signature = hex::encode(
         dev.key
-            .sign(&fieldcheck_domain::photo_signature::signed_message(&r))
+            .sign(&fieldcheck_domain::device_signature::signed_message(&r))
+            .to_bytes(),
+    );
+    r
+}
+
+/// A check-in at `site` signed by `dev`, with a label of county `county`.
+pub fn check_in(dev: &Device, site: Uuid, county: Uuid) -> CheckInRecord {
+    let mut r = CheckInRecord {
+        id: Uuid::now_v7(),
+        site_id: site,
+        label: fieldcheck_domain::site_label::SiteLabel { county, site }.text(),
+        inspector: "inspector1".into(),
+        device_id: dev.id,
+        at: 1_700_000_000_000,
+        time_source: TimeSource::Trusted,
+        device_clock_offset_ms: 0,
+        position: None,
+        signature: String::new(),
+        hlc: hlc(),
+    };
+    r.signature = hex::encode(
+        dev.key
+            .sign(&fieldcheck_domain::device_signature::check_in_message(&r))
             .to_bytes(),
     );
     r
@@ -397,6 +421,7 @@ pub fn expected_export(entries: &[OutboxEntry]) -> fieldcheck_server::store::Exp
             Record::Rectification(r) => {
                 events.entry(r.id.to_string()).or_insert_with(|| r.clone());
             }
+            Record::CheckIn(_) => {}
         }
     }
     fieldcheck_server::store::Export {
