@@ -10,7 +10,10 @@ use fieldcheck_core::store::findings::NewFinding;
 use fieldcheck_core::store::inspections::NewInspection;
 use fieldcheck_core::sync::SyncEngine;
 use fieldcheck_core::sync::api::Timeouts;
-use fieldcheck_protocol::{InspectionRecord, ItemKind, ItemValue, PhotoKind, Severity};
+use fieldcheck_protocol::{
+    Category, FindingRecord, InspectionRecord, ItemKind, ItemValue, PhotoKind, PhotoRecord,
+    Severity,
+};
 use rand::Rng;
 use rand::rngs::StdRng;
 use std::path::Path;
@@ -58,6 +61,51 @@ impl Tablet {
             user: user.to_string(),
             sources,
         }
+    }
+
+    /// Reports a finding at the site named `site_name` (a broken manhole cover, outside any
+    /// inspection) with one before-photo made from `seed`; returns both records.
+    pub fn report_finding(&self, site_name: &str, seed: u64) -> (FindingRecord, PhotoRecord) {
+        let mut store = self.store.lock().unwrap();
+        let site = store
+            .list_sites(&SiteQuery::default())
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == site_name)
+            .expect("the site was pulled");
+        let finding = store
+            .add_finding(NewFinding {
+                site_id: site.id,
+                inspection_id: None,
+                item_code: None,
+                category: Category::Component,
+                subcategory: "manhole_cover".into(),
+                description: "井盖缺失，需复查".into(),
+                severity: Severity::Critical,
+                position: None,
+                unit: None,
+                deadline: None,
+                same_day: false,
+                reporter: self.user.clone(),
+            })
+            .unwrap();
+        let jpeg = crate::photos::noisy_jpeg(1600, 1200, seed);
+        let photo = self
+            .photos
+            .capture(
+                &mut store,
+                &CaptureRequest {
+                    bytes: &jpeg,
+                    kind: PhotoKind::Before,
+                    finding_id: Some(finding.id),
+                    inspection_id: None,
+                    position: None,
+                    site_name: &site.name,
+                    inspector: &self.user,
+                },
+            )
+            .unwrap();
+        (finding, photo)
     }
 
     /// Records one more piece of work: a new inspection with every item answered when none is

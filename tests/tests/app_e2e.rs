@@ -137,27 +137,8 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     // The inspector opens the site by scanning its QR label: a photo of the label the office
     // printed, naming the county the app learnt at sign-in.
     let site = site_button.as_str().unwrap().trim_start_matches("site-");
-    let county: String = rusqlite::Connection::open(app_dir.path().join("fieldcheck.db"))
-        .unwrap()
-        .query_row("SELECT county_id FROM sync_state", [], |r| r.get(0))
-        .unwrap();
-    let label = SiteLabel {
-        county: county.parse().unwrap(),
-        site: site.parse().unwrap(),
-    };
-    let label_photo = photo_dir.path().join("label.jpg");
-    std::fs::write(
-        &label_photo,
-        fieldcheck_tests::photos::qr_jpeg(&label.text()),
-    )
-    .unwrap();
-    w.find("scan-label")
-        .await
-        .unwrap()
-        .send_keys(label_photo.to_str().unwrap())
-        .await
-        .unwrap();
-    w.find("site-page").await.unwrap();
+    let app_db = app_dir.path().join("fieldcheck.db");
+    scan_label(&w, &app_db, site.parse().unwrap(), photo_dir.path()).await;
     w.until(
         "the scanned label opened the back alley",
         &format!(r#"return document.querySelector('[data-testid="site-page"]').textContent.includes("{ALLEY}")"#),
@@ -357,4 +338,254 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     .unwrap();
     assert_eq!(checked, 2);
     println!("screenshots: {}", artifacts_dir().display());
+}
+
+/// Scans `site`'s QR label on the home screen: a photo of the label the office printed, naming
+/// the county the app (database `app_db`) learnt at sign-in; waits for the site page.
+async fn scan_label(
+    w: &AppWindow,
+    app_db: &std::path::Path,
+    site: uuid::Uuid,
+    dir: &std::path::Path,
+) {
+    let county: String = rusqlite::Connection::open(app_db)
+        .unwrap()
+        .query_row("SELECT county_id FROM sync_state", [], |r| r.get(0))
+        .unwrap();
+    let label = SiteLabel {
+        county: county.parse().unwrap(),
+        site,
+    };
+    let label_photo = dir.join("label.jpg");
+    std::fs::write(
+        &label_photo,
+        fieldcheck_tests::photos::qr_jpeg(&label.text()),
+    )
+    .unwrap();
+    w.find("scan-label")
+        .await
+        .unwrap()
+        .send_keys(label_photo.to_str().unwrap())
+        .await
+        .unwrap();
+    w.find("site-page").await.unwrap();
+}
+
+/// Waits until `query` (one integer) on the SQLite file `db` returns at least `want`.
+async fn until_rows(db: &std::path::Path, query: &str, arg: &str, want: i64) {
+    for _ in 0..300 {
+        let n: i64 = rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row(query, [arg], |r| r.get(0))
+            .unwrap_or(0);
+        if n >= want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("{query} ({arg}) never reached {want}");
+}
+
+/// 回头看 in the real app (issue #16): inspector A (a tablet in this process) reports a
+/// finding with a before-photo; inspector B signs in on the app, syncs, goes offline, checks
+/// in by scanning the site's label, opens A's finding and sees A's before-photo from the cache,
+/// takes an after-photo, marks it with a finger-drawn arrow, confirms the fix, and syncs when
+/// the server is back. The office then holds both photos, the marked copy linked to its
+/// original and the signed check-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recheck_of_another_inspectors_finding_reaches_the_office_with_its_marking() {
+    use rand::SeedableRng;
+
+    let (server_dir, app_dir, a_dir, photo_dir) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    ServerProcess::prepare(server_dir.path(), &[USER, "xiaoli"]).unwrap();
+    let server = ServerProcess::start(server_dir.path()).unwrap();
+    let address = server.url.trim_start_matches("http://").to_string();
+
+    // Inspector A reports the finding with a before-photo and syncs.
+    let a = fieldcheck_tests::tablet::Tablet::open(
+        a_dir.path(),
+        "xiaoli",
+        fieldcheck_core::sync::api::Timeouts::default(),
+        &mut rand::rngs::StdRng::seed_from_u64(5),
+    );
+    a.engine
+        .login(&server.url, "xiaoli", INSPECTOR_PASSWORD)
+        .await
+        .unwrap();
+    a.engine.sync_now().await.unwrap();
+    let (finding, before) = a.report_finding(ALLEY, 21);
+    a.engine.sync_now().await.unwrap();
+
+    // Inspector B signs in on the app; the first sync brings the finding and the thumbnail.
+    let desktop = Desktop::start(&[
+        (
+            "FIELDCHECK_APP_DATA_DIR",
+            app_dir.path().display().to_string(),
+        ),
+        ("FIELDCHECK_SERVER_URL", server.url.clone()),
+        ("WEBKIT_DISABLE_COMPOSITING_MODE", "0".into()),
+    ])
+    .unwrap();
+    let w = desktop.open(&app_binary().unwrap()).await.unwrap();
+    w.type_into("login-username", USER).await.unwrap();
+    w.type_into("login-password", INSPECTOR_PASSWORD)
+        .await
+        .unwrap();
+    w.click("login-submit").await.unwrap();
+    let app_db = app_dir.path().join("fieldcheck.db");
+    until_rows(
+        &app_db,
+        "SELECT COUNT(*) FROM photo_cache WHERE sha256 = ?1 AND variant = 'thumb'",
+        &before.sha256,
+        1,
+    )
+    .await;
+
+    // Offline from here: the server stops.
+    drop(server);
+    scan_label(&w, &app_db, finding.site_id, photo_dir.path()).await;
+    w.until(
+        "the site page says checked in",
+        r#"return document.querySelector('[data-testid="checkin"]').textContent.includes("✓")"#,
+    )
+    .await
+    .unwrap();
+    w.screenshot("12-site-checked-in").await.unwrap();
+
+    // The re-check: A's before-photo shows from the cache, offline.
+    w.click("tab-rechecks").await.unwrap();
+    w.find("rechecks").await.unwrap();
+    let row = format!("finding-{}", finding.id);
+    w.until(
+        "A's finding is listed",
+        &format!(r#"return !!document.querySelector('[data-testid="{row}"] button')"#),
+    )
+    .await
+    .unwrap();
+    w.js(&format!(
+        r#"document.querySelector('[data-testid="{row}"] button').click(); return true"#
+    ))
+    .await
+    .unwrap();
+    w.find("recheck").await.unwrap();
+    w.until(
+        "A's before-photo is shown",
+        r#"const img = document.querySelector('[data-testid="recheck-before"] img');
+           return !!img && img.complete && img.naturalWidth > 0"#,
+    )
+    .await
+    .unwrap();
+    let after_photo = photo_dir.path().join("after.jpg");
+    std::fs::write(
+        &after_photo,
+        fieldcheck_tests::photos::noisy_jpeg(1600, 1200, 22),
+    )
+    .unwrap();
+    w.find("photo-input-after")
+        .await
+        .unwrap()
+        .send_keys(after_photo.to_str().unwrap())
+        .await
+        .unwrap();
+    w.find("recheck-mark").await.unwrap();
+    w.click("recheck-mark").await.unwrap();
+    w.find("marker-canvas").await.unwrap();
+    w.until(
+        "the photo is on the canvas",
+        r#"const c = document.querySelector('[data-testid="marker-canvas"]'); return c.width > 100"#,
+    )
+    .await
+    .unwrap();
+    // A finger's drag across the photo: an arrow.
+    w.js(
+        r#"const c = document.querySelector('[data-testid="marker-canvas"]');
+            const r = c.getBoundingClientRect();
+            const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {
+              bubbles: true, cancelable: true, pointerId: 7, pointerType: "touch", isPrimary: true,
+              button: 0, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy }));
+            at("pointerdown", 0.3, 0.3); at("pointermove", 0.5, 0.5); at("pointerup", 0.6, 0.6);
+            return true"#,
+    )
+    .await
+    .unwrap();
+    w.until(
+        "the drawing can be saved",
+        r#"return !document.querySelector('[data-testid="marker-save"]').disabled"#,
+    )
+    .await
+    .unwrap();
+    w.screenshot("13-marking").await.unwrap();
+    w.click("marker-save").await.unwrap();
+    w.find("recheck-marked-thumb").await.unwrap();
+    w.js(r#"document.querySelector('[data-testid="recheck"]').scrollIntoView(); return true"#)
+        .await
+        .unwrap();
+    w.screenshot("14-recheck-before-after").await.unwrap();
+    w.click("recheck-fixed").await.unwrap();
+    w.find("recheck-done").await.unwrap();
+
+    // Online again: sync.
+    let server = ServerProcess::start_on(server_dir.path(), &address).unwrap();
+    w.click("tab-sync").await.unwrap();
+    w.click("sync-now").await.unwrap();
+    w.find("sync-all-done").await.unwrap();
+    w.quit().await.unwrap();
+    drop(desktop);
+
+    // The office holds A's before-photo, B's after-photo and its marked copy (linked to it,
+    // every one stored), B's step and B's check-in.
+    let export = server.export().unwrap();
+    let photos: Vec<&Value> = export["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["finding_id"] == finding.id.to_string())
+        .collect();
+    assert_eq!(photos.len(), 3, "{photos:?}");
+    let marked = photos
+        .iter()
+        .find(|p| p["marked_from"].is_string())
+        .expect("a marked copy");
+    let original = marked["marked_from"].as_str().unwrap();
+    let after = photos
+        .iter()
+        .find(|p| p["sha256"] == original)
+        .expect("the original of the marked copy");
+    assert_eq!(after["kind"], "after");
+    assert_eq!(marked["kind"], "after");
+    let db = rusqlite::Connection::open(server_dir.path().join("fieldcheck.sqlite3")).unwrap();
+    for sha in [
+        before.sha256.as_str(),
+        original,
+        marked["sha256"].as_str().unwrap(),
+    ] {
+        let stored: Option<i64> = db
+            .query_row(
+                "SELECT stored_at FROM photos WHERE sha256 = ?1",
+                [sha],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(stored.is_some(), "{sha} reached the server");
+    }
+    let check_ins: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM check_ins WHERE inspector = ?1 AND site_id = ?2",
+            [USER, &finding.site_id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(check_ins, 1);
+    let steps = export["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["finding_id"] == finding.id.to_string() && e["actor"] == USER)
+        .count();
+    assert_eq!(steps, 1, "B's re-check step");
 }

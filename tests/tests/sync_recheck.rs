@@ -3,12 +3,9 @@
 //! when a re-check opens it, and, when the office confines B to districts, drops its copy and
 //! pulls again under the new scope without losing anything of its own.
 
-use fieldcheck_core::photo::CaptureRequest;
 use fieldcheck_core::store::catalog::SiteQuery;
-use fieldcheck_core::store::findings::NewFinding;
 use fieldcheck_core::store::photo_cache::CacheVariant;
 use fieldcheck_core::sync::api::Timeouts;
-use fieldcheck_protocol::{Category, PhotoKind, Severity};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess, admin};
 use fieldcheck_tests::tablet::Tablet;
 use rand::SeedableRng;
@@ -40,43 +37,7 @@ async fn a_recheck_tablet_gets_the_before_photo_and_follows_its_scope() {
         .list_sites(&SiteQuery::default())
         .unwrap()[0]
         .clone();
-    let finding = a
-        .store
-        .lock()
-        .unwrap()
-        .add_finding(NewFinding {
-            site_id: site.id,
-            inspection_id: None,
-            item_code: None,
-            category: Category::Component,
-            subcategory: "manhole_cover".into(),
-            description: "井盖破损".into(),
-            severity: Severity::Major,
-            position: None,
-            unit: None,
-            deadline: None,
-            same_day: false,
-            reporter: "inspector_a".into(),
-        })
-        .unwrap();
-    let jpeg = fieldcheck_tests::photos::noisy_jpeg(1600, 1200, 3);
-    let before = {
-        let mut store = a.store.lock().unwrap();
-        a.photos
-            .capture(
-                &mut store,
-                &CaptureRequest {
-                    bytes: &jpeg,
-                    kind: PhotoKind::Before,
-                    finding_id: Some(finding.id),
-                    inspection_id: None,
-                    position: None,
-                    site_name: &site.name,
-                    inspector: "inspector_a",
-                },
-            )
-            .unwrap()
-    };
+    let (finding, before) = a.report_finding(&site.name, 3);
     a.engine.sync_now().await.unwrap();
 
     // B's next sync brings the finding, the photo's record and its thumbnail.
