@@ -500,7 +500,8 @@ async fn authorization_matrix_every_page_every_caller() {
         let uri = path
             .replace("{id}", &d.urban.to_string())
             .replace("{sha256}", &d.photo)
-            .replace("{code}", "en");
+            .replace("{code}", "en")
+            .replace("{name}", "inspector1");
         for (who, b) in [
             ("anonymous", None),
             ("disabled user", Some(&disabled)),
@@ -1502,5 +1503,67 @@ async fn the_office_sees_the_check_in_and_the_marked_copy_first() {
         ledger.body.matches("到场核验 ✓").count(),
         2,
         "both findings at site 1 that day"
+    );
+}
+
+#[tokio::test]
+async fn the_office_confines_an_inspector_to_districts_from_the_management_page() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let path = "/dashboard/manage/users/inspector1/districts";
+    let page = d.get("/dashboard/manage", Some(&admin)).await;
+    assert!(
+        page.body.contains(path),
+        "the inspector's scope form is listed"
+    );
+    let r = d
+        .post(
+            path,
+            Some(&admin),
+            &[("csrf", &admin.csrf), ("districts", "没有这个区")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("没有位于"), "{}", r.body);
+    assert_eq!(
+        d.store.account_scope("inspector1").await.unwrap().version,
+        0
+    );
+    let r = d
+        .post(
+            path,
+            Some(&admin),
+            &[("csrf", &admin.csrf), ("districts", " 示范县，示范县 ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let scope = d.store.account_scope("inspector1").await.unwrap();
+    assert_eq!(
+        (scope.version, scope.districts),
+        (1, vec!["示范县".to_string()])
+    );
+    let page = d.get("/dashboard/manage", Some(&admin)).await;
+    assert!(
+        page.body.contains("value=\"示范县\""),
+        "the form shows the scope"
+    );
+    let audit = d.store.recent_audit(5).await.unwrap();
+    assert_eq!(audit[0].action, "dashboard_set_districts");
+    // An empty field gives the whole county back.
+    let r = d
+        .post(
+            path,
+            Some(&admin),
+            &[("csrf", &admin.csrf), ("districts", "")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        d.store
+            .account_scope("inspector1")
+            .await
+            .unwrap()
+            .districts
+            .is_empty()
     );
 }

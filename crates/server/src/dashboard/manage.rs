@@ -28,6 +28,16 @@ pub async fn manage_page(
     let l = session.lang;
     let reference = Reference::load(state.store.as_ref()).await?;
     let users = state.store.list_users().await?;
+    let mut scopes = std::collections::HashMap::new();
+    for u in users.iter().filter(|u| u.role == Role::Inspector) {
+        let scope = state.store.account_scope(&u.name).await?;
+        scopes.insert(u.name.clone(), scope.districts);
+    }
+    let districts: std::collections::BTreeSet<&str> = reference
+        .sites
+        .iter()
+        .map(|s| s.district.as_str())
+        .collect();
     let devices = state.store.list_devices().await?;
     let templates = super::reference::templates(state.store.as_ref()).await?;
     let site_form = |site: Option<&Site>| {
@@ -103,7 +113,19 @@ pub async fn manage_page(
             label { (l.t("初始密码（至少 10 位）", "Password (10+ characters)")) input type="password" name="password" required minlength="10"; }
             button type="submit" { (l.t("添加账号", "Add account")) }
         }
-        table id="users" { tbody { @for u in &users { tr { td { (u.name) } td { (u.role.as_str()) } td { (u.unit.as_deref().unwrap_or("")) } td { @if u.disabled { (l.t("已停用", "disabled")) } } } } } }
+        p class="muted" { (l.t("巡查范围：督查员的平板只接收所列区县、派给他的点位和他本人发现的问题；留空为全县。改动后，平板下次同步时重新下载。", "Scope: an inspector's tablet receives only the findings of the listed districts, its assigned sites and its own; empty is the whole county. After a change the tablet downloads again at its next sync.")) }
+        table id="users" { tbody { @for u in &users { tr data-user=(u.name) {
+            td { (u.name) } td { (u.role.as_str()) } td { (u.unit.as_deref().unwrap_or("")) } td { @if u.disabled { (l.t("已停用", "disabled")) } }
+            td { @if u.role == Role::Inspector {
+                form method="post" action={ "/dashboard/manage/users/" (u.name) "/districts" } class="inline" {
+                    (csrf_field(&session))
+                    label { (l.t("巡查范围（区县，逗号分隔）", "Districts (comma-separated)"))
+                        input name="districts" value=(scopes.get(&u.name).map(|d| d.join("，")).unwrap_or_default()) placeholder=(l.t("全县", "whole county")) list="district-names"; }
+                    button type="submit" class="secondary" { (l.t("保存范围", "Save scope")) }
+                }
+            } }
+        } } } }
+        datalist id="district-names" { @for d in &districts { option value=(d) {} } }
         h2 { (l.t("设备", "Devices")) }
         table id="devices" {
             thead { tr { th { (l.t("设备", "Device")) } th { (l.t("账号", "Account")) } th { (l.t("注册时间", "Registered")) } th { (l.t("状态", "State")) } } }
@@ -382,6 +404,38 @@ pub async fn add_user(
         .add_user(&f.name, role, unit, &f.password)
         .await?;
     Ok(Redirect::to("/dashboard/manage"))
+}
+
+/// The districts form: names separated by commas (Chinese or not) or 、.
+#[derive(Deserialize)]
+pub struct DistrictsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    districts: String,
+}
+
+/// `POST /dashboard/manage/users/{name}/districts`: confines an inspector's tablets to
+/// districts (none: the whole county).
+pub async fn set_districts(
+    State(state): State<SharedState>,
+    session: Session,
+    Path(name): Path<String>,
+    Form(f): Form<DistrictsForm>,
+) -> Result<Redirect, PageError> {
+    session.check_csrf(&f.csrf)?;
+    let districts: Vec<String> = f
+        .districts
+        .split([',', '，', '、'])
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(str::to_string)
+        .collect();
+    Office::new(&state, session.actor())
+        .set_districts(&name, &districts)
+        .await?
+        .ok_or_else(|| PageError::not_found("没有这个账号", "no such account"))?;
+    Ok(Redirect::to("/dashboard/manage#users"))
 }
 
 /// A form with only the CSRF token.

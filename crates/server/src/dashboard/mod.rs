@@ -202,6 +202,12 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
         ),
         page(
             "POST",
+            "/dashboard/manage/users/{name}/districts",
+            Admin,
+            post(manage::set_districts),
+        ),
+        page(
+            "POST",
             "/dashboard/manage/devices/{id}/revoke",
             Admin,
             post(manage::revoke_device),
