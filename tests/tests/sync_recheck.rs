@@ -70,6 +70,35 @@ async fn a_recheck_tablet_gets_the_before_photo_and_follows_its_scope() {
         .collect();
     assert_eq!(hash, before.sha256);
 
+    // Assigned to the site for today, B's tablet fetches the next before-photo there whole
+    // while online, before anyone opens it.
+    let today =
+        fieldcheck_domain::china_time::china_date(fieldcheck_domain::clock::wall_clock_ms());
+    admin(
+        server_dir.path(),
+        &[
+            "assign",
+            "--inspector",
+            "inspector_b",
+            "--site",
+            &site.id.to_string(),
+            "--date",
+            &today,
+        ],
+    )
+    .unwrap();
+    let (_, second) = a.report_finding(&site.name, 4);
+    a.engine.sync_now().await.unwrap();
+    b.engine.sync_now().await.unwrap();
+    assert!(
+        b.store
+            .lock()
+            .unwrap()
+            .cache_has(&second.sha256, CacheVariant::Full)
+            .unwrap(),
+        "today's re-check photo is prefetched whole"
+    );
+
     // The office confines B to its district: the scope version moves, B's tablet drops what
     // it pulled and pulls again; the finding (in that district) comes back, nothing is lost.
     let out = admin(
@@ -84,6 +113,7 @@ async fn a_recheck_tablet_gets_the_before_photo_and_follows_its_scope() {
     assert_eq!(store.sync_state().unwrap().scope_version, Some(1));
     assert_eq!(store.finding(finding.id).unwrap().id, finding.id);
     assert_eq!(store.finding_photos(finding.id).unwrap().len(), 1);
+    drop(store);
     let refused = admin(
         server_dir.path(),
         &["user", "districts", "inspector_b", "没有这个区"],
