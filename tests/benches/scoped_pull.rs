@@ -87,6 +87,9 @@ async fn main() {
         })
         .await
         .unwrap();
+    // One tablet per district, pushing in rounds, so that each district's findings are spread
+    // over the whole change log as a season's work would be.
+    let mut devices = Vec::new();
     for d in 0..DISTRICTS {
         let device = Uuid::now_v7();
         store
@@ -101,18 +104,22 @@ async fn main() {
             })
             .await
             .unwrap();
-        let here = &sites[d * SITES_PER_DISTRICT..(d + 1) * SITES_PER_DISTRICT];
-        let mut seq = 0u64;
-        for start in (0..per_district).step_by(BATCH) {
-            let entries: Vec<OutboxEntry> = (start..(start + BATCH).min(per_district))
+        devices.push(device);
+    }
+    let mut tick = 0u64;
+    for round in 0..per_district.div_ceil(BATCH) {
+        let (from, to) = (round * BATCH, ((round + 1) * BATCH).min(per_district));
+        for (d, device) in devices.iter().enumerate() {
+            let here = &sites[d * SITES_PER_DISTRICT..(d + 1) * SITES_PER_DISTRICT];
+            let entries: Vec<OutboxEntry> = (from..to)
                 .map(|n| {
-                    seq += 1;
+                    tick += 1;
                     let hlc = Hlc {
-                        time: (1_764_028_800_000u64 << 16) + seq,
+                        time: (1_764_028_800_000u64 << 16) + tick,
                         node: 1,
                     };
                     OutboxEntry {
-                        seq,
+                        seq: n as u64 + 1,
                         hlc,
                         record: Record::Finding(FindingRecord {
                             id: Uuid::now_v7(),
@@ -128,22 +135,20 @@ async fn main() {
                             deadline: Some("2026-12-31".into()),
                             same_day: false,
                             reporter: "reporter".into(),
-                            device_id: device,
+                            device_id: *device,
                             created_at: 1_764_028_800_000 + n as i64,
                             hlc,
                         }),
                     }
                 })
                 .collect();
-            store.apply_push(device, "", &entries).await.unwrap();
+            store.apply_push(*device, "", &entries).await.unwrap();
         }
-        if d % 10 == 9 {
-            eprintln!(
-                "{} findings written in {:.0} s",
-                (d + 1) * per_district,
-                made.elapsed().as_secs_f64()
-            );
-        }
+        eprintln!(
+            "{} findings written in {:.0} s",
+            to * DISTRICTS,
+            made.elapsed().as_secs_f64()
+        );
     }
     let scope = store
         .set_account_districts("bench", &[district(0)])

@@ -315,6 +315,7 @@ async fn main() {
         let ledger = query.all(store.as_ref(), 10_000).await.unwrap();
         let book = write_xlsx(
             &ledger,
+            &Default::default(),
             &reference,
             Lang::Zh,
             "http://127.0.0.1:8080",

@@ -1504,6 +1504,20 @@ async fn the_office_sees_the_check_in_and_the_marked_copy_first() {
         2,
         "both findings at site 1 that day"
     );
+    // The printed report shows the marked copy, the original one click away.
+    d.store.mark_photo_stored(&marked.sha256, 2).await.unwrap();
+    let report = d.get("/dashboard/report", Some(&admin)).await;
+    let block = report
+        .body
+        .split("report-block")
+        .find(|b| b.contains(&d.urban.to_string()))
+        .unwrap();
+    assert!(
+        block.contains(&format!("src=\"/dashboard/photos/{}\"", marked.sha256)),
+        "{block}"
+    );
+    assert!(block.contains(&format!("href=\"/dashboard/photos/{}\"", d.photo)));
+    assert!(block.contains("已标注"));
 }
 
 #[tokio::test]

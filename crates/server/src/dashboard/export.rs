@@ -7,6 +7,7 @@ use super::error::PageError;
 use super::i18n::Lang;
 use super::layout::page;
 use super::ledger::{LedgerFilter, LedgerRow, fmt_time, status_badge};
+use super::marked::marked_copies;
 use super::reference::Reference;
 use super::session::Session;
 use crate::app::SharedState;
@@ -103,9 +104,11 @@ pub fn headers(l: Lang) -> [&'static str; 19] {
     ]
 }
 
-/// Writes the 台账 workbook; `progress` is told the rows written so far.
+/// Writes the 台账 workbook; `progress` is told the rows written so far. A photo with a marked
+/// copy (`marked`: original → copy) links to the copy.
 pub fn write_xlsx(
     rows: &[LedgerRow],
+    marked: &HashMap<String, String>,
     reference: &Reference,
     l: Lang,
     base_url: &str,
@@ -164,8 +167,11 @@ pub fn write_xlsx(
         }
         for (c, photo) in [(17u16, &r.thumb), (18u16, &r.after_photo)] {
             if let Some(sha) = photo {
-                let url = Url::new(format!("{base_url}/dashboard/photos/{sha}"))
-                    .set_text(l.t("查看照片", "open photo"));
+                let (sha, text) = match marked.get(sha) {
+                    Some(copy) => (copy, l.t("查看标注照片", "open marked photo")),
+                    None => (sha, l.t("查看照片", "open photo")),
+                };
+                let url = Url::new(format!("{base_url}/dashboard/photos/{sha}")).set_text(text);
                 sheet.write_url(n, c, url)?;
             }
         }
@@ -227,10 +233,14 @@ pub async fn start(
             let reference = Reference::load(store.as_ref())
                 .await
                 .map_err(|e| e.to_string())?;
+            let ids: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
+            let marked = marked_copies(store.as_ref(), &ids)
+                .await
+                .map_err(|e| e.to_string())?;
             job.total.store(rows.len(), Ordering::Relaxed);
             let j = job.clone();
             tokio::task::spawn_blocking(move || {
-                write_xlsx(&rows, &reference, lang, &base, &|n| {
+                write_xlsx(&rows, &marked, &reference, lang, &base, &|n| {
                     j.done.store(n, Ordering::Relaxed)
                 })
                 .map_err(|e| e.to_string())
@@ -347,6 +357,8 @@ pub async fn report(
     let query = filter.query(session.unit_scope())?;
     let rows = query.all(state.store.as_ref(), MAX_REPORT_ROWS).await?;
     let reference = Reference::load(state.store.as_ref()).await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
+    let marked = marked_copies(state.store.as_ref(), &ids).await?;
     let body = html! {
         p class="no-print" {
             button type="button" onclick="window.print()" id="print-now" { (l.t("打印 / 存为 PDF", "Print / save as PDF")) }
@@ -362,8 +374,16 @@ pub async fn report(
                     (l.t("期限", "Deadline")) "：" (r.deadline.as_deref().unwrap_or("—")) " · "
                     (status_badge(l, &r.status, r.overdue)) }
                 div class="photos" {
-                    @if let Some(t) = &r.thumb { figure { img src={ "/dashboard/photos/" (t) } alt="before"; figcaption { (l.t("整改前", "Before")) } } }
-                    @if let Some(t) = &r.after_photo { figure { img src={ "/dashboard/photos/" (t) } alt="after"; figcaption { (l.t("整改后", "After")) } } }
+                    @for (photo, caption) in [(&r.thumb, l.t("整改前", "Before")), (&r.after_photo, l.t("整改后", "After"))] {
+                        @if let Some(t) = photo {
+                            @if let Some(copy) = marked.get(t) {
+                                figure class="marked" { img src={ "/dashboard/photos/" (copy) } alt=(caption);
+                                    figcaption { (caption) "（" (l.t("已标注", "marked")) "） " a class="original-link" href={ "/dashboard/photos/" (t) } { (l.t("原图", "original")) } } }
+                            } @else {
+                                figure { img src={ "/dashboard/photos/" (t) } alt=(caption); figcaption { (caption) } }
+                            }
+                        }
+                    }
                 }
             }
         }

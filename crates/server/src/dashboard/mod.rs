@@ -14,6 +14,7 @@ pub mod layout;
 pub mod ledger;
 pub mod login;
 pub mod manage;
+pub mod marked;
 pub mod packs;
 pub mod photos;
 pub mod presence;

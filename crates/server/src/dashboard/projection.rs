@@ -7,7 +7,9 @@
 use crate::store::dashboard::{Arg, Cell, Statement};
 use crate::store::{Store, StoreResult};
 use fieldcheck_domain::rectification::{Status, derive_status};
-use fieldcheck_protocol::{FindingRecord, RectificationAction, RectificationEventRecord, Site};
+use fieldcheck_protocol::{
+    FindingRecord, PhotoRecord, RectificationAction, RectificationEventRecord, Site,
+};
 use std::collections::HashMap;
 
 /// Findings or inspections recomputed per transaction.
@@ -160,15 +162,19 @@ async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
         for r in store
             .dash_query(
                 &format!(
-                    "SELECT p.finding_id, p.sha256 FROM dash_photos p JOIN photos ph ON ph.sha256 = p.sha256 WHERE p.kind = 'before' AND ph.stored_at IS NOT NULL AND p.finding_id IN ({list}) ORDER BY p.sha256"
+                    "SELECT p.finding_id, p.sha256, ph.payload FROM dash_photos p JOIN photos ph ON ph.sha256 = p.sha256 WHERE p.kind = 'before' AND ph.stored_at IS NOT NULL AND p.finding_id IN ({list}) ORDER BY p.sha256"
                 ),
                 ids,
             )
             .await?
         {
-            thumbs
-                .entry(r[0].text().to_string())
-                .or_insert_with(|| r[1].text().to_string());
+            // A photo as captured, not a marked copy (pages show the copy beside its original).
+            let photo: PhotoRecord = serde_json::from_str(r[2].text())?;
+            if photo.marked_from.is_none() {
+                thumbs
+                    .entry(r[0].text().to_string())
+                    .or_insert_with(|| r[1].text().to_string());
+            }
         }
         let now = crate::clock::now_ms();
         let mut stmts: Vec<Statement> = Vec::with_capacity(batch.len() * 2);
