@@ -53,6 +53,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, data_dir: DataDir) -> tau
             commands::session::login,
             commands::session::logout,
             commands::session::storage_info,
+            commands::session::set_photo_cache_cap,
             commands::sites::catalog,
             commands::sites::today_sites,
             commands::sites::list_sites,

@@ -31,6 +31,8 @@ export interface Backend {
   login(serverUrl: string, username: string, password: string): Promise<AppInfo>;
   logout(): Promise<void>;
   storageInfo(): Promise<StorageInfo>;
+  /** Sets the photo cache's cap in megabytes (at least 100). */
+  setPhotoCacheCap(megabytes: number): Promise<void>;
   catalog(): Promise<Catalog>;
   todaySites(date: string): Promise<TodaySite[]>;
   listSites(text: string, siteType: string): Promise<Site[]>;
@@ -80,6 +82,7 @@ export function tauriBackend(): Backend {
     login: (server_url, username, password) => invoke("login", { server_url, username, password }),
     logout: () => invoke("logout"),
     storageInfo: () => invoke("storage_info"),
+    setPhotoCacheCap: (megabytes) => invoke("set_photo_cache_cap", { megabytes }),
     catalog: () => invoke("catalog"),
     todaySites: (date) => invoke("today_sites", { date }),
     listSites: (text, siteType) => invoke("list_sites", { text: text || null, site_type: siteType || null }),

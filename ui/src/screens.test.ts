@@ -209,6 +209,25 @@ describe("sync and settings", () => {
   });
 });
 
+describe("photo cache setting", () => {
+  it("shows the cache's use and cap, refuses a cap under 100 MB and saves a valid one", async () => {
+    const backend = mockBackend();
+    render(App, { props: { backend } });
+    reset({ name: "settings" });
+    expect((await screen.findByTestId("settings-cache")).textContent).toContain("5.0 MB");
+    expect(screen.getByTestId("settings-cache").textContent).toContain("1.0 GB");
+    const input = screen.getByTestId("cache-cap") as HTMLInputElement;
+    await fireEvent.input(input, { target: { value: "50" } });
+    await fireEvent.click(screen.getByTestId("cache-cap-save"));
+    expect(backend.setPhotoCacheCap).not.toHaveBeenCalled();
+    expect((await screen.findByRole("alert")).textContent).toContain("不小于 100");
+    await fireEvent.input(input, { target: { value: "2000" } });
+    await fireEvent.click(screen.getByTestId("cache-cap-save"));
+    expect(backend.setPhotoCacheCap).toHaveBeenCalledWith(2000);
+    expect((await screen.findByTestId("cache-cap-saved")).textContent).toContain("不会被删除");
+  });
+});
+
 describe("check-in (到场核验)", () => {
   it("tells on the site page that the tablet has not checked in, and turns ✓ after the label is scanned", async () => {
     const backend = mockBackend();

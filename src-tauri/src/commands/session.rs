@@ -1,6 +1,6 @@
 //! First start, sign-in, sign-out, and what the settings screen shows.
 
-use crate::error::CommandResult;
+use crate::error::{CommandError, CommandResult};
 use crate::state::{AppState, DATABASE_FILE, PHOTO_DIR};
 use fieldcheck_core::sync::scheduler::Trigger;
 use serde::Serialize;
@@ -96,6 +96,10 @@ pub struct StorageInfo {
     pub photo_bytes: u64,
     /// Photos recorded.
     pub photo_count: u64,
+    /// Other tablets' photos held in the photo cache, in bytes.
+    pub cache_bytes: u64,
+    /// The photo cache's cap, in bytes (least recently used photos go beyond it).
+    pub cache_cap_bytes: u64,
     /// The app data directory.
     pub data_dir: String,
 }
@@ -108,12 +112,33 @@ pub fn storage_info(state: State<'_, AppState>) -> CommandResult<StorageInfo> {
         .map(|s| file_size(&state.data_dir.join(format!("{DATABASE_FILE}{s}"))))
         .sum();
     let photos = state.data_dir.join(PHOTO_DIR);
+    let store = state.store();
     Ok(StorageInfo {
         database_bytes,
         photo_bytes: dir_size(&photos) + dir_size(&photos.join("thumbs")),
         photo_count: count_photos(&photos),
+        cache_bytes: store.cache_total()?,
+        cache_cap_bytes: store.photo_cache_cap()?,
         data_dir: state.data_dir.display().to_string(),
     })
+}
+
+/// Smallest photo cache cap the settings accept, in megabytes.
+const MIN_CACHE_MB: u64 = 100;
+
+/// Sets the photo cache's cap in megabytes (at least [`MIN_CACHE_MB`]); copies beyond it go at
+/// the next fetch, least recently used first. The tablet's own photos never count.
+#[tauri::command(rename_all = "snake_case")]
+pub fn set_photo_cache_cap(state: State<'_, AppState>, megabytes: u64) -> CommandResult<()> {
+    if !(MIN_CACHE_MB..=1_000_000).contains(&megabytes) {
+        return Err(CommandError::Input {
+            field: "megabytes",
+            zh: "照片缓存上限至少 100 MB",
+            en: "the photo cache needs at least 100 MB",
+        });
+    }
+    state.store().set_photo_cache_cap(megabytes * 1024 * 1024)?;
+    Ok(())
 }
 
 fn file_size(path: &Path) -> u64 {

@@ -17,6 +17,14 @@ photo_bytes: number,
  */
 photo_count: number, 
 /**
+ * Other tablets' photos held in the photo cache, in bytes.
+ */
+cache_bytes: number, 
+/**
+ * The photo cache's cap, in bytes (least recently used photos go beyond it).
+ */
+cache_cap_bytes: number, 
+/**
  * The app data directory.
  */
 data_dir: string, };

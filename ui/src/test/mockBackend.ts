@@ -175,7 +175,15 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
     appInfo: vi.fn(async () => appInfo),
     login: vi.fn(async () => ({ ...appInfo, signed_in: true })),
     logout: vi.fn(async () => {}),
-    storageInfo: vi.fn(async () => ({ database_bytes: 2048, photo_bytes: 3 * 1024 * 1024, photo_count: 2, data_dir: "/d" })),
+    storageInfo: vi.fn(async () => ({
+      database_bytes: 2048,
+      photo_bytes: 3 * 1024 * 1024,
+      photo_count: 2,
+      cache_bytes: 5 * 1024 * 1024,
+      cache_cap_bytes: 1024 * 1024 * 1024,
+      data_dir: "/d",
+    })),
+    setPhotoCacheCap: vi.fn(async () => {}),
     catalog: vi.fn(async () => ({
       site_types: [
         { code: "back_alley", name_zh: "背街小巷", name_en: "Back alley" },
