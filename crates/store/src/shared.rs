@@ -14,6 +14,7 @@ use fieldcheck_protocol::{
     Assignment, ChangeItem, FindingRecord, OutboxEntry, Record, RectificationEventRecord, Site,
     Template,
 };
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// An open connection or transaction. Statements use `$n` placeholders; a transaction commits
@@ -50,18 +51,46 @@ async fn log_change(tx: &mut impl Tx, item: &ChangeItem, scope: Option<&str>) ->
 
 /// Where a change about a finding belongs, for scoped pulls: the finding's site, its district
 /// and its reporter.
+#[derive(Clone)]
 struct Place {
     district: Option<String>,
     site_id: String,
     owner: String,
 }
 
+/// What one push has looked up already: findings' places and sites' districts (a tablet's
+/// day names a few dozen sites and sends each finding's photos and steps beside it).
+#[derive(Default)]
+struct Places {
+    findings: HashMap<Uuid, Option<Place>>,
+    districts: HashMap<String, Option<String>>,
+}
+
+impl Places {
+    /// The place of finding `finding_id` (`record`: the finding itself, when at hand), looked
+    /// up once per push; `None` for a finding the store does not hold.
+    async fn of(
+        &mut self,
+        tx: &mut impl Tx,
+        finding_id: Uuid,
+        record: Option<&FindingRecord>,
+    ) -> StoreResult<Option<Place>> {
+        if let Some(place) = self.findings.get(&finding_id) {
+            return Ok(place.clone());
+        }
+        let place = finding_place(tx, finding_id, record, &mut self.districts).await?;
+        self.findings.insert(finding_id, place.clone());
+        Ok(place)
+    }
+}
+
 /// The place of finding `finding_id` (`record`: the finding itself, when at hand); `None` for a
-/// finding the store does not hold.
+/// finding the store does not hold. `districts` caches sites' districts.
 async fn finding_place(
     tx: &mut impl Tx,
     finding_id: Uuid,
     record: Option<&FindingRecord>,
+    districts: &mut HashMap<String, Option<String>>,
 ) -> StoreResult<Option<Place>> {
     let stored;
     let finding = match record {
@@ -76,13 +105,20 @@ async fn finding_place(
         }
     };
     let site_id = finding.site_id.to_string();
-    let site = tx
-        .text(stmt(sql::SELECT_SITE, [site_id.as_str().into()]))
-        .await?
-        .flatten();
-    let district = match site {
-        Some(p) => Some(sql::from_json::<Site>(&p)?.district),
-        None => None,
+    let district = match districts.get(&site_id) {
+        Some(d) => d.clone(),
+        None => {
+            let site = tx
+                .text(stmt(sql::SELECT_SITE, [site_id.as_str().into()]))
+                .await?
+                .flatten();
+            let district = match site {
+                Some(p) => Some(sql::from_json::<Site>(&p)?.district),
+                None => None,
+            };
+            districts.insert(site_id.clone(), district.clone());
+            district
+        }
     };
     Ok(Some(Place {
         district,
@@ -286,7 +322,7 @@ pub(crate) async fn append_office_event(
         tx.exec(write).await?;
     }
     let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
-    let place = finding_place(tx, e.finding_id, None).await?;
+    let place = Places::default().of(tx, e.finding_id, None).await?;
     let item = ChangeItem::Rectification(e.clone());
     log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
     Ok(true)
@@ -501,6 +537,7 @@ pub(crate) async fn apply_push(
         tx.lock_change_log().await?;
     }
     let mut high = prefix;
+    let mut places = Places::default();
     for e in &fresh {
         let mut written = 0;
         for write in sql::entry_writes(device_id, signer_key, e) {
@@ -519,7 +556,7 @@ pub(crate) async fn apply_push(
                 Record::Finding(f) => Some(f),
                 _ => None,
             };
-            let place = finding_place(tx, finding, record).await?;
+            let place = places.of(tx, finding, record).await?;
             log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
         }
         high = e.seq;
@@ -565,7 +602,8 @@ pub(crate) async fn photo_visible(
         PullScope::Unit(u) => unit.as_deref() == Some(u.as_str()),
         PullScope::Inspector(name) => {
             let account = account_scope(tx, name).await?;
-            let place = finding_place(tx, finding, Some(&record))
+            let place = Places::default()
+                .of(tx, finding, Some(&record))
                 .await?
                 .expect("the finding is at hand");
             let assigned = tx
