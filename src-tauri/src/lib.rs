@@ -59,6 +59,7 @@ pub fn builder<R: Runtime>(builder: tauri::Builder<R>, data_dir: DataDir) -> tau
             commands::sites::list_sites,
             commands::sites::site_page,
             commands::sites::scan_label,
+            commands::sites::scan_label_text,
             commands::inspections::start_inspection,
             commands::inspections::unfinished_inspections,
             commands::inspections::load_inspection,
@@ -105,7 +106,9 @@ fn start_background_sync<R: Runtime>(app: &tauri::AppHandle<R>, state: &AppState
 pub fn run() {
     let app = tauri::Builder::default();
     #[cfg(mobile)]
-    let app = app.plugin(tauri_plugin_geolocation::init());
+    let app = app
+        .plugin(tauri_plugin_geolocation::init())
+        .plugin(tauri_plugin_barcode_scanner::init());
     builder(app, DataDir::from_env())
         .build(tauri::generate_context!())
         .expect("the Fieldcheck app failed to start")

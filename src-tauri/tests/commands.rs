@@ -266,3 +266,114 @@ fn signing_out_keeps_unsynced_work() {
         (Some(1), Some(false))
     );
 }
+
+#[test]
+fn a_scanned_label_checks_in_and_a_marked_copy_keeps_its_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = seed(dir.path());
+    let county = Uuid::now_v7();
+    Store::open(dir.path().join(DATABASE_FILE))
+        .unwrap()
+        .save_county(Some(county))
+        .unwrap();
+    let (app, w) = app(dir.path());
+    let label =
+        |county: Uuid, site: Uuid| fieldcheck_domain::site_label::SiteLabel { county, site }.text();
+
+    // Another county's label, or a site the tablet does not hold: refused, nothing recorded.
+    let err = call(
+        &w,
+        "scan_label_text",
+        json!({"text": label(Uuid::now_v7(), site.id), "position": null}),
+    )
+    .unwrap_err();
+    assert!(
+        err["message"].as_str().unwrap().contains("其他区县"),
+        "{err}"
+    );
+    let err = call(
+        &w,
+        "scan_label_text",
+        json!({"text": label(county, Uuid::now_v7()), "position": null}),
+    )
+    .unwrap_err();
+    assert_eq!(err["field"], "site", "{err}");
+    let page = call(&w, "site_page", json!({"site_id": site.id})).unwrap();
+    assert_eq!(page["checked_in_at"], Value::Null);
+
+    let position = json!({"lat": 30.27, "lon": 120.16, "accuracy_m": 8.0, "source": "gps"});
+    let opened = call(
+        &w,
+        "scan_label_text",
+        json!({"text": label(county, site.id), "position": position}),
+    )
+    .unwrap();
+    assert_eq!(opened["id"], json!(site.id));
+    let page = call(&w, "site_page", json!({"site_id": site.id})).unwrap();
+    assert!(page["checked_in_at"].is_number(), "{page}");
+    let status = call(&w, "sync_status", json!({})).unwrap();
+    assert_eq!(status["records_pending"], 1, "the check-in is queued");
+
+    // A marked copy of an after-photo: a second photo linked to the untouched original.
+    let finding = call(
+        &w,
+        "add_finding",
+        json!({"finding": {
+            "site_id": site.id, "inspection_id": null, "item_code": null,
+            "category": "component", "subcategory": "manhole_cover",
+            "description": "井盖破损下沉", "severity": "critical", "position": null,
+            "unit": null, "deadline": null, "same_day": false
+        }}),
+    )
+    .unwrap();
+    let icon =
+        |name: &str| std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(name)).unwrap();
+    let meta = json!({"kind": "after", "finding_id": finding["id"], "inspection_id": null, "position": null});
+    let original = get_ipc_response(
+        &w,
+        request(
+            "add_photo",
+            InvokeBody::Raw(icon("icons/icon.png")),
+            &[("x-photo", meta.to_string())],
+        ),
+    )
+    .unwrap()
+    .deserialize::<Value>()
+    .unwrap();
+    let sha = original["sha256"].as_str().unwrap().to_string();
+    let err = get_ipc_response(
+        &w,
+        request(
+            "mark_photo",
+            InvokeBody::Raw(icon("icons/128x128.png")),
+            &[("x-photo-original", "nope".into())],
+        ),
+    )
+    .unwrap_err();
+    assert_eq!(err["field"], "x-photo-original", "{err}");
+    let marked = get_ipc_response(
+        &w,
+        request(
+            "mark_photo",
+            InvokeBody::Raw(icon("icons/128x128.png")),
+            &[("x-photo-original", sha.clone())],
+        ),
+    )
+    .unwrap()
+    .deserialize::<Value>()
+    .unwrap();
+    assert_eq!(marked["marked_from"], json!(sha));
+    assert_eq!(marked["kind"], "after");
+    let detail = call(&w, "finding_detail", json!({"finding_id": finding["id"]})).unwrap();
+    assert_eq!(detail["photos"].as_array().unwrap().len(), 2);
+    assert_eq!(detail["photo_local"][&sha], "own");
+
+    // The cache's cap is a setting, 100 MB at least.
+    let err = call(&w, "set_photo_cache_cap", json!({"megabytes": 10})).unwrap_err();
+    assert_eq!(err["field"], "megabytes", "{err}");
+    call(&w, "set_photo_cache_cap", json!({"megabytes": 500})).unwrap();
+    let storage = call(&w, "storage_info", json!({})).unwrap();
+    assert_eq!(storage["cache_cap_bytes"], 500 * 1024 * 1024);
+    assert_eq!(storage["cache_bytes"], 0);
+    drop(app);
+}

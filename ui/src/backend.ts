@@ -2,6 +2,8 @@
 
 import { convertFileSrc, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import { get } from "svelte/store";
+import { t } from "./i18n";
 import type {
   Answered,
   AppInfo,
@@ -52,6 +54,11 @@ export interface Backend {
    * with `position` in a header when known) and returns that site.
    */
   scanLabel(bytes: ArrayBuffer, position: Position | null): Promise<Site>;
+  /**
+   * Tablets: scans a site's QR label live with the camera (Tauri's barcode scanner) and checks
+   * in there like `scanLabel`; null when the inspector closed the scanner.
+   */
+  scanLabelLive(position: Position | null): Promise<Site | null>;
   findingDetail(findingId: string): Promise<FindingDetail>;
   /**
    * Fetches another tablet's photo whole into the cache (needs the network); rejects with a
@@ -102,6 +109,21 @@ export function tauriBackend(): Backend {
       position
         ? invoke("scan_label", new Uint8Array(bytes), { headers: { "x-position": JSON.stringify(position) } })
         : invoke("scan_label", new Uint8Array(bytes)),
+    scanLabelLive: async (position) => {
+      const scanner = await import("@tauri-apps/plugin-barcode-scanner");
+      let perm = await scanner.checkPermissions();
+      if (perm !== "granted") perm = await scanner.requestPermissions();
+      if (perm !== "granted") throw new Error(get(t)("checkin.camera_denied"));
+      let text: string;
+      try {
+        text = (await scanner.scan({ formats: [scanner.Format.QRCode], windowed: false })).content;
+      } catch (e) {
+        // Closing the scanner rejects with "cancelled"; anything else is a real failure.
+        if (String(e).toLowerCase().includes("cancel")) return null;
+        throw e;
+      }
+      return invoke<Site>("scan_label_text", { text, position });
+    },
     findingDetail: (finding_id) => invoke("finding_detail", { finding_id }),
     fetchPhoto: (sha256) => invoke("fetch_photo", { sha256 }),
     rechecks: () => invoke("rechecks"),

@@ -8,6 +8,12 @@ import { formatBytes, formatClock, formatRate, formatTime } from "./lib/format";
 import { holdsWhole, listPhotos } from "./lib/photos";
 import { alley, inspectionScreen, market, photoRecord } from "./test/mockBackend";
 
+vi.mock("@tauri-apps/plugin-barcode-scanner", () => ({
+  Format: { QRCode: "QR_CODE" },
+  checkPermissions: vi.fn(),
+  requestPermissions: vi.fn(),
+  scan: vi.fn(),
+}));
 vi.mock("@tauri-apps/api/core", () => ({
   invoke: vi.fn(async () => ({ sha256: "b".repeat(64) })),
   convertFileSrc: (path: string, protocol: string) => `${protocol}://localhost/${path}`,
@@ -126,6 +132,27 @@ describe("backend", () => {
     expect(body).toBeInstanceOf(Uint8Array);
     expect(Array.from(body as Uint8Array)).toEqual([0xff, 0xd8, 0x07, 0xff, 0xd9]);
     expect(options).toEqual({ headers: { "x-photo-original": original } });
+  });
+
+  it("scans live on a tablet: the label's text to scan_label_text, a closed scanner to null, no permission to a plain error", async () => {
+    const here = { lat: 30.2732, lon: 120.1621, accuracy_m: 8, source: "gps" as const };
+    const scanner = await import("@tauri-apps/plugin-barcode-scanner");
+    vi.mocked(scanner.checkPermissions).mockResolvedValue("granted");
+    vi.mocked(scanner.scan).mockResolvedValueOnce({ content: "FCSITE1:c:s", format: scanner.Format.QRCode, bounds: null });
+    vi.mocked(invoke).mockResolvedValueOnce(alley);
+    expect(await tauriBackend().scanLabelLive(here)).toEqual(alley);
+    expect(scanner.scan).toHaveBeenCalledWith({ formats: [scanner.Format.QRCode], windowed: false });
+    expect(invoke).toHaveBeenCalledWith("scan_label_text", { text: "FCSITE1:c:s", position: here });
+
+    vi.mocked(invoke).mockClear();
+    vi.mocked(scanner.scan).mockRejectedValueOnce("cancelled");
+    expect(await tauriBackend().scanLabelLive(here)).toBeNull();
+    expect(invoke).not.toHaveBeenCalled();
+
+    vi.mocked(scanner.checkPermissions).mockResolvedValue("denied");
+    vi.mocked(scanner.requestPermissions).mockResolvedValue("denied");
+    await expect(tauriBackend().scanLabelLive(here)).rejects.toThrow("没有相机权限");
+    expect(invoke).not.toHaveBeenCalled();
   });
 
   it("sends a scanned label as the raw IPC body, the position for the check-in in a header", async () => {

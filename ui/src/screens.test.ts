@@ -82,6 +82,23 @@ describe("home", () => {
     expect((await screen.findByRole("alert")).textContent).toContain("画面中没有找到二维码");
   });
 
+  it("on a tablet scans the label live with the camera, and a closed scanner changes nothing", async () => {
+    const backend = mockBackend();
+    const info = await backend.appInfo();
+    backend.appInfo.mockResolvedValue({ ...info, mobile: true });
+    backend.currentPosition.mockResolvedValue(HERE);
+    render(App, { props: { backend } });
+    expect(screen.queryByTestId("scan-label")).toBeNull();
+    backend.scanLabelLive.mockResolvedValueOnce(null);
+    await fireEvent.click(await screen.findByTestId("scan-label-live"));
+    await waitFor(() => expect(backend.scanLabelLive).toHaveBeenCalledWith(HERE));
+    expect(backend.sitePage).not.toHaveBeenCalled();
+    expect(screen.queryByRole("alert")).toBeNull();
+    await fireEvent.click(await screen.findByTestId("scan-label-live"));
+    await waitFor(() => expect(backend.sitePage).toHaveBeenCalledWith(alley.id));
+    expect(backend.scanLabel).not.toHaveBeenCalled();
+  });
+
   it("reads the lists again when a sync has ended well", async () => {
     const backend = mockBackend();
     let progress: (p: SyncProgress) => void = () => {};

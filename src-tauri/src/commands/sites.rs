@@ -146,10 +146,8 @@ pub(crate) fn summarize(
 }
 
 /// Reads a site's QR label from a picture (the request body: the image's raw bytes, a camera
-/// frame or a photo of the label), records the check-in there (到场核验: trusted time, the
-/// position in the optional `x-position` header, signed, queued) and returns that site, for the
-/// UI to open. The label must be of the county this tablet signed in to, and its site on the
-/// tablet.
+/// frame or a photo of the label) and checks in there ([`check_in_at_label`]), the position
+/// in the optional `x-position` header. Returns that site, for the UI to open.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> CommandResult<Site> {
     let InvokeBody::Raw(bytes) = request.body() else {
@@ -171,6 +169,28 @@ pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> Com
         .headers()
         .get("x-position")
         .and_then(|h| serde_json::from_slice(h.as_bytes()).ok());
+    check_in_at_label(&state, &text, position)
+}
+
+/// Checks in at the site whose label the tablet's camera read live (the barcode scanner gives
+/// the text, [`check_in_at_label`]). Returns that site, for the UI to open.
+#[tauri::command(rename_all = "snake_case")]
+pub fn scan_label_text(
+    state: State<'_, AppState>,
+    text: String,
+    position: Option<Position>,
+) -> CommandResult<Site> {
+    check_in_at_label(&state, &text, position)
+}
+
+/// Records a check-in (到场核验: trusted time, `position`, signed, queued) at the site the label
+/// text names. The label must be of the county this tablet signed in to, and its site on the
+/// tablet.
+fn check_in_at_label(
+    state: &AppState,
+    text: &str,
+    position: Option<Position>,
+) -> CommandResult<Site> {
     let inspector = state.inspector()?;
     let mut store = state.store();
     let Some(county) = store.sync_state()?.county_id else {
@@ -180,7 +200,7 @@ pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> Com
             en: "sign in and sync once first, so the tablet knows this county's labels",
         });
     };
-    let label = fieldcheck_domain::site_label::parse(&text, county)?;
+    let label = fieldcheck_domain::site_label::parse(text, county)?;
     let site = match store.site(label.site) {
         Err(StoreError::UnknownSite(_)) => {
             return Err(CommandError::Input {
@@ -193,6 +213,6 @@ pub async fn scan_label(state: State<'_, AppState>, request: Request<'_>) -> Com
     };
     state
         .photos
-        .check_in(&mut store, site.id, &text, &inspector, position)?;
+        .check_in(&mut store, site.id, text, &inspector, position)?;
     Ok(site)
 }

@@ -212,6 +212,7 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
     finishInspection: vi.fn(async () => {}),
     addFinding: vi.fn(async (f) => ({ ...f, id: "finding-1", reporter: "inspector1", created_at: 0 })),
     scanLabel: vi.fn(async (_bytes: ArrayBuffer, _position: Position | null) => alley),
+    scanLabelLive: vi.fn(async (_position: Position | null): Promise<Site | null> => alley),
     addPhoto: vi.fn(async (_bytes: ArrayBuffer, meta) => ({
       sha256: "a".repeat(64),
       ...meta,
