@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower_http::classify::ServerErrorsFailureClass;
+use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::RequestBodyTimeoutLayer;
@@ -244,7 +245,11 @@ pub fn router(state: SharedState) -> Router {
                 .layer(RequestDecompressionLayer::new())
                 .layer(middleware::from_fn_with_state(state.clone(), push_cap)),
         )
-        .route("/api/v1/sync/pull", post(api::pull::pull))
+        // Pull pages are JSON that compresses several times over; tablets ask for gzip.
+        .route(
+            "/api/v1/sync/pull",
+            post(api::pull::pull).layer(CompressionLayer::new().gzip(true)),
+        )
         .route("/api/v1/photos/missing", post(api::photos::missing))
         .route("/api/v1/photos/{sha256}/offset", get(api::photos::offset))
         .route(

@@ -794,6 +794,24 @@ async fn pull_pages_with_a_cursor() {
         assert_eq!(page.changes.len(), 2);
     }
     assert_eq!(n, 6, "5 content items and 1 site");
+
+    // A tablet that asks for gzip gets the page compressed.
+    let body =
+        json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "limit": 50, "hlc": hlc()});
+    let r = h
+        .send(
+            Method::POST,
+            "/api/v1/sync/pull",
+            Some(&h.inspector),
+            &[
+                ("content-type", "application/json".into()),
+                ("accept-encoding", "gzip".into()),
+            ],
+            Body::from(body.to_string()),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.headers["content-encoding"], "gzip");
 }
 
 #[tokio::test]

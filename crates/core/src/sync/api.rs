@@ -221,7 +221,7 @@ impl ServerApi {
     /// A photo's bytes, refused past [`MAX_FETCHED_PHOTO_BYTES`] (checked on the declared
     /// length and again while reading).
     pub async fn photo(&self, sha256: &str) -> Result<Vec<u8>, SyncError> {
-        let mut resp = self
+        let resp = self
             .http
             .get(url(&self.base, &format!("/photos/{sha256}")))
             .bearer_auth(&self.token)
@@ -233,31 +233,37 @@ impl ServerApi {
                 SyncError::NoSignal("unexpected answer to a photo request".into())
             }));
         }
-        let too_big = || SyncError::Refused {
-            seq: None,
-            message: format!(
-                "照片超过 {MAX_FETCHED_PHOTO_BYTES} 字节，未下载 / the photo is over {MAX_FETCHED_PHOTO_BYTES} bytes; not fetched"
-            ),
-        };
-        if resp
-            .content_length()
-            .is_some_and(|n| n > MAX_FETCHED_PHOTO_BYTES as u64)
-        {
-            return Err(too_big());
-        }
-        let mut out = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(no_signal)? {
-            if out.len() + chunk.len() > MAX_FETCHED_PHOTO_BYTES {
-                return Err(too_big());
-            }
-            out.extend_from_slice(&chunk);
-        }
-        Ok(out)
+        read_capped(resp, MAX_FETCHED_PHOTO_BYTES).await
     }
 }
 
 fn no_signal(e: reqwest::Error) -> SyncError {
     SyncError::NoSignal(e.to_string())
+}
+
+/// Most bytes of one JSON answer, after decompression (a pull page is a few megabytes at most;
+/// a compressed answer that would grow past this is cut off while it is read).
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// The body, refused past `max` bytes (checked on the declared length and while reading).
+async fn read_capped(mut resp: Response, max: usize) -> Result<Vec<u8>, SyncError> {
+    let too_big = || SyncError::Refused {
+        seq: None,
+        message: format!(
+            "服务器的应答超过 {max} 字节，未接收 / the server's answer is over {max} bytes; not taken"
+        ),
+    };
+    if resp.content_length().is_some_and(|n| n > max as u64) {
+        return Err(too_big());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(no_signal)? {
+        if out.len() + chunk.len() > max {
+            return Err(too_big());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
 }
 
 /// Reads a success body as `T`, or maps the server's error body to a [`SyncError`].
@@ -268,7 +274,7 @@ async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, SyncError> 
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let bytes = resp.bytes().await.map_err(no_signal)?;
+    let bytes = read_capped(resp, MAX_ANSWER_BYTES).await?;
     if status.is_success() {
         return serde_json::from_slice(&bytes)
             .map_err(|e| SyncError::NoSignal(format!("truncated or garbled answer: {e}")));
@@ -300,4 +306,47 @@ async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, SyncError> 
             message,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering every connection with `body` gzip-compressed (no length).
+    async fn gzip_server(body: Vec<u8>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+        gz.write_all(&body).unwrap();
+        let packed = gz.finish().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let packed = packed.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n";
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let _ = socket.write_all(&packed).await;
+                });
+            }
+        });
+        format!("http://{addr}/")
+    }
+
+    #[tokio::test]
+    async fn a_compressed_answer_is_cut_off_at_the_cap_after_decompression() {
+        // 1 MB of zeros is about 1 KB compressed: a small bomb.
+        let url = gzip_server(vec![0; 1_000_000]).await;
+        let client = http(Timeouts::default()).unwrap();
+        let resp = client.get(&url).send().await.unwrap();
+        let refused = read_capped(resp, 100_000).await;
+        assert!(
+            matches!(refused, Err(SyncError::Refused { .. })),
+            "{refused:?}"
+        );
+        let resp = client.get(&url).send().await.unwrap();
+        assert_eq!(read_capped(resp, 2_000_000).await.unwrap().len(), 1_000_000);
+    }
 }
