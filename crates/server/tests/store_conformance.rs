@@ -784,7 +784,7 @@ mod suite {
         );
     }
 
-    /// A check-in is stored once, whatever the replays.
+    /// A check-in is stored once, whatever the replays, and exported.
     pub async fn check_ins_are_stored_once(s: &DynStore) {
         seed(s).await;
         add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
@@ -801,6 +801,11 @@ mod suite {
             .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0][0].text(), site(1).id.to_string());
+        assert_eq!(
+            s.export().await.unwrap().check_ins,
+            expected_export(&batch).check_ins,
+            "the export carries it"
+        );
     }
 
     /// The county id is made once and kept, even when several callers ask at once.

@@ -21,8 +21,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use fieldcheck_protocol::{
-    Assignment, FindingRecord, InspectionRecord, ItemResultRecord, OutboxEntry, PhotoRecord,
-    RectificationEventRecord, Role, Site, SiteType, Subcategory, Template, Unit,
+    Assignment, CheckInRecord, FindingRecord, InspectionRecord, ItemResultRecord, OutboxEntry,
+    PhotoRecord, RectificationEventRecord, Role, Site, SiteType, Subcategory, Template, Unit,
 };
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -337,6 +337,8 @@ pub struct Export {
     pub photos: Vec<PhotoRecord>,
     /// Rectification steps by id.
     pub events: Vec<RectificationEventRecord>,
+    /// Check-ins (到场核验) by id.
+    pub check_ins: Vec<CheckInRecord>,
 }
 
 /// Accounts, devices, sign-in failures and the audit log. Every method is one transaction.

@@ -519,6 +519,7 @@ impl SyncStore for PostgresStore {
             sql::EXPORT_FINDINGS,
             sql::EXPORT_PHOTOS,
             sql::EXPORT_EVENTS,
+            sql::EXPORT_CHECK_INS,
         ] {
             all.push(
                 sqlx::query_scalar::<_, String>(q)
@@ -533,6 +534,7 @@ impl SyncStore for PostgresStore {
             findings: sql::from_json_all(&all[2])?,
             photos: sql::from_json_all(&all[3])?,
             events: sql::from_json_all(&all[4])?,
+            check_ins: sql::from_json_all(&all[5])?,
         })
     }
 

@@ -122,6 +122,7 @@ pub const EXPORT_ITEM_RESULTS: &str =
 pub const EXPORT_FINDINGS: &str = "SELECT payload FROM findings ORDER BY id";
 pub const EXPORT_PHOTOS: &str = "SELECT payload FROM photos ORDER BY sha256";
 pub const EXPORT_EVENTS: &str = "SELECT payload FROM rectification_events ORDER BY id";
+pub const EXPORT_CHECK_INS: &str = "SELECT payload FROM check_ins ORDER BY id";
 
 /// The change-log scope of a unit's items.
 pub fn unit_scope(unit: Option<&str>) -> String {

@@ -614,6 +614,7 @@ impl SyncStore for SqliteStore {
                 findings: sql::from_json_all(&all(sql::EXPORT_FINDINGS)?)?,
                 photos: sql::from_json_all(&all(sql::EXPORT_PHOTOS)?)?,
                 events: sql::from_json_all(&all(sql::EXPORT_EVENTS)?)?,
+                check_ins: sql::from_json_all(&all(sql::EXPORT_CHECK_INS)?)?,
             })
         })
         .await

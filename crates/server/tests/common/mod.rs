@@ -401,6 +401,7 @@ pub fn expected_export(entries: &[OutboxEntry]) -> fieldcheck_server::store::Exp
     let mut finds = BTreeMap::new();
     let mut photos = BTreeMap::new();
     let mut events = BTreeMap::new();
+    let mut check_ins = BTreeMap::new();
     for e in entries {
         match &e.record {
             Record::Inspection(r) => {
@@ -421,7 +422,11 @@ pub fn expected_export(entries: &[OutboxEntry]) -> fieldcheck_server::store::Exp
             Record::Rectification(r) => {
                 events.entry(r.id.to_string()).or_insert_with(|| r.clone());
             }
-            Record::CheckIn(_) => {}
+            Record::CheckIn(r) => {
+                check_ins
+                    .entry(r.id.to_string())
+                    .or_insert_with(|| r.clone());
+            }
         }
     }
     fieldcheck_server::store::Export {
@@ -430,6 +435,7 @@ pub fn expected_export(entries: &[OutboxEntry]) -> fieldcheck_server::store::Exp
         findings: finds.into_values().collect(),
         photos: photos.into_values().collect(),
         events: events.into_values().collect(),
+        check_ins: check_ins.into_values().collect(),
     }
 }
 
