@@ -296,6 +296,8 @@ async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, SyncError> 
         },
         (_, "device_revoked" | "token_revoked") => SyncError::Revoked,
         (_, "account_disabled") => SyncError::AccountDisabled,
+        // A sign-in with a wrong password is not an expired login: say what the server says.
+        (StatusCode::UNAUTHORIZED, "bad_credentials") => SyncError::WrongPassword,
         (StatusCode::UNAUTHORIZED, _) => SyncError::LoginExpired,
         (s, _) if s.is_server_error() => SyncError::Server {
             status: s.as_u16(),
@@ -313,32 +315,63 @@ mod tests {
     use super::*;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// A loopback server answering every connection with `body` gzip-compressed (no length).
-    async fn gzip_server(body: Vec<u8>) -> String {
+    /// A loopback server answering every connection with `status` and `body` (no length),
+    /// gzip-compressed when `gzip`; returns its base URL.
+    async fn server(status: &'static str, body: Vec<u8>, gzip: bool) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut gz = GzEncoder::new(Vec::new(), Compression::best());
-        gz.write_all(&body).unwrap();
-        let packed = gz.finish().unwrap();
+        let (body, encoding) = if gzip {
+            let mut gz = GzEncoder::new(Vec::new(), Compression::best());
+            gz.write_all(&body).unwrap();
+            (gz.finish().unwrap(), "content-encoding: gzip\r\n")
+        } else {
+            (body, "")
+        };
         tokio::spawn(async move {
             while let Ok((mut socket, _)) = listener.accept().await {
-                let packed = packed.clone();
+                let body = body.clone();
                 tokio::spawn(async move {
                     let mut request = [0u8; 4096];
                     let _ = socket.read(&mut request).await;
-                    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\nconnection: close\r\n\r\n";
+                    let head = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\n{encoding}connection: close\r\n\r\n"
+                    );
                     let _ = socket.write_all(head.as_bytes()).await;
-                    let _ = socket.write_all(&packed).await;
+                    let _ = socket.write_all(&body).await;
                 });
             }
         });
-        format!("http://{addr}/")
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_wrong_password_is_not_called_an_expired_login() {
+        let body = serde_json::to_vec(&ErrorBody {
+            error: "bad_credentials".into(),
+            message: "用户名或密码错误 / wrong user name or password".into(),
+            expected_seq: None,
+            seq: None,
+            field: None,
+        })
+        .unwrap();
+        let base = server("401 Unauthorized", body, false).await;
+        let req = LoginRequest {
+            username: "inspector1".into(),
+            password: "wrong".into(),
+            device_id: uuid::Uuid::nil(),
+            device_public_key: "00".repeat(32),
+            device_label: "tablet".into(),
+            protocol_version: fieldcheck_protocol::PROTOCOL_VERSION,
+        };
+        let err = login(&base, &req, Timeouts::default()).await.unwrap_err();
+        assert!(matches!(err, SyncError::WrongPassword), "{err:?}");
+        assert!(err.to_string().starts_with("用户名或密码错误"), "{err}");
     }
 
     #[tokio::test]
     async fn a_compressed_answer_is_cut_off_at_the_cap_after_decompression() {
         // 1 MB of zeros is about 1 KB compressed: a small bomb.
-        let url = gzip_server(vec![0; 1_000_000]).await;
+        let url = server("200 OK", vec![0; 1_000_000], true).await;
         let client = http(Timeouts::default()).unwrap();
         let resp = client.get(&url).send().await.unwrap();
         let refused = read_capped(resp, 100_000).await;

@@ -30,6 +30,11 @@ pub enum SyncError {
         "服务器确认此设备已被创城办停用，本机数据已清除；如需继续使用请联系创城办重新登录 / the server confirmed this device is revoked and its data on this tablet was wiped; contact the office to sign in again"
     )]
     Wiped,
+    /// Sign-in with a wrong user name or password.
+    #[error(
+        "用户名或密码错误，请检查后重新输入 / wrong user name or password: check them and try again"
+    )]
+    WrongPassword,
     /// The account is disabled.
     #[error("账号已被停用，请联系创城办 / the account is disabled: contact the office")]
     AccountDisabled,
