@@ -1581,3 +1581,39 @@ async fn the_office_confines_an_inspector_to_districts_from_the_management_page(
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn the_office_pages_speak_a_clerks_words_not_a_developers() {
+    let d = dash().await;
+    d.dispatch_urban().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let page = d
+        .get(&format!("/dashboard/findings/{}", d.urban), Some(&admin))
+        .await;
+    assert!(!page.body.contains(">HLC<"), "no clock column");
+    let step = d.store.finding(d.urban).await.unwrap().unwrap().events[0].clone();
+    assert!(!page.body.contains(&step.hlc.to_string()), "no raw stamps");
+    let when = fieldcheck_server::dashboard::ledger::fmt_time(step.hlc.unix_millis());
+    assert!(page.body.contains(&when), "each step shows its time");
+    assert!(page.body.contains("原片未改动 ✓") && page.body.contains("拍摄平板签名有效 ✓"));
+    assert!(!page.body.contains("哈希"));
+    let device = d.store.list_devices().await.unwrap()[0].id.to_string();
+    assert_eq!(
+        page.body.matches(&device).count(),
+        1,
+        "the device id only as a tooltip"
+    );
+
+    let manage = d.get("/dashboard/manage", Some(&admin)).await;
+    let users = &manage.body[manage.body.find("id=\"users\"").unwrap()..];
+    let users = &users[..users.find("</table>").unwrap()];
+    assert!(
+        users.contains("<thead>") && users.contains("角色"),
+        "the accounts table has headers"
+    );
+    assert!(
+        users.contains("督查员") && users.contains("责任单位") && users.contains("创城办管理员")
+    );
+    assert!(!users.contains(">unit_member<") && !users.contains(">inspector<"));
+    assert!(!users.contains(">urban_mgmt<"), "units by name, not code");
+}

@@ -139,16 +139,16 @@ fn photo_figure(l: Lang, p: &PhotoView) -> Markup {
                         br; span class="badge marked" { (l.t("已标注", "marked")) } " "
                         a class="original-link" href={ "/dashboard/photos/" (original) } target="_blank" { (l.t("查看原图", "see the original")) }
                     }
-                    br; (l.t("哈希", "Hash")) "："
-                    @if r.stored { span class="badge ok hash-ok" { (l.t("已校验", "verified")) } } @else { span class="badge" { (l.t("待上传", "not uploaded yet")) } }
-                    " " (l.t("签名", "Signature")) "："
-                    @if p.signature_ok { span class="badge ok sig-ok" { (l.t("有效", "valid")) } } @else { span class="badge bad" { (l.t("无效", "invalid")) } }
+                    br;
+                    @if r.stored { span class="badge ok hash-ok" title=(p.sha256) { (l.t("原片未改动 ✓", "unaltered original ✓")) } } @else { span class="badge" { (l.t("照片尚未上传", "not uploaded yet")) } }
+                    " "
+                    @if p.signature_ok { span class="badge ok sig-ok" { (l.t("拍摄平板签名有效 ✓", "signed by the tablet that took it ✓")) } } @else { span class="badge bad" { (l.t("签名无效：照片或记录可能被改动", "signature invalid: the photo or its record may have been altered")) } }
                 }
                 @if let Some(by) = &p.uploaded_by {
                     br; (l.t("网页上传", "uploaded in the browser by")) "：" (by)
-                    br; (l.t("哈希", "Hash")) "：" span class="badge ok hash-ok" { (l.t("已校验", "verified")) } " · " (l.t("无设备签名", "no device signature"))
+                    br; span class="badge ok hash-ok" title=(p.sha256) { (l.t("原片未改动 ✓", "unaltered original ✓")) } " · " (l.t("网页上传，无平板签名", "uploaded in the browser, no tablet signature"))
                 }
-                br; small class="sha" { (&p.sha256[..16]) "…" }
+
             }
         }
     }
@@ -200,7 +200,7 @@ pub async fn finding_page(
             dt { (l.t("严重程度", "Severity")) } dd { (l.severity(f.severity.as_str())) }
             dt { (l.t("发现时间", "Found")) } dd { (fmt_time(f.created_at)) }
             dt { (l.t("位置", "Position")) } dd { (position(l, &f.position)) }
-            dt { (l.t("记录人", "Recorded by")) } dd id="finding-reporter" { (f.reporter) " · " (l.t("设备", "device")) " " (device.map_or_else(|| f.device_id.to_string(), |d| format!("{} ({})", d.label, d.id))) }
+            dt { (l.t("记录人", "Recorded by")) } dd id="finding-reporter" { (f.reporter) " · " (l.t("设备", "device")) " " span title=(f.device_id) { (device.map_or_else(|| l.t("未知设备", "unknown device").to_string(), |d| d.label.clone())) } }
             dt { (l.t("到场核验", "On-site check-in")) } dd id="finding-checkin" {
                 @if let Some(at) = checked_in {
                     span class="badge ok" { (l.t("到场核验 ✓", "checked in ✓")) } " " (fmt_time(at)) " · " (l.t("记录人当天扫码点位二维码，设备签名有效", "the reporter scanned the site's label that day; device signature valid"))
@@ -220,7 +220,7 @@ pub async fn finding_page(
         (actions(&session, &reference, &row, status))
         h2 { (l.t("处置记录（只增不改）", "History (append-only)")) }
         table id="history" {
-            thead { tr { th { (l.t("步骤", "Step")) } th { (l.t("操作人", "By")) } th { (l.t("单位/期限", "Unit / deadline")) } th { (l.t("说明", "Note")) } th { (l.t("照片", "Photo")) } th { "HLC" } } }
+            thead { tr { th { (l.t("步骤", "Step")) } th { (l.t("操作人", "By")) } th { (l.t("单位/期限", "Unit / deadline")) } th { (l.t("说明", "Note")) } th { (l.t("照片", "Photo")) } th { (l.t("时间", "Time")) } } }
             tbody {
                 @for e in &events {
                     tr class="history-row" data-action=(e.action.as_str()) {
@@ -229,7 +229,7 @@ pub async fn finding_page(
                         td { @if let Some(u) = &e.unit { (reference.unit_name(l, u)) } @if let Some(d) = &e.deadline { " · " (d) } }
                         td { (e.note) }
                         td { @if let Some(p) = &e.photo_sha256 { a href={ "/dashboard/photos/" (p) } target="_blank" { (&p[..p.len().min(12)]) "…" } } }
-                        td { small { (e.hlc.to_string()) } }
+                        td { (fmt_time(e.hlc.unix_millis())) }
                     }
                 }
             }

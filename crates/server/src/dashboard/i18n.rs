@@ -65,6 +65,16 @@ impl Lang {
         }
     }
 
+    /// An account role's label.
+    pub fn role(self, r: fieldcheck_protocol::Role) -> &'static str {
+        use fieldcheck_protocol::Role;
+        match r {
+            Role::Admin => self.t("创城办管理员", "Office administrator"),
+            Role::Inspector => self.t("督查员", "Inspector"),
+            Role::UnitMember => self.t("责任单位", "Unit member"),
+        }
+    }
+
     /// 部件 / 事件.
     pub fn category(self, stored: &str) -> &'static str {
         match stored {

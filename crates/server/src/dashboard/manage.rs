@@ -114,8 +114,10 @@ pub async fn manage_page(
             button type="submit" { (l.t("添加账号", "Add account")) }
         }
         p class="muted" { (l.t("巡查范围：督查员的平板只接收所列区县、派给他的点位和他本人发现的问题；留空为全县。改动后，平板下次同步时重新下载。", "Scope: an inspector's tablet receives only the findings of the listed districts, its assigned sites and its own; empty is the whole county. After a change the tablet downloads again at its next sync.")) }
-        table id="users" { tbody { @for u in &users { tr data-user=(u.name) {
-            td { (u.name) } td { (u.role.as_str()) } td { (u.unit.as_deref().unwrap_or("")) } td { @if u.disabled { (l.t("已停用", "disabled")) } }
+        table id="users" {
+          thead { tr { th { (l.t("用户名", "Name")) } th { (l.t("角色", "Role")) } th { (l.t("单位", "Unit")) } th { (l.t("状态", "State")) } th { (l.t("巡查范围", "Scope")) } } }
+          tbody { @for u in &users { tr data-user=(u.name) {
+            td { (u.name) } td { (l.role(u.role)) } td { @if let Some(unit) = &u.unit { (reference.unit_name(l, unit)) } } td { @if u.disabled { (l.t("已停用", "disabled")) } @else { (l.t("正常", "active")) } }
             td { @if u.role == Role::Inspector {
                 form method="post" action={ "/dashboard/manage/users/" (u.name) "/districts" } class="inline" {
                     (csrf_field(&session))
