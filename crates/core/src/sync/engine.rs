@@ -107,7 +107,9 @@ impl SyncEngine {
             password: password.to_string(),
             device_id,
             device_public_key: self.key.public_key_hex(),
-            device_label: format!("tablet {device_id}"),
+            // What the office sees: short enough to read, the id's last (random) digits to
+            // tell tablets apart (a UUIDv7 starts with its creation time).
+            device_label: format!("巡查平板 {}", &device_id.simple().to_string()[24..]),
             protocol_version: PROTOCOL_VERSION,
         };
         let resp = api::login(server_url, &req, self.timeouts).await?;
