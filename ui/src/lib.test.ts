@@ -4,9 +4,10 @@ import { tauriBackend } from "./backend";
 import { messages, translate } from "./i18n";
 import { fails, parseNumber, photoPrompts, sections } from "./lib/inspection";
 import { distanceKm, manualPosition, nearestFirst } from "./lib/sites";
-import { formatBytes, formatClock, formatRate, formatTime } from "./lib/format";
+import { formatBytes, formatClock, formatRate, formatTime, formatWhen } from "./lib/format";
+import { syncBadges } from "./status";
 import { holdsWhole, listPhotos } from "./lib/photos";
-import { alley, inspectionScreen, market, photoRecord } from "./test/mockBackend";
+import { alley, idleSync, inspectionScreen, market, photoRecord } from "./test/mockBackend";
 
 vi.mock("@tauri-apps/plugin-barcode-scanner", () => ({
   Format: { QRCode: "QR_CODE" },
@@ -28,8 +29,8 @@ describe("i18n", () => {
     }
   });
   it("fills placeholders", () => {
-    expect(translate("zh-CN", "badge.unsynced", { n: 3 })).toBe("未同步 3");
-    expect(translate("en", "badge.unsynced", { n: 3 })).toBe("3 unsynced");
+    expect(translate("zh-CN", "badge.unsynced_both", { records: 3, photos: 2 })).toBe("3 条记录、2 张照片未同步");
+    expect(translate("en", "badge.unsynced_both", { records: 3, photos: 2 })).toBe("Not synced: 3 records, 2 photos");
   });
 });
 
@@ -185,5 +186,31 @@ describe("backend", () => {
     const offline = { message: "没有网络信号 / no signal", field: null };
     vi.mocked(invoke).mockRejectedValueOnce(offline);
     await expect(tauriBackend().fetchPhoto("c".repeat(64))).rejects.toBe(offline);
+  });
+});
+
+describe("sync badge (#17 item 6)", () => {
+  it("never says 已同步 before sign-in or before the first successful sync", () => {
+    expect(syncBadges(null)).toEqual([]);
+    expect(syncBadges({ ...idleSync, signed_in: false })).toEqual([{ kind: "signed_out" }]);
+    expect(syncBadges({ ...idleSync, last_success_ms: null })).toEqual([{ kind: "never_synced" }]);
+    expect(syncBadges({ ...idleSync, last_success_ms: 1 })).toEqual([{ kind: "synced" }]);
+  });
+  it("counts records and photos apart, and keeps them in view when signed out", () => {
+    expect(syncBadges({ ...idleSync, last_success_ms: 1, records_pending: 4, photos_pending: 2 })).toEqual([
+      { kind: "unsynced", records: 4, photos: 2 },
+    ]);
+    expect(syncBadges({ ...idleSync, signed_in: false, records_pending: 1, photos_pending: 0 })).toEqual([
+      { kind: "signed_out" },
+      { kind: "unsynced", records: 1, photos: 0 },
+    ]);
+  });
+});
+
+describe("formatWhen", () => {
+  it("gives the time of day for today and the date before that", () => {
+    const now = new Date(2026, 10, 28, 15, 0).getTime();
+    expect(formatWhen(new Date(2026, 10, 28, 9, 5).getTime(), now)).toBe("09:05");
+    expect(formatWhen(new Date(2026, 10, 27, 9, 5).getTime(), now)).toBe("2026-11-27 09:05");
   });
 });

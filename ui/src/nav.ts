@@ -2,7 +2,11 @@
 
 import { derived, get, writable } from "svelte/store";
 
-export type Screen =
+/**
+ * A screen; `anchor` names the part of it to scroll back to when the inspector returns to it
+ * (e.g. the checklist item a finding was recorded from).
+ */
+export type Screen = (
   | { name: "login" }
   | { name: "home" }
   | { name: "sites" }
@@ -12,16 +16,23 @@ export type Screen =
   | { name: "rechecks" }
   | { name: "recheck"; findingId: string }
   | { name: "sync" }
-  | { name: "settings" };
+  | { name: "settings" }
+) & { anchor?: string };
 
 const stack = writable<Screen[]>([{ name: "home" }]);
 
 /** The screen on top. */
 export const current = derived(stack, (s) => s[s.length - 1]);
 
-/** Opens a screen on top of the current one. */
-export function go(screen: Screen): void {
-  stack.update((s) => [...s, screen]);
+/**
+ * Opens a screen on top of the current one. `anchor`, when given, is noted on the screen left
+ * behind, which scrolls back to it on return.
+ */
+export function go(screen: Screen, anchor?: string): void {
+  stack.update((s) => {
+    const below = anchor === undefined ? s : [...s.slice(0, -1), { ...s[s.length - 1], anchor }];
+    return [...below, screen];
+  });
 }
 
 /** Replaces the whole stack: for the tabs and after sign-in. */

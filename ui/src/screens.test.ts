@@ -119,7 +119,60 @@ describe("home", () => {
     backend.syncStatus.mockResolvedValue({ ...idleSync, offline: true, records_pending: 4, photos_pending: 2 });
     render(App, { props: { backend } });
     expect((await screen.findByTestId("badge-offline")).textContent).toBe("离线");
-    expect(screen.getByTestId("badge-unsynced").textContent).toBe("未同步 6");
+    expect(screen.getByTestId("badge-unsynced").textContent).toBe("4 条记录、2 张照片未同步");
+  });
+});
+
+describe("sync status an inspector can trust (#17 item 6)", () => {
+  /** 09:05 today, local time. */
+  const todayAtNineOhFive = () => {
+    const d = new Date();
+    d.setHours(9, 5, 0, 0);
+    return d.getTime();
+  };
+
+  it("says 未登录 before sign-in, never 已同步", async () => {
+    const backend = mockBackend({ signed_in: false, username: null, server_url: null });
+    backend.syncStatus.mockResolvedValue({ ...idleSync, signed_in: false });
+    render(App, { props: { backend } });
+    expect((await screen.findByTestId("badge-signed-out")).textContent).toBe("未登录");
+    expect(screen.queryByTestId("badge-synced")).toBeNull();
+    expect(screen.queryByText("已同步")).toBeNull();
+  });
+
+  it("says 尚未同步 until a sync succeeds, then 已同步 and the time of the last sync", async () => {
+    const backend = mockBackend();
+    let progress: (p: SyncProgress) => void = () => {};
+    backend.onSyncProgress.mockImplementation(async (h) => {
+      progress = h;
+      return () => {};
+    });
+    render(App, { props: { backend } });
+    reset({ name: "sync" });
+    expect((await screen.findByTestId("badge-never-synced")).textContent).toBe("尚未同步");
+    expect(screen.queryByTestId("badge-synced")).toBeNull();
+    expect((await screen.findByTestId("sync-last-success")).textContent?.trim()).toBe("尚未同步");
+    expect(screen.queryByTestId("sync-all-done")).toBeNull();
+    const text = screen.getByTestId("sync-screen").textContent ?? "";
+    expect(text).not.toContain("空闲");
+    expect(text).not.toContain("已发送");
+
+    // A sync runs: the step and the bytes sent show, nothing says done.
+    backend.syncStatus.mockResolvedValue({ ...idleSync, step: "photos", photos_pending: 1, bytes_sent: 1024, bytes_total: 2048 });
+    progress(idleSync);
+    expect((await screen.findByTestId("sync-step")).textContent).toBe("正在上传照片");
+    expect(screen.getByTestId("sync-bytes").textContent?.trim()).toBe("已发送 1.0 KB / 2.0 KB");
+    expect(screen.getByTestId("badge-unsynced").textContent).toBe("1 张照片未同步");
+    expect(screen.queryByTestId("sync-all-done")).toBeNull();
+
+    // It ends well.
+    backend.syncStatus.mockResolvedValue({ ...idleSync, last_success_ms: todayAtNineOhFive() });
+    progress(idleSync);
+    expect(await screen.findByTestId("badge-synced")).toBeTruthy();
+    expect(screen.getByTestId("sync-last-success").textContent?.trim()).toBe("上次同步 09:05");
+    expect(screen.getByTestId("sync-all-done").textContent).toBe("全部已同步");
+    expect(screen.queryByTestId("sync-step")).toBeNull();
+    expect(screen.queryByTestId("sync-bytes")).toBeNull();
   });
 });
 
@@ -146,6 +199,85 @@ describe("inspection", () => {
     await fireEvent.change(input);
     expect(await screen.findByText("百分比：须在 0 到 100 之间")).toBeTruthy();
     expect(backend.recordResult).not.toHaveBeenCalled();
+  });
+
+  it("saves a note while typing, without leaving the field, and says 已保存 (#17 item 2)", async () => {
+    const backend = mockBackend();
+    render(App, { props: { backend } });
+    go({ name: "inspection", inspectionId: "insp-1" });
+    await fireEvent.click(await screen.findByTestId("answer-BA-02-compliant"));
+    await waitFor(() => expect(screen.getByTestId("item-BA-02").dataset.answer).toBe("compliant"));
+    backend.recordResult.mockClear();
+    vi.useFakeTimers();
+    try {
+      await fireEvent.input(screen.getByTestId("note-BA-02"), { target: { value: "井盖松动" } });
+      await vi.advanceTimersByTimeAsync(300);
+      await fireEvent.input(screen.getByTestId("note-BA-02"), { target: { value: "井盖松动，已拍照" } });
+      await vi.advanceTimersByTimeAsync(599);
+      expect(backend.recordResult).not.toHaveBeenCalled();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(backend.recordResult).toHaveBeenCalledTimes(1);
+      expect(backend.recordResult).toHaveBeenCalledWith("insp-1", "BA-02", { kind: "compliant" }, "井盖松动，已拍照");
+    } finally {
+      vi.useRealTimers();
+    }
+    await waitFor(() => expect(screen.getByTestId("note-status-BA-02").textContent).toBe("已保存"));
+    // Leaving the field after the save sends nothing again.
+    await fireEvent.blur(screen.getByTestId("note-BA-02"));
+    expect(backend.recordResult).toHaveBeenCalledTimes(1);
+  });
+
+  it("saves a note at once on leaving the field, and says plainly when saving failed", async () => {
+    const backend = mockBackend();
+    render(App, { props: { backend } });
+    go({ name: "inspection", inspectionId: "insp-1" });
+    await fireEvent.click(await screen.findByTestId("answer-BA-01-non_compliant"));
+    await waitFor(() => expect(screen.getByTestId("item-BA-01").dataset.answer).toBe("non_compliant"));
+    let fail: (e: unknown) => void = () => {};
+    backend.recordResult.mockImplementationOnce(() => new Promise((_, reject) => (fail = reject)));
+    await fireEvent.input(screen.getByTestId("note-BA-01"), { target: { value: "破损" } });
+    await fireEvent.blur(screen.getByTestId("note-BA-01"));
+    expect(backend.recordResult).toHaveBeenLastCalledWith("insp-1", "BA-01", { kind: "non_compliant" }, "破损");
+    expect((await screen.findByTestId("note-status-BA-01")).textContent).toBe("保存中…");
+    fail({ message: "存储已满 / storage full", field: null });
+    await waitFor(() => expect(screen.getByTestId("note-status-BA-01").textContent).toBe("保存失败：存储已满 / storage full"));
+    // The timer set by typing does not send it a second time.
+    await new Promise((r) => setTimeout(r, 700));
+    expect(backend.recordResult).toHaveBeenCalledTimes(2);
+  });
+
+  it("opens the finding form at its top and returns to the item it came from (#17 item 3)", async () => {
+    const scrollTo = vi.fn();
+    const scrolledIntoView = vi.fn(function (this: Element) {});
+    const savedScrollTo = window.scrollTo;
+    const savedIntoView = Element.prototype.scrollIntoView;
+    window.scrollTo = scrollTo as typeof window.scrollTo;
+    Element.prototype.scrollIntoView = scrolledIntoView;
+    try {
+      const backend = mockBackend();
+      render(App, { props: { backend } });
+      go({ name: "inspection", inspectionId: "insp-1" });
+      await fireEvent.click(await screen.findByTestId("answer-BA-01-non_compliant"));
+      const add = await screen.findByTestId("add-finding-BA-01");
+      scrollTo.mockClear();
+      await fireEvent.click(add);
+      expect(await screen.findByTestId("finding-form")).toBeTruthy();
+      expect(scrollTo).toHaveBeenCalledWith({ top: 0, left: 0 });
+
+      await waitFor(() => expect(screen.getByTestId("finding-subcategory").querySelectorAll("option").length).toBe(2));
+      await fireEvent.change(screen.getByTestId("finding-subcategory"), { target: { value: "manhole_cover" } });
+      await fireEvent.input(screen.getByTestId("finding-description"), { target: { value: "井盖破损" } });
+      await fireEvent.click(screen.getByTestId("finding-save"));
+      await fireEvent.click(await screen.findByTestId("finding-done"));
+      expect(await screen.findByTestId("inspection-header")).toBeTruthy();
+      // (Apps of earlier tests are still mounted off the page: only this page's rows count.)
+      const shown = () => scrolledIntoView.mock.contexts.filter((el) => document.body.contains(el as Node)) as HTMLElement[];
+      await waitFor(() => expect(shown().length).toBe(1));
+      expect(shown()[0].dataset.testid).toBe("item-BA-01");
+    } finally {
+      window.scrollTo = savedScrollTo;
+      Element.prototype.scrollIntoView = savedIntoView;
+    }
   });
 
   it("resumes an unfinished inspection from the home screen", async () => {

@@ -28,3 +28,26 @@ export async function refreshCatalog(backend: Backend): Promise<void> {
 
 /** Bumped when a sync session ends: lists read from the store load again. */
 export const dataVersion = writable(0);
+
+/** The header's sync badge: only says 已同步 once a sync has really succeeded with nothing left. */
+export type SyncBadge =
+  | { kind: "signed_out" }
+  | { kind: "unsynced"; records: number; photos: number }
+  | { kind: "never_synced" }
+  | { kind: "synced" };
+
+/**
+ * What the header says about sync, besides 离线. Work waiting is shown even when signed out
+ * (it stays on the tablet); 未登录 comes first otherwise, and 已同步 needs a past success.
+ */
+export function syncBadges(s: SyncStatus | null): SyncBadge[] {
+  if (!s) return [];
+  const out: SyncBadge[] = [];
+  if (!s.signed_in) out.push({ kind: "signed_out" });
+  if (s.records_pending + s.photos_pending > 0) {
+    out.push({ kind: "unsynced", records: s.records_pending, photos: s.photos_pending });
+  } else if (s.signed_in) {
+    out.push(s.last_success_ms == null ? { kind: "never_synced" } : { kind: "synced" });
+  }
+  return out;
+}

@@ -9,3 +9,8 @@ if (!globalThis.crypto?.getRandomValues) {
 if (!performance.mark) {
   Object.defineProperty(performance, "mark", { value: () => undefined });
 }
+// jsdom has no layout: scrolling does nothing (tests that check it put a vi.fn in its place).
+if (typeof window !== "undefined") {
+  window.scrollTo = () => {};
+  Element.prototype.scrollIntoView = function () {};
+}

@@ -29,3 +29,9 @@ export function formatTime(ms: number): string {
 export function formatClock(ms: number): string {
   return formatTime(ms).slice(11, 16);
 }
+
+/** When something happened: `HH:MM` if on the day of `now`, else `YYYY-MM-DD HH:MM`. */
+export function formatWhen(ms: number, now: number = Date.now()): string {
+  const full = formatTime(ms);
+  return full.slice(0, 10) === formatTime(now).slice(0, 10) ? full.slice(11, 16) : full.slice(0, 16);
+}
