@@ -444,6 +444,15 @@ describe("re-check photos", () => {
     await screen.findByTestId("recheck");
   }
 
+  it("will not confirm a fix without the after-photo taken here (#17 item 1)", async () => {
+    const backend = mockBackend();
+    backend.findingDetail.mockResolvedValue(findingDetail([photoRecord(sha("1"), "before")]));
+    await openRecheck(backend);
+    await fireEvent.click(screen.getByTestId("recheck-fixed"));
+    expect((await screen.findByRole("alert")).textContent).toContain("须先拍整改后照片");
+    expect(backend.recheck).not.toHaveBeenCalled();
+  });
+
   it("shows the before and after photos in two columns, a photo not cached as a placeholder, never an image", async () => {
     const backend = mockBackend();
     backend.findingDetail.mockResolvedValue(

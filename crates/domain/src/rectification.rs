@@ -137,6 +137,10 @@ pub enum StepFault {
     /// A 退回 without a reason.
     #[error("a send-back needs a reason")]
     SendBackWithoutReason,
+    /// A 处置, or an inspector's 核查 on site, without the after-photo that proves it
+    /// ([`needs_evidence`]).
+    #[error("rectifying, and verifying on site, need an after-photo")]
+    NoEvidence,
     /// The actor or the note breaks the text limits.
     #[error("{field}: {fault}")]
     Text {
@@ -154,6 +158,7 @@ impl StepFault {
             StepFault::RoleMayNot => "action",
             StepFault::UnitOutsideDispatch | StepFault::DispatchWithoutUnit => "unit",
             StepFault::SendBackWithoutReason => "note",
+            StepFault::NoEvidence => "photo_sha256",
             StepFault::Text { field, .. } => field,
         }
     }
@@ -165,6 +170,7 @@ impl StepFault {
             StepFault::UnitOutsideDispatch => "只有派遣可以指定责任单位".into(),
             StepFault::DispatchWithoutUnit => "派遣须指定责任单位".into(),
             StepFault::SendBackWithoutReason => "退回须写明原因".into(),
+            StepFault::NoEvidence => "处置和现场核查须附整改后照片".into(),
             StepFault::Text { fault, .. } => fault.zh(),
         }
     }
@@ -175,9 +181,17 @@ impl StepFault {
     }
 }
 
+/// Whether `role` taking `action` must name its after-photo: a 处置 always (the unit shows
+/// the fix), a 核查 when an inspector made it on site (the office verifies from the unit's
+/// photo). A closed finding is worth something only if it was fixed with evidence.
+pub fn needs_evidence(role: Role, action: RectificationAction) -> bool {
+    action == RectificationAction::Rectified
+        || (action == RectificationAction::Verified && role == Role::Inspector)
+}
+
 /// Checks a step against the policy before any door stores it: the role may take it, only a
-/// 派遣 names a unit (and always does), a 退回 gives its reason, and the actor and note keep
-/// the text limits. Whether the finding is the caller's to act on (its unit, its existence) is
+/// 派遣 names a unit (and always does), a 退回 gives its reason, a 处置 or an on-site 核查
+/// names its after-photo, and the actor and note keep the text limits. Whether the finding is the caller's to act on (its unit, its existence) is
 /// the door's to check, with what it has looked up.
 pub fn check_step(role: Role, e: &RectificationEventRecord) -> Result<(), StepFault> {
     if !may_record(role, e.action) {
@@ -187,6 +201,9 @@ pub fn check_step(role: Role, e: &RectificationEventRecord) -> Result<(), StepFa
         (RectificationAction::Dispatched, None) => return Err(StepFault::DispatchWithoutUnit),
         (RectificationAction::Dispatched, Some(_)) | (_, None) => {}
         (_, Some(_)) => return Err(StepFault::UnitOutsideDispatch),
+    }
+    if needs_evidence(role, e.action) && e.photo_sha256.is_none() {
+        return Err(StepFault::NoEvidence);
     }
     check_text(&e.actor, TextKind::Line, true).map_err(|fault| StepFault::Text {
         field: "actor",
@@ -327,6 +344,32 @@ mod tests {
             check_step(Role::Inspector, &e).map_err(StepFault::field),
             Err("note")
         );
+    }
+
+    #[test]
+    fn a_fix_and_an_on_site_check_need_their_after_photo() {
+        use RectificationAction as A;
+        for (role, action) in [
+            (Role::UnitMember, A::Rectified),
+            (Role::Inspector, A::Rectified),
+            (Role::Admin, A::Rectified),
+            (Role::Inspector, A::Verified),
+        ] {
+            let mut e = ev(1, action);
+            assert_eq!(
+                check_step(role, &e),
+                Err(StepFault::NoEvidence),
+                "{role:?} {action:?}"
+            );
+            e.photo_sha256 = Some("a".repeat(64));
+            assert_eq!(check_step(role, &e), Ok(()), "{role:?} {action:?}");
+        }
+        assert_eq!(
+            check_step(Role::Admin, &ev(1, A::Verified)),
+            Ok(()),
+            "the office verifies from the unit's photo"
+        );
+        assert_eq!(StepFault::NoEvidence.field(), "photo_sha256");
     }
 
     #[test]

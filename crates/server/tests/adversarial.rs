@@ -141,6 +141,58 @@ async fn only_a_dispatch_names_a_unit_through_any_door() {
 }
 
 #[tokio::test]
+async fn a_fix_or_an_on_site_check_without_its_after_photo_is_refused_at_every_door() {
+    let h = harness().await;
+    let f = h.finding_for("urban_mgmt").await;
+    let dispatch = event(
+        f,
+        RectificationAction::Dispatched,
+        Some("urban_mgmt"),
+        "admin",
+    );
+    let r = h.step(&h.admin, &dispatch).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let mut bare = event(f, RectificationAction::Rectified, None, "inspector1");
+    bare.photo_sha256 = None;
+    // The tablet's push, the unit's API call.
+    let r = push_next(
+        &h,
+        &h.inspector,
+        &h.inspector_dev,
+        vec![Record::Rectification(bare.clone())],
+    )
+    .await;
+    r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record");
+    assert_eq!(r.body["field"], "photo_sha256", "{}", r.body);
+    let bare_unit = RectificationEventRecord {
+        id: uuid::Uuid::now_v7(),
+        actor: "unit_urban".into(),
+        ..bare.clone()
+    };
+    let r = h.step(&h.unit_urban, &bare_unit).await;
+    r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_event");
+    assert_eq!(r.body["field"], "photo_sha256", "{}", r.body);
+    let steps = |h: &Harness| {
+        let store = h.state.store.clone();
+        async move { store.finding(f).await.unwrap().unwrap().events.len() }
+    };
+    assert_eq!(steps(&h).await, 1, "only the dispatch");
+    // With its photo the unit's fix stands; the office then verifies from it, photo or not.
+    let r = h
+        .step(
+            &h.unit_urban,
+            &event(f, RectificationAction::Rectified, None, "unit_urban"),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let mut office_check = event(f, RectificationAction::Verified, None, "admin");
+    office_check.photo_sha256 = None;
+    let r = h.step(&h.admin, &office_check).await;
+    assert!(r.status.is_success(), "{}", r.body);
+    assert_eq!(steps(&h).await, 3);
+}
+
+#[tokio::test]
 async fn photo_records_only_for_the_devices_own_findings() {
     let h = harness().await;
     let f = h.finding_for("urban_mgmt").await;

@@ -126,7 +126,12 @@ impl Repl {
     fn step(&self, finding_id: Uuid, action: &str, unit: Option<&&str>) -> Result<String> {
         let action = RectificationAction::parse(action).context("unknown action")?;
         let mut store = self.store.lock().unwrap();
-        let photo = if action == RectificationAction::Rectified {
+        // A 处置 or an on-site 核查 names its after-photo, as the step policy asks.
+        let evidence = fieldcheck_domain::rectification::needs_evidence(
+            fieldcheck_protocol::Role::Inspector,
+            action,
+        );
+        let photo = if evidence {
             let site = store.site(store.finding(finding_id)?.site_id)?;
             Some(self.photo(&mut store, finding_id, PhotoKind::After, &site.name)?)
         } else {

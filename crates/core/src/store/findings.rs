@@ -4,10 +4,10 @@ use super::inspections::unix_millis_now;
 use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
 use fieldcheck_domain::limits::TextKind;
-use fieldcheck_domain::rectification::{Status, derive_status};
+use fieldcheck_domain::rectification::{Status, StepFault, derive_status, needs_evidence};
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoRecord, Position, Record, RectificationAction,
-    RectificationEventRecord, Severity,
+    RectificationEventRecord, Role, Severity,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
@@ -299,6 +299,11 @@ impl Store {
                 status: current.as_str(),
                 status_zh: current.label_zh(),
             });
+        }
+        // The tablet's steps are an inspector's: the one policy says which need their photo.
+        if needs_evidence(Role::Inspector, new.action) && new.photo_sha256.is_none() {
+            let fault = StepFault::NoEvidence;
+            return Err(StoreError::invalid(fault.field(), fault.en(), fault.zh()));
         }
         self.write(|tx, hlc| {
             let event = RectificationEventRecord {

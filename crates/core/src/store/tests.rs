@@ -425,6 +425,25 @@ fn rectification_loop_derives_status_and_refuses_steps_out_of_order() {
     let (_d, mut store, site) = fixture();
     let f = store.add_finding(finding(&site, None)).unwrap();
     assert_eq!(store.finding_status(f.id).unwrap(), Status::Open);
+    // The after-photo a 处置 or an on-site 核查 names.
+    let after = PhotoRecord {
+        sha256: "af".repeat(32),
+        finding_id: Some(f.id),
+        inspection_id: None,
+        kind: PhotoKind::After,
+        width: 2048,
+        height: 1536,
+        size_bytes: 350_000,
+        captured_at: 1_700_000_000_000,
+        time_source: TimeSource::Device,
+        device_clock_offset_ms: 0,
+        position: None,
+        device_id: store.device_id(),
+        signature: String::new(),
+        hlc: Hlc::ZERO,
+        marked_from: None,
+    };
+    store.add_photo(&after).unwrap();
     let step = |action, note: &str, unit: Option<&str>| NewRectification {
         finding_id: f.id,
         action,
@@ -432,7 +451,11 @@ fn rectification_loop_derives_status_and_refuses_steps_out_of_order() {
         note: note.into(),
         unit: unit.map(Into::into),
         deadline: None,
-        photo_sha256: None,
+        photo_sha256: matches!(
+            action,
+            RectificationAction::Rectified | RectificationAction::Verified
+        )
+        .then(|| after.sha256.clone()),
     };
     let refused = store.append_rectification(step(RectificationAction::Verified, "", None));
     assert!(
@@ -454,6 +477,20 @@ fn rectification_loop_derives_status_and_refuses_steps_out_of_order() {
         ))
         .unwrap();
     assert_eq!(s, Status::Dispatched);
+    let without_photo = NewRectification {
+        photo_sha256: None,
+        ..step(RectificationAction::Rectified, "已更换井盖", None)
+    };
+    assert!(
+        matches!(
+            store.append_rectification(without_photo),
+            Err(StoreError::Invalid {
+                field: "photo_sha256",
+                ..
+            })
+        ),
+        "a fix without its after-photo is refused"
+    );
     store
         .append_rectification(step(RectificationAction::Rectified, "已更换井盖", None))
         .unwrap();

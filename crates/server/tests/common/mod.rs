@@ -327,12 +327,17 @@ pub fn check_in(dev: &Device, site: Uuid, county: Uuid) -> CheckInRecord {
     r
 }
 
+/// A rectification step; a 处置 or 核查 names an after-photo, as the policy asks.
 pub fn event(
     finding: Uuid,
     action: RectificationAction,
     unit: Option<&str>,
     actor: &str,
 ) -> RectificationEventRecord {
+    let evidence = matches!(
+        action,
+        RectificationAction::Rectified | RectificationAction::Verified
+    );
     RectificationEventRecord {
         id: Uuid::now_v7(),
         finding_id: finding,
@@ -341,7 +346,7 @@ pub fn event(
         note: "处理".into(),
         unit: unit.map(Into::into),
         deadline: None,
-        photo_sha256: None,
+        photo_sha256: evidence.then(|| sha_hex(b"after photo")),
         hlc: hlc(),
     }
 }
