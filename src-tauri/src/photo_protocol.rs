@@ -73,7 +73,7 @@ fn read(
 fn parse(path: &str) -> Option<(bool, &str)> {
     let name = path.trim_start_matches('/');
     let (kind, sha) = name.split_once('-')?;
-    let hex = sha.len() == 64 && sha.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let hex = fieldcheck_domain::limits::is_sha256(sha);
     match kind {
         "t" if hex => Some((true, sha)),
         "p" if hex => Some((false, sha)),

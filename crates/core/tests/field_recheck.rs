@@ -5,7 +5,7 @@
 
 use crate::photo_support::{jpeg, pattern};
 use fieldcheck_core::photo::{
-    CaptureRequest, DeviceKey, OsFs, PhotoCache, PhotoDir, PhotoError, PhotoPipeline, TrustedClock,
+    CaptureRequest, DeviceKey, PhotoCache, PhotoDir, PhotoError, PhotoPipeline, TrustedClock,
 };
 use fieldcheck_core::store::Store;
 use fieldcheck_core::store::photo_cache::CacheVariant;
@@ -212,6 +212,19 @@ fn the_photo_cache_never_exceeds_its_cap_and_evicts_the_least_recently_used() {
     assert!(t.pipeline.dir().photo_path(&own.sha256).is_file());
 
     // What the server sends is checked before it is kept.
+    let thumb = jpeg(&pattern(160, 120, 10, 9), 160, 120, 80, None);
+    let escape = cache.put(
+        &mut t.store,
+        "../../photos/evil",
+        CacheVariant::Thumb,
+        &thumb,
+        now,
+    );
+    assert!(
+        matches!(escape, Err(PhotoError::HashMismatch { .. })),
+        "a name that is not a hash"
+    );
+    assert!(!t.tmp.path().join("photos/evil.jpg").exists());
     let wrong = cache.put(
         &mut t.store,
         &"0".repeat(64),
@@ -378,5 +391,4 @@ fn a_marked_copy_is_a_second_signed_photo_and_the_original_stays_as_captured() {
         before,
         "nothing queued"
     );
-    let _ = OsFs;
 }

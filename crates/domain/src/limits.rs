@@ -1,6 +1,6 @@
 //! The limits every writer applies, on the tablet and on the server (push, office API,
 //! dashboard, CLI, CSV import): how long a name or a note may be, which characters no text
-//! may hold, and what a position may be. A tablet that refuses what the server refuses never queues a record that would
+//! may hold, what a position may be, and what names a photo. A tablet that refuses what the server refuses never queues a record that would
 //! stick in its outbox.
 
 /// Longest free text (descriptions, notes), in characters.
@@ -92,6 +92,12 @@ pub fn check_text(value: &str, kind: TextKind, required: bool) -> Result<(), Tex
         return Err(TextFault::Empty);
     }
     value.chars().try_for_each(|c| allowed(c, kind))
+}
+
+/// Whether `s` names a photo: its SHA-256 as 64 lower-case hex digits (the only form photos are
+/// stored, fetched and referred to by).
+pub fn is_sha256(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// Whether a position is on the globe with a finite, non-negative accuracy in metres.

@@ -30,20 +30,34 @@ impl SiteLabel {
 
 /// Why scanned text is not a site of this county.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{} / {}", self.zh(), self.en())]
 pub enum LabelFault {
     /// Some other QR code (a payment code, a web address).
-    #[error("这不是创城巡查的点位二维码 / this is not a Fieldcheck site label")]
     NotALabel,
     /// A Fieldcheck label whose text is cut or garbled.
-    #[error(
-        "点位二维码已损坏，无法读取，请手动选择点位 / the site label is damaged: pick the site by hand"
-    )]
     Damaged,
     /// A label printed by another county's server.
-    #[error(
-        "这是其他区县的点位二维码，不属于本系统 / this label belongs to another county's system"
-    )]
     OtherCounty,
+}
+
+impl LabelFault {
+    /// The reason in plain Chinese, with what to do.
+    pub fn zh(self) -> &'static str {
+        match self {
+            LabelFault::NotALabel => "这不是创城巡查的点位二维码",
+            LabelFault::Damaged => "点位二维码已损坏，无法读取，请手动选择点位",
+            LabelFault::OtherCounty => "这是其他区县的点位二维码，不属于本系统",
+        }
+    }
+
+    /// The reason in English.
+    pub fn en(self) -> &'static str {
+        match self {
+            LabelFault::NotALabel => "this is not a Fieldcheck site label",
+            LabelFault::Damaged => "the site label is damaged: pick the site by hand",
+            LabelFault::OtherCounty => "this label belongs to another county's system",
+        }
+    }
 }
 
 /// Reads scanned text as a label of the county `ours`.

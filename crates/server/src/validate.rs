@@ -7,7 +7,7 @@ use crate::photo_check::verify_signature;
 use crate::store::{RefData, RefQuery};
 use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
-use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
+use fieldcheck_domain::limits::{TextKind, check_text, is_sha256, position_ok};
 use fieldcheck_domain::rectification::{StepFault, check_step};
 use fieldcheck_domain::site_label;
 use fieldcheck_protocol::{
@@ -242,13 +242,6 @@ fn sha(seq: u64, field: &str, s: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
-}
-
-/// Whether a string is a lower-case hex SHA-256.
-pub fn is_sha256(s: &str) -> bool {
-    s.len() == 64
-        && s.bytes()
-            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
 
 impl Batch<'_> {
@@ -518,11 +511,7 @@ impl Batch<'_> {
                     "the label names another site than the check-in",
                 ));
             }
-            Err(fault) => {
-                let message = fault.to_string();
-                let (zh, en) = message.split_once(" / ").unwrap_or((&message, &message));
-                return Err(bad(seq, "label", zh, en));
-            }
+            Err(fault) => return Err(bad(seq, "label", fault.zh(), fault.en())),
         }
         text(seq, "inspector", &r.inspector, TextKind::Line, true)?;
         if r.at <= 0 {

@@ -4,10 +4,12 @@ use super::parse_id;
 use super::sites::{FindingSummary, summarize};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
-use fieldcheck_core::photo::CaptureRequest;
+use fieldcheck_core::photo::{CaptureRequest, PhotoError, PhotoPipeline};
+use fieldcheck_core::store::Store;
 use fieldcheck_core::store::catalog::SiteQuery;
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
 use fieldcheck_core::store::photo_cache::CacheVariant;
+use fieldcheck_domain::limits::is_sha256;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{
     FindingRecord, PhotoKind, PhotoRecord, Position, RectificationAction, RectificationEventRecord,
@@ -81,11 +83,9 @@ pub async fn add_photo(
         .transpose()?;
     let inspector = state.inspector()?;
     let site_name = photo_site(&state, finding_id, inspection_id)?.name;
-    let (store, photos, bytes) = (state.store.clone(), state.photos.clone(), bytes.clone());
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+    off_the_ui_thread(&state, bytes.clone(), move |photos, store, bytes| {
         let request = CaptureRequest {
-            bytes: &bytes,
+            bytes,
             kind: meta.kind,
             finding_id,
             inspection_id,
@@ -93,7 +93,22 @@ pub async fn add_photo(
             site_name: &site_name,
             inspector: &inspector,
         };
-        Ok(photos.capture(&mut store, &request)?)
+        photos.capture(store, &request)
+    })
+    .await
+}
+
+/// Runs photo work (`work` with the pipeline, the locked store and the image bytes) on a
+/// blocking thread, not the UI's.
+async fn off_the_ui_thread<T: Send + 'static>(
+    state: &AppState,
+    bytes: Vec<u8>,
+    work: impl FnOnce(&PhotoPipeline, &mut Store, &[u8]) -> Result<T, PhotoError> + Send + 'static,
+) -> CommandResult<T> {
+    let (store, photos) = (state.store.clone(), state.photos.clone());
+    tauri::async_runtime::spawn_blocking(move || {
+        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(work(&photos, &mut store, &bytes)?)
     })
     .await
     .map_err(|_| bad_photo("body", "照片处理中断", "photo processing stopped"))?
@@ -117,7 +132,7 @@ pub async fn mark_photo(
         .headers()
         .get("x-photo-original")
         .and_then(|h| h.to_str().ok())
-        .filter(|h| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+        .filter(|h| is_sha256(h))
         .ok_or_else(|| {
             bad_photo(
                 "x-photo-original",
@@ -126,24 +141,17 @@ pub async fn mark_photo(
             )
         })?
         .to_string();
-    let (store, photos, bytes) = (state.store.clone(), state.photos.clone(), bytes.clone());
-    tauri::async_runtime::spawn_blocking(move || {
-        let mut store = store.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(photos.mark(&mut store, &original, &bytes)?)
+    off_the_ui_thread(&state, bytes.clone(), move |photos, store, bytes| {
+        photos.mark(store, &original, bytes)
     })
     .await
-    .map_err(|_| bad_photo("body", "照片处理中断", "photo processing stopped"))?
 }
 
 /// Fetches another tablet's photo whole into the photo cache now (the re-check opened it).
 /// Offline, or before the server holds it, the error says so in plain words.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn fetch_photo(state: State<'_, AppState>, sha256: String) -> CommandResult<()> {
-    let valid = sha256.len() == 64
-        && sha256
-            .bytes()
-            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    if !valid {
+    if !is_sha256(&sha256) {
         return Err(bad_photo("sha256", "照片编号无效", "not a photo hash"));
     }
     state.engine.fetch_photo(&sha256).await?;

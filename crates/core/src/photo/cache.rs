@@ -5,12 +5,13 @@
 //! Layout: `<root>/full/<sha256>.jpg` and `<root>/thumbs/<sha256>.jpg`, indexed in the store
 //! ([`Store::cache_add`]). The tablet's own photos live in the photo directory, never here, so
 //! eviction can never touch a photo the server does not hold yet. Every fetched copy is checked
-//! before it is kept: a full photo must hash to its name, a thumbnail must be an image within
-//! the codec's limits.
+//! before it is kept: its name must be a photo hash, a full photo must hash to its name, a
+//! thumbnail must be an image within the codec's limits.
 
 use super::{PHOTO_LONG_EDGE, PhotoError, THUMB_LONG_EDGE, check_image};
 use crate::store::Store;
 use crate::store::photo_cache::{CacheEntry, CacheVariant};
+use fieldcheck_domain::limits::is_sha256;
 use sha2::{Digest, Sha256};
 use std::fs;
 use std::io::Write;
@@ -82,7 +83,10 @@ impl PhotoCache {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<(), PhotoError> {
-        if variant == CacheVariant::Full && hex::encode(Sha256::digest(bytes)) != sha256 {
+        // The name comes from the server: only a photo's hash may become a file name here.
+        if !is_sha256(sha256)
+            || (variant == CacheVariant::Full && hex::encode(Sha256::digest(bytes)) != sha256)
+        {
             return Err(PhotoError::HashMismatch {
                 sha256: sha256.to_string(),
             });

@@ -3,7 +3,7 @@
 use super::inspections::unix_millis_now;
 use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
-use fieldcheck_domain::limits::TextKind;
+use fieldcheck_domain::limits::{TextKind, is_sha256};
 use fieldcheck_domain::rectification::{Status, StepFault, derive_status, needs_evidence};
 use fieldcheck_protocol::{
     Category, FindingRecord, PhotoRecord, Position, Record, RectificationAction,
@@ -176,12 +176,7 @@ impl Store {
     /// Records a photo (its file is already stored under its hash) and queues it, in one
     /// transaction. The finding or inspection it names must exist.
     pub fn add_photo(&mut self, photo: &PhotoRecord) -> Result<()> {
-        if photo.sha256.len() != 64
-            || !photo
-                .sha256
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        {
+        if !is_sha256(&photo.sha256) {
             return Err(StoreError::invalid(
                 "sha256",
                 "must be 64 lower-case hex digits",

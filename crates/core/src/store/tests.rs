@@ -426,23 +426,7 @@ fn rectification_loop_derives_status_and_refuses_steps_out_of_order() {
     let f = store.add_finding(finding(&site, None)).unwrap();
     assert_eq!(store.finding_status(f.id).unwrap(), Status::Open);
     // The after-photo a 处置 or an on-site 核查 names.
-    let after = PhotoRecord {
-        sha256: "af".repeat(32),
-        finding_id: Some(f.id),
-        inspection_id: None,
-        kind: PhotoKind::After,
-        width: 2048,
-        height: 1536,
-        size_bytes: 350_000,
-        captured_at: 1_700_000_000_000,
-        time_source: TimeSource::Device,
-        device_clock_offset_ms: 0,
-        position: None,
-        device_id: store.device_id(),
-        signature: String::new(),
-        hlc: Hlc::ZERO,
-        marked_from: None,
-    };
+    let after = photo_record(&store, "af", f.id, PhotoKind::After);
     store.add_photo(&after).unwrap();
     let step = |action, note: &str, unit: Option<&str>| NewRectification {
         finding_id: f.id,
@@ -527,23 +511,7 @@ fn rectification_loop_derives_status_and_refuses_steps_out_of_order() {
 fn photo_records_are_unique_and_belong_to_something_real() {
     let (_d, mut store, site) = fixture();
     let f = store.add_finding(finding(&site, None)).unwrap();
-    let photo = PhotoRecord {
-        sha256: "ab".repeat(32),
-        finding_id: Some(f.id),
-        inspection_id: None,
-        kind: PhotoKind::Before,
-        width: 2048,
-        height: 1536,
-        size_bytes: 350_000,
-        captured_at: 1_700_000_000_000,
-        time_source: TimeSource::Device,
-        device_clock_offset_ms: 0,
-        position: None,
-        device_id: store.device_id(),
-        signature: String::new(),
-        hlc: Hlc::ZERO,
-        marked_from: None,
-    };
+    let photo = photo_record(&store, "ab", f.id, PhotoKind::Before);
     store.add_photo(&photo).unwrap();
     assert!(store.has_photo(&photo.sha256).unwrap());
     assert!(matches!(
@@ -773,5 +741,26 @@ fn page(changes: &[fieldcheck_protocol::Change], cursor: u64) -> super::sync_sta
         cursor,
         scope_version: 0,
         reset: false,
+    }
+}
+
+/// An unsigned photo record of this tablet for finding `finding`, named by `pair` repeated.
+fn photo_record(store: &Store, pair: &str, finding: Uuid, kind: PhotoKind) -> PhotoRecord {
+    PhotoRecord {
+        sha256: pair.repeat(32),
+        finding_id: Some(finding),
+        inspection_id: None,
+        kind,
+        width: 2048,
+        height: 1536,
+        size_bytes: 350_000,
+        captured_at: 1_700_000_000_000,
+        time_source: TimeSource::Device,
+        device_clock_offset_ms: 0,
+        position: None,
+        device_id: store.device_id(),
+        signature: String::new(),
+        hlc: Hlc::ZERO,
+        marked_from: None,
     }
 }

@@ -185,7 +185,8 @@ impl SyncEngine {
             report.requests += 1;
             match api.thumbnails(batch.to_vec()).await {
                 Ok(got) => {
-                    for (sha, bytes) in got {
+                    // Only what was asked for: the server names the thumbnails it sends.
+                    for (sha, bytes) in got.into_iter().filter(|(sha, _)| batch.contains(sha)) {
                         self.keep(cache, &sha, CacheVariant::Thumb, &bytes, report);
                     }
                 }

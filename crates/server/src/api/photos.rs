@@ -11,13 +11,13 @@ use crate::blobs::AppendOutcome;
 use crate::error::{ApiError, ApiResult};
 use crate::photo_check::verify_photo;
 use crate::store::PhotoRow;
-use crate::validate::is_sha256;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use fieldcheck_domain::limits::is_sha256;
 use fieldcheck_protocol::{
     MAX_THUMBNAILS_PER_REQUEST, PhotoMissingRequest, PhotoMissingResponse, Role, Thumbnail,
     ThumbnailsRequest, ThumbnailsResponse, UPLOAD_OFFSET_HEADER, UploadStatus,

@@ -37,7 +37,7 @@ pub async fn visible_finding(
 /// members those of their unit's findings.
 async fn check_access(state: &SharedState, session: &Session, sha: &str) -> Result<(), PageError> {
     let not_found = || PageError::not_found(format!("没有照片 {sha}"), format!("no photo {sha}"));
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !fieldcheck_domain::limits::is_sha256(sha) {
         return Err(not_found());
     }
     let rows = state
