@@ -12,6 +12,7 @@ use crate::commands::session::{AppInfo, StorageInfo};
 use crate::commands::sites::{Catalog, SitePage, TodaySite};
 use crate::commands::sync::SyncStatus;
 use crate::error::CommandErrorBody;
+use fieldcheck_core::store::drafts::{DraftForm, FindingDraft};
 use fieldcheck_core::store::findings::NewFinding;
 use fieldcheck_core::sync::SyncProgress;
 use fieldcheck_domain::rectification::Status;
@@ -39,7 +40,9 @@ fn export_all(dir: &Path) {
         AppInfo,
         Catalog,
         CommandErrorBody<'static>,
+        DraftForm,
         FindingDetail,
+        FindingDraft,
         FindingRecord,
         InspectionScreen,
         ItemValue,

@@ -2,10 +2,13 @@
 //! over one app data directory.
 
 use crate::error::{CommandError, CommandResult};
-use fieldcheck_core::photo::{DeviceKey, PhotoCache, PhotoDir, PhotoPipeline, TrustedClock};
+use fieldcheck_core::photo::{
+    DeviceKey, PhotoCache, PhotoDir, PhotoPipeline, TrustedClock, tidy_at_start,
+};
 use fieldcheck_core::store::Store;
 use fieldcheck_core::sync::SyncEngine;
 use fieldcheck_core::sync::scheduler::{Pacing, Scheduler, Trigger};
+use fieldcheck_domain::clock::wall_clock_ms;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -35,16 +38,17 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the tablet in `data_dir` (creating it): the database, the photo directory (with
-    /// photos a power cut left unrecorded removed), the photo cache, the signing key and the
+    /// photos a power cut left unrecorded, and draft photos of forms left unsaved for a week,
+    /// removed), the photo cache, the signing key and the
     /// sync engine.
     pub fn open(data_dir: &Path, default_server_url: Option<String>) -> CommandResult<AppState> {
         std::fs::create_dir_all(data_dir).map_err(|e| CommandError::DataDir {
             path: data_dir.display().to_string(),
             detail: e.to_string(),
         })?;
-        let store = Store::open(data_dir.join(DATABASE_FILE))?;
+        let mut store = Store::open(data_dir.join(DATABASE_FILE))?;
         let photo_dir = PhotoDir::open(data_dir.join(PHOTO_DIR))?;
-        photo_dir.remove_unrecorded(|sha| store.has_photo(sha))?;
+        tidy_at_start(&mut store, &photo_dir, wall_clock_ms())?;
         let store = Arc::new(Mutex::new(store));
         let clock = Arc::new(TrustedClock::new());
         let key = DeviceKey::load_or_create(data_dir)?;
@@ -89,6 +93,16 @@ impl AppState {
             .as_ref()
         {
             s.trigger(why);
+        }
+    }
+
+    /// The signed-in person's name (姓名) as photos print it: the name the server gave at
+    /// sign-in, else the account name.
+    pub fn person_name(&self) -> CommandResult<String> {
+        let state = self.store().sync_state()?;
+        match state.display_name.filter(|n| !n.is_empty()) {
+            Some(name) => Ok(name),
+            None => self.inspector(),
         }
     }
 

@@ -391,6 +391,7 @@ fn build_day(tablet: &Tablet, r: &Reference, salt: usize, days: usize) -> Vec<Ou
             started_at: now_ms - 3_600_000,
             finished_at: None,
             position: site.position,
+            discarded_at: None,
         };
         push(Record::Inspection(inspection.clone()), &clock);
         for k in 0..RESULTS_PER_INSPECTION {

@@ -84,6 +84,7 @@ async fn main() {
             password_hash: "unused".into(),
             disabled: false,
             created_at: 1,
+            display_name: String::new(),
         })
         .await
         .unwrap();

@@ -3,6 +3,8 @@
 
 pub mod checker;
 pub mod fault_proxy;
+pub mod gallery;
+pub mod office;
 pub mod photos;
 pub mod shaping_proxy;
 pub mod tablet;

@@ -1,4 +1,5 @@
-//! Test photos made by code: noisy JPEGs like a camera's, and a photo of a printed QR label.
+//! Test photos made by code: noisy JPEGs like a camera's, a photo of a printed QR label, and a
+//! smooth street for screenshots.
 
 use rand::{Rng, SeedableRng};
 
@@ -45,6 +46,36 @@ pub fn qr_jpeg(text: &str) -> Vec<u8> {
     let mut out = Vec::new();
     jpeg_encoder::Encoder::new(&mut out, 90)
         .encode(&rgb, side as u16, side as u16, jpeg_encoder::ColorType::Rgb)
+        .expect("encode test JPEG");
+    out
+}
+
+/// A `width`×`height` JPEG of a street drawn by code (sky, road, a kerb and, when `broken`, a
+/// dark hole in the road): smooth, so screenshots that show it stay small (the gallery).
+pub fn street_jpeg(width: u16, height: u16, broken: bool) -> Vec<u8> {
+    let (w, h) = (i64::from(width), i64::from(height));
+    let (cx, cy, r) = (w / 2, h * 3 / 4, w / 10);
+    let mut rgb = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..h {
+        for x in 0..w {
+            let (dx, dy) = (x - cx, (y - cy) * 2);
+            let pixel = if broken && dx * dx + dy * dy < r * r {
+                [40, 36, 32]
+            } else if y < h * 2 / 5 {
+                let t = (y * 60 / h) as u8;
+                [150 + t, 190 + t / 2, 230]
+            } else if y < h * 2 / 5 + h / 40 {
+                [200, 200, 196]
+            } else {
+                let shade = (100 + (y - h * 2 / 5) * 60 / h) as u8;
+                [shade, shade, shade + 8]
+            };
+            rgb.extend_from_slice(&pixel);
+        }
+    }
+    let mut out = Vec::new();
+    jpeg_encoder::Encoder::new(&mut out, 90)
+        .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
         .expect("encode test JPEG");
     out
 }

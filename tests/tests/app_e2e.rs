@@ -259,6 +259,8 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     let progress = w.text("inspection-progress").await.unwrap();
     assert_eq!(progress, format!("已检查 {0} / {0} 项", all.len()));
     w.click("finish-inspection").await.unwrap();
+    w.find("finish-summary").await.unwrap();
+    w.click("summary-done").await.unwrap();
     w.find("site-list").await.unwrap();
 
     // The server is back: sync, and everything arrives.
@@ -275,9 +277,12 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     w.screenshot("09-sync-done").await.unwrap();
     w.click("tab-rechecks").await.unwrap();
     w.find("rechecks").await.unwrap();
+    // Nobody has sent the new finding to a unit yet (待派遣): nothing to go back to.
     w.until(
-        "the finding is listed",
-        &format!(r#"return document.body.innerText.includes("{DESCRIPTION}")"#),
+        "the list says there is nothing to re-check",
+        &format!(
+            r#"return document.querySelector('[data-testid="rechecks"]').innerText.includes("没有待复查的问题") && !document.body.innerText.includes("{DESCRIPTION}")"#
+        ),
     )
     .await
     .unwrap();
@@ -306,9 +311,16 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     let findings = store.inspection_findings(finished[0].id).unwrap();
     assert_eq!(findings.len(), 1);
     let f = &findings[0];
+    // The form proposed the item's wording; the inspector's words follow it.
+    assert!(
+        f.description
+            .ends_with(&format!("不符合要求。{DESCRIPTION}")),
+        "{}",
+        f.description
+    );
     assert_eq!(
-        (f.description.as_str(), f.same_day, f.subcategory.as_str()),
-        (DESCRIPTION, true, "manhole_cover")
+        (f.same_day, f.subcategory.as_str()),
+        (true, "manhole_cover")
     );
     assert_eq!(f.item_code.as_deref(), Some(failing.as_str()));
     let position = f.position.expect("the typed position");
@@ -317,6 +329,14 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
         (30.2731, PositionSource::Manual)
     );
     assert_eq!(store.finding_photos(f.id).unwrap().len(), 2);
+    let number = store
+        .finding_number(f.id)
+        .unwrap()
+        .expect("numbered at sync");
+    assert!(
+        fieldcheck_domain::finding_number::is_valid(&number),
+        "{number}"
+    );
     let checked = check_converged_and_stored(
         &store,
         &app_dir.path().join("photos"),
@@ -405,6 +425,7 @@ async fn a_recheck_of_another_inspectors_finding_reaches_the_office_with_its_mar
         tempfile::tempdir().unwrap(),
     );
     ServerProcess::prepare(server_dir.path(), &[USER, "xiaoli"]).unwrap();
+    fieldcheck_tests::office::add_office_account(server_dir.path()).unwrap();
     let server = ServerProcess::start(server_dir.path()).unwrap();
     let address = server.url.trim_start_matches("http://").to_string();
 
@@ -422,6 +443,19 @@ async fn a_recheck_of_another_inspectors_finding_reaches_the_office_with_its_mar
     a.engine.sync_now().await.unwrap();
     let (finding, before) = a.report_finding(ALLEY, 21);
     a.engine.sync_now().await.unwrap();
+    // The office sends it to a unit: from now on inspectors go back to it (回头看).
+    let deadline =
+        fieldcheck_domain::china_time::china_date(fieldcheck_domain::clock::wall_clock_ms());
+    let office_key = tempfile::tempdir().unwrap();
+    fieldcheck_tests::office::dispatch(
+        &server.url,
+        office_key.path(),
+        finding.id,
+        "housing",
+        &deadline,
+    )
+    .await
+    .unwrap();
 
     // Inspector B signs in on the app; the first sync brings the finding and the thumbnail.
     let desktop = desktop(app_dir.path(), &server.url);

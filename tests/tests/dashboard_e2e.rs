@@ -35,7 +35,8 @@ const ADMIN_PASSWORD: &str = "banGong-2026!";
 const UNIT_URBAN: &str = "unit_urban1";
 const UNIT_HOUSING: &str = "unit_housing1";
 const UNIT_PASSWORD: &str = "zhengGai-2026!";
-/// `<target>/test-artifacts/dashboard`, made fresh.
+/// `<target>/test-artifacts/dashboard` (each test names its own screenshots; a new run
+/// overwrites them).
 fn artifacts() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     // target/<profile>/deps/<test> → target/test-artifacts/dashboard
@@ -44,7 +45,6 @@ fn artifacts() -> PathBuf {
         .nth(3)
         .unwrap()
         .join("test-artifacts/dashboard");
-    let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
@@ -65,11 +65,23 @@ impl Session<'_> {
         self.c.goto(&format!("{}{path}", self.base)).await.unwrap();
     }
 
+    /// Logs in; the dashboard opens on its overview (总览).
     async fn login(&self, user: &str, password: &str) {
         self.goto("/dashboard/login").await;
         self.type_into(Locator::Id("username"), user).await;
         self.type_into(Locator::Id("password"), password).await;
         self.click(Locator::Id("login-submit")).await;
+        self.c
+            .wait()
+            .for_element(Locator::Id("status-counts"))
+            .await
+            .unwrap();
+        self.wait_url("/dashboard/overview").await;
+    }
+
+    /// Opens the ledger from the navigation.
+    async fn ledger(&self) {
+        self.click(Locator::Id("nav-ledger")).await;
         self.c
             .wait()
             .for_element(Locator::Id("ledger"))
@@ -230,8 +242,15 @@ impl Session<'_> {
     }
 }
 
-/// Records a finding with a before-photo at `site` on the tablet.
-fn record_finding(t: &Tablet, site: &Site, description: &str, seed: u64) -> FindingRecord {
+/// Records a finding with a before-photo at `site` on the tablet; `due` names its unit and
+/// deadline as found on site.
+fn record_finding(
+    t: &Tablet,
+    site: &Site,
+    description: &str,
+    seed: u64,
+    due: Option<(&str, &str)>,
+) -> FindingRecord {
     let mut store = t.store.lock().unwrap();
     let template = store.latest_template_for(&site.site_type).unwrap().unwrap();
     let inspection = store
@@ -258,8 +277,8 @@ fn record_finding(t: &Tablet, site: &Site, description: &str, seed: u64) -> Find
             description: description.into(),
             severity: Severity::Major,
             position: None,
-            unit: None,
-            deadline: None,
+            unit: due.map(|(unit, _)| unit.to_string()),
+            deadline: due.map(|(_, deadline)| deadline.to_string()),
             same_day: false,
             reporter: t.user.clone(),
         })
@@ -346,9 +365,9 @@ async fn the_office_loop_in_a_real_browser() {
         .unwrap()
         .list_sites(&SiteQuery::default())
         .unwrap();
-    let a = record_finding(&t, &sites[0], "井盖破损下沉", 1);
-    let b = record_finding(&t, &sites[1], "楼道堆放杂物", 2);
-    let c_ = record_finding(&t, &sites[2], "路灯不亮", 3);
+    let a = record_finding(&t, &sites[0], "井盖破损下沉", 1, None);
+    let b = record_finding(&t, &sites[1], "楼道堆放杂物", 2, None);
+    let c_ = record_finding(&t, &sites[2], "路灯不亮", 3, None);
     t.engine.sync_now().await.unwrap();
     let (a_id, b_id) = (a.id.to_string(), b.id.to_string());
 
@@ -373,6 +392,7 @@ async fn the_office_loop_in_a_real_browser() {
 
     // The admin logs in and filters the ledger.
     s.login(ADMIN, ADMIN_PASSWORD).await;
+    s.ledger().await;
     assert_eq!(s.attr("#ledger-total", "data-total").await, "3");
     s.shot("02-ledger").await;
     s.choose(Locator::Css("select[name=site]"), &sites[0].id.to_string())
@@ -462,6 +482,7 @@ async fn the_office_loop_in_a_real_browser() {
 
     // The 城管 unit member sees only its finding, and not 住建's.
     s.login(UNIT_URBAN, UNIT_PASSWORD).await;
+    s.ledger().await;
     assert_eq!(s.ledger_ids().await, vec![a_id.clone()]);
     assert!(
         s.c.find(Locator::Id("nav-scores")).await.is_err(),
@@ -622,30 +643,268 @@ async fn the_office_loop_in_a_real_browser() {
         .unwrap();
     assert_eq!(file.status(), 200);
     let bytes = file.bytes().await.unwrap().to_vec();
-    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
     let sheet = book.worksheet_range("问题台账").unwrap();
-    let rows: Vec<Vec<String>> = sheet
-        .rows()
+    let cells: Vec<&[calamine::Data]> = sheet.rows().collect();
+    let rows: Vec<Vec<String>> = cells
+        .iter()
         .map(|r| r.iter().map(|c| c.to_string()).collect())
         .collect();
     assert_eq!(rows.len(), 4, "a header and three findings");
     assert_eq!(rows[0][0], "问题编号");
     assert_eq!(rows[0][13], "状态");
-    let row_a = rows
-        .iter()
-        .find(|r| r[0] == a_id)
-        .expect("finding A exported");
+    // Rows are found by the short numbers the finding pages show.
+    let number_of = |id: String| {
+        let s = &s;
+        async move {
+            s.goto(&format!("/dashboard/findings/{id}")).await;
+            s.text("#finding-number").await
+        }
+    };
+    let (a_number, c_number) = (
+        number_of(a_id.clone()).await,
+        number_of(c_.id.to_string()).await,
+    );
+    let at = |number: &str| {
+        rows.iter()
+            .position(|r| r[0] == number)
+            .unwrap_or_else(|| panic!("{number} exported: {rows:?}"))
+    };
+    let row_a = &rows[at(&a_number)];
     assert_eq!(row_a[9], "井盖破损下沉");
     assert_eq!(row_a[11], "城管局（综合行政执法局）");
-    assert_eq!(row_a[12], deadline);
+    assert_eq!(
+        calamine::DataType::as_date(&cells[at(&a_number)][12]).map(|d| d.to_string()),
+        Some(deadline.to_string()),
+        "the deadline is a date"
+    );
     assert_eq!(row_a[13], "已结案");
-    let row_c = rows
-        .iter()
-        .find(|r| r[0] == c_.id.to_string())
-        .expect("finding C exported");
-    assert_eq!(row_c[13], "待派遣");
-    assert_eq!(row_a[17], "查看照片", "a link to the before-photo");
+    assert_eq!(row_a[14], "否", "是否超期");
+    assert_eq!(rows[at(&c_number)][13], "待派遣");
+    // The before-photo is in the sheet, as a picture.
+    let pictures = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .unwrap()
+        .file_names()
+        .filter(|n| n.as_ref().is_ok_and(|n| n.starts_with("xl/media/")))
+        .count();
+    assert!(pictures >= 1, "the before-photos are in the workbook");
 
     s.c.close().await.unwrap();
     println!("dashboard screenshots: {}", shots.display());
+}
+
+/// The office's home and a clerk's ledger in Chromium: the admin lands on 总览 and sees the
+/// figures and a drawn chart (an SVG) in every chart container; the ledger marks the overdue
+/// finding 逾期 N 天 and gives each status its colour; a dispatch with a past deadline comes
+/// back with the sentence beside the field and what was typed; a unit lands on its own
+/// overview. Screenshots at 1280×800 and 1024×768.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_overview_and_a_clerks_ledger_in_a_real_browser() {
+    let shots = artifacts();
+    let server_dir = tempfile::tempdir().unwrap();
+    let tablet_dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let data = server_dir.path();
+    ServerProcess::prepare(data, &["xiaowang"]).unwrap();
+    for args in [
+        vec![
+            "user",
+            "add",
+            "--role",
+            "admin",
+            "--password",
+            ADMIN_PASSWORD,
+            ADMIN,
+        ],
+        vec![
+            "user",
+            "add",
+            "--role",
+            "unit-member",
+            "--unit",
+            "housing",
+            "--password",
+            UNIT_PASSWORD,
+            UNIT_HOUSING,
+        ],
+    ] {
+        admin(data, &args).unwrap();
+    }
+    let server = ServerProcess::start(data).unwrap();
+    let t = Tablet::open(
+        tablet_dir.path(),
+        "xiaowang",
+        Timeouts::default(),
+        &mut StdRng::seed_from_u64(5),
+    );
+    t.engine
+        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD)
+        .await
+        .unwrap();
+    t.engine.sync_now().await.unwrap();
+    let sites = t
+        .store
+        .lock()
+        .unwrap()
+        .list_sites(&SiteQuery::default())
+        .unwrap();
+    let now = fieldcheck_domain::clock::wall_clock_ms();
+    let day = |offset: i64| fieldcheck_domain::china_time::china_date(now + offset * 86_400_000);
+    let late = record_finding(
+        &t,
+        &sites[0],
+        "楼道堆放杂物，占用消防通道",
+        1,
+        Some(("housing", &day(-3))),
+    );
+    let due = record_finding(
+        &t,
+        &sites[1],
+        "井盖破损下沉",
+        2,
+        Some(("urban_mgmt", &day(7))),
+    );
+    let fresh = record_finding(&t, &sites[2], "路灯不亮", 3, None);
+    t.engine.sync_now().await.unwrap();
+
+    let driver = Driver::start();
+    let s = Session {
+        c: driver.browser(profile.path()).await,
+        base: server.url.clone(),
+        shots: &shots,
+    };
+    s.c.set_window_size(1280, 800).await.unwrap();
+    s.login(ADMIN, ADMIN_PASSWORD).await;
+    assert_eq!(s.text("#figure-open").await, "3");
+    assert_eq!(s.text("#figure-overdue").await, "1");
+    for chart in ["chart-trend", "chart-streets", "chart-units", "chart-risk"] {
+        s.c.wait()
+            .for_element(Locator::Css(&format!("#{chart} svg")))
+            .await
+            .unwrap_or_else(|e| panic!("{chart} drew no chart: {e}"));
+    }
+    s.shot("20-overview-1280x800").await;
+    s.c.execute(
+        "document.getElementById('chart-units').scrollIntoView();",
+        vec![],
+    )
+    .await
+    .unwrap();
+    s.shot("20b-overview-units-and-risk-1280x800").await;
+    s.c.set_window_size(1024, 768).await.unwrap();
+    s.goto("/dashboard/overview").await;
+    s.c.wait()
+        .for_element(Locator::Css("#chart-units svg"))
+        .await
+        .unwrap();
+    s.shot("21-overview-1024x768").await;
+
+    // The ledger at 1024 px: the overdue finding is marked in red, statuses have colours.
+    s.ledger().await;
+    let row = |id: uuid::Uuid| format!("tr.ledger-row[data-finding='{id}']");
+    assert_eq!(
+        s.text(&format!("{} .badge.overdue", row(late.id))).await,
+        "逾期 3 天"
+    );
+    assert!(
+        s.attr(&row(late.id), "class").await.contains("overdue"),
+        "the row itself stands out"
+    );
+    assert!(
+        s.c.find(Locator::Css(&format!("{} .badge.overdue", row(due.id))))
+            .await
+            .is_err(),
+        "not overdue before its deadline"
+    );
+    assert!(
+        s.attr(&format!("{} .badge.status", row(fresh.id)), "class")
+            .await
+            .contains("status-open")
+    );
+    s.shot("22-ledger-1024x768").await;
+
+    // A dispatch with a deadline already past comes back with the sentence and the input.
+    s.goto(&format!("/dashboard/findings/{}", fresh.id)).await;
+    s.c.wait()
+        .for_element(Locator::Id("dispatch-form"))
+        .await
+        .unwrap();
+    assert_eq!(s.attr("#dispatch-deadline", "min").await, day(0));
+    s.choose(Locator::Id("dispatch-unit"), "housing").await;
+    s.c.execute(
+        "document.getElementById('dispatch-deadline').value = arguments[0];",
+        vec![serde_json::json!(day(-1))],
+    )
+    .await
+    .unwrap();
+    s.type_into(
+        Locator::Css("#dispatch-form textarea[name=note]"),
+        "请三天内清理",
+    )
+    .await;
+    let valid =
+        s.c.execute(
+            "return document.getElementById('dispatch-form').checkValidity();",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        valid,
+        serde_json::json!(false),
+        "the picker refuses a past day"
+    );
+    // A browser that lets it through (an old one) meets the server's rule.
+    s.c.execute(
+        "document.getElementById('dispatch-form').noValidate = true;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    s.click(Locator::Id("dispatch-submit")).await;
+    s.c.wait()
+        .for_element(Locator::Css(".field-error[data-field=deadline]"))
+        .await
+        .unwrap();
+    assert!(
+        s.text(".field-error[data-field=deadline]")
+            .await
+            .contains("整改期限不能早于今天")
+    );
+    assert!(
+        s.text("#form-refused")
+            .await
+            .contains("整改期限不能早于今天"),
+        "said at the top of the page too"
+    );
+    assert_eq!(s.attr("#dispatch-deadline", "value").await, day(-1));
+    assert_eq!(
+        s.c.find(Locator::Css("#dispatch-form textarea[name=note]"))
+            .await
+            .unwrap()
+            .prop("value")
+            .await
+            .unwrap()
+            .unwrap_or_default(),
+        "请三天内清理"
+    );
+    assert!(
+        s.c.find(Locator::Id("nav-overview")).await.is_ok(),
+        "in the frame"
+    );
+    assert_eq!(s.status().await, "open", "nothing changed");
+    s.shot("23-dispatch-refused").await;
+    s.logout().await;
+
+    // A unit lands on its own overview, without the county's scores.
+    s.login(UNIT_HOUSING, UNIT_PASSWORD).await;
+    assert_eq!(s.text("#figure-open").await, "1");
+    assert_eq!(s.text("#figure-overdue").await, "1");
+    assert!(s.c.find(Locator::Id("chart-risk")).await.is_err());
+    s.c.wait()
+        .for_element(Locator::Css("#chart-streets svg"))
+        .await
+        .unwrap();
+    s.shot("24-unit-overview").await;
+    s.c.close().await.unwrap();
 }

@@ -1,10 +1,14 @@
 //! End-to-end tests with real processes, in one test binary (each binary links the whole
 //! stack, so one binary links once): sync between tablets and a real server, with faults,
 //! crashes, revoked devices and skewed clocks; the dashboard in Chromium; the real app in
-//! WebKitGTK.
+//! WebKitGTK; the screenshot gallery (docs/gallery) of both.
 
+mod app_closure;
 mod app_e2e;
+mod app_fieldwork;
 mod dashboard_e2e;
+mod gallery_app;
+mod gallery_dashboard;
 mod store_crash;
 mod sync_e2e;
 mod sync_faults;

@@ -9,8 +9,10 @@ import type {
   AppInfo,
   Catalog,
   CommandError,
+  DraftForm,
   Finding,
   FindingDetail,
+  FindingDraft,
   FindingInput,
   InspectionScreen,
   ItemValue,
@@ -44,7 +46,17 @@ export interface Backend {
   loadInspection(inspectionId: string): Promise<InspectionScreen>;
   recordResult(inspectionId: string, itemCode: string, value: ItemValue, note: string): Promise<Answered>;
   finishInspection(inspectionId: string): Promise<void>;
-  addFinding(finding: FindingInput): Promise<Finding>;
+  /** Discards an unfinished inspection (放弃本次检查); refused once it recorded a problem. */
+  discardInspection(inspectionId: string): Promise<void>;
+  /**
+   * Saves a finding; under `draftId` (the id its form got from `findingDraft`) the photos taken
+   * for it before are saved with it.
+   */
+  addFinding(finding: FindingInput, draftId?: string | null): Promise<Finding>;
+  /** The finding being recorded in a form: the photos taken before the app closed, or a new id. */
+  findingDraft(form: DraftForm): Promise<FindingDraft>;
+  /** Discards the photos taken for a finding that will not be saved (取消). */
+  discardFindingDraft(findingId: string): Promise<void>;
   /** Sends the image file's bytes as a raw IPC body (not base64), the metadata in a header. */
   addPhoto(bytes: ArrayBuffer, meta: PhotoMeta): Promise<PhotoRecord>;
   /** Stores a marked copy of a photo (the original stays as captured); raw JPEG bytes as the IPC body. */
@@ -100,7 +112,10 @@ export function tauriBackend(): Backend {
     recordResult: (inspection_id, item_code, value, note) =>
       invoke("record_result", { inspection_id, item_code, value, note }),
     finishInspection: (inspection_id) => invoke("finish_inspection", { inspection_id }),
-    addFinding: (finding) => invoke("add_finding", { finding }),
+    discardInspection: (inspection_id) => invoke("discard_inspection", { inspection_id }),
+    addFinding: (finding, draftId) => invoke("add_finding", { finding, draft_id: draftId ?? null }),
+    findingDraft: (form) => invoke("finding_draft", { form }),
+    discardFindingDraft: (finding_id) => invoke("discard_finding_draft", { finding_id }),
     addPhoto: (bytes, meta) =>
       invoke("add_photo", new Uint8Array(bytes), { headers: { "x-photo": JSON.stringify(meta) } }),
     markPhoto: (originalSha256, jpeg) =>

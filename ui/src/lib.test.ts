@@ -52,9 +52,9 @@ describe("inspection reckoning", () => {
   it("prompts for a photo until a finding of the item has one", () => {
     const results = [{ inspection_id: "i", item_code: "BA-01", value: { kind: "non_compliant" as const }, note: "", hlc: "" }];
     expect([...photoPrompts(items, results, [])]).toEqual(["BA-01"]);
-    const noPhoto = [{ finding: { item_code: "BA-01" } as never, status: "open" as const, photos: [] }];
+    const noPhoto = [{ finding: { item_code: "BA-01" } as never, status: "open" as const, photos: [], number: null }];
     expect([...photoPrompts(items, results, noPhoto)]).toEqual(["BA-01"]);
-    const withPhoto = [{ finding: { item_code: "BA-01" } as never, status: "open" as const, photos: ["x"] }];
+    const withPhoto = [{ finding: { item_code: "BA-01" } as never, status: "open" as const, photos: ["x"], number: null }];
     expect([...photoPrompts(items, results, withPhoto)]).toEqual([]);
   });
   it("refuses numbers that do not fit the kind", () => {
@@ -91,11 +91,13 @@ describe("format", () => {
     expect(formatRate(0.8123)).toBe("81.2%");
     expect(formatRate(null)).toBeNull();
   });
-  it("gives the local time of day as HH:MM", () => {
-    const ms = new Date(2026, 10, 28, 9, 5, 59).getTime();
+  it("gives the time of day as HH:MM in China time, whatever the device's time zone", () => {
+    // 01:05:59 UTC is 09:05:59 in China.
+    const ms = Date.UTC(2026, 10, 28, 1, 5, 59);
     expect(formatClock(ms)).toBe("09:05");
-    expect(formatTime(ms).endsWith(`${formatClock(ms)}:59`)).toBe(true);
-    expect(formatClock(new Date(2026, 10, 28, 23, 0).getTime())).toBe("23:00");
+    expect(formatTime(ms)).toBe("2026-11-28 09:05:59");
+    // 16:00 UTC is already the next day in China.
+    expect(formatTime(Date.UTC(2026, 10, 28, 16, 0))).toBe("2026-11-29 00:00:00");
   });
 });
 
@@ -209,8 +211,9 @@ describe("sync badge (#17 item 6)", () => {
 
 describe("formatWhen", () => {
   it("gives the time of day for today and the date before that", () => {
-    const now = new Date(2026, 10, 28, 15, 0).getTime();
-    expect(formatWhen(new Date(2026, 10, 28, 9, 5).getTime(), now)).toBe("09:05");
-    expect(formatWhen(new Date(2026, 10, 27, 9, 5).getTime(), now)).toBe("2026-11-27 09:05");
+    // China time: UTC+8.
+    const now = Date.UTC(2026, 10, 28, 7, 0);
+    expect(formatWhen(Date.UTC(2026, 10, 28, 1, 5), now)).toBe("09:05");
+    expect(formatWhen(Date.UTC(2026, 10, 27, 1, 5), now)).toBe("2026-11-27 09:05");
   });
 });

@@ -19,8 +19,8 @@ afterEach(() => document.body.replaceChildren());
 
 const HERE: Position = { lat: 30.2732, lon: 120.1621, accuracy_m: 8, source: "gps" };
 const LABEL = () => new File([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], "label.jpg", { type: "image/jpeg" });
-/** 09:05 local time on the app's day. */
-const NINE_OH_FIVE = new Date(2026, 10, 28, 9, 5).getTime();
+/** 09:05 in China (UTC+8) on the app's day, whatever the time zone the tests run in. */
+const NINE_OH_FIVE = Date.UTC(2026, 10, 28, 1, 5);
 
 describe("first start", () => {
   it("asks for the server in Chinese, names the missing field, then signs in", async () => {
@@ -124,11 +124,10 @@ describe("home", () => {
 });
 
 describe("sync status an inspector can trust (#17 item 6)", () => {
-  /** 09:05 today, local time. */
+  /** 09:05 today in China (UTC+8). */
   const todayAtNineOhFive = () => {
-    const d = new Date();
-    d.setHours(9, 5, 0, 0);
-    return d.getTime();
+    const china = new Date(Date.now() + 8 * 3600 * 1000);
+    return Date.UTC(china.getUTCFullYear(), china.getUTCMonth(), china.getUTCDate(), 1, 5);
   };
 
   it("says 未登录 before sign-in, never 已同步", async () => {
@@ -291,16 +290,17 @@ describe("inspection", () => {
 });
 
 describe("finding", () => {
-  it("names the missing field, then saves and sends queued photos as raw bytes", async () => {
+  it("names the missing field, then saves; a photo before 保存 is sent at once as raw bytes, as a draft", async () => {
     const backend = mockBackend();
     render(App, { props: { backend } });
     go({ name: "finding", siteId: "site-alley", inspectionId: "insp-1", itemCode: "BA-01" });
     await fireEvent.click(await screen.findByTestId("finding-save"));
-    expect(screen.getByTestId("finding-error").textContent).toBe("问题小类：必填，请填写");
+    expect(screen.getByTestId("finding-error-subcategory").textContent).toBe("问题小类：必填，请填写");
 
     const file = new File([new Uint8Array([0xff, 0xd8, 0xff, 0xd9])], "a.jpg", { type: "image/jpeg" });
     await fireEvent.change(screen.getByTestId("photo-input-before"), { target: { files: [file] } });
     expect((await screen.findByText(/保存后上传/)).textContent).toContain("1");
+    expect(backend.addFinding).not.toHaveBeenCalled();
     await waitFor(() => expect(screen.getByTestId("finding-subcategory").querySelectorAll("option").length).toBe(2));
     await fireEvent.change(screen.getByTestId("finding-subcategory"), { target: { value: "manhole_cover" } });
     await fireEvent.input(screen.getByTestId("finding-description"), { target: { value: "井盖破损" } });
@@ -317,11 +317,18 @@ describe("finding", () => {
         unit: "urban_mgmt",
         position: { lat: 30.27, lon: 120.16, accuracy_m: 50, source: "manual" },
       }),
+      "draft-1",
     );
-    await waitFor(() => expect(backend.addPhoto).toHaveBeenCalledTimes(1));
+    expect(backend.addPhoto).toHaveBeenCalledTimes(1);
     const [bytes, meta] = backend.addPhoto.mock.calls[0];
     expect(new Uint8Array(bytes)).toEqual(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]));
-    expect(meta).toEqual({ kind: "before", finding_id: "finding-1", inspection_id: "insp-1", position: null });
+    expect(meta).toEqual({
+      kind: "before",
+      finding_id: "draft-1",
+      inspection_id: "insp-1",
+      position: null,
+      draft: { site_id: "site-alley", inspection_id: "insp-1", item_code: "BA-01" },
+    });
     expect((await screen.findByTestId("photo-thumb")).getAttribute("src")).toBe(`photo://localhost/t-${"a".repeat(64)}`);
   });
 });

@@ -28,7 +28,7 @@ fn real_pack_loads_and_is_sound() {
         let template = pack
             .template_for(&site_type.code)
             .unwrap_or_else(|| panic!("no template for site type {}", site_type.code));
-        assert_eq!(template.version, 1);
+        assert_eq!(template.version, 2);
     }
     for template in &pack.templates {
         assert!(pack.site_type(&template.site_type).is_some());
@@ -511,4 +511,81 @@ fn missing_top_level_field_is_named() {
     fs::write(dir.path().join("pack.toml"), "# 空\n").unwrap();
     let message = load_err(&dir);
     assert_names(&message, &["pack.toml", "field name", "缺少"]);
+}
+
+#[test]
+fn an_item_names_the_subcategory_and_unit_of_its_problems_and_an_english_standard() {
+    let dir = write_pack(&market_with(
+        "standard_zh = \"地面无积水、无污物。\"",
+        "standard_zh = \"地面无积水、无污物。\"\nstandard_en = \"  No standing water or dirt.  \"\nsubcategory = \"litter\"\nunit = \"urban_mgmt\"",
+    ));
+    let pack = load_pack(dir.path()).unwrap();
+    let items = &pack.template_for("market").unwrap().items;
+    assert_eq!(items[0].subcategory.as_deref(), Some("litter"));
+    assert_eq!(items[0].unit.as_deref(), Some("urban_mgmt"));
+    assert_eq!(
+        items[0].standard_en.as_deref(),
+        Some("No standing water or dirt.")
+    );
+    assert_eq!(
+        (&items[1].subcategory, &items[1].unit, &items[1].standard_en),
+        (&None, &None, &None),
+        "all three are optional"
+    );
+}
+
+#[test]
+fn an_item_naming_an_unknown_subcategory_or_unit_is_refused() {
+    let at = "standard_zh = \"公益广告不少于 5 处。\"";
+    let dir = write_pack(&market_with(
+        at,
+        &format!("{at}\nsubcategory = \"manhole\""),
+    ));
+    assert_names(
+        &load_err(&dir),
+        &[
+            "market.toml",
+            "items[1] (MK-02)",
+            "subcategory",
+            "manhole",
+            "taxonomy.toml",
+        ],
+    );
+    let dir = write_pack(&market_with(at, &format!("{at}\nunit = \"housing\"")));
+    assert_names(
+        &load_err(&dir),
+        &[
+            "market.toml",
+            "items[1] (MK-02)",
+            "unit",
+            "housing",
+            "units.toml",
+        ],
+    );
+    let dir = write_pack(&market_with(at, &format!("{at}\nstandard_en = \"  \"")));
+    assert_names(
+        &load_err(&dir),
+        &["items[1] (MK-02)", "standard_en", "不能为空"],
+    );
+}
+
+#[test]
+fn the_real_pack_proposes_the_housing_bureau_for_a_broken_manhole_cover_in_an_alley() {
+    let pack = load_pack(&real_pack_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let alley = pack.template_for("back_alley").unwrap();
+    let ba03 = alley.items.iter().find(|i| i.code == "BA-03").unwrap();
+    assert_eq!(ba03.subcategory.as_deref(), Some("manhole_cover"));
+    assert_eq!(ba03.unit.as_deref(), Some("housing"));
+    assert!(ba03.standard_en.is_some());
+    let mapped = pack
+        .templates
+        .iter()
+        .flat_map(|t| &t.items)
+        .filter(|i| i.subcategory.is_some() && i.unit.is_some())
+        .count();
+    assert!(
+        mapped * 4 >= pack.item_count() * 3,
+        "{mapped} of {} items say what a problem with them is and who fixes it",
+        pack.item_count()
+    );
 }

@@ -15,6 +15,7 @@
 //!   folder, a .zip in memory), never part of a pack; [`pack_folder`] (feature `folder`) reads
 //!   one from disk.
 //! - [`device_signature`]: the bytes a device signs for a photo, and their check.
+//! - [`finding_number`]: a finding's short number (`20261201-003`), by the server's day.
 //! - [`site_label`]: what a site's QR label says (county and site), and reading it back.
 //!
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
@@ -22,6 +23,7 @@
 pub mod china_time;
 pub mod clock;
 pub mod device_signature;
+pub mod finding_number;
 pub mod limits;
 pub mod pack;
 #[cfg(feature = "folder")]

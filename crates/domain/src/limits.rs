@@ -5,6 +5,9 @@
 
 /// Longest free text (descriptions, notes), in characters.
 pub const MAX_TEXT: usize = 2000;
+/// The longest person's name (姓名) an account may carry, in characters: it is printed on
+/// every photo the person takes.
+pub const MAX_PERSON_NAME_CHARS: usize = 32;
 /// Longest name or code (accounts, sites, units, labels, addresses), in characters.
 pub const MAX_NAME: usize = 100;
 

@@ -8,7 +8,7 @@
 //! | `site-types.toml` | `[[site_types]]` with `code`, `name_zh`, `name_en` |
 //! | `taxonomy.toml` | `[[subcategories]]` with `code`, `category` (`component` 部件 or `event` 事件), `name_zh`, `name_en` |
 //! | `units.toml` | `[[units]]` with `code`, `name_zh`, `name_en` |
-//! | `templates/*.toml` | one template per file: `id`, `version`, `site_type`, `name_zh`, `name_en` and `[[items]]` |
+//! | `templates/*.toml` | one template per file: `id`, `version`, `site_type`, `name_zh`, `name_en` and `[[items]]` (each optionally with `standard_en`, and the `subcategory` and `unit` a problem with it usually has) |
 //!
 //! [`parse_pack`] checks all of it against every rule. It returns a whole [`Pack`] or the first
 //! [`ContentError`], never a part of a pack; importing the pack is the store's job. It reads
@@ -198,7 +198,9 @@ pub trait PackFiles {
 /// and a site type has one template id (in as many versions as needed);
 /// version ≥ 1; a template has at least one item; weight is finite, > 0 and ≤ 100; a `count`
 /// item has an integer `min` in 1..=10000, a `percent` item a `min` in (0, 100], a `verdict`
-/// item no `min`; an index code (测评项目) has the same names everywhere in the pack.
+/// item no `min`; an index code (测评项目) has the same names everywhere in the pack; an item's
+/// optional `subcategory` and `unit` name entries of taxonomy.toml and units.toml, and its
+/// optional `standard_en` keeps the standard's length limit.
 ///
 /// Text fields are returned trimmed. Template files are read in file-name order. The function
 /// only reads: it returns a whole pack or the first error found.
@@ -207,7 +209,12 @@ pub fn parse_pack(files: &dyn PackFiles) -> Result<Pack, ContentError> {
     let site_types = load_site_types(files, Path::new("site-types.toml"))?;
     let taxonomy = load_taxonomy(files, Path::new("taxonomy.toml"))?;
     let units = load_units(files, Path::new("units.toml"))?;
-    let templates = load_templates(files, Path::new("templates"), &site_types)?;
+    let known = Known {
+        site_types: &site_types,
+        taxonomy: &taxonomy,
+        units: &units,
+    };
+    let templates = load_templates(files, Path::new("templates"), &known)?;
     Ok(Pack {
         name,
         site_types,
@@ -286,6 +293,9 @@ struct RawItem {
     text_zh: String,
     title_en: String,
     standard_zh: String,
+    standard_en: Option<String>,
+    subcategory: Option<String>,
+    unit: Option<String>,
     kind: String,
     min: Option<f64>,
     weight: f64,
@@ -533,6 +543,27 @@ impl At<'_, '_> {
         Ok(code)
     }
 
+    /// A code that must name an entry of another file of the pack (`file`, whose codes are
+    /// `codes`).
+    fn known<'c>(
+        &self,
+        field: &str,
+        value: &str,
+        codes: impl Iterator<Item = &'c str>,
+        file: &str,
+    ) -> Result<String, ContentError> {
+        let code = self.code(field, value)?;
+        let codes: Vec<&str> = codes.collect();
+        if codes.contains(&code.as_str()) {
+            return Ok(code);
+        }
+        Err(self.fail(
+            field,
+            format!("{code} 不在 {file} 中，请先在那里添加，或改用已有的代码"),
+            format!("{code} is not in {file}; add it there first, or use a code it has"),
+        ))
+    }
+
     /// Records `code` as used by this entry, failing if an earlier entry of the file used it.
     fn unique(
         &self,
@@ -669,6 +700,13 @@ fn load_taxonomy(files: &dyn PackFiles, rel: &Path) -> Result<Vec<Subcategory>, 
         .collect()
 }
 
+/// The pack's other files, which templates refer to.
+struct Known<'p> {
+    site_types: &'p [SiteType],
+    taxonomy: &'p [Subcategory],
+    units: &'p [Unit],
+}
+
 /// What the templates read so far have claimed, for the checks that span files.
 #[derive(Default)]
 struct Claims {
@@ -685,7 +723,7 @@ struct Claims {
 fn load_templates(
     files: &dyn PackFiles,
     dir: &Path,
-    site_types: &[SiteType],
+    known: &Known<'_>,
 ) -> Result<Vec<Template>, ContentError> {
     let paths = files.toml_files(dir)?;
     if paths.is_empty() {
@@ -699,16 +737,17 @@ fn load_templates(
         .map(|rel| {
             let text = files.read(&rel)?;
             let doc = Doc::parse(files.shown(&rel), &text)?;
-            check_template(&doc, site_types, &mut claims)
+            check_template(&doc, known, &mut claims)
         })
         .collect()
 }
 
 fn check_template(
     doc: &Doc<'_>,
-    site_types: &[SiteType],
+    known: &Known<'_>,
     claims: &mut Claims,
 ) -> Result<Template, ContentError> {
+    let site_types = known.site_types;
     let raw: RawTemplate = doc.deserialize()?;
     let top = doc.top();
     let id = top.code("id", &raw.id)?;
@@ -784,7 +823,15 @@ fn check_template(
         .items
         .iter()
         .enumerate()
-        .map(|(i, r)| check_item(doc.entry("items", i), r, &mut seen, &mut claims.indexes))
+        .map(|(i, r)| {
+            check_item(
+                doc.entry("items", i),
+                r,
+                known,
+                &mut seen,
+                &mut claims.indexes,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     claims
@@ -811,6 +858,7 @@ fn check_template(
 fn check_item(
     at: At<'_, '_>,
     raw: &RawItem,
+    known: &Known<'_>,
     seen: &mut HashMap<String, String>,
     indexes: &mut HashMap<String, (String, String, String)>,
 ) -> Result<TemplateItem, ContentError> {
@@ -861,6 +909,27 @@ fn check_item(
     let text_zh = at.text("text_zh", &raw.text_zh, MAX_ITEM_TEXT_CHARS)?;
     let title_en = at.text("title_en", &raw.title_en, MAX_NAME_CHARS)?;
     let standard_zh = at.text("standard_zh", &raw.standard_zh, MAX_STANDARD_CHARS)?;
+    let standard_en = raw
+        .standard_en
+        .as_deref()
+        .map(|t| at.text("standard_en", t, MAX_STANDARD_CHARS))
+        .transpose()?;
+    let subcategory = raw
+        .subcategory
+        .as_deref()
+        .map(|c| {
+            let codes = known.taxonomy.iter().map(|s| s.code.as_str());
+            at.known("subcategory", c, codes, "taxonomy.toml")
+        })
+        .transpose()?;
+    let unit = raw
+        .unit
+        .as_deref()
+        .map(|c| {
+            let codes = known.units.iter().map(|u| u.code.as_str());
+            at.known("unit", c, codes, "units.toml")
+        })
+        .transpose()?;
     let kind = check_kind(at, raw)?;
     if !raw.weight.is_finite() || raw.weight <= 0.0 {
         return Err(at.fail("weight", "必须大于 0", "must be greater than 0"));
@@ -880,6 +949,9 @@ fn check_item(
         text_zh,
         title_en,
         standard_zh,
+        standard_en,
+        subcategory,
+        unit,
         kind,
         weight: raw.weight,
         photo_required: raw.photo_required,

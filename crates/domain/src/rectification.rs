@@ -7,8 +7,9 @@
 //! log as evidence but does not change the status. Only an explicit 立案 (re-open) moves a
 //! closed finding, so an office "closed" is never undone by an older or stray field event.
 
+use crate::china_time::china_date;
 use crate::limits::{TextFault, TextKind, check_text};
-use fieldcheck_protocol::{RectificationAction, RectificationEventRecord, Role};
+use fieldcheck_protocol::{FindingRecord, RectificationAction, RectificationEventRecord, Role};
 use serde::{Deserialize, Serialize};
 
 /// Where a finding stands in the rectification loop.
@@ -31,6 +32,38 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the loop's order.
+    pub const ALL: [Status; 6] = [
+        Status::Open,
+        Status::Dispatched,
+        Status::Rectified,
+        Status::Verified,
+        Status::Closed,
+        Status::SentBack,
+    ];
+
+    /// Whether an inspector goes back to the finding on site (回头看): it is with a unit
+    /// (待整改, 已退回: is it fixed, and by its deadline?) or the unit reports it fixed (待核查:
+    /// confirm it with an after-photo or send it back). Not 待派遣 (the office has sent it to no
+    /// one yet), 已核查 (checked, waiting for the office to close it) or 已结案.
+    pub fn awaits_recheck(self) -> bool {
+        matches!(
+            self,
+            Status::Dispatched | Status::Rectified | Status::SentBack
+        )
+    }
+
+    /// Whether a finding at this status still owes the work its deadline applies to: a
+    /// 当场整改 (`same_day`) finding until it is closed, any other while it waits for the unit
+    /// (待派遣, 待整改, 已退回).
+    pub fn owed(self, same_day: bool) -> bool {
+        if same_day {
+            self != Status::Closed
+        } else {
+            matches!(self, Status::Open | Status::Dispatched | Status::SentBack)
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -95,6 +128,48 @@ pub fn derive_status<'a>(events: impl IntoIterator<Item = &'a RectificationEvent
     ordered.into_iter().fold(Status::Open, |status, e| {
         status.after(e.action).unwrap_or(status)
     })
+}
+
+/// Who owes a finding's fix and by when, from its record and its log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Duty {
+    /// Unit it is dispatched to now (the last 派遣), else the unit named on site.
+    pub unit: Option<String>,
+    /// Deadline `YYYY-MM-DD`: the last 派遣's, else the finding's; 当场整改 findings are due
+    /// the day they were found.
+    pub deadline: Option<String>,
+    /// Whether the finding is still owed work that the deadline applies to: a 当场整改 finding
+    /// until closed, others while waiting for the unit (待派遣, 待整改, 已退回). False without a
+    /// deadline.
+    pub due_open: bool,
+}
+
+impl Duty {
+    /// Past its deadline and still owed, on China-time day `today` (`YYYY-MM-DD`).
+    pub fn overdue(&self, today: &str) -> bool {
+        self.due_open && self.deadline.as_deref().is_some_and(|d| d < today)
+    }
+}
+
+/// The finding's [`Duty`] after `events` (in any order; applied in HLC order).
+pub fn duty(finding: &FindingRecord, events: &[RectificationEventRecord]) -> Duty {
+    let status = derive_status(events);
+    let last_dispatch = events
+        .iter()
+        .filter(|e| e.action == RectificationAction::Dispatched)
+        .max_by_key(|e| (e.hlc, e.id));
+    let unit = last_dispatch
+        .and_then(|e| e.unit.clone())
+        .or_else(|| finding.unit.clone());
+    let deadline = last_dispatch
+        .and_then(|e| e.deadline.clone())
+        .or_else(|| finding.deadline.clone())
+        .or_else(|| finding.same_day.then(|| china_date(finding.created_at)));
+    Duty {
+        due_open: status.owed(finding.same_day) && deadline.is_some(),
+        unit,
+        deadline,
+    }
 }
 
 /// Whether a role may record a step of this kind. This is the one rectification policy: the
@@ -278,14 +353,7 @@ mod tests {
 
     #[test]
     fn stored_names_round_trip() {
-        for s in [
-            Status::Open,
-            Status::Dispatched,
-            Status::Rectified,
-            Status::Verified,
-            Status::Closed,
-            Status::SentBack,
-        ] {
+        for s in Status::ALL {
             assert_eq!(Status::parse(s.as_str()), Some(s));
             assert!(!s.label_zh().is_empty());
         }
@@ -393,5 +461,92 @@ mod tests {
         assert!(!allowed(Role::UnitMember, Status::Closed, A::Rectified));
         assert!(allowed(Role::Admin, Status::Closed, A::Opened));
         assert!(!allowed(Role::Admin, Status::Dispatched, A::Opened));
+    }
+
+    #[test]
+    fn an_inspector_goes_back_to_what_a_unit_owes_or_reports_fixed() {
+        let rechecked: Vec<Status> = Status::ALL
+            .into_iter()
+            .filter(|s| s.awaits_recheck())
+            .collect();
+        assert_eq!(
+            rechecked,
+            [Status::Dispatched, Status::Rectified, Status::SentBack],
+            "not 待派遣, 已核查 or 已结案"
+        );
+        for status in rechecked {
+            assert!(
+                [
+                    RectificationAction::Rectified,
+                    RectificationAction::Verified
+                ]
+                .into_iter()
+                .any(|a| allowed(Role::Inspector, status, a)),
+                "{status:?}: the inspector can confirm a fix on site"
+            );
+        }
+    }
+
+    fn finding(same_day: bool) -> FindingRecord {
+        FindingRecord {
+            id: Uuid::nil(),
+            site_id: Uuid::nil(),
+            inspection_id: None,
+            item_code: None,
+            category: fieldcheck_protocol::Category::Component,
+            subcategory: "manhole_cover".into(),
+            description: "井盖破损".into(),
+            severity: fieldcheck_protocol::Severity::Major,
+            position: None,
+            unit: Some("traffic_police".into()),
+            deadline: Some("2026-12-10".into()),
+            same_day,
+            reporter: "inspector1".into(),
+            device_id: Uuid::nil(),
+            // 2026-12-01 10:00 China time.
+            created_at: 1_796_090_400_000,
+            hlc: Hlc { time: 0, node: 1 },
+        }
+    }
+
+    #[test]
+    fn the_last_dispatch_names_unit_and_deadline_and_a_reported_fix_stops_the_clock() {
+        use RectificationAction as A;
+        let f = finding(false);
+        let on_site = duty(&f, &[]);
+        assert_eq!(on_site.unit.as_deref(), Some("traffic_police"));
+        assert!(on_site.overdue("2026-12-11") && !on_site.overdue("2026-12-10"));
+
+        let mut first = ev(1, A::Dispatched);
+        first.unit = Some("housing".into());
+        first.deadline = Some("2026-12-05".into());
+        let mut second = ev(2, A::Dispatched);
+        second.unit = Some("urban_mgmt".into());
+        second.deadline = Some("2026-12-08".into());
+        let d = duty(&f, &[second.clone(), first.clone()]);
+        assert_eq!(
+            (d.unit.as_deref(), d.deadline.as_deref()),
+            (Some("urban_mgmt"), Some("2026-12-08"))
+        );
+        assert!(d.overdue("2026-12-09"));
+
+        let fixed = duty(&f, &[first, second, ev(3, A::Rectified)]);
+        assert!(
+            !fixed.overdue("2026-12-31"),
+            "待核查 waits for the inspector, not the unit"
+        );
+
+        let spot = duty(
+            &FindingRecord {
+                deadline: None,
+                ..finding(true)
+            },
+            &[],
+        );
+        assert_eq!(
+            spot.deadline.as_deref(),
+            Some("2026-12-01"),
+            "当场整改: due the day found"
+        );
     }
 }

@@ -35,8 +35,11 @@
 //!   together; indexes are pooled by index code, across templates. Labels (texts, index names)
 //!   are those of the last inspection added that observed the item. Only items and indexes
 //!   with at least one observation are listed.
+//! - **Which inspections count** in pooled scores (a site, a site type, the county, the
+//!   dashboard): only finished ones, never a discarded one ([`counts_in_scores`]). An
+//!   inspection in progress has only its own live score.
 
-use fieldcheck_protocol::{ItemKind, ItemValue, Template, TemplateItem};
+use fieldcheck_protocol::{InspectionRecord, ItemKind, ItemValue, Template, TemplateItem};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -106,6 +109,13 @@ pub struct ItemScore {
     pub non_compliant: usize,
     /// Points of the weighted score lost on this item; these sum with the weighted score to 100.
     pub points_lost: f64,
+}
+
+/// Whether an inspection's answers count in pooled scores: it was finished and not discarded.
+/// One started by accident, or still in progress, counts nowhere but in its own live score.
+#[must_use]
+pub fn counts_in_scores(inspection: &InspectionRecord) -> bool {
+    inspection.finished_at.is_some() && inspection.discarded_at.is_none()
 }
 
 /// Scores one inspection: `results` are (item code, answer) pairs, normally one per answered
@@ -304,6 +314,9 @@ mod tests {
             text_zh: format!("内容{code}"),
             title_en: format!("Item {code}"),
             standard_zh: "标准".into(),
+            standard_en: None,
+            subcategory: None,
+            unit: None,
             kind,
             weight,
             photo_required: false,

@@ -20,5 +20,5 @@ pub use template::*;
 /// Version of the sync protocol spoken by this build. A peer with another version is refused
 /// with a message naming both versions. Version 2 added assignments and tablet findings and
 /// steps in the pulled change log; version 3 photo records in pulls, scoped pulls, check-ins
-/// and marked copies of photos.
-pub const PROTOCOL_VERSION: u32 = 3;
+/// and marked copies of photos; version 4 findings' short numbers and people's names in pulls.
+pub const PROTOCOL_VERSION: u32 = 4;

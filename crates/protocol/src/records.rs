@@ -95,6 +95,12 @@ pub struct InspectionRecord {
     pub finished_at: Option<i64>,
     /// Check-in position, when known.
     pub position: Option<Position>,
+    /// When the inspector discarded it unfinished (放弃本次检查, e.g. started by accident),
+    /// milliseconds since the Unix epoch. A discarded inspection is never finished and never
+    /// counts in scores; its answers stay stored as they were. Absent from earlier tablets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub discarded_at: Option<i64>,
 }
 
 /// The answer to one item.
@@ -410,7 +416,7 @@ pub struct RectificationEventRecord {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Record {
-    /// An inspection started or finished.
+    /// An inspection started, finished or discarded.
     Inspection(InspectionRecord),
     /// An item answered.
     ItemResult(ItemResultRecord),

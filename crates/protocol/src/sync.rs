@@ -101,6 +101,10 @@ pub struct LoginResponse {
     /// the labels).
     #[serde(default)]
     pub county_id: Option<Uuid>,
+    /// The person's name (姓名) the tablet prints on photos: the account's, or its account
+    /// name when it has none (absent from servers before names).
+    #[serde(default)]
+    pub display_name: Option<String>,
 }
 
 /// `POST /sync/push`: a contiguous run of one device's outbox.
@@ -201,6 +205,42 @@ pub enum ChangeItem {
     Assignment(Assignment),
     /// A photo's record, for the findings the tablet may see (the bytes come on request).
     Photo(PhotoRecord),
+    /// The short number the server gave a finding (logged right after the finding itself).
+    FindingNumber(FindingNumber),
+    /// The person's name (姓名) of an account, for showing who recorded or took a step.
+    Person(Person),
+}
+
+impl ChangeItem {
+    /// The first protocol version whose tablets can read this item; older tablets are not
+    /// sent it.
+    pub fn min_protocol(&self) -> u32 {
+        match self {
+            ChangeItem::Photo(_) => 3,
+            ChangeItem::FindingNumber(_) | ChangeItem::Person(_) => 4,
+            _ => 2,
+        }
+    }
+}
+
+/// Who is behind an account: what tablets show instead of the account name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Person {
+    /// The account name (as records name their reporter and actors).
+    pub account: String,
+    /// The person's name (姓名); empty: none (show the account name).
+    pub name: String,
+}
+
+/// A finding's short number (问题编号), e.g. `20261201-003`: given once by the server, unique
+/// in the county, never changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FindingNumber {
+    /// The finding.
+    pub finding_id: Uuid,
+    /// Its number: the China day the server received it (`YYYYMMDD`), a hyphen, its place in
+    /// that day's arrivals (at least three digits).
+    pub number: String,
 }
 
 /// `POST /photos/missing`: which of these photos does the server still need?

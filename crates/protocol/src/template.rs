@@ -51,6 +51,20 @@ pub struct TemplateItem {
     pub title_en: String,
     /// The observable standard the inspector checks (测评标准), in Chinese.
     pub standard_zh: String,
+    /// The standard in English, when the pack gives it (screens fall back to Chinese).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub standard_en: Option<String>,
+    /// The taxonomy subcategory a problem with this item usually is (井盖完好 → 井盖), which the
+    /// finding form proposes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub subcategory: Option<String>,
+    /// The unit usually responsible for a problem with this item, which the finding form
+    /// proposes before the site's own unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub unit: Option<String>,
     /// How the item is answered.
     #[serde(flatten)]
     pub kind: ItemKind,

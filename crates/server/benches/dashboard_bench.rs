@@ -1,6 +1,6 @@
 //! Office dashboard benchmark: server time of the ledger page and the scores page with 100,000
-//! findings (and 10,000 inspections with every item answered) in a SQLite store, and the .xlsx
-//! export of 10,000 ledger rows. Requests go through the real router in process (the HTTP
+//! findings (and 10,000 inspections with every item answered) in a SQLite store, the .xlsx
+//! export of 10,000 ledger rows, and a workbook of 1,000 rows with a thumbnail in each. Requests go through the real router in process (the HTTP
 //! stack, session check, SQL, HTML rendering); the anchor, measured in the same run, is a
 //! `SELECT COUNT(*)` over the 100,000 findings.
 //!
@@ -12,14 +12,15 @@ use fieldcheck_protocol::*;
 use fieldcheck_server::app::{AppState, router};
 use fieldcheck_server::blobs::{LocalBlobs, Staging};
 use fieldcheck_server::config::Limits;
-use fieldcheck_server::dashboard::export::write_xlsx;
+use fieldcheck_server::dashboard::export::{SheetInput, write_xlsx};
 use fieldcheck_server::dashboard::i18n::Lang;
-use fieldcheck_server::dashboard::ledger::LedgerFilter;
+use fieldcheck_server::dashboard::ledger::{LedgerFilter, LedgerRow};
 use fieldcheck_server::dashboard::reference::Reference;
 use fieldcheck_server::store::{Content, DynStore, NewDevice, UserRow};
 use http_body_util::BodyExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 use tower::ServiceExt;
@@ -28,6 +29,24 @@ use uuid::Uuid;
 const FINDINGS: usize = 100_000;
 const INSPECTIONS: usize = 10_000;
 const RUNS: usize = 15;
+
+/// The workbook's input for `rows`, with no numbers, marked copies or item texts.
+fn sheet<'a>(
+    rows: &'a [LedgerRow],
+    none: &'a HashMap<String, String>,
+    thumbs: &'a HashMap<String, Vec<u8>>,
+    reference: &'a Reference,
+) -> SheetInput<'a> {
+    SheetInput {
+        rows,
+        numbers: none,
+        marked: none,
+        items: none,
+        thumbs,
+        reference,
+        base_url: "http://127.0.0.1:8080",
+    }
+}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -58,6 +77,7 @@ async fn seed(store: &DynStore) -> Content {
             password_hash: fieldcheck_server::auth::hash_password("bench-pw").unwrap(),
             disabled: false,
             created_at: 0,
+            display_name: String::new(),
         })
         .await
         .unwrap();
@@ -123,6 +143,7 @@ async fn fill(store: &DynStore, content: &Content) {
             .unwrap_or(&content.templates[0]);
         let id = Uuid::now_v7();
         inspections.push(id);
+        let started_at = now - rng.random_range(0..twelve_weeks);
         batch.push(Record::Inspection(InspectionRecord {
             id,
             site_id: site.id,
@@ -130,9 +151,11 @@ async fn fill(store: &DynStore, content: &Content) {
             template_version: template.version,
             inspector: format!("inspector{}", i % 8),
             device_id: dev,
-            started_at: now - rng.random_range(0..twelve_weeks),
-            finished_at: None,
+            started_at,
+            // Finished: only finished inspections count in scores.
+            finished_at: Some(started_at + 1_800_000),
             position: None,
+            discarded_at: None,
         }));
         for item in &template.items {
             n += 1;
@@ -278,7 +301,8 @@ async fn main() {
         fieldcheck_domain::china_time::china_date(now - 29 * 86_400_000),
         fieldcheck_domain::china_time::china_date(now)
     );
-    let pages: [(&str, &str); 5] = [
+    let pages: [(&str, &str); 6] = [
+        ("overview (总览), the home page", "/dashboard/overview"),
         ("ledger, first page, no filter", "/dashboard/ledger"),
         (
             "ledger, overdue + street + sorted by deadline",
@@ -308,22 +332,47 @@ async fn main() {
     }
     let reference = Reference::load(store.as_ref()).await.unwrap();
     let query = LedgerFilter::default().query(None).unwrap();
+    let none = HashMap::new();
+    let no_thumbs = HashMap::new();
     let mut export = Vec::new();
     let mut size = 0;
     for _ in 0..5 {
         let t = Instant::now();
         let ledger = query.all(store.as_ref(), 10_000).await.unwrap();
         let book = write_xlsx(
-            &ledger,
-            &Default::default(),
-            &reference,
+            &sheet(&ledger, &none, &no_thumbs, &reference),
             Lang::Zh,
-            "http://127.0.0.1:8080",
             &|_| {},
         )
         .unwrap();
         size = book.len();
         export.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    // A printed list: 1,000 rows, each with its own 320 px thumbnail in the cell.
+    let mut printed = query.all(store.as_ref(), 1_000).await.unwrap();
+    let mut thumbs = HashMap::new();
+    for (i, row) in printed.iter_mut().enumerate() {
+        let sha = format!("{i:064x}");
+        let shade = (i % 251) as u8;
+        let rgb: Vec<u8> = (0..320 * 240)
+            .flat_map(|p| [shade, ((p + i) % 256) as u8, (p / 320 % 256) as u8])
+            .collect();
+        thumbs.insert(sha.clone(), fieldcheck_photo_codec::encode(&rgb, 320, 240));
+        row.thumb = Some(sha);
+    }
+    let thumb_bytes: usize = thumbs.values().map(Vec::len).sum();
+    let mut with_photos = Vec::new();
+    let mut photo_size = 0;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let book = write_xlsx(
+            &sheet(&printed, &none, &thumbs, &reference),
+            Lang::Zh,
+            &|_| {},
+        )
+        .unwrap();
+        photo_size = book.len();
+        with_photos.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let anchor = median(anchor);
     println!("anchor: SELECT COUNT(*) over {FINDINGS} findings: median {anchor:.2} ms");
@@ -341,5 +390,12 @@ async fn main() {
         "| .xlsx export of 10,000 rows (query + workbook, {} KB) | {e:.0} ms | {anchor:.2} ms | {:.0}× | — |",
         size / 1024,
         e / anchor
+    );
+    let p = median(with_photos);
+    println!(
+        "| .xlsx of 1,000 rows with a thumbnail each (workbook only; {} KB of thumbnails, file {} KB) | {p:.0} ms | {anchor:.2} ms | {:.0}× | — |",
+        thumb_bytes / 1024,
+        photo_size / 1024,
+        p / anchor
     );
 }

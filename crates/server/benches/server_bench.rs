@@ -211,6 +211,7 @@ fn inspection_records(dev: Uuid, site: Uuid, t: &Template) -> Vec<Record> {
         started_at: 1_700_000_000_000,
         finished_at: None,
         position: None,
+        discarded_at: None,
     })];
     for item in t.items.iter().cycle().take(9) {
         let value = match item.kind {

@@ -209,16 +209,16 @@ async fn push_cap(
 /// Headers on every answer: no framing by other sites (clickjacking an office button), no
 /// content sniffing (a photo read as HTML), no address sent on to other sites (the server's own
 /// pages still see it: the language switch returns to the page it was on), and a content
-/// policy that lets a page load only the server's own stylesheet and images, post forms only
-/// to the server, and run no script at all (the dashboard has none).
+/// policy that lets a page load only the server's own stylesheet, images and script files
+/// (the overview's charts), post forms only to the server, and run no inline script.
 pub const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "same-origin"),
     (
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
-         form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
 ];
 

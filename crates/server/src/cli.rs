@@ -8,7 +8,7 @@ use fieldcheck_server::app::AppState;
 use fieldcheck_server::config::{Config, FileConfig};
 use fieldcheck_server::office::{Actor, Office};
 use fieldcheck_server::store::Content;
-use fieldcheck_server::{demo, server};
+use fieldcheck_server::{demo, demo_history, server};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -71,12 +71,17 @@ enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Import content/civilized-city and load demo sites, accounts (passwords printed) and
-    /// today's assignments for inspector1.
+    /// Import content/civilized-city and load demo sites, accounts (passwords printed),
+    /// today's assignments for inspector1 and a month of history (inspections, findings in
+    /// every status, photos).
     Demo {
         /// The template pack to import.
         #[arg(long, default_value = "content/civilized-city")]
         pack: PathBuf,
+        /// Only sites, accounts and today's assignments: no month of history (an empty office,
+        /// as on the first day).
+        #[arg(long)]
+        empty: bool,
     },
 }
 
@@ -103,6 +108,9 @@ enum UserCommand {
     Add {
         /// Account name.
         name: String,
+        /// The person's name (姓名), printed on the account's photos and shown in histories.
+        #[arg(long, default_value = "")]
+        display_name: String,
         /// Role.
         #[arg(long, value_enum)]
         role: RoleArg,
@@ -115,6 +123,13 @@ enum UserCommand {
     },
     /// List accounts.
     List,
+    /// Set the person's name (姓名) of an account (empty: none).
+    Rename {
+        /// Account name.
+        name: String,
+        /// The person's name.
+        display_name: String,
+    },
     /// Disable an account (its devices' tokens stop working).
     Disable {
         /// Account name.
@@ -197,29 +212,42 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
     match command {
         Command::User(UserCommand::Add {
             name,
+            display_name,
             role,
             unit,
             password,
         }) => {
             let role = Role::from(role);
             let (password, printed) = password_or_random(password);
-            office.add_user(&name, role, unit, &password).await?;
+            office
+                .add_user(&name, &display_name, role, unit, &password)
+                .await?;
             println!("created {name} ({})", role.as_str());
             if printed {
                 println!("password: {password}");
             }
         }
         Command::User(UserCommand::List) => {
-            println!("{:<20} {:<12} {:<16} status", "name", "role", "unit");
+            println!(
+                "{:<20} {:<12} {:<12} {:<16} status",
+                "name", "shown as", "role", "unit"
+            );
             for u in store.list_users().await? {
                 println!(
-                    "{:<20} {:<12} {:<16} {}",
+                    "{:<20} {:<12} {:<12} {:<16} {}",
                     u.name,
+                    u.shown_name(),
                     u.role.as_str(),
                     u.unit.as_deref().unwrap_or("-"),
                     if u.disabled { "disabled" } else { "active" }
                 );
             }
+        }
+        Command::User(UserCommand::Rename { name, display_name }) => {
+            if !office.set_display_name(&name, &display_name).await? {
+                bail!("no account named {name}");
+            }
+            println!("{name} is shown as {display_name}");
         }
         Command::User(UserCommand::Disable { name }) => {
             if !office.disable_user(&name).await? {
@@ -306,10 +334,29 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                 a.inspector, a.site_id, a.date, a.id
             );
         }
-        Command::Demo { pack } => {
+        Command::Demo { pack, empty } => {
             let content = import_pack(&office, &pack).await?;
             let accounts = demo::load(store.as_ref(), &content).await?;
             let assigned = demo::assign_today(store.as_ref()).await?;
+            if !empty {
+                let history = demo_history::load(
+                    state,
+                    &content,
+                    &demo::sites(&content)?,
+                    &[demo::DEMO_INSPECTOR, demo::SECOND_INSPECTOR],
+                    &demo::unit_accounts(&content),
+                )
+                .await?;
+                if history.inspections > 0 {
+                    println!(
+                        "history of {} days: {} inspections, {} findings, {} photos",
+                        demo_history::DAYS,
+                        history.inspections,
+                        history.findings,
+                        history.photos
+                    );
+                }
+            }
             office
                 .audit("demo", &pack.display().to_string(), String::new())
                 .await?;

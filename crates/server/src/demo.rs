@@ -1,6 +1,7 @@
 //! Demo data for the README's Quick start: a dozen sites in one county with Chinese names,
-//! accounts for an admin, two inspectors and two unit members with printed passwords, and a
-//! few of today's assignments for inspector1.
+//! accounts for an admin, two inspectors and two unit members with people's names and printed
+//! passwords, and a few of today's assignments for inspector1 (the month of history before
+//! today is [`crate::demo_history`]).
 
 use crate::auth::{HashError, hash_password};
 use crate::store::{Content, Store, StoreError, UserRow};
@@ -193,21 +194,22 @@ pub fn random_password() -> String {
         .collect()
 }
 
-/// Loads demo sites (typed from the imported content) and accounts; accounts that exist are
-/// left alone and not listed.
-pub async fn load(store: &dyn Store, content: &Content) -> Result<Vec<DemoAccount>, DemoError> {
+/// The demo sites, typed from the content's site types, each with a unit of the content.
+pub fn sites(content: &Content) -> Result<Vec<Site>, DemoError> {
     if content.site_types.is_empty() || content.units.is_empty() {
         return Err(DemoError::EmptyContent);
     }
-    for (i, (name, ty, street, address, lat, lon)) in SITES.iter().enumerate() {
-        let site_type = content
-            .site_types
-            .iter()
-            .find(|t| t.code == *ty)
-            .unwrap_or(&content.site_types[i % content.site_types.len()]);
-        let unit = &content.units[i % content.units.len()];
-        store
-            .put_site(&Site {
+    Ok(SITES
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty, street, address, lat, lon))| {
+            let site_type = content
+                .site_types
+                .iter()
+                .find(|t| t.code == *ty)
+                .unwrap_or(&content.site_types[i % content.site_types.len()]);
+            let unit = &content.units[i % content.units.len()];
+            Site {
                 id: site_id(i),
                 name: name.to_string(),
                 site_type: site_type.code.clone(),
@@ -222,23 +224,41 @@ pub async fn load(store: &dyn Store, content: &Content) -> Result<Vec<DemoAccoun
                 }),
                 unit: Some(unit.code.clone()),
                 qr_code: Some(format!("FC-DEMO-{:03}", i + 1)),
-            })
-            .await?;
+            }
+        })
+        .collect())
+}
+
+/// The second demo inspector (the history's other tablet).
+pub const SECOND_INSPECTOR: &str = "inspector2";
+
+/// The demo's unit accounts: (unit code, account name) for the content's first two units.
+pub fn unit_accounts(content: &Content) -> Vec<(String, String)> {
+    content
+        .units
+        .iter()
+        .take(2)
+        .map(|u| (u.code.clone(), format!("unit_{}", u.code)))
+        .collect()
+}
+
+/// Loads demo sites (typed from the imported content) and accounts, each with a person's name;
+/// accounts that exist are left alone and not listed.
+pub async fn load(store: &dyn Store, content: &Content) -> Result<Vec<DemoAccount>, DemoError> {
+    for site in sites(content)? {
+        store.put_site(&site).await?;
     }
     let mut wanted = vec![
-        ("admin".to_string(), Role::Admin, None),
-        (DEMO_INSPECTOR.to_string(), Role::Inspector, None),
-        ("inspector2".to_string(), Role::Inspector, None),
+        ("admin".to_string(), "周敏", Role::Admin, None),
+        (DEMO_INSPECTOR.to_string(), "张伟", Role::Inspector, None),
+        (SECOND_INSPECTOR.to_string(), "李娜", Role::Inspector, None),
     ];
-    for u in content.units.iter().take(2) {
-        wanted.push((
-            format!("unit_{}", u.code),
-            Role::UnitMember,
-            Some(u.code.clone()),
-        ));
+    for ((code, account), person) in unit_accounts(content).into_iter().zip(["刘建国", "陈静"])
+    {
+        wanted.push((account, person, Role::UnitMember, Some(code)));
     }
     let mut created = Vec::new();
-    for (name, role, unit) in wanted {
+    for (name, person, role, unit) in wanted {
         if store.user(&name).await?.is_some() {
             continue;
         }
@@ -251,6 +271,7 @@ pub async fn load(store: &dyn Store, content: &Content) -> Result<Vec<DemoAccoun
                 password_hash: hash_password(&password)?,
                 disabled: false,
                 created_at: crate::clock::now_ms(),
+                display_name: person.to_string(),
             })
             .await?;
         created.push(DemoAccount {

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod dashboard;
 pub mod demo;
+pub mod demo_history;
 pub mod device_slots;
 pub mod error;
 pub mod office;

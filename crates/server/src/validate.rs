@@ -307,6 +307,16 @@ impl Batch<'_> {
                         "finish is before start (or start is not set)",
                     ));
                 }
+                if r.discarded_at
+                    .is_some_and(|d| d < r.started_at || r.finished_at.is_some())
+                {
+                    return Err(bad(
+                        seq,
+                        "discarded_at",
+                        "放弃时间早于开始时间，或检查已完成",
+                        "discarded before it started, or a finished inspection marked discarded",
+                    ));
+                }
                 position(seq, "position", &r.position)?;
                 if let Some(prev) = self.inspections.get(&r.id)
                     && prev.0 != self.device

@@ -902,3 +902,46 @@ async fn a_photo_reaches_only_callers_who_may_see_its_finding() {
     let r = thumbs(h.admin.clone(), vec!["../etc".into()]).await;
     r.assert_refused(StatusCode::BAD_REQUEST, "bad_hash");
 }
+
+#[tokio::test]
+async fn a_discard_cannot_unsay_a_finished_inspection_or_predate_its_start() {
+    let h = harness().await;
+    let dev = &h.inspector_dev;
+    let id = Uuid::now_v7();
+    let Record::Inspection(started) = inspection(dev, id, site(1).id) else {
+        unreachable!()
+    };
+    let r = push_next(
+        &h,
+        &h.inspector,
+        dev,
+        vec![Record::Inspection(started.clone())],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let finished = InspectionRecord {
+        finished_at: Some(started.started_at + 60_000),
+        discarded_at: Some(started.started_at + 90_000),
+        ..started.clone()
+    };
+    let before_start = InspectionRecord {
+        discarded_at: Some(started.started_at - 1),
+        ..started.clone()
+    };
+    for forged in [finished, before_start] {
+        let r = push_next(&h, &h.inspector, dev, vec![Record::Inspection(forged)]).await;
+        r.assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "invalid_record");
+        assert_eq!(r.body["field"], "discarded_at", "{}", r.body);
+    }
+    let kept = h.export().await.inspections;
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].discarded_at, None, "nothing changed");
+    // An honest discard of the unfinished inspection is taken.
+    let discarded = InspectionRecord {
+        discarded_at: Some(started.started_at + 30_000),
+        ..started
+    };
+    let r = push_next(&h, &h.inspector, dev, vec![Record::Inspection(discarded)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(h.export().await.inspections[0].discarded_at.is_some());
+}

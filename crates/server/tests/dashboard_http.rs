@@ -22,28 +22,28 @@ use std::sync::Arc;
 use tower::ServiceExt;
 use uuid::Uuid;
 
-struct Dash {
-    state: fieldcheck_server::app::SharedState,
+pub(crate) struct Dash {
+    pub(crate) state: fieldcheck_server::app::SharedState,
     router: Router,
-    store: DynStore,
+    pub(crate) store: DynStore,
     /// Holds the SQLite file (`db.sqlite3`) and the photos.
-    dir: tempfile::TempDir,
+    pub(crate) dir: tempfile::TempDir,
     /// Finding at site 1 found with unit urban_mgmt.
-    urban: Uuid,
+    pub(crate) urban: Uuid,
     /// Finding at site 1 found with unit housing.
-    housing: Uuid,
+    pub(crate) housing: Uuid,
     /// The urban finding's photo.
     photo: String,
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: String,
 }
 
 impl Reply {
-    fn location(&self) -> &str {
+    pub(crate) fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
@@ -61,9 +61,9 @@ impl Reply {
 
 /// A signed-in browser: its cookie header and CSRF token.
 #[derive(Clone)]
-struct Browser {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Browser {
+    pub(crate) cookie: String,
+    pub(crate) csrf: String,
 }
 
 fn hidden_csrf(html: &str) -> String {
@@ -71,7 +71,7 @@ fn hidden_csrf(html: &str) -> String {
     html[at..at + 64].to_string()
 }
 
-async fn dash() -> Dash {
+pub(crate) async fn dash() -> Dash {
     let dir = tempfile::tempdir().unwrap();
     let store = fieldcheck_server::store::open(dir.path().join("db.sqlite3").to_str().unwrap())
         .await
@@ -141,7 +141,7 @@ async fn dash() -> Dash {
 }
 
 impl Dash {
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -172,13 +172,18 @@ impl Dash {
         }
     }
 
-    async fn get(&self, path: &str, b: Option<&Browser>) -> Reply {
+    pub(crate) async fn get(&self, path: &str, b: Option<&Browser>) -> Reply {
         let cookie = b.map_or("", |b| b.cookie.as_str());
         self.send(Method::GET, path, cookie, "", Body::empty())
             .await
     }
 
-    async fn post(&self, path: &str, b: Option<&Browser>, form: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(
+        &self,
+        path: &str,
+        b: Option<&Browser>,
+        form: &[(&str, &str)],
+    ) -> Reply {
         let cookie = b.map_or("", |b| b.cookie.as_str());
         let body = serde_urlencoded::to_string(form).unwrap();
         self.send(
@@ -207,7 +212,7 @@ impl Dash {
         .await
     }
 
-    async fn login(&self, user: &str, password: &str) -> Browser {
+    pub(crate) async fn login(&self, user: &str, password: &str) -> Browser {
         let r = self.try_login(user, password).await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let cookie = r.set_cookie("fc_session").unwrap();
@@ -251,7 +256,7 @@ async fn login_gives_a_strict_http_only_session_and_refuses_what_it_should() {
     let d = dash().await;
     let r = d.try_login("admin", "admin-pw").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert_eq!(r.location(), "/dashboard/ledger");
+    assert_eq!(r.location(), "/dashboard/overview");
     let c = r.set_cookie("fc_session").unwrap();
     assert!(
         c.contains("HttpOnly") && c.contains("SameSite=Strict"),
@@ -345,7 +350,10 @@ async fn every_answer_carries_the_security_headers() {
         ] {
             assert!(csp.contains(directive), "{path}: {csp}");
         }
-        assert!(!csp.contains("script-src"), "no script may run: {csp}");
+        assert!(
+            csp.contains("script-src 'self';"),
+            "scripts from this server only, never inline: {csp}"
+        );
     }
 }
 
@@ -464,7 +472,11 @@ async fn every_form_needs_the_session_csrf_token_and_a_wrong_one_changes_nothing
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{field}");
-        assert!(r.body.contains(&format!("“{field}”")), "{}", r.body);
+        assert!(
+            r.body.contains(&format!("data-field=\"{field}\"")),
+            "{}",
+            r.body
+        );
     }
     assert_eq!(d.events(d.urban).await, 1);
 }
@@ -633,7 +645,7 @@ async fn an_after_photo_must_be_a_real_jpeg_or_png() {
     for bad in [b"not an image".to_vec(), png_bomb_header(100_000)] {
         let r = send_photo(&d, &unit, bad).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-        assert!(r.body.contains("“photo”"), "{}", r.body);
+        assert!(r.body.contains("data-field=\"photo\""), "{}", r.body);
     }
     assert_eq!(d.events(d.urban).await, 1, "only the dispatch");
     let r = send_photo(&d, &unit, jpeg(320, 240)).await;
@@ -793,9 +805,11 @@ async fn scores_follow_writes(store: DynStore) {
     dev.register(&store, "inspector1").await;
     let start = 1_700_000_000_000; // 2023-11-15 06:13 in China
     let later = start + 3 * 86_400_000;
+    // Each inspection is pushed finished (only finished ones count).
     let started = |rec: Record, at: i64| match rec {
         Record::Inspection(mut i) => {
             i.started_at = at;
+            i.finished_at = Some(at + 600_000);
             Record::Inspection(i)
         }
         other => other,
@@ -931,6 +945,75 @@ async fn scores_follow_writes(store: DynStore) {
     assert_eq!(items(&rebuilt).len(), 3);
 }
 
+/// Issue #17 item 9: an inspection in progress, or one discarded after an accidental start,
+/// counts nowhere in the county's scores (it once showed a school area at 0.0 % after one
+/// answer); finishing it brings it in. The server keeps the discard as the tablet sent it.
+async fn only_finished_inspections_count(store: DynStore) {
+    seed(&store).await;
+    let dev = Device::new(11);
+    dev.register(&store, "inspector1").await;
+    let (open, dropped) = (Uuid::now_v7(), Uuid::now_v7());
+    let with = |rec: Record, change: &dyn Fn(&mut InspectionRecord)| match rec {
+        Record::Inspection(mut i) => {
+            change(&mut i);
+            Record::Inspection(i)
+        }
+        other => other,
+    };
+    let records = vec![
+        inspection(&dev, open, site(1).id),
+        item(open, "BA-01", ItemValue::NonCompliant),
+        inspection(&dev, dropped, site(1).id),
+        item(dropped, "BA-01", ItemValue::NonCompliant),
+        with(inspection(&dev, dropped, site(1).id), &|i| {
+            i.discarded_at = Some(i.started_at + 5_000)
+        }),
+    ];
+    store
+        .apply_push(dev.id, &dev.public_hex(), &entries(1, records))
+        .await
+        .unwrap();
+    let total = || async {
+        let s = Scores::load(store.as_ref(), None, None).await.unwrap();
+        (s.total.inspections, s.total.applicable)
+    };
+    assert_eq!(
+        total().await,
+        (0, 0),
+        "unfinished and discarded inspections counted"
+    );
+    let stored = store
+        .dash_query(
+            "SELECT payload FROM inspections WHERE id = $1",
+            vec![dropped.to_string().into()],
+        )
+        .await
+        .unwrap();
+    let stored: InspectionRecord = serde_json::from_str(stored[0][0].text()).unwrap();
+    assert!(stored.discarded_at.is_some(), "{stored:?}");
+    // Finishing the open one brings it in, with its one answer.
+    let finish = with(inspection(&dev, open, site(1).id), &|i| {
+        i.finished_at = Some(i.started_at + 60_000)
+    });
+    store
+        .apply_push(dev.id, &dev.public_hex(), &entries(6, vec![finish]))
+        .await
+        .unwrap();
+    assert_eq!(total().await, (1, 1));
+}
+
+#[tokio::test]
+async fn only_finished_inspections_count_on_sqlite() {
+    let s = sqlite_store().await.unwrap();
+    only_finished_inspections_count(s.store.clone()).await;
+}
+
+#[tokio::test]
+async fn only_finished_inspections_count_on_postgres() {
+    let Some(s) = pg_store().await else { return };
+    only_finished_inspections_count(s.store.clone()).await;
+}
+
 #[tokio::test]
 async fn scores_follow_writes_on_sqlite() {
     let s = sqlite_store().await.unwrap();
@@ -1035,8 +1118,21 @@ async fn a_template_pack_imports_from_a_zip_and_a_bad_one_changes_nothing() {
             assert!(r.body.contains(w), "the message names {w}: {}", r.body);
         }
     };
-    // The national pack's back_alley v1 differs from the one already here: refused whole.
-    let r = send_pack(&d, &admin, &admin.csrf, &zip_of("civilized-city/", &pack)).await;
+    // The national pack's back_alley, given the version already here (v1), differs from it:
+    // refused whole.
+    let same_version = edited(
+        &pack,
+        "templates/back_alley.toml",
+        "version = 2",
+        "version = 1",
+    );
+    let r = send_pack(
+        &d,
+        &admin,
+        &admin.csrf,
+        &zip_of("civilized-city/", &same_version),
+    )
+    .await;
     refused(&r, &["back_alley", "version"]);
     assert_eq!(versions().await, before, "nothing of the pack was imported");
     // A field breaking a rule: the page names the file, the item and the field.
@@ -1081,8 +1177,8 @@ async fn a_template_pack_imports_from_a_zip_and_a_bad_one_changes_nothing() {
     let bumped = edited(
         &pack,
         "templates/back_alley.toml",
-        "version = 1",
         "version = 2",
+        "version = 3",
     );
     let good = zip_of("civilized-city/", &bumped);
     let forged = send_pack(&d, &admin, &"0".repeat(64), &good).await;
@@ -1100,7 +1196,7 @@ async fn a_template_pack_imports_from_a_zip_and_a_bad_one_changes_nothing() {
     assert_eq!(after.len(), 17, "{after:?}");
     assert!(
         after.contains(&"back_alley v1".to_string())
-            && after.contains(&"back_alley v2".to_string())
+            && after.contains(&"back_alley v3".to_string())
     );
     let manage = d.get("/dashboard/manage", Some(&admin)).await;
     assert!(
@@ -1164,11 +1260,7 @@ async fn the_site_csv_import_stores_every_line_or_none() {
     ))
     .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert!(
-        r.body.contains("site_type（第 3 行 / line 3）"),
-        "{}",
-        r.body
-    );
+    assert!(r.body.contains("第 3 行的“类型”"), "{}", r.body);
     assert_eq!(names().await, imported, "a bad line imports nothing");
 
     rusqlite::Connection::open(d.dir.path().join("db.sqlite3"))
@@ -1361,7 +1453,7 @@ async fn office_forms_refuse_control_and_direction_characters() {
             )
             .await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
-        assert!(r.body.contains("“name”"), "{}", r.body);
+        assert!(r.body.contains("data-field=\"name\""), "{}", r.body);
     }
     assert_eq!(d.store.list_users().await.unwrap().len(), users);
     let r = d
@@ -1616,4 +1708,219 @@ async fn the_office_pages_speak_a_clerks_words_not_a_developers() {
     );
     assert!(!users.contains(">unit_member<") && !users.contains(">inspector<"));
     assert!(!users.contains(">urban_mgmt<"), "units by name, not code");
+}
+
+/// Exports the whole ledger as `b` and returns the workbook's bytes.
+async fn export_ledger(d: &Dash, b: &Browser) -> Vec<u8> {
+    let started = d
+        .post(
+            "/dashboard/exports",
+            Some(b),
+            &[("csrf", &b.csrf), ("query", "")],
+        )
+        .await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.body);
+    let job = started.location().to_string();
+    for _ in 0..200 {
+        if d.get(&job, Some(b)).await.body.contains("export-download") {
+            let req = Request::get(format!("{job}/file"))
+                .header(header::COOKIE, &b.cookie)
+                .body(Body::empty())
+                .unwrap();
+            let resp = d.router.clone().oneshot(req).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK);
+            return resp
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the export never finished");
+}
+
+#[tokio::test]
+async fn the_workbook_fits_a_clerks_work() {
+    use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
+    let d = dash().await;
+    // A finding from a checklist item, pushed today: its number is today's.
+    let dev = Device::new(1);
+    let high = d.store.list_devices().await.unwrap()[0].clone();
+    let dev = Device { id: high.id, ..dev };
+    let from_item = Uuid::now_v7();
+    let ins = Uuid::now_v7();
+    d.store
+        .apply_push(
+            dev.id,
+            &dev.public_hex(),
+            &entries(
+                high.high_seq + 1,
+                vec![
+                    inspection(&dev, ins, site(1).id),
+                    finding(&dev, from_item, site(1).id, Some(ins), Some("urban_mgmt")),
+                ],
+            ),
+        )
+        .await
+        .unwrap();
+    d.dispatch_urban().await;
+    assert!(
+        d.store
+            .set_display_name("inspector1", "张伟")
+            .await
+            .unwrap()
+    );
+    let admin = d.login("admin", "admin-pw").await;
+    let bytes = export_ledger(&d, &admin).await;
+
+    let mut book: Xlsx<_> = open_workbook_from_rs(std::io::Cursor::new(bytes.clone())).unwrap();
+    let sheet = book.worksheet_range("问题台账").unwrap();
+    let rows: Vec<&[Data]> = sheet.rows().collect();
+    assert_eq!(rows.len(), 4, "a header and three findings");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header[0], "问题编号");
+    let now = fieldcheck_domain::clock::wall_clock_ms();
+    let today = fieldcheck_domain::finding_number::numbering_day(now, now);
+    let mut numbers = Vec::new();
+    for r in &rows[1..] {
+        let number = r[0].to_string();
+        assert!(
+            fieldcheck_domain::finding_number::is_valid(&number),
+            "a short number, not an id: {number}"
+        );
+        numbers.push(number);
+        assert!(
+            matches!(r[1], Data::DateTime(_)),
+            "发现时间 is a date and time Excel can sort and filter: {:?}",
+            r[1]
+        );
+        assert_eq!(
+            r[16].to_string(),
+            "张伟",
+            "记录人 is the person, not the login"
+        );
+        for c in [14, 15] {
+            assert!(
+                ["是", "否"].contains(&r[c].to_string().as_str()),
+                "{} says 是 or 否, never blank: {:?}",
+                header[c],
+                r[c]
+            );
+        }
+    }
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        (1..=3)
+            .map(|n| format!("{today}-{n:03}"))
+            .collect::<Vec<_>>(),
+        "unique, numbered by today's arrivals"
+    );
+    assert!(
+        rows[1..].iter().all(|r| matches!(r[12], Data::DateTime(_))),
+        "整改期限 is a date"
+    );
+    let item = rows[1..]
+        .iter()
+        .find(|r| !r[8].to_string().is_empty())
+        .expect("the finding from a checklist item");
+    assert_eq!(
+        item[8].to_string(),
+        "BA-01 路面平整",
+        "the item with its text"
+    );
+    // The before-photo is in the sheet as a picture, not only a link behind a login.
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let pictures: Vec<String> = zip
+        .file_names()
+        .map(|n| n.unwrap().to_string())
+        .filter(|n| n.starts_with("xl/media/"))
+        .collect();
+    assert_eq!(pictures.len(), 1, "the one stored photo: {pictures:?}");
+    let mut thumb = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(&pictures[0]).unwrap(), &mut thumb).unwrap();
+    assert_eq!(
+        thumb,
+        fieldcheck_server::thumbnails::thumbnail(&d.state, &d.photo)
+            .await
+            .unwrap(),
+        "its thumbnail"
+    );
+}
+
+#[tokio::test]
+async fn the_office_names_the_person_behind_an_account_and_pages_show_it() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let path = "/dashboard/manage/users/inspector1/name";
+    // Too long for a photo's stamp: refused, the typed name kept, nothing stored.
+    let long = "张".repeat(33);
+    let r = d
+        .post(
+            path,
+            Some(&admin),
+            &[("csrf", &admin.csrf), ("display_name", &long)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("姓名最多 32 个字"), "{}", r.body);
+    assert!(r.body.contains(&long), "what was typed is kept");
+    assert_eq!(
+        d.store
+            .user("inspector1")
+            .await
+            .unwrap()
+            .unwrap()
+            .display_name,
+        ""
+    );
+    // A unit member may not name anyone.
+    let unit = d.login("unit_urban", "urban-pw").await;
+    let r = d
+        .post(
+            path,
+            Some(&unit),
+            &[("csrf", &unit.csrf), ("display_name", "王五")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = d
+        .post(
+            path,
+            Some(&admin),
+            &[("csrf", &admin.csrf), ("display_name", " 张伟 ")],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        d.store
+            .user("inspector1")
+            .await
+            .unwrap()
+            .unwrap()
+            .shown_name(),
+        "张伟"
+    );
+    assert_eq!(
+        d.store.recent_audit(1).await.unwrap()[0].action,
+        "dashboard_set_display_name"
+    );
+    // The finding page names the person who recorded it, not the login.
+    let page = d
+        .get(&format!("/dashboard/findings/{}", d.urban), Some(&admin))
+        .await;
+    let reporter: String = page
+        .body
+        .split("id=\"finding-reporter\"")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(80)
+        .collect();
+    assert!(reporter.contains("张伟"), "{reporter}");
+    // And shows its short number.
+    assert!(page.body.contains("id=\"finding-number\""), "{}", page.body);
 }

@@ -1090,6 +1090,33 @@ async fn login_registers_the_device_and_limits_failures() {
         Some(h.state.store.county_id().await.unwrap()),
         "the tablet learns the county its site labels name"
     );
+    assert_eq!(
+        resp.display_name.as_deref(),
+        Some("inspector1"),
+        "no person's name yet: the account name"
+    );
+    assert!(
+        h.state
+            .store
+            .set_display_name("inspector1", "张伟")
+            .await
+            .unwrap()
+    );
+    let again = h
+        .json(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            &login("inspector-pw", &dev),
+        )
+        .await;
+    let again: LoginResponse = serde_json::from_value(again.body).unwrap();
+    assert_eq!(
+        again.display_name.as_deref(),
+        Some("张伟"),
+        "the tablet learns whose name its photos print"
+    );
+    let resp = again;
     let pull = json!({"protocol_version": PROTOCOL_VERSION, "cursor": 0, "hlc": hlc()});
     assert_eq!(
         h.json(Method::POST, "/api/v1/sync/pull", Some(&resp.token), &pull)

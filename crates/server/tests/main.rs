@@ -6,6 +6,8 @@ mod adversarial;
 mod binary_e2e;
 mod common;
 mod dashboard_http;
+mod dashboard_office;
+mod demo_history;
 mod http_api;
 mod migrations;
 mod store_conformance;

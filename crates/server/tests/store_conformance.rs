@@ -32,6 +32,40 @@ mod suite {
         assert!(s.set_user_disabled("alice", true).await.unwrap());
         assert!(s.user("alice").await.unwrap().unwrap().disabled);
         assert!(!s.set_user_disabled("nobody", true).await.unwrap());
+        assert_eq!(
+            s.user("alice").await.unwrap().unwrap().shown_name(),
+            "alice"
+        );
+        assert!(s.set_display_name("alice", "李爱丽").await.unwrap());
+        assert!(
+            s.set_display_name("alice", "王爱丽").await.unwrap(),
+            "renamed"
+        );
+        assert!(!s.set_display_name("nobody", "某人").await.unwrap());
+        assert!(
+            s.set_display_name("alice", "王爱丽").await.unwrap(),
+            "the same name"
+        );
+        let people: Vec<Person> = s
+            .pull(0, 100, &PullScope::Everything, None)
+            .await
+            .unwrap()
+            .changes
+            .into_iter()
+            .filter_map(|c| match c.item {
+                ChangeItem::Person(p) => Some(p),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            people.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+            ["李爱丽", "王爱丽"],
+            "each change reaches the tablets once; the same name again is no change"
+        );
+        assert_eq!(
+            s.user("alice").await.unwrap().unwrap().shown_name(),
+            "王爱丽"
+        );
         assert!(s.set_password_hash("alice", "h2").await.unwrap());
         assert_eq!(s.user("alice").await.unwrap().unwrap().password_hash, "h2");
 
@@ -44,6 +78,10 @@ mod suite {
             .unwrap();
         assert_eq!(session.device.id, dev.id);
         assert_eq!(session.user.name, "alice");
+        assert_eq!(
+            session.user.display_name, "王爱丽",
+            "the session knows the person"
+        );
         assert_eq!(session.device.public_key, dev.public_hex());
         // A new login replaces the token and keeps the device's prefix.
         let token2 = dev.register(s, "alice").await;
@@ -274,6 +312,62 @@ mod suite {
         for d in s.list_devices().await.unwrap() {
             assert_eq!(d.high_seq, 2 * 9, "device {} acked everything", d.id);
         }
+        // Each finding got one number, today's, and the day's numbers run 1..=100 with no gap
+        // and no repeat, though fifty pushes drew them at once.
+        let numbers = finding_numbers(s).await;
+        assert_eq!(numbers.len(), 100, "one number per finding");
+        let findings: HashSet<Uuid> = got.findings.iter().map(|f| f.id).collect();
+        assert!(numbers.iter().all(|n| findings.contains(&n.finding_id)));
+        let now = fieldcheck_domain::clock::wall_clock_ms();
+        let day = fieldcheck_domain::finding_number::numbering_day(now, now);
+        let mut seqs: Vec<i64> = numbers
+            .iter()
+            .map(|n| {
+                let (d, seq) = n.number.split_once('-').unwrap();
+                assert_eq!(d, day.to_string(), "{}", n.number);
+                assert_eq!(seq.len(), 3, "{}", n.number);
+                seq.parse().unwrap()
+            })
+            .collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=100).collect::<Vec<_>>());
+        // A replay gives no second number.
+        let first = Device::new(10);
+        let dev = s
+            .list_devices()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.public_key == first.public_hex())
+            .unwrap();
+        s.apply_push(dev.id, &first.public_hex(), &all[..18])
+            .await
+            .unwrap();
+        assert_eq!(
+            finding_numbers(s).await.len(),
+            100,
+            "a replay numbers nothing"
+        );
+    }
+
+    /// Every finding number in the change log, in log order.
+    async fn finding_numbers(s: &DynStore) -> Vec<FindingNumber> {
+        let mut out = Vec::new();
+        let mut cursor = 0;
+        loop {
+            let page = s
+                .pull(cursor, 500, &PullScope::Everything, None)
+                .await
+                .unwrap();
+            let Some(last) = page.changes.last() else {
+                return out;
+            };
+            cursor = last.seq;
+            out.extend(page.changes.into_iter().filter_map(|c| match c.item {
+                ChangeItem::FindingNumber(n) => Some(n),
+                _ => None,
+            }));
+        }
     }
 
     pub async fn pull_pages_in_order_and_scopes_units(s: &DynStore) {
@@ -347,8 +441,8 @@ mod suite {
         assert!(seen.windows(2).all(|w| w[0].seq < w[1].seq));
         assert_eq!(
             seen.len(),
-            5 + 6 + 2 + 2 + 1,
-            "content, sites, tablet findings, office steps, tablet step"
+            5 + 6 + 2 + 2 + 2 + 1,
+            "content, sites, tablet findings and their numbers, office steps, tablet step"
         );
         let housing = s
             .pull(0, 100, &PullScope::Unit("housing".into()), None)

@@ -21,8 +21,10 @@ pub enum Arg {
     Int(i64),
     /// A float.
     Real(f64),
-    /// NULL.
+    /// NULL (of a text column).
     Null,
+    /// NULL of an integer column (PostgreSQL types its parameters).
+    NullInt,
 }
 
 impl From<&str> for Arg {
@@ -158,7 +160,9 @@ CREATE TABLE IF NOT EXISTS dash_ledger (
     device_id TEXT NOT NULL,
     thumb TEXT,
     after_photo TEXT,
-    updated_at BIGINT NOT NULL
+    updated_at BIGINT NOT NULL,
+    finished_at BIGINT,
+    finished_on_time BIGINT
 );
 CREATE INDEX IF NOT EXISTS dash_ledger_created_id ON dash_ledger (created_at, finding_id);
 CREATE INDEX IF NOT EXISTS dash_ledger_created_reporter ON dash_ledger (created_at, reporter);
@@ -167,6 +171,9 @@ CREATE INDEX IF NOT EXISTS dash_ledger_status ON dash_ledger (status, created_at
 CREATE INDEX IF NOT EXISTS dash_ledger_site ON dash_ledger (site_id, created_at);
 CREATE INDEX IF NOT EXISTS dash_ledger_due ON dash_ledger (due_open, deadline);
 CREATE INDEX IF NOT EXISTS dash_ledger_street ON dash_ledger (district, street, created_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_finished ON dash_ledger (finished_at);
+CREATE INDEX IF NOT EXISTS dash_ledger_overview ON dash_ledger (street, unit, status, due_open, deadline);
+CREATE INDEX IF NOT EXISTS dash_ledger_item ON dash_ledger (status, item_code);
 CREATE TABLE IF NOT EXISTS dash_results (
     inspection_id TEXT NOT NULL,
     item_code TEXT NOT NULL,
@@ -317,26 +324,31 @@ fn photo_backfill(dialect: Dialect) -> &'static str {
 
 /// The layout of the read models. A database whose read models were built with another
 /// layout has them dropped and rebuilt from the tables tablets write (they hold nothing else).
-const READ_MODELS: &str = "2";
+/// Layout 3: the scores count finished inspections only (layout 2 counted unfinished ones).
+/// Layout 4: each ledger row keeps when its owed work was done and whether by its deadline
+/// (the overview's trend and on-time rate read them instead of replaying logs).
+const READ_MODELS: &str = "4";
 
 /// What an older layout left behind, per dialect.
 fn drop_old_read_models(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Sqlite => {
-            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP INDEX IF EXISTS dash_ledger_created; DROP TRIGGER IF EXISTS dash_sites_upd;"
+            "DROP TABLE IF EXISTS dash_ledger; DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP INDEX IF EXISTS dash_ledger_created; DROP TRIGGER IF EXISTS dash_sites_upd;"
         }
         Dialect::Postgres => {
-            "DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP INDEX IF EXISTS dash_ledger_created;"
+            "DROP TABLE IF EXISTS dash_ledger; DROP TABLE IF EXISTS dash_results; DROP TABLE IF EXISTS dash_inspection_scores; DROP TABLE IF EXISTS dash_daily_scores; DROP INDEX IF EXISTS dash_ledger_reporter; DROP INDEX IF EXISTS dash_ledger_created;"
         }
     }
 }
 
-/// Marks every inspection for recomputing and records the layout. (The `WHERE` keeps SQLite
-/// from reading `ON` as a join constraint.)
+/// Marks every finding and inspection for recomputing and records the layout
+/// ([`READ_MODELS`]). (The `WHERE` keeps SQLite from reading `ON` as a join constraint.)
 const REBUILD_RESULTS: &str = r#"
+INSERT INTO dash_dirty_findings (finding_id, gen) SELECT id, 1 FROM findings WHERE 1 = 1
+  ON CONFLICT (finding_id) DO NOTHING;
 INSERT INTO dash_dirty_inspections (inspection_id, gen) SELECT id, 1 FROM inspections WHERE 1 = 1
   ON CONFLICT (inspection_id) DO NOTHING;
-INSERT INTO dash_meta (key, value) VALUES ('read_models', '2')
+INSERT INTO dash_meta (key, value) VALUES ('read_models', '4')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 "#;
 

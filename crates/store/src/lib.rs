@@ -94,6 +94,20 @@ pub struct UserRow {
     pub disabled: bool,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// The person's name (姓名) as photos, histories and ledgers show it; empty: the account
+    /// name is shown.
+    pub display_name: String,
+}
+
+impl UserRow {
+    /// The name to show for this account: its person's name, or the account name.
+    pub fn shown_name(&self) -> &str {
+        if self.display_name.is_empty() {
+            &self.name
+        } else {
+            &self.display_name
+        }
+    }
 }
 
 /// A registered tablet.
@@ -355,6 +369,10 @@ pub trait AccountStore: Send + Sync {
 
     /// Disables or enables an account; false when there is no such account.
     async fn set_user_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool>;
+
+    /// Sets the person's name of an account (empty: none); false when there is no such
+    /// account.
+    async fn set_display_name(&self, name: &str, display_name: &str) -> StoreResult<bool>;
 
     /// Replaces an account's password hash and ends its device tokens and dashboard sessions
     /// (a leaked password, once changed, opens nothing); false when there is no such account.

@@ -47,6 +47,11 @@ pub const SQLITE: &[Migration] = &[
         name: "field_scope",
         sql: include_str!("../migrations/sqlite/0004_field_scope.sql"),
     },
+    Migration {
+        version: 5,
+        name: "numbers_and_names",
+        sql: include_str!("../migrations/sqlite/0005_numbers_and_names.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -70,6 +75,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 4,
         name: "field_scope",
         sql: include_str!("../migrations/postgres/0004_field_scope.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "numbers_and_names",
+        sql: include_str!("../migrations/postgres/0005_numbers_and_names.sql"),
     },
 ];
 

@@ -105,6 +105,7 @@ fn to_user(r: &PgRow, at: usize) -> StoreResult<UserRow> {
         password_hash: r.try_get(at + 3)?,
         disabled: r.try_get::<i64, _>(at + 4)? != 0,
         created_at: r.try_get(at + 5)?,
+        display_name: r.try_get(at + 6)?,
     })
 }
 
@@ -191,6 +192,7 @@ impl PostgresStore {
 #[async_trait]
 impl AccountStore for PostgresStore {
     async fn create_user(&self, u: &UserRow) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         let n = sqlx::query(sql::INSERT_USER)
             .bind(&u.name)
             .bind(u.role.as_str())
@@ -198,12 +200,16 @@ impl AccountStore for PostgresStore {
             .bind(&u.password_hash)
             .bind(i64::from(u.disabled))
             .bind(u.created_at)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
         if n == 0 {
             return Err(StoreError::Conflict(format!("user {} exists", u.name)));
         }
+        if !u.display_name.is_empty() {
+            shared::set_display_name(&mut *tx, &u.name, &u.display_name).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -223,6 +229,13 @@ impl AccountStore for PostgresStore {
             .iter()
             .map(|r| to_user(r, 0))
             .collect()
+    }
+
+    async fn set_display_name(&self, name: &str, display_name: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let changed = shared::set_display_name(&mut *tx, name, display_name).await?;
+        tx.commit().await?;
+        Ok(changed)
     }
 
     async fn set_user_disabled(&self, name: &str, disabled: bool) -> StoreResult<bool> {

@@ -10,9 +10,10 @@ use super::{
     PushOutcome, RefData, RefQuery, StoreError, StoreResult, u64_from_db,
 };
 use crate::dashboard::{Arg, Cell};
+use fieldcheck_domain::finding_number;
 use fieldcheck_protocol::{
-    Assignment, ChangeItem, FindingRecord, OutboxEntry, Record, RectificationEventRecord, Site,
-    Template,
+    Assignment, ChangeItem, FindingNumber, FindingRecord, OutboxEntry, Person, Record,
+    RectificationEventRecord, Site, Template,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -558,6 +559,9 @@ pub(crate) async fn apply_push(
             };
             let place = places.of(tx, finding, record).await?;
             log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
+            if let Some(f) = record {
+                number_finding(tx, f, &scope, place.as_ref()).await?;
+            }
         }
         high = e.seq;
     }
@@ -568,6 +572,64 @@ pub(crate) async fn apply_push(
         high_seq: high,
         applied: fresh.len() as u32,
     })
+}
+
+/// Gives finding `f` its short number, once: the next of the day it was found (as
+/// [`finding_number::numbering_day`] allows, by the server's clock), logged for the tablets
+/// right after the finding. The caller holds the change-log lock, so two pushes cannot draw the
+/// same number.
+async fn number_finding(
+    tx: &mut impl Tx,
+    f: &FindingRecord,
+    scope: &str,
+    place: Option<&Place>,
+) -> StoreResult<()> {
+    let day =
+        finding_number::numbering_day(f.created_at, fieldcheck_domain::clock::wall_clock_ms());
+    let seq = tx
+        .int(stmt(sql::NEXT_FINDING_SEQ, [Arg::Int(day)]))
+        .await?
+        .unwrap_or(1);
+    let number = finding_number::format(day, seq);
+    let args = [
+        f.id.to_string().into(),
+        Arg::Int(day),
+        Arg::Int(seq),
+        number.as_str().into(),
+    ];
+    if tx.exec(stmt(sql::INSERT_FINDING_NUMBER, args)).await? == 0 {
+        return Ok(());
+    }
+    let finding_id = f.id;
+    let item = ChangeItem::FindingNumber(FindingNumber { finding_id, number });
+    log_placed_change(tx, &item, Some(scope), place).await
+}
+
+/// Sets the person's name of account `name` (empty: none) and, when it changed, logs it for
+/// every tablet; `false` when there is no such account.
+pub(crate) async fn set_display_name(
+    tx: &mut impl Tx,
+    name: &str,
+    display_name: &str,
+) -> StoreResult<bool> {
+    tx.lock_change_log().await?;
+    let old = tx
+        .text(stmt(sql::SELECT_DISPLAY_NAME, [name.into()]))
+        .await?
+        .flatten()
+        .unwrap_or_default();
+    let args = [display_name.into(), name.into()];
+    if tx.exec(stmt(sql::SET_DISPLAY_NAME, args)).await? == 0 {
+        return Ok(false);
+    }
+    if old != display_name {
+        let person = ChangeItem::Person(Person {
+            account: name.to_string(),
+            name: display_name.to_string(),
+        });
+        log_change(tx, &person, None).await?;
+    }
+    Ok(true)
 }
 
 /// Whether `scope` may see photo `sha` (`None`: the server has no record of it): admins any,

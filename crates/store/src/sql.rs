@@ -10,10 +10,11 @@ use fieldcheck_protocol::{
 };
 
 pub const INSERT_USER: &str = "INSERT INTO users (name, role, unit, password_hash, disabled, created_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING";
-pub const SELECT_USER: &str =
-    "SELECT name, role, unit, password_hash, disabled, created_at FROM users WHERE name = $1";
-pub const LIST_USERS: &str =
-    "SELECT name, role, unit, password_hash, disabled, created_at FROM users ORDER BY name";
+pub const SELECT_USER: &str = "SELECT u.name, u.role, u.unit, u.password_hash, u.disabled, u.created_at, COALESCE(n.display_name, '') FROM users u LEFT JOIN account_names n ON n.user_name = u.name WHERE u.name = $1";
+pub const LIST_USERS: &str = "SELECT u.name, u.role, u.unit, u.password_hash, u.disabled, u.created_at, COALESCE(n.display_name, '') FROM users u LEFT JOIN account_names n ON n.user_name = u.name ORDER BY u.name";
+pub const SELECT_DISPLAY_NAME: &str = "SELECT display_name FROM account_names WHERE user_name = $1";
+/// Sets an account's person's name; changes no row when there is no such account.
+pub const SET_DISPLAY_NAME: &str = "INSERT INTO account_names (user_name, display_name) SELECT name, $1 FROM users WHERE name = $2 ON CONFLICT (user_name) DO UPDATE SET display_name = excluded.display_name";
 pub const SET_DISABLED: &str = "UPDATE users SET disabled = $1 WHERE name = $2";
 pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE name = $2";
 /// With a new password, the account's device tokens stop working (a token hash no token hashes
@@ -30,7 +31,7 @@ pub const DEVICE_BINDING: &str =
 /// Frees a device's binding and voids its token (a token hash no token hashes to).
 pub const RESET_DEVICE: &str = "UPDATE devices SET public_key = '', token_hash = 'reset:' || id WHERE id = $1 AND revoked_at IS NULL";
 pub const UPSERT_DEVICE: &str = "INSERT INTO devices (id, user_name, public_key, label, token_hash, token_expires_at, created_at, revoked_at, high_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0) ON CONFLICT (id) DO UPDATE SET user_name = excluded.user_name, public_key = excluded.public_key, label = excluded.label, token_hash = excluded.token_hash, token_expires_at = excluded.token_expires_at";
-pub const SESSION_BY_TOKEN: &str = "SELECT d.id, d.user_name, d.public_key, d.label, d.created_at, d.revoked_at, d.token_expires_at, d.high_seq, u.name, u.role, u.unit, u.password_hash, u.disabled, u.created_at FROM devices d JOIN users u ON u.name = d.user_name WHERE d.token_hash = $1";
+pub const SESSION_BY_TOKEN: &str = "SELECT d.id, d.user_name, d.public_key, d.label, d.created_at, d.revoked_at, d.token_expires_at, d.high_seq, u.name, u.role, u.unit, u.password_hash, u.disabled, u.created_at, COALESCE(n.display_name, '') FROM devices d JOIN users u ON u.name = d.user_name LEFT JOIN account_names n ON n.user_name = u.name WHERE d.token_hash = $1";
 pub const LIST_DEVICES: &str = "SELECT id, user_name, public_key, label, created_at, revoked_at, token_expires_at, high_seq FROM devices ORDER BY created_at, id";
 pub const REVOKE_DEVICE: &str =
     "UPDATE devices SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
@@ -64,6 +65,10 @@ pub const ALL_SUBCATEGORY_CODES: &str = "SELECT code FROM subcategories";
 pub const SELECT_META: &str = "SELECT value FROM server_meta WHERE key = $1";
 pub const INSERT_META: &str =
     "INSERT INTO server_meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING";
+
+pub const NEXT_FINDING_SEQ: &str =
+    "SELECT COALESCE(MAX(seq), 0) + 1 FROM finding_numbers WHERE china_day = $1";
+pub const INSERT_FINDING_NUMBER: &str = "INSERT INTO finding_numbers (finding_id, china_day, seq, number) VALUES ($1, $2, $3, $4) ON CONFLICT (finding_id) DO NOTHING";
 
 pub const INSERT_CHANGE: &str =
     "INSERT INTO change_log (scope, payload, at) VALUES ($1, $2, $3) RETURNING seq";

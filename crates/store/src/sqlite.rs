@@ -120,10 +120,7 @@ fn ready<T>(algorithm: impl Future<Output = StoreResult<T>>) -> StoreResult<T> {
         .expect("a write on a SQLite transaction never waits")
 }
 
-fn user_row(
-    r: &Row<'_>,
-    at: usize,
-) -> rusqlite::Result<(String, String, Option<String>, String, i64, i64)> {
+fn user_row(r: &Row<'_>, at: usize) -> rusqlite::Result<RawUser> {
     Ok((
         r.get(at)?,
         r.get(at + 1)?,
@@ -131,10 +128,13 @@ fn user_row(
         r.get(at + 3)?,
         r.get(at + 4)?,
         r.get(at + 5)?,
+        r.get(at + 6)?,
     ))
 }
 
-fn to_user(v: (String, String, Option<String>, String, i64, i64)) -> StoreResult<UserRow> {
+type RawUser = (String, String, Option<String>, String, i64, i64, String);
+
+fn to_user(v: RawUser) -> StoreResult<UserRow> {
     Ok(UserRow {
         name: v.0,
         role: sql::role(&v.1)?,
@@ -142,6 +142,7 @@ fn to_user(v: (String, String, Option<String>, String, i64, i64)) -> StoreResult
         password_hash: v.3,
         disabled: v.4 != 0,
         created_at: v.5,
+        display_name: v.6,
     })
 }
 
@@ -250,6 +251,13 @@ impl AccountStore for SqliteStore {
             if n == 0 {
                 return Err(StoreError::Conflict(format!("user {} exists", u.name)));
             }
+            if !u.display_name.is_empty() {
+                ready(shared::set_display_name(
+                    &mut SqliteTx(tx),
+                    &u.name,
+                    &u.display_name,
+                ))?;
+            }
             Ok(())
         })
         .await
@@ -285,6 +293,18 @@ impl AccountStore for SqliteStore {
                 .prepare_cached(&q(sql::SET_DISABLED))?
                 .execute(params![i64::from(disabled), name])?
                 > 0)
+        })
+        .await
+    }
+
+    async fn set_display_name(&self, name: &str, display_name: &str) -> StoreResult<bool> {
+        let (name, display_name) = (name.to_string(), display_name.to_string());
+        self.tx(move |tx| {
+            ready(shared::set_display_name(
+                &mut SqliteTx(tx),
+                &name,
+                &display_name,
+            ))
         })
         .await
     }

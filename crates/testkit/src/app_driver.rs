@@ -82,6 +82,28 @@ pub struct Desktop {
     pub webdriver_url: String,
 }
 
+/// Whether X display `n` is free: no lock file, or one left by a server that is gone (a test
+/// killed before its Xvfb could clean up), whose lock and socket are then removed so that the
+/// wait for the new server's socket cannot see the old one.
+fn display_is_free(n: u32) -> bool {
+    let lock_path = format!("/tmp/.X{n}-lock");
+    let Ok(lock) = std::fs::read_to_string(&lock_path) else {
+        return true;
+    };
+    let stale = lock
+        .trim()
+        .parse::<u32>()
+        .is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+    stale
+        && std::fs::remove_file(&lock_path).is_ok()
+        && std::fs::remove_file(format!("/tmp/.X11-unix/X{n}"))
+            .or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            })
+            .is_ok()
+}
+
 impl Desktop {
     /// Starts Xvfb (1280×800) and tauri-driver; `app_env` is passed on to every app it starts.
     pub fn start(app_env: &[(&str, String)]) -> Result<Desktop> {
@@ -89,7 +111,7 @@ impl Desktop {
         let native = tool("WebKitWebDriver", "apt-get install webkit2gtk-driver")?;
         let tauri_driver = tool("tauri-driver", "cargo install tauri-driver --locked")?;
         let display = (90..200)
-            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+            .find(|n| display_is_free(*n))
             .context("no free X display number")?;
         let mut xvfb = Guarded::spawn(
             Command::new(xvfb_bin)

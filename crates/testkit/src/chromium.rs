@@ -33,6 +33,10 @@ impl Driver {
         let child = Guarded::spawn(
             Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
+                // Chromium takes its locale (date pickers' order among others) from these,
+                // not from --lang alone.
+                .env("LANGUAGE", "zh_CN:zh")
+                .env("LANG", "zh_CN.UTF-8")
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         )

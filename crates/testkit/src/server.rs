@@ -100,10 +100,16 @@ impl ServerCommand {
         Ok(String::from_utf8(out.stdout)?)
     }
 
-    /// Loads the demo data from the pack in the folder `pack` and adds an inspector with
+    /// Loads the demo data from the pack in the folder `pack`, without its month of history
+    /// (an empty office, which the tests fill), and adds an inspector with
     /// [`INSPECTOR_PASSWORD`] for each name.
     pub fn prepare(&self, pack: &Path, inspectors: &[&str]) -> Result<()> {
-        self.admin(&["demo", "--pack", pack.to_str().context("utf-8 path")?])?;
+        self.admin(&[
+            "demo",
+            "--empty",
+            "--pack",
+            pack.to_str().context("utf-8 path")?,
+        ])?;
         for name in inspectors {
             self.admin(&[
                 "user",
@@ -116,6 +122,41 @@ impl ServerCommand {
             ])?;
         }
         Ok(())
+    }
+
+    /// Loads the full demo from the pack in the folder `pack`, with its month of history
+    /// (inspections, findings in every status, photos), as `fieldcheck-server demo` does for the
+    /// README's Quick start; returns the accounts it created as (name, role, password), read
+    /// from the lines it prints.
+    pub fn demo_with_history(&self, pack: &Path) -> Result<Vec<DemoAccount>> {
+        let out = self.admin(&["demo", "--pack", pack.to_str().context("utf-8 path")?])?;
+        let accounts: Vec<DemoAccount> = out
+            .lines()
+            .filter_map(|line| {
+                let words: Vec<&str> = line.split_whitespace().collect();
+                match words.as_slice() {
+                    [
+                        "account",
+                        name,
+                        "role",
+                        role,
+                        "unit",
+                        _,
+                        "password",
+                        password,
+                    ] => Some(DemoAccount {
+                        name: name.to_string(),
+                        role: role.to_string(),
+                        password: password.to_string(),
+                    }),
+                    _ => None,
+                }
+            })
+            .collect();
+        if accounts.is_empty() {
+            bail!("`demo` printed no accounts:\n{out}");
+        }
+        Ok(accounts)
     }
 
     /// Starts `serve` on a free loopback port and waits until it listens. Its log is dropped:
@@ -150,6 +191,17 @@ impl ServerCommand {
     }
 }
 
+/// An account `fieldcheck-server demo` created, with the password it printed.
+#[derive(Clone, Debug)]
+pub struct DemoAccount {
+    /// Account name, e.g. `inspector1`.
+    pub name: String,
+    /// Role as printed: `admin`, `inspector` or `unit_member`.
+    pub role: String,
+    /// The password in clear.
+    pub password: String,
+}
+
 /// Runs a `fieldcheck-server` admin command against `data_dir` and returns its stdout.
 pub fn admin(data_dir: &Path, args: &[&str]) -> Result<String> {
     ServerCommand::new(data_dir).admin(args)
@@ -167,6 +219,12 @@ impl ServerProcess {
     /// Loads the demo data (the shipped pack) into `data_dir` and adds the inspectors.
     pub fn prepare(data_dir: &Path, inspectors: &[&str]) -> Result<()> {
         ServerCommand::new(data_dir).prepare(&crate::content_dir(), inspectors)
+    }
+
+    /// Loads the full demo (the shipped pack, a month of history) into `data_dir` and returns
+    /// the accounts it printed ([`ServerCommand::demo_with_history`]).
+    pub fn prepare_demo_history(data_dir: &Path) -> Result<Vec<DemoAccount>> {
+        ServerCommand::new(data_dir).demo_with_history(&crate::content_dir())
     }
 
     /// [`ServerProcess::prepare`] with the template pack in the folder `pack`.

@@ -1,12 +1,13 @@
 //! Findings, their photos (raw binary IPC bodies), and re-checks (回头看).
 
 use super::parse_id;
+use super::session::china_today;
 use super::sites::{FindingSummary, summarize};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use fieldcheck_core::photo::{CaptureRequest, PhotoError, PhotoPipeline};
 use fieldcheck_core::store::Store;
-use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_core::store::drafts::{DraftForm, FindingDraft};
 use fieldcheck_core::store::findings::{NewFinding, NewRectification};
 use fieldcheck_core::store::photo_cache::CacheVariant;
 use fieldcheck_domain::limits::is_sha256;
@@ -19,17 +20,44 @@ use serde::{Deserialize, Serialize};
 use tauri::State;
 use tauri::ipc::{InvokeBody, Request};
 
-/// Records a finding from the form, as the signed-in inspector.
+/// Records a finding from the form, as the signed-in inspector: under `draft_id`, the id the
+/// form picked when it opened ([`finding_draft`]), with the photos taken for it before, or
+/// under a new id.
 #[tauri::command(rename_all = "snake_case")]
 pub fn add_finding(
     state: State<'_, AppState>,
     finding: NewFinding,
+    draft_id: Option<String>,
 ) -> CommandResult<FindingRecord> {
     let new = NewFinding {
         reporter: state.inspector()?,
         ..finding
     };
-    Ok(state.store().add_finding(new)?)
+    let mut store = state.store();
+    Ok(match draft_id {
+        Some(id) => store.add_finding_as(parse_id("draft_id", &id)?, new)?,
+        None => store.add_finding(new)?,
+    })
+}
+
+/// The finding being recorded in a form (site, inspection, item): the one whose photos were
+/// taken before the app closed, else a new id with no photos.
+#[tauri::command(rename_all = "snake_case")]
+pub fn finding_draft(state: State<'_, AppState>, form: DraftForm) -> CommandResult<FindingDraft> {
+    Ok(state.store().finding_draft(&form)?)
+}
+
+/// Discards the photos taken for a finding that will not be saved (取消): records and files.
+#[tauri::command(rename_all = "snake_case")]
+pub async fn discard_finding_draft(
+    state: State<'_, AppState>,
+    finding_id: String,
+) -> CommandResult<()> {
+    let id = parse_id("finding_id", &finding_id)?;
+    off_the_ui_thread(&state, Vec::new(), move |photos, store, _| {
+        photos.discard_draft(store, id).map(|_| ())
+    })
+    .await
 }
 
 /// What travels in the `x-photo` header beside a photo's raw bytes.
@@ -44,10 +72,16 @@ pub struct PhotoMeta {
     pub inspection_id: Option<String>,
     /// Where it was taken, when known.
     pub position: Option<Position>,
+    /// The form of a finding not saved yet that the photo is taken in (`finding_id` is the id
+    /// the form picked): the photo waits as a draft until the finding is saved.
+    #[serde(default)]
+    #[cfg_attr(test, ts(optional))]
+    pub draft: Option<DraftForm>,
 }
 
 /// Takes in one photo: the request body is the image file's bytes (raw, not base64), the
-/// `x-photo` header its [`PhotoMeta`] as JSON. Runs the photo pipeline off the UI's thread.
+/// `x-photo` header its [`PhotoMeta`] as JSON. Runs the photo pipeline off the UI's thread; a
+/// photo of a finding not saved yet (`draft`) waits as a draft.
 #[tauri::command(rename_all = "snake_case")]
 pub async fn add_photo(
     state: State<'_, AppState>,
@@ -81,8 +115,11 @@ pub async fn add_photo(
         .as_deref()
         .map(|i| parse_id("inspection_id", i))
         .transpose()?;
-    let inspector = state.inspector()?;
-    let site_name = photo_site(&state, finding_id, inspection_id)?.name;
+    let inspector = state.person_name()?;
+    let site_name = match &meta.draft {
+        Some(form) => state.store().site(form.site_id)?.name,
+        None => photo_site(&state, finding_id, inspection_id)?.name,
+    };
     off_the_ui_thread(&state, bytes.clone(), move |photos, store, bytes| {
         let request = CaptureRequest {
             bytes,
@@ -93,7 +130,10 @@ pub async fn add_photo(
             site_name: &site_name,
             inspector: &inspector,
         };
-        photos.capture(store, &request)
+        match &meta.draft {
+            Some(form) => photos.capture_draft(store, form, &request),
+            None => photos.capture(store, &request),
+        }
     })
     .await
 }
@@ -193,12 +233,17 @@ pub struct FindingDetail {
     pub site: Site,
     /// Its status.
     pub status: Status,
+    /// Its short number (问题编号), once the server gave one and the tablet synced since.
+    pub number: Option<String>,
     /// Its photos, oldest first.
     pub photos: Vec<PhotoRecord>,
     /// Which of them this tablet can show, and how (keyed by hash).
     pub photo_local: std::collections::BTreeMap<String, PhotoLocal>,
     /// Its rectification log.
     pub log: Vec<RectificationEventRecord>,
+    /// The people behind the reporter's and the steps' accounts (account → 姓名; the account
+    /// name when the server sent none).
+    pub names: std::collections::BTreeMap<String, String>,
 }
 
 /// Whether the tablet holds a photo: its own (taken here), another tablet's fetched whole or
@@ -240,17 +285,26 @@ pub fn finding_detail(
         };
         photo_local.insert(p.sha256.clone(), local);
     }
+    let log = store.rectification_log(id)?;
+    let mut names = std::collections::BTreeMap::new();
+    for account in std::iter::once(&finding.reporter).chain(log.iter().map(|e| &e.actor)) {
+        if !names.contains_key(account) {
+            names.insert(account.clone(), store.person_name(account)?);
+        }
+    }
     Ok(FindingDetail {
         site: store.site(finding.site_id)?,
         status: store.finding_status(id)?,
+        number: store.finding_number(id)?,
         photos,
         photo_local,
-        log: store.rectification_log(id)?,
+        log,
+        names,
         finding,
     })
 }
 
-/// A finding to re-check, with its site's name.
+/// A finding to re-check (回头看), with its site's name and who owes the fix by when.
 #[derive(Debug, Serialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 pub struct RecheckEntry {
@@ -259,20 +313,36 @@ pub struct RecheckEntry {
     pub summary: FindingSummary,
     /// Its site's name.
     pub site_name: String,
+    /// The unit that owes the fix: the last 派遣's, else the one named on site.
+    pub unit: Option<String>,
+    /// The deadline `YYYY-MM-DD`: the last 派遣's, else the finding's.
+    pub deadline: Option<String>,
+    /// Past its deadline and still owed by the unit (China-time today).
+    pub overdue: bool,
+    /// Its site is one of the signed-in inspector's sites for today.
+    pub site_today: bool,
 }
 
-/// Findings not closed, of every site on the tablet: the 回头看 list.
+/// The findings an inspector goes back to (待整改, 待核查, 已退回; never 待派遣), overdue first,
+/// then today's sites, then by deadline: the 回头看 list.
 #[tauri::command(rename_all = "snake_case")]
 pub fn rechecks(state: State<'_, AppState>) -> CommandResult<Vec<RecheckEntry>> {
     let store = state.store();
-    let mut out = Vec::new();
-    for site in store.list_sites(&SiteQuery::default())? {
-        for summary in summarize(&store, store.open_findings(site.id)?)? {
-            let site_name = site.name.clone();
-            out.push(RecheckEntry { summary, site_name });
-        }
-    }
-    Ok(out)
+    let inspector = store.sync_state()?.username;
+    let list = store.rechecks(inspector.as_deref(), &china_today())?;
+    let summaries = summarize(&store, list.iter().map(|r| r.finding.clone()).collect())?;
+    Ok(list
+        .into_iter()
+        .zip(summaries)
+        .map(|(r, summary)| RecheckEntry {
+            summary,
+            site_name: r.site.name,
+            unit: r.duty.unit,
+            deadline: r.duty.deadline,
+            overdue: r.overdue,
+            site_today: r.site_today,
+        })
+        .collect())
 }
 
 /// Records a re-check on site: fixed (with the after photo) or not fixed (with the reason).

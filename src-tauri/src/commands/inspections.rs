@@ -139,6 +139,16 @@ pub fn record_result(
     })
 }
 
+/// Discards an unfinished inspection started by accident (放弃本次检查) and asks for a sync, so
+/// that the server sees it discarded. Refused once it recorded a problem or a photo.
+#[tauri::command(rename_all = "snake_case")]
+pub fn discard_inspection(state: State<'_, AppState>, inspection_id: String) -> CommandResult<()> {
+    let id = parse_id("inspection_id", &inspection_id)?;
+    state.store().discard_inspection(id)?;
+    state.trigger_sync(fieldcheck_core::sync::scheduler::Trigger::Manual);
+    Ok(())
+}
+
 /// Finishes an inspection and asks for a sync.
 #[tauri::command(rename_all = "snake_case")]
 pub fn finish_inspection(state: State<'_, AppState>, inspection_id: String) -> CommandResult<()> {

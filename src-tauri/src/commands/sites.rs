@@ -5,6 +5,7 @@ use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use fieldcheck_core::store::StoreError;
 use fieldcheck_core::store::catalog::SiteQuery;
+use fieldcheck_core::store::inspections::SiteProgress;
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_domain::scoring::Score;
 use fieldcheck_protocol::{
@@ -45,18 +46,30 @@ pub struct TodaySite {
     pub assignment: Assignment,
     /// The site.
     pub site: Site,
+    /// 未开始 / 进行中 / 已完成, from this tablet's inspections of the site that day.
+    pub progress: SiteProgress,
 }
 
-/// The signed-in inspector's sites for `date` (`YYYY-MM-DD`, China time).
+/// The signed-in inspector's sites for `date` (`YYYY-MM-DD`, China time), each with where the
+/// inspector is with it that day.
 #[tauri::command(rename_all = "snake_case")]
 pub fn today_sites(state: State<'_, AppState>, date: String) -> CommandResult<Vec<TodaySite>> {
-    let Some(user) = state.store().sync_state()?.username else {
+    let store = state.store();
+    let Some(user) = store.sync_state()?.username else {
         return Ok(Vec::new());
     };
-    let rows = state.store().assignments_for(&user, &date)?;
+    let rows = store.assignments_for(&user, &date)?;
+    let progress = store.progress_on(&date)?;
     Ok(rows
         .into_iter()
-        .map(|(assignment, site)| TodaySite { assignment, site })
+        .map(|(assignment, site)| TodaySite {
+            progress: progress
+                .get(&site.id)
+                .copied()
+                .unwrap_or(SiteProgress::NotStarted),
+            assignment,
+            site,
+        })
         .collect())
 }
 
@@ -84,6 +97,8 @@ pub struct FindingSummary {
     pub status: Status,
     /// Hashes of its photos, oldest first.
     pub photos: Vec<String>,
+    /// Its short number (问题编号), once the server gave one and the tablet synced since.
+    pub number: Option<String>,
 }
 
 /// Everything a site's page shows.
@@ -134,6 +149,7 @@ pub(crate) fn summarize(
         .map(|finding| {
             Ok(FindingSummary {
                 status: store.finding_status(finding.id)?,
+                number: store.finding_number(finding.id)?,
                 photos: store
                     .finding_photos(finding.id)?
                     .into_iter()

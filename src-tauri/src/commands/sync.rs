@@ -40,7 +40,7 @@ pub fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
 /// Whether a stored sync error is the "no signal" one.
 pub fn is_no_signal(message: &str) -> bool {
     let no_signal = SyncError::NoSignal(String::new()).to_string();
-    message.starts_with(no_signal.trim_end_matches("()"))
+    message.starts_with(no_signal.trim_end())
 }
 
 /// The 同步 button: asks the background scheduler for a session now.

@@ -23,6 +23,10 @@ site: Site,
  */
 status: Status, 
 /**
+ * Its short number (问题编号), once the server gave one and the tablet synced since.
+ */
+number: string | null, 
+/**
  * Its photos, oldest first.
  */
 photos: Array<PhotoRecord>, 
@@ -33,4 +37,9 @@ photo_local: { [key in string]: PhotoLocal },
 /**
  * Its rectification log.
  */
-log: Array<RectificationEventRecord>, };
+log: Array<RectificationEventRecord>, 
+/**
+ * The people behind the reporter's and the steps' accounts (account → 姓名; the account
+ * name when the server sent none).
+ */
+names: { [key in string]: string }, };

@@ -17,4 +17,8 @@ status: Status,
 /**
  * Hashes of its photos, oldest first.
  */
-photos: Array<string>, };
+photos: Array<string>, 
+/**
+ * Its short number (问题编号), once the server gave one and the tablet synced since.
+ */
+number: string | null, };

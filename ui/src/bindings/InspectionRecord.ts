@@ -40,4 +40,10 @@ finished_at: number | null,
 /**
  * Check-in position, when known.
  */
-position: Position | null, };
+position: Position | null, 
+/**
+ * When the inspector discarded it unfinished (放弃本次检查, e.g. started by accident),
+ * milliseconds since the Unix epoch. A discarded inspection is never finished and never
+ * counts in scores; its answers stay stored as they were. Absent from earlier tablets.
+ */
+discarded_at?: number, };

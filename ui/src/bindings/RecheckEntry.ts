@@ -3,13 +3,29 @@ import type { FindingRecord } from "./FindingRecord";
 import type { Status } from "./Status";
 
 /**
- * A finding to re-check, with its site's name.
+ * A finding to re-check (回头看), with its site's name and who owes the fix by when.
  */
 export type RecheckEntry = { 
 /**
  * Its site's name.
  */
 site_name: string, 
+/**
+ * The unit that owes the fix: the last 派遣's, else the one named on site.
+ */
+unit: string | null, 
+/**
+ * The deadline `YYYY-MM-DD`: the last 派遣's, else the finding's.
+ */
+deadline: string | null, 
+/**
+ * Past its deadline and still owed by the unit (China-time today).
+ */
+overdue: boolean, 
+/**
+ * Its site is one of the signed-in inspector's sites for today.
+ */
+site_today: boolean, 
 /**
  * The finding.
  */
@@ -21,4 +37,8 @@ status: Status,
 /**
  * Hashes of its photos, oldest first.
  */
-photos: Array<string>, };
+photos: Array<string>, 
+/**
+ * Its short number (问题编号), once the server gave one and the tablet synced since.
+ */
+number: string | null, };

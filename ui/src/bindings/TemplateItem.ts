@@ -33,6 +33,20 @@ title_en: string,
  */
 standard_zh: string, 
 /**
+ * The standard in English, when the pack gives it (screens fall back to Chinese).
+ */
+standard_en?: string, 
+/**
+ * The taxonomy subcategory a problem with this item usually is (井盖完好 → 井盖), which the
+ * finding form proposes.
+ */
+subcategory?: string, 
+/**
+ * The unit usually responsible for a problem with this item, which the finding form
+ * proposes before the site's own unit.
+ */
+unit?: string, 
+/**
  * Weight of the item in the template's weighted score (> 0).
  */
 weight: number, 

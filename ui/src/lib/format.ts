@@ -18,14 +18,20 @@ export function formatRate(r: number | null): string | null {
   return r === null ? null : `${(r * 100).toFixed(1)}%`;
 }
 
-/** Milliseconds since the epoch as local `YYYY-MM-DD HH:MM:SS`. */
+/** China's offset from UTC (no daylight saving), in milliseconds. */
+const CHINA_OFFSET_MS = 8 * 3600 * 1000;
+
+/**
+ * Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS` in China time, whatever the device's
+ * time zone: the time photos print, the office's pages show and deadlines count in.
+ */
 export function formatTime(ms: number): string {
-  const d = new Date(ms);
+  const d = new Date(ms + CHINA_OFFSET_MS);
   const p = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }
 
-/** Milliseconds since the epoch as local `HH:MM` (a time of day, e.g. a check-in today). */
+/** Milliseconds since the epoch as `HH:MM` in China time (a time of day, e.g. a check-in today). */
 export function formatClock(ms: number): string {
   return formatTime(ms).slice(11, 16);
 }

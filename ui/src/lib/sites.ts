@@ -26,3 +26,16 @@ export function manualPosition(lat: string, lon: string, accuracy: string): Posi
   if (Math.abs(la) > 90 || Math.abs(lo) > 180 || acc < 0) return null;
   return { lat: la, lon: lo, accuracy_m: acc, source: "manual" };
 }
+
+/**
+ * What an empty site list says: no site matches the typed text, or none of the chosen type; or,
+ * with no filter at all, that there are no sites yet (they arrive with the first sync).
+ */
+export function emptyListMessage(
+  text: string,
+  siteType: string,
+): { key: "home.no_match" | "home.no_match_type" | "home.no_sites"; text?: string } {
+  if (text.trim()) return { key: "home.no_match", text: text.trim() };
+  if (siteType) return { key: "home.no_match_type" };
+  return { key: "home.no_sites" };
+}

@@ -4,7 +4,9 @@ import { vi } from "vitest";
 import type { Backend } from "../backend";
 import type {
   AppInfo,
+  DraftForm,
   FindingDetail,
+  FindingDraft,
   InspectionScreen,
   PhotoKind,
   PhotoLocal,
@@ -13,6 +15,7 @@ import type {
   RecheckEntry,
   Site,
   SitePage,
+  SiteProgress,
   SyncProgress,
   SyncStatus,
   TemplateItem,
@@ -141,9 +144,11 @@ export function findingDetail(photos: PhotoRecord[] = [], local: Record<string, 
     },
     site: alley,
     status: "dispatched",
+    number: null,
     photos,
     photo_local: Object.fromEntries(photos.map((p) => [p.sha256, local[p.sha256] ?? "own"])),
     log: [],
+    names: {},
   };
 }
 
@@ -196,7 +201,11 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
       units: [{ code: "urban_mgmt", name_zh: "城管局", name_en: "Urban management" }],
     })),
     todaySites: vi.fn(async () => [
-      { assignment: { id: "a1", inspector: "inspector1", site_id: alley.id, date: "2026-11-28", note: "重点看井盖", cancelled: false }, site: alley },
+      {
+        assignment: { id: "a1", inspector: "inspector1", site_id: alley.id, date: "2026-11-28", note: "重点看井盖", cancelled: false },
+        site: alley,
+        progress: "not_started" as SiteProgress,
+      },
     ]),
     listSites: vi.fn(async (text: string, siteType: string) =>
       [market, alley].filter((s) => (!siteType || s.site_type === siteType) && (!text || s.name.includes(text))),
@@ -210,7 +219,15 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
       score: { ...inspectionScreen().score, applicable: 1, pass_rate: 0, weighted_score: 0 },
     })),
     finishInspection: vi.fn(async () => {}),
-    addFinding: vi.fn(async (f) => ({ ...f, id: "finding-1", reporter: "inspector1", created_at: 0 })),
+    discardInspection: vi.fn(async (_inspectionId: string) => {}),
+    addFinding: vi.fn(async (f, draftId?: string | null) => ({
+      ...f,
+      id: draftId ?? "finding-1",
+      reporter: "inspector1",
+      created_at: 0,
+    })),
+    findingDraft: vi.fn(async (_form: DraftForm): Promise<FindingDraft> => ({ finding_id: "draft-1", photos: [] })),
+    discardFindingDraft: vi.fn(async (_findingId: string) => {}),
     scanLabel: vi.fn(async (_bytes: ArrayBuffer, _position: Position | null) => alley),
     scanLabelLive: vi.fn(async (_position: Position | null): Promise<Site | null> => alley),
     addPhoto: vi.fn(async (_bytes: ArrayBuffer, meta) => ({

@@ -13,8 +13,11 @@
 //! 5. both files are written durably under the hash, and only then the record is committed with
 //!    [`Store::add_photo`] (photo row and outbox entry in one transaction). A failure at any
 //!    step leaves no file and no record ([`PhotoDir::save`]). A power cut between the rename and
-//!    the commit can leave a whole but unrecorded file: call [`PhotoDir::remove_unrecorded`]
-//!    at start-up.
+//!    the commit can leave a whole but unrecorded file: call [`tidy_at_start`] at start-up.
+//!
+//! A photo taken in the finding form before 保存 goes the same way through
+//! [`PhotoPipeline::capture_draft`], except that its record waits as a draft (see
+//! [`crate::store::drafts`]) until the finding is saved or discarded.
 //!
 //! Decoding, orientation, resampling and encoding are `fieldcheck-photo-codec`'s; its
 //! `turbojpeg` feature (turned on here by this crate's own `turbojpeg` feature, as the desktop
@@ -40,6 +43,7 @@ pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
 pub use watermark::{Stamp, serial, stamp_lines};
 
 use crate::store::Store;
+use crate::store::drafts::DraftForm;
 use fieldcheck_protocol::{CheckInRecord, PhotoKind, PhotoRecord, Position};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -89,6 +93,46 @@ impl<F: PhotoFs> PhotoPipeline<F> {
         store: &mut Store,
         request: &CaptureRequest<'_>,
     ) -> Result<PhotoRecord, PhotoError> {
+        let (photo, record) = self.take(store, request)?;
+        self.dir.save(&photo, &record, |r| store.add_photo(r))?;
+        Ok(record)
+    }
+
+    /// Takes in one photo for a finding not saved yet (`request.finding_id`, the id its form
+    /// picked, see [`Store::finding_draft`]): processed, stamped, signed and stored like
+    /// [`PhotoPipeline::capture`], but its record waits as a draft of `form`, queued only when
+    /// the finding is saved ([`Store::add_finding_as`]).
+    pub fn capture_draft(
+        &self,
+        store: &mut Store,
+        form: &DraftForm,
+        request: &CaptureRequest<'_>,
+    ) -> Result<PhotoRecord, PhotoError> {
+        let (photo, record) = self.take(store, request)?;
+        self.dir
+            .save(&photo, &record, |r| store.add_draft_photo(form, r))?;
+        Ok(record)
+    }
+
+    /// Discards the photos taken for unsaved finding `finding_id` (取消): their records, then
+    /// their files (a file left by a crash in between is removed at the next start by
+    /// [`tidy_at_start`]). Returns how many photos were discarded.
+    pub fn discard_draft(&self, store: &mut Store, finding_id: Uuid) -> Result<usize, PhotoError> {
+        let shas = store
+            .discard_draft(finding_id)
+            .map_err(|e| PhotoError::Record(Box::new(e)))?;
+        for sha in &shas {
+            self.dir.remove_photo(sha)?;
+        }
+        Ok(shas.len())
+    }
+
+    /// Processes, stamps and signs one photo, ready to be stored.
+    fn take(
+        &self,
+        store: &Store,
+        request: &CaptureRequest<'_>,
+    ) -> Result<(ProcessedPhoto, PhotoRecord), PhotoError> {
         self.dir.check_free_space()?;
         let time = self.clock.now();
         let device_id = store.device_id();
@@ -118,8 +162,7 @@ impl<F: PhotoFs> PhotoPipeline<F> {
             marked_from: None,
         };
         self.key.sign(&mut record);
-        self.dir.save(&photo, &record, |r| store.add_photo(r))?;
-        Ok(record)
+        Ok((photo, record))
     }
 
     /// Keeps a marked copy of photo `original` (arrows, circles, text drawn on it on the
@@ -199,4 +242,24 @@ impl<F: PhotoFs> PhotoPipeline<F> {
             .add_check_in(&record)
             .map_err(|e| PhotoError::Record(Box::new(e)))
     }
+}
+
+/// How long photos taken for a finding that was never saved are kept: 7 days. An inspector
+/// who closed the app mid-form finds them again the same day; a form abandoned for a week
+/// is not coming back.
+pub const DRAFT_MAX_AGE_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
+/// Tidies the photo directory at start-up, before any capture runs: drops draft photos taken
+/// more than [`DRAFT_MAX_AGE_MS`] before `now_ms`, then removes every photo file that neither a
+/// record nor a draft keeps (a power cut between a file's rename and its commit, a discard cut
+/// short). Returns how many files were removed.
+pub fn tidy_at_start<F: PhotoFs>(
+    store: &mut Store,
+    dir: &PhotoDir<F>,
+    now_ms: i64,
+) -> Result<usize, PhotoError> {
+    store
+        .drop_drafts_before(now_ms - DRAFT_MAX_AGE_MS)
+        .map_err(|e| PhotoError::Record(Box::new(e)))?;
+    dir.remove_unrecorded(|sha| store.keeps_photo_file(sha))
 }

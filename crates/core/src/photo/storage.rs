@@ -172,6 +172,25 @@ impl<F: PhotoFs> PhotoDir<F> {
         Ok(removed)
     }
 
+    /// Removes the photo named `sha256` and its thumbnail (either may be missing already), and
+    /// makes the removal durable. Only for a photo whose record is gone.
+    pub fn remove_photo(&self, sha256: &str) -> Result<(), PhotoError> {
+        for path in [self.photo_path(sha256), self.thumb_path(sha256)] {
+            match self.fs.remove(&path) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(PhotoError::io("remove photo")(e));
+                }
+                _ => {}
+            }
+        }
+        for dir in [self.root.clone(), self.thumbs()] {
+            self.fs
+                .sync_dir(&dir)
+                .map_err(PhotoError::io("sync photo directory"))?;
+        }
+        Ok(())
+    }
+
     /// Stores the photo and its thumbnail durably under the photo's hash, then calls `commit`
     /// with `record` (one database transaction: the photo row and its outbox entry). If any
     /// step fails, the files this call created are removed and nothing is recorded. A photo

@@ -2,8 +2,9 @@
 //! versioned templates. Written by pack import and (later) by pull; never queued in the outbox.
 
 use super::{Result, Store, StoreError, from_json};
+use fieldcheck_domain::limits::{MAX_PERSON_NAME_CHARS, TextKind, check_text};
 use fieldcheck_domain::pack::Pack;
-use fieldcheck_protocol::{Site, SiteType, Subcategory, Template, Unit};
+use fieldcheck_protocol::{Person, Site, SiteType, Subcategory, Template, Unit};
 use rusqlite::{OptionalExtension, Transaction, params};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -206,6 +207,38 @@ pub(super) fn upsert_unit(tx: &Transaction, u: &Unit) -> Result<()> {
         params![u.code, u.name_zh, u.name_en],
     )?;
     Ok(())
+}
+
+/// Keeps the person's name of an account as the server sent it (an empty name forgets it); a
+/// name that is not one line of at most [`MAX_PERSON_NAME_CHARS`] characters is ignored.
+pub(super) fn upsert_person(tx: &Transaction, p: &Person) -> Result<()> {
+    if p.name.is_empty() {
+        tx.execute("DELETE FROM people WHERE account = ?1", [&p.account])?;
+    } else if p.name.chars().count() <= MAX_PERSON_NAME_CHARS
+        && check_text(&p.name, TextKind::Line, true).is_ok()
+    {
+        tx.execute(
+            "INSERT INTO people (account, name) VALUES (?1, ?2)
+             ON CONFLICT (account) DO UPDATE SET name = excluded.name",
+            params![p.account, p.name],
+        )?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The person's name behind `account` (the account name when the server sent none).
+    pub fn person_name(&self, account: &str) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT name FROM people WHERE account = ?1",
+                [account],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or_else(|| account.to_string()))
+    }
 }
 
 pub(super) fn upsert_subcategory(tx: &Transaction, s: &Subcategory) -> Result<()> {

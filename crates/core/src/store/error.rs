@@ -35,6 +35,20 @@ pub enum StoreError {
     /// The inspection is finished and can no longer change.
     #[error("检查 {0} 已完成，不能再修改 / inspection {0} is already finished")]
     InspectionFinished(Uuid),
+    /// The inspection was discarded (放弃) and can no longer change.
+    #[error("这次检查已放弃，不能再修改 / this inspection was discarded and can no longer change")]
+    InspectionDiscarded(Uuid),
+    /// An inspection that recorded problems or photos is finished, never discarded: what it
+    /// recorded goes to the office.
+    #[error(
+        "本次检查已记录 {findings} 个问题、{photos} 张照片，不能放弃；请完成检查，问题会照常上报 / this inspection has recorded {findings} problem(s) and {photos} photo(s), so it cannot be discarded: finish it and they are reported as usual"
+    )]
+    DiscardWithFindings {
+        /// Findings recorded in the inspection.
+        findings: u64,
+        /// Photos recorded in it (with its findings or on their own).
+        photos: u64,
+    },
     /// The item is not in the inspection's template.
     #[error(
         "测评内容 {item} 不在模板 {template} 第 {version} 版中 / item {item} is not in template {template} version {version}"

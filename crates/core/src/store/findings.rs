@@ -1,12 +1,13 @@
 //! Findings, their photo records, and their append-only rectification log.
 
+use super::drafts::take_drafts;
 use super::inspections::unix_millis_now;
 use super::validate;
 use super::{Result, Store, StoreError, enqueue, from_json};
 use fieldcheck_domain::limits::{TextKind, is_sha256};
 use fieldcheck_domain::rectification::{Status, StepFault, derive_status, needs_evidence};
 use fieldcheck_protocol::{
-    Category, FindingRecord, PhotoRecord, Position, Record, RectificationAction,
+    Category, FindingNumber, FindingRecord, PhotoRecord, Position, Record, RectificationAction,
     RectificationEventRecord, Role, Severity,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
@@ -66,20 +67,36 @@ pub struct NewRectification {
 
 impl Store {
     /// Records a finding and queues it. Its status starts as [`Status::Open`].
-    pub fn add_finding(&mut self, mut new: NewFinding) -> Result<FindingRecord> {
+    pub fn add_finding(&mut self, new: NewFinding) -> Result<FindingRecord> {
+        self.add_finding_as(Uuid::now_v7(), new)
+    }
+
+    /// Records a finding under the id its form picked when it opened
+    /// ([`Store::finding_draft`]), and queues it; the photos taken for it before (its draft
+    /// photos) are recorded and queued after it in the same transaction, in the order they
+    /// were taken. Refused if a finding with this id is saved already, or if its draft photos
+    /// were taken at another site.
+    pub fn add_finding_as(&mut self, id: Uuid, mut new: NewFinding) -> Result<FindingRecord> {
+        if self.finding(id).is_ok() {
+            return Err(StoreError::invalid(
+                "finding_id",
+                "this finding is saved already",
+                "该问题已保存",
+            ));
+        }
+        if self.drafts_elsewhere(id, new.site_id)? {
+            return Err(StoreError::invalid(
+                "site_id",
+                "the photos taken for this finding are of another site",
+                "该问题已拍的照片属于其他站点",
+            ));
+        }
         new.description = new.description.trim().to_string();
         new.unit = new.unit.filter(|u| !u.trim().is_empty());
         new.deadline = new.deadline.filter(|d| !d.trim().is_empty());
         self.site(new.site_id)?;
         if let Some(inspection_id) = new.inspection_id {
-            let inspection = self.inspection(inspection_id)?;
-            if inspection.site_id != new.site_id {
-                return Err(StoreError::invalid(
-                    "inspection_id",
-                    "the inspection is of another site",
-                    "该检查属于其他站点",
-                ));
-            }
+            let inspection = self.open_inspection_at(inspection_id, new.site_id)?;
             if let Some(code) = &new.item_code {
                 let template =
                     self.template(&inspection.template_id, inspection.template_version)?;
@@ -107,39 +124,46 @@ impl Store {
         validate::position(&new.position)?;
         validate::date("deadline", &new.deadline)?;
         let device_id = self.device_id;
-        self.write(|tx, hlc| {
-            let record = FindingRecord {
-                id: Uuid::now_v7(),
-                site_id: new.site_id,
-                inspection_id: new.inspection_id,
-                item_code: new.item_code,
-                category: new.category,
-                subcategory: new.subcategory,
-                description: new.description,
-                severity: new.severity,
-                position: new.position,
-                unit: new.unit,
-                deadline: new.deadline,
-                same_day: new.same_day,
-                reporter: new.reporter,
-                device_id,
-                created_at: unix_millis_now(),
-                hlc,
-            };
-            tx.execute(
-                "INSERT INTO findings (id, site_id, inspection_id, status, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    record.id.to_string(),
-                    record.site_id.to_string(),
-                    record.inspection_id.map(|i| i.to_string()),
-                    Status::Open.as_str(),
-                    record.created_at,
-                    serde_json::to_string(&record)?
-                ],
-            )?;
-            enqueue(tx, hlc, &Record::Finding(record.clone()))?;
-            Ok(record)
-        })
+        let hlc = self.clock.now();
+        let tx = self.conn.transaction()?;
+        let record = FindingRecord {
+            id,
+            site_id: new.site_id,
+            inspection_id: new.inspection_id,
+            item_code: new.item_code,
+            category: new.category,
+            subcategory: new.subcategory,
+            description: new.description,
+            severity: new.severity,
+            position: new.position,
+            unit: new.unit,
+            deadline: new.deadline,
+            same_day: new.same_day,
+            reporter: new.reporter,
+            device_id,
+            created_at: unix_millis_now(),
+            hlc,
+        };
+        tx.execute(
+            "INSERT INTO findings (id, site_id, inspection_id, status, created_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                record.id.to_string(),
+                record.site_id.to_string(),
+                record.inspection_id.map(|i| i.to_string()),
+                Status::Open.as_str(),
+                record.created_at,
+                serde_json::to_string(&record)?
+            ],
+        )?;
+        enqueue(&tx, hlc, &Record::Finding(record.clone()))?;
+        // The photos come after their finding, each with its own stamp, as if taken now.
+        for mut photo in take_drafts(&tx, id)? {
+            photo.hlc = self.clock.now();
+            insert_photo(&tx, &photo)?;
+            enqueue(&tx, photo.hlc, &Record::Photo(photo))?;
+        }
+        tx.commit()?;
+        Ok(record)
     }
 
     /// The finding with this id.
@@ -186,8 +210,10 @@ impl Store {
         if let Some(f) = photo.finding_id {
             self.finding(f)?;
         }
-        if let Some(i) = photo.inspection_id {
-            self.inspection(i)?;
+        if let Some(i) = photo.inspection_id
+            && self.inspection(i)?.discarded_at.is_some()
+        {
+            return Err(StoreError::InspectionDiscarded(i));
         }
         if photo.width == 0 || photo.height == 0 || photo.size_bytes == 0 {
             return Err(StoreError::invalid(
@@ -200,20 +226,7 @@ impl Store {
         self.write(|tx, hlc| {
             let mut record = photo.clone();
             record.hlc = hlc;
-            let inserted = tx.execute(
-                "INSERT INTO photos (sha256, finding_id, inspection_id, kind, body) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (sha256) DO NOTHING",
-                params![
-                    record.sha256,
-                    record.finding_id.map(|i| i.to_string()),
-                    record.inspection_id.map(|i| i.to_string()),
-                    record.kind.as_str(),
-                    serde_json::to_string(&record)?
-                ],
-            )?;
-            if inserted == 0 {
-                return Err(StoreError::DuplicatePhoto(record.sha256));
-            }
+            insert_photo(tx, &record)?;
             enqueue(tx, hlc, &Record::Photo(record))?;
             Ok(())
         })
@@ -323,6 +336,20 @@ impl Store {
         log_in(&self.conn, finding_id)
     }
 
+    /// The short number the server gave finding `finding_id` (问题编号), once the tablet has
+    /// synced since; `None` before, or for a finding it does not hold.
+    pub fn finding_number(&self, finding_id: Uuid) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT number FROM findings WHERE id = ?1",
+                [finding_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten())
+    }
+
     /// The finding's current status, derived from its log.
     pub fn finding_status(&self, finding_id: Uuid) -> Result<Status> {
         let status: Option<String> = self
@@ -385,6 +412,27 @@ impl Store {
     }
 }
 
+/// Inserts the row of a photo taken on this tablet; a hash recorded already (or waiting as a
+/// draft) is refused.
+fn insert_photo(tx: &Transaction, record: &PhotoRecord) -> Result<()> {
+    let inserted = tx.execute(
+        "INSERT INTO photos (sha256, finding_id, inspection_id, kind, body)
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM photo_drafts WHERE sha256 = ?1)
+         ON CONFLICT (sha256) DO NOTHING",
+        params![
+            record.sha256,
+            record.finding_id.map(|i| i.to_string()),
+            record.inspection_id.map(|i| i.to_string()),
+            record.kind.as_str(),
+            serde_json::to_string(record)?
+        ],
+    )?;
+    if inserted == 0 {
+        return Err(StoreError::DuplicatePhoto(record.sha256.clone()));
+    }
+    Ok(())
+}
+
 /// Inserts a finding recorded elsewhere, once (a replay, or this tablet's own finding coming
 /// back, is ignored). A finding of a site this tablet does not know is skipped: it could not be
 /// shown or re-checked here. Its status comes from the events that follow it.
@@ -402,6 +450,18 @@ pub(super) fn insert_remote_finding(tx: &Transaction, f: &FindingRecord) -> Resu
             serde_json::to_string(f)?
         ],
     )?;
+    Ok(())
+}
+
+/// Records the short number the server gave a finding this tablet holds (others are skipped,
+/// and so is anything that is not a number).
+pub(super) fn set_number(tx: &Transaction, n: &FindingNumber) -> Result<()> {
+    if fieldcheck_domain::finding_number::is_valid(&n.number) {
+        tx.execute(
+            "UPDATE findings SET number = ?2 WHERE id = ?1",
+            params![n.finding_id.to_string(), n.number],
+        )?;
+    }
     Ok(())
 }
 

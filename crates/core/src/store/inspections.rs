@@ -9,6 +9,8 @@ use fieldcheck_protocol::{
     Site, Template,
 };
 use rusqlite::{OptionalExtension, Transaction, params};
+use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use uuid::Uuid;
@@ -69,6 +71,7 @@ impl Store {
             started_at: unix_millis_now(),
             finished_at: None,
             position: new.position,
+            discarded_at: None,
         };
         self.write(|tx, hlc| {
             tx.execute(
@@ -89,12 +92,10 @@ impl Store {
         Ok(record)
     }
 
-    /// Finishes an inspection. Finishing it twice is an error.
+    /// Finishes an inspection. Finishing it twice, or a discarded one, is an error.
     pub fn finish_inspection(&mut self, id: Uuid) -> Result<InspectionRecord> {
         let mut record = self.inspection(id)?;
-        if record.finished_at.is_some() {
-            return Err(StoreError::InspectionFinished(id));
-        }
+        still_open(&record)?;
         record.finished_at = Some(unix_millis_now().max(record.started_at));
         self.write(|tx, hlc| {
             let changed = tx.execute(
@@ -110,16 +111,107 @@ impl Store {
         Ok(record)
     }
 
+    /// Discards an unfinished inspection (放弃本次检查: started by accident, or at the wrong
+    /// site) and queues the discard, so that the server and the office see it discarded
+    /// however much of it was synced already. Its answers stay stored as they were, counted
+    /// nowhere. Refused for a finished or already discarded inspection, and for one that
+    /// recorded findings or photos: those are real problems for the office, so the inspection
+    /// is finished instead and nothing it recorded is lost.
+    pub fn discard_inspection(&mut self, id: Uuid) -> Result<InspectionRecord> {
+        let mut record = self.inspection(id)?;
+        still_open(&record)?;
+        let (findings, photos): (i64, i64) = self.conn.query_row(
+            "SELECT (SELECT COUNT(*) FROM findings WHERE inspection_id = ?1),
+                    (SELECT COUNT(*) FROM photos WHERE inspection_id = ?1
+                       OR finding_id IN (SELECT id FROM findings WHERE inspection_id = ?1))",
+            [id.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if findings + photos > 0 {
+            return Err(StoreError::DiscardWithFindings {
+                findings: findings as u64,
+                photos: photos as u64,
+            });
+        }
+        record.discarded_at = Some(unix_millis_now().max(record.started_at));
+        self.write(|tx, hlc| {
+            let changed = tx.execute(
+                "UPDATE inspections SET discarded_at = ?2, body = ?3
+                 WHERE id = ?1 AND finished_at IS NULL AND discarded_at IS NULL",
+                params![
+                    id.to_string(),
+                    record.discarded_at,
+                    serde_json::to_string(&record)?
+                ],
+            )?;
+            if changed != 1 {
+                return Err(StoreError::InspectionDiscarded(id));
+            }
+            enqueue(tx, hlc, &Record::Inspection(record.clone()))?;
+            Ok(())
+        })?;
+        Ok(record)
+    }
+
+    /// Where the inspector is with each site on China-time day `date` (`YYYY-MM-DD`), from
+    /// the inspections started that day on this tablet: done once one of them is finished, in
+    /// progress while one is open. Sites without a (not discarded) inspection that day are
+    /// absent: [`SiteProgress::NotStarted`].
+    pub fn progress_on(&self, date: &str) -> Result<HashMap<Uuid, SiteProgress>> {
+        let Some(from) = fieldcheck_domain::china_time::china_midnight(date) else {
+            return Err(StoreError::invalid(
+                "date",
+                "is not a YYYY-MM-DD day",
+                "不是有效日期",
+            ));
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT body FROM inspections
+             WHERE started_at >= ?1 AND started_at < ?2 AND discarded_at IS NULL",
+        )?;
+        let rows = stmt.query_map(params![from, from + 86_400_000], |r| r.get::<_, String>(0))?;
+        let mut out: HashMap<Uuid, SiteProgress> = HashMap::new();
+        for body in rows {
+            let inspection: InspectionRecord = from_json(body?)?;
+            let progress = if inspection.finished_at.is_some() {
+                SiteProgress::Done
+            } else {
+                SiteProgress::InProgress
+            };
+            let entry = out.entry(inspection.site_id).or_insert(progress);
+            *entry = (*entry).max(progress);
+        }
+        Ok(out)
+    }
+
+    /// Inspection `id`, when work may still be added to it at `site`: not discarded and of
+    /// that site (a finding's form and its draft photos ask this).
+    pub(super) fn open_inspection_at(&self, id: Uuid, site: Uuid) -> Result<InspectionRecord> {
+        let inspection = self.inspection(id)?;
+        if inspection.discarded_at.is_some() {
+            return Err(StoreError::InspectionDiscarded(id));
+        }
+        if inspection.site_id != site {
+            return Err(StoreError::invalid(
+                "inspection_id",
+                "the inspection is of another site",
+                "该检查属于其他站点",
+            ));
+        }
+        Ok(inspection)
+    }
+
     /// The inspection with this id.
     pub fn inspection(&self, id: Uuid) -> Result<InspectionRecord> {
         inspection_in(&self.conn, id)
     }
 
-    /// Inspections started and not finished, oldest first: what to offer to resume after a
-    /// restart.
+    /// Inspections started and neither finished nor discarded, oldest first: what to offer to
+    /// resume after a restart.
     pub fn unfinished_inspections(&self) -> Result<Vec<InspectionRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM inspections WHERE finished_at IS NULL ORDER BY started_at",
+            "SELECT body FROM inspections WHERE finished_at IS NULL AND discarded_at IS NULL
+             ORDER BY started_at",
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         rows.map(|r| from_json(r?)).collect()
@@ -135,10 +227,11 @@ impl Store {
         rows.map(|r| from_json(r?)).collect()
     }
 
-    /// The latest inspections of a site, newest first.
+    /// The latest inspections of a site that were not discarded, newest first.
     pub fn recent_inspections(&self, site_id: Uuid, limit: u32) -> Result<Vec<InspectionRecord>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT body FROM inspections WHERE site_id = ?1 ORDER BY started_at DESC LIMIT ?2",
+            "SELECT body FROM inspections WHERE site_id = ?1 AND discarded_at IS NULL
+             ORDER BY started_at DESC LIMIT ?2",
         )?;
         let rows = stmt.query_map(params![site_id.to_string(), limit], |r| {
             r.get::<_, String>(0)
@@ -147,7 +240,8 @@ impl Store {
     }
 
     /// Records the answer to one item, replacing an earlier answer to the same item, and queues
-    /// it. The value must suit the item's kind; the inspection must not be finished.
+    /// it. The value must suit the item's kind; the inspection must be neither finished nor
+    /// discarded.
     pub fn record_result(
         &mut self,
         inspection_id: Uuid,
@@ -156,9 +250,7 @@ impl Store {
         note: &str,
     ) -> Result<ItemResultRecord> {
         let inspection = self.inspection(inspection_id)?;
-        if inspection.finished_at.is_some() {
-            return Err(StoreError::InspectionFinished(inspection_id));
-        }
+        still_open(&inspection)?;
         let template = self.template(&inspection.template_id, inspection.template_version)?;
         let item = template
             .items
@@ -234,6 +326,30 @@ impl Store {
             score,
         })
     }
+}
+
+/// Where an inspector is with a site on a day, in the order a day goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum SiteProgress {
+    /// 未开始: no inspection (or only a discarded one).
+    NotStarted,
+    /// 进行中: an inspection started and not finished.
+    InProgress,
+    /// 已完成: an inspection finished.
+    Done,
+}
+
+/// Refuses a change to a finished or discarded inspection.
+fn still_open(inspection: &InspectionRecord) -> Result<()> {
+    if inspection.finished_at.is_some() {
+        return Err(StoreError::InspectionFinished(inspection.id));
+    }
+    if inspection.discarded_at.is_some() {
+        return Err(StoreError::InspectionDiscarded(inspection.id));
+    }
+    Ok(())
 }
 
 /// Refuses a value that does not suit the item's kind, and out-of-range numbers.

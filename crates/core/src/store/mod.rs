@@ -7,17 +7,20 @@
 //!
 //! Submodules group the typed API: [`catalog`] (server-owned data: site types, sites, units,
 //! taxonomy, templates), [`inspections`] (inspections and item results), [`findings`]
-//! (findings, photo records and rectification events), [`outbox`], scores read from the
+//! (findings, photo records and rectification events), [`drafts`] (photos of a finding not
+//! saved yet), [`outbox`], scores read from the
 //! stored answers, and the pulled assignments behind [`Store::assignments_for`].
 
 mod assignments;
 pub mod catalog;
 mod check_ins;
+pub mod drafts;
 mod error;
 pub mod findings;
 pub mod inspections;
 pub mod outbox;
 pub mod photo_cache;
+pub mod rechecks;
 mod schema;
 mod scores;
 pub mod sync_state;

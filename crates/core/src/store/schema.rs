@@ -159,6 +159,49 @@ CREATE INDEX check_ins_by_site ON check_ins (site_id, at);
 ALTER TABLE sync_state ADD COLUMN scope_version INTEGER;
 "#;
 
+/// Seventh schema: an inspection discarded unfinished (放弃本次检查) keeps its row, marked
+/// when; it is no longer offered for resuming and counts nowhere.
+const V7: &str = r#"
+ALTER TABLE inspections ADD COLUMN discarded_at INTEGER;
+DROP INDEX inspections_unfinished;
+CREATE INDEX inspections_unfinished ON inspections (started_at)
+    WHERE finished_at IS NULL AND discarded_at IS NULL;
+"#;
+
+/// Eighth schema: findings' short numbers (问题编号) as the server gave them, and the
+/// signed-in person's name (姓名) that photos print.
+const V8: &str = r#"
+ALTER TABLE findings ADD COLUMN number TEXT;
+ALTER TABLE sync_state ADD COLUMN display_name TEXT;
+"#;
+
+/// Ninth schema: photos taken for a finding whose form is not saved yet (草稿照片). Kept, with
+/// their files, until the finding is saved (then they move to `photos` and are queued after it)
+/// or discarded; never queued or uploaded on their own. The form they were taken in (site,
+/// inspection, item) finds them again after the app was closed.
+const V9: &str = r#"
+CREATE TABLE photo_drafts (
+    sha256 TEXT PRIMARY KEY,
+    finding_id TEXT NOT NULL,
+    site_id TEXT NOT NULL,
+    inspection_id TEXT,
+    item_code TEXT,
+    captured_at INTEGER NOT NULL,
+    body TEXT NOT NULL
+) STRICT;
+CREATE INDEX photo_drafts_by_form ON photo_drafts (site_id, inspection_id, item_code);
+CREATE INDEX photo_drafts_by_finding ON photo_drafts (finding_id);
+"#;
+
+/// Tenth schema: people's names (姓名) behind accounts, as the server sends them, for showing
+/// who recorded a finding or took a step.
+const V10: &str = r#"
+CREATE TABLE people (
+    account TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+) STRICT;
+"#;
+
 /// The trigger that keeps rectification events from being deleted, as created by the first
 /// schema; [`super::Store::wipe`] drops it for the wipe and creates it again.
 pub(super) const RECTIFICATION_NO_DELETE: &str = "CREATE TRIGGER rectification_no_delete BEFORE DELETE ON rectification_events BEGIN SELECT RAISE(ABORT, 'the rectification log is append-only'); END;";
@@ -172,6 +215,10 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(V4),
         M::up(V5),
         M::up(V6),
+        M::up(V7),
+        M::up(V8),
+        M::up(V9),
+        M::up(V10),
     ])
 }
 

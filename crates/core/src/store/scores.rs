@@ -1,7 +1,7 @@
 //! Scores read from the store: an inspection's live score, and pools per site and site type.
 
 use super::{Result, Store};
-use fieldcheck_domain::scoring::{Score, ScoreAggregate, score_inspection};
+use fieldcheck_domain::scoring::{Score, ScoreAggregate, counts_in_scores, score_inspection};
 use fieldcheck_protocol::{ItemResultRecord, ItemValue};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -20,7 +20,8 @@ impl Store {
     /// The pooled score of a site's finished inspections.
     pub fn site_score(&self, site_id: Uuid) -> Result<Score> {
         let mut pool = ScoreAggregate::default();
-        for inspection in self.finished_inspections(Some(site_id))? {
+        let counted = self.finished_inspections(Some(site_id))?;
+        for inspection in counted.iter().filter(|i| counts_in_scores(i)) {
             let template = self.template(&inspection.template_id, inspection.template_version)?;
             pool.add(&template, &pairs(&self.results(inspection.id)?));
         }
@@ -30,7 +31,8 @@ impl Store {
     /// The pooled score of every site type's finished inspections, by site type code.
     pub fn scores_by_site_type(&self) -> Result<BTreeMap<String, Score>> {
         let mut pools: BTreeMap<String, ScoreAggregate> = BTreeMap::new();
-        for inspection in self.finished_inspections(None)? {
+        let counted = self.finished_inspections(None)?;
+        for inspection in counted.iter().filter(|i| counts_in_scores(i)) {
             let template = self.template(&inspection.template_id, inspection.template_version)?;
             pools
                 .entry(template.site_type.clone())

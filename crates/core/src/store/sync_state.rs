@@ -28,13 +28,16 @@ pub struct SyncState {
     /// The account's scope version the pulled copy was pulled under (none before the first
     /// scoped pull).
     pub scope_version: Option<u64>,
+    /// The signed-in person's name (姓名) as the server gave it at sign-in (none from servers
+    /// before names).
+    pub display_name: Option<String>,
 }
 
 impl Store {
     /// The sync bookkeeping.
     pub fn sync_state(&self) -> Result<SyncState> {
         Ok(self.conn.query_row(
-            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error, county_id, scope_version FROM sync_state",
+            "SELECT server_url, token, username, pull_cursor, last_success_ms, last_error, county_id, scope_version, display_name FROM sync_state",
             [],
             |r| {
                 Ok(SyncState {
@@ -48,6 +51,7 @@ impl Store {
                         .get::<_, Option<String>>(6)?
                         .and_then(|c| Uuid::try_parse(&c).ok()),
                     scope_version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+                    display_name: r.get(8)?,
                 })
             },
         )?)
@@ -71,6 +75,13 @@ impl Store {
             "UPDATE sync_state SET county_id = ?1",
             [county.map(|c| c.to_string())],
         )?;
+        Ok(())
+    }
+
+    /// Keeps the person's name the last sign-in reported (none from older servers).
+    pub fn save_display_name(&mut self, name: Option<&str>) -> Result<()> {
+        self.conn
+            .execute("UPDATE sync_state SET display_name = ?1", [name])?;
         Ok(())
     }
 
@@ -146,6 +157,8 @@ impl Store {
                     }
                 }
                 ChangeItem::Photo(p) => findings::insert_remote_photo(&tx, p)?,
+                ChangeItem::FindingNumber(n) => findings::set_number(&tx, n)?,
+                ChangeItem::Person(p) => catalog::upsert_person(&tx, p)?,
             }
         }
         tx.execute(

@@ -21,6 +21,9 @@ pub(crate) fn tiny_pack() -> Pack {
         text_zh: format!("条目 {code}"),
         title_en: format!("Item {code}"),
         standard_zh: "标准".into(),
+        standard_en: None,
+        subcategory: None,
+        unit: None,
         kind,
         weight: 1.0,
         photo_required: false,
@@ -201,7 +204,11 @@ fn upgrades_a_database_made_by_the_first_schema() {
         .conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(v, 6);
+    assert_eq!(v, 10);
+    assert!(
+        store.keeps_photo_file(&"0".repeat(64)).is_ok(),
+        "the draft photos' table is there"
+    );
     assert_eq!(store.site_types().unwrap()[0].name_zh, "集贸市场");
     let idx: i64 = store
         .conn
@@ -763,4 +770,202 @@ fn photo_record(store: &Store, pair: &str, finding: Uuid, kind: PhotoKind) -> Ph
         hlc: Hlc::ZERO,
         marked_from: None,
     }
+}
+
+/// Issue #17 item 9: an accidental 开始检查 is discarded after part of it was synced; the
+/// discard is queued as the inspection's next state (so the server sees it), the answers stay,
+/// and nothing more can be written to it.
+#[test]
+fn discarding_an_accidental_start_is_queued_and_closes_the_inspection() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let (i, s) = {
+        let mut store = Store::open(&path).unwrap();
+        store.import_pack(&tiny_pack()).unwrap();
+        let s = site("back_alley", "实验小学片区");
+        store.upsert_site(&s).unwrap();
+        let i = start(&mut store, &s);
+        store
+            .record_result(i.id, "BA-01", ItemValue::NonCompliant, "")
+            .unwrap();
+        // The start and the answer reached the server before the inspector noticed.
+        assert_eq!(store.ack_outbox(2).unwrap(), 2);
+        let discarded = store.discard_inspection(i.id).unwrap();
+        assert!(discarded.discarded_at.unwrap() >= i.started_at);
+        assert_eq!(discarded.finished_at, None);
+        (i, s)
+    };
+    // Reopened: the discard is on disk and queued exactly once, after the acknowledged part.
+    let mut store = Store::open(&path).unwrap();
+    let pending = store.outbox_pending(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].seq, 3);
+    match &pending[0].record {
+        Record::Inspection(r) => assert!(r.id == i.id && r.discarded_at.is_some(), "{r:?}"),
+        other => panic!("queued {other:?}"),
+    }
+    assert!(store.unfinished_inspections().unwrap().is_empty());
+    assert!(store.recent_inspections(s.id, 10).unwrap().is_empty());
+    assert_eq!(store.results(i.id).unwrap().len(), 1);
+    let today = fieldcheck_domain::china_time::china_date(i.started_at);
+    assert!(store.progress_on(&today).unwrap().is_empty());
+    for refused in [
+        store
+            .record_result(i.id, "BA-01", ItemValue::Compliant, "")
+            .map(|_| ()),
+        store.finish_inspection(i.id).map(|_| ()),
+        store.discard_inspection(i.id).map(|_| ()),
+        store.add_finding(finding(&s, Some(i.id))).map(|_| ()),
+    ] {
+        assert!(
+            matches!(refused, Err(StoreError::InspectionDiscarded(id)) if id == i.id),
+            "{refused:?}"
+        );
+    }
+    assert_eq!(store.outbox_pending(10).unwrap().len(), 1);
+}
+
+/// A finished inspection, and one that recorded a finding, cannot be discarded: the finding
+/// is a real problem for the office. Nothing is queued by the refusal.
+#[test]
+fn an_inspection_that_recorded_a_finding_or_finished_is_not_discarded() {
+    let (_dir, mut store, s) = fixture();
+    let i = start(&mut store, &s);
+    store
+        .record_result(i.id, "BA-01", ItemValue::NonCompliant, "")
+        .unwrap();
+    store.add_finding(finding(&s, Some(i.id))).unwrap();
+    let queued = store.outbox_pending(100).unwrap().len();
+    let refused = store.discard_inspection(i.id);
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::DiscardWithFindings {
+                findings: 1,
+                photos: 0
+            })
+        ),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .unwrap_err()
+            .to_string()
+            .starts_with("本次检查已记录 1 个问题")
+    );
+    assert_eq!(store.outbox_pending(100).unwrap().len(), queued);
+    assert_eq!(store.unfinished_inspections().unwrap().len(), 1);
+    let done = start(&mut store, &s);
+    store.finish_inspection(done.id).unwrap();
+    assert!(matches!(
+        store.discard_inspection(done.id),
+        Err(StoreError::InspectionFinished(_))
+    ));
+}
+
+/// Today's list: a site with a finished inspection today is done, one with an open one in
+/// progress; a discarded one leaves its site not started, and other days do not count.
+#[test]
+fn progress_on_a_day_marks_sites_done_and_in_progress() {
+    let (_dir, mut store, done_site) = fixture();
+    let open_site = site("back_alley", "和平巷");
+    let dropped_site = site("back_alley", "光明巷");
+    for s in [&open_site, &dropped_site] {
+        store.upsert_site(s).unwrap();
+    }
+    let first = start(&mut store, &done_site);
+    store.finish_inspection(first.id).unwrap();
+    start(&mut store, &done_site); // a second look, still open: the site stays done
+    start(&mut store, &open_site);
+    let dropped = start(&mut store, &dropped_site);
+    store.discard_inspection(dropped.id).unwrap();
+    let today = fieldcheck_domain::china_time::china_date(first.started_at);
+    let progress = store.progress_on(&today).unwrap();
+    assert_eq!(progress.len(), 2, "{progress:?}");
+    assert_eq!(progress[&done_site.id], inspections::SiteProgress::Done);
+    assert_eq!(
+        progress[&open_site.id],
+        inspections::SiteProgress::InProgress
+    );
+    let tomorrow = fieldcheck_domain::china_time::china_date(first.started_at + 86_400_000);
+    assert!(store.progress_on(&tomorrow).unwrap().is_empty());
+    assert!(store.progress_on("2026-13-01").is_err());
+}
+
+#[test]
+fn the_servers_short_number_reaches_the_finding_it_names_and_nothing_else() {
+    use fieldcheck_protocol::{Change, ChangeItem, FindingNumber};
+    let (_d, mut store, site) = fixture();
+    let i = start(&mut store, &site);
+    let mine = store.add_finding(finding(&site, Some(i.id))).unwrap();
+    assert_eq!(store.finding_number(mine.id).unwrap(), None, "before sync");
+    let number = |seq, finding_id, number: &str| Change {
+        seq,
+        item: ChangeItem::FindingNumber(FindingNumber {
+            finding_id,
+            number: number.into(),
+        }),
+    };
+    let unknown = Uuid::now_v7();
+    let queued = store.outbox_stats().unwrap().last_seq;
+    let changes = [
+        number(1, mine.id, "20261201-003"),
+        number(2, unknown, "20261201-004"),
+    ];
+    store.apply_pull(&page(&changes, 2)).unwrap();
+    assert_eq!(
+        store.finding_number(mine.id).unwrap().as_deref(),
+        Some("20261201-003")
+    );
+    assert_eq!(
+        store.finding_number(unknown).unwrap(),
+        None,
+        "not held here"
+    );
+    // Something that is not a number never replaces one.
+    let bad = [number(3, mine.id, "<script>alert(1)</script>")];
+    store.apply_pull(&page(&bad, 3)).unwrap();
+    assert_eq!(
+        store.finding_number(mine.id).unwrap().as_deref(),
+        Some("20261201-003")
+    );
+    assert_eq!(
+        store.outbox_stats().unwrap().last_seq,
+        queued,
+        "nothing queued"
+    );
+}
+
+#[test]
+fn people_names_follow_the_server_and_a_bad_one_is_ignored() {
+    use fieldcheck_protocol::{Change, ChangeItem, Person};
+    let (_d, mut store, _site) = fixture();
+    let person = |seq, name: &str| Change {
+        seq,
+        item: ChangeItem::Person(Person {
+            account: "inspector1".into(),
+            name: name.into(),
+        }),
+    };
+    assert_eq!(store.person_name("inspector1").unwrap(), "inspector1");
+    store.apply_pull(&page(&[person(1, "张伟")], 1)).unwrap();
+    assert_eq!(store.person_name("inspector1").unwrap(), "张伟");
+    let too_long = "张".repeat(33);
+    store
+        .apply_pull(&page(&[person(2, &too_long), person(3, "张\u{202E}伟")], 3))
+        .unwrap();
+    assert_eq!(store.person_name("inspector1").unwrap(), "张伟", "kept");
+    store.apply_pull(&page(&[person(4, "")], 4)).unwrap();
+    assert_eq!(
+        store.person_name("inspector1").unwrap(),
+        "inspector1",
+        "an empty name forgets it"
+    );
+    store.apply_pull(&page(&[person(5, "李娜")], 5)).unwrap();
+    store.wipe().unwrap();
+    assert_eq!(
+        store.person_name("inspector1").unwrap(),
+        "inspector1",
+        "wiped"
+    );
 }

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 /// Tables holding data, children before parents so that foreign keys hold at every step.
 const DATA_TABLES: &[&str] = &[
+    "photo_drafts",
     "check_ins",
     "photo_cache",
     "rectification_events",
@@ -23,6 +24,7 @@ const DATA_TABLES: &[&str] = &[
     "subcategories",
     "units",
     "site_types",
+    "people",
 ];
 
 impl Store {

@@ -112,12 +112,21 @@ impl SyncEngine {
             device_label: format!("巡查平板 {}", &device_id.simple().to_string()[24..]),
             protocol_version: PROTOCOL_VERSION,
         };
-        let resp = api::login(server_url, &req, self.timeouts).await?;
+        let resp = api::login(server_url, &req, self.timeouts)
+            .await
+            .map_err(|e| match e {
+                SyncError::NoSignal(detail) => SyncError::Unreachable {
+                    url: server_url.to_string(),
+                    detail,
+                },
+                other => other,
+            })?;
         self.clock.observe_server_time(resp.server_time_ms);
         let mut store = self.store();
         let _ = store.clock().merge(resp.server_hlc);
         store.save_login(server_url, &resp.username, &resp.token)?;
         store.save_county(resp.county_id)?;
+        store.save_display_name(resp.display_name.as_deref())?;
         Ok(())
     }
 

@@ -5,13 +5,28 @@ use std::time::Duration;
 
 /// Why a sync session stopped. Unsynced work is never dropped because of any of these: it stays
 /// in the outbox until the server acknowledges it.
+///
+/// Each message is one sentence in Chinese, ` / `, the same in English; technical details
+/// (the HTTP client's words, which name the URL) follow on a line of their own, which the app
+/// shows only behind 详情.
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
     /// The server could not be reached (no signal, server down, cut off mid-way).
     #[error(
-        "没有网络信号或服务器无法连接，记录已安全保存在本机，有信号时会自动同步 / no signal or the server cannot be reached; your work is saved on this tablet and will sync when there is signal ({0})"
+        "没有网络信号或服务器无法连接，记录已安全保存在本机，有信号时会自动同步 / no signal or the server cannot be reached; your work is saved on this tablet and will sync when there is signal\n{0}"
     )]
     NoSignal(String),
+    /// The server could not be reached at sign-in: there is no work yet, so the address or
+    /// the network is what to check.
+    #[error(
+        "无法连接服务器 {url}，请检查网络和服务器地址 / cannot reach the server {url}: check the network and the server address\n{detail}"
+    )]
+    Unreachable {
+        /// The server address as typed.
+        url: String,
+        /// The HTTP client's words.
+        detail: String,
+    },
     /// No login on this tablet yet.
     #[error("尚未登录，请先登录 / not signed in: sign in first")]
     NotSignedIn,
@@ -73,7 +88,7 @@ impl SyncError {
     /// Login, revocation and refused records need a person first.
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::NoSignal(_) | SyncError::Busy { .. } => true,
+            SyncError::NoSignal(_) | SyncError::Unreachable { .. } | SyncError::Busy { .. } => true,
             SyncError::Server { status, .. } => *status >= 500,
             _ => false,
         }

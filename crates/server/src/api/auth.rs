@@ -126,6 +126,7 @@ pub async fn login(
         token,
         token_expires_at: expires,
         device_id: req.device_id,
+        display_name: Some(user.shown_name().to_string()),
         username: user.name,
         role: user.role,
         unit: user.unit,

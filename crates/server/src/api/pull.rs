@@ -9,7 +9,7 @@ use crate::auth::Caller;
 use crate::error::ApiResult;
 use axum::Json;
 use axum::extract::State;
-use fieldcheck_protocol::{Change, ChangeItem, PullRequest, PullResponse};
+use fieldcheck_protocol::{Change, PullRequest, PullResponse};
 
 /// Default page size.
 const DEFAULT_PAGE: u32 = 200;
@@ -45,8 +45,8 @@ pub async fn pull(
         changes: page
             .changes
             .into_iter()
-            // Tablets before protocol 3 cannot read photo records.
-            .filter(|r| req.protocol_version >= 3 || !matches!(r.item, ChangeItem::Photo(_)))
+            // Older tablets cannot read the items added after them.
+            .filter(|r| r.item.min_protocol() <= req.protocol_version)
             .map(|r| Change {
                 seq: r.seq,
                 item: r.item,

@@ -1,6 +1,10 @@
-//! Errors of dashboard pages: a plain page with a bilingual message ("中文 / English") that
-//! says what to do, or a redirect to the login page.
+//! Errors of dashboard pages: a page with a bilingual message ("中文 / English") that says what
+//! to do, or a redirect to the login page. A signed-in account gets it inside the page frame
+//! with its navigation ([`super::session::page_guard`] renders it, [`ErrorPage`]), and so does
+//! a request axum itself refused (a form or address it could not read); a form's own page
+//! shows a refusal about what was typed next to the field instead ([`super::forms`]).
 
+use super::i18n::Lang;
 use crate::store::StoreError;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -19,7 +23,18 @@ pub enum PageError {
         zh: String,
         /// English message.
         en: String,
+        /// The form field the message is about, when it is about one.
+        field: Option<String>,
     },
+}
+
+/// A refusal as its answer carries it (a response extension), for the page frame to show.
+#[derive(Clone, Debug)]
+pub struct ErrorPage {
+    /// Chinese message.
+    pub zh: String,
+    /// English message.
+    pub en: String,
 }
 
 impl PageError {
@@ -29,6 +44,7 @@ impl PageError {
             status,
             zh: zh.into(),
             en: en.into(),
+            field: None,
         }
     }
 
@@ -42,13 +58,15 @@ impl PageError {
         Self::new(StatusCode::NOT_FOUND, zh, en)
     }
 
-    /// 422 for a form field: names the field and what to do.
+    /// 422 for a form field (its name in the form): what to do about it, said next to the
+    /// field when its form is shown again, or after the field's label on a page of its own.
     pub fn invalid(field: &str, zh: &str, en: &str) -> Self {
-        Self::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("“{field}” 填写有误：{zh}"),
-            format!("field '{field}': {en}"),
-        )
+        PageError::Refused {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            zh: zh.into(),
+            en: en.into(),
+            field: Some(field.into()),
+        }
     }
 
     /// 403 for a form whose CSRF token is missing or wrong.
@@ -82,7 +100,6 @@ impl From<StoreError> for PageError {
 /// An office write refused, in the dashboard's words.
 impl From<crate::office::OfficeError> for PageError {
     fn from(e: crate::office::OfficeError) -> Self {
-        use super::i18n::Lang;
         use crate::office::OfficeError;
         match e {
             OfficeError::Invalid { fault, .. } => Self::invalid(fault.field, &fault.zh, &fault.en),
@@ -126,21 +143,50 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
             PageError::LoginRequired => Redirect::to("/dashboard/login").into_response(),
-            PageError::Refused { status, zh, en } => {
+            PageError::Refused {
+                status,
+                zh,
+                en,
+                field,
+            } => {
+                let (zh, en) = match field {
+                    Some(f) => (
+                        format!("“{}” 填写有误：{zh}", super::forms::label(Lang::Zh, &f)),
+                        format!("'{}': {en}", super::forms::label(Lang::En, &f)),
+                    ),
+                    None => (zh, en),
+                };
+                // Without a session (the login page) it stands alone; the page guard puts it
+                // in the frame of a signed-in account.
                 let page = html! {
                     (DOCTYPE)
                     html lang="zh-CN" {
                         head { meta charset="utf-8"; title { "创城巡查 · " (status.as_u16()) }
                             link rel="stylesheet" href="/dashboard/static/app.css"; }
                         body { main class="narrow" {
-                            h1 { (status.as_u16()) }
-                            p class="error" id="error-zh" { (zh) }
-                            p class="error" lang="en" id="error-en" { (en) }
-                            p { a href="/dashboard/ledger" { "返回问题台账 / back to the ledger" } }
+                            (error_body(&zh, &en, None))
                         } }
                     }
                 };
-                (status, page).into_response()
+                let mut resp = (status, page).into_response();
+                resp.extensions_mut().insert(ErrorPage { zh, en });
+                resp
+            }
+        }
+    }
+}
+
+/// The message of an error page, in both languages, and the ways on: back to the page the
+/// request came from (`back`, a dashboard path), the overview and the ledger.
+pub fn error_body(zh: &str, en: &str, back: Option<&str>) -> maud::Markup {
+    html! {
+        div class="error-page" {
+            p class="error" id="error-zh" { (zh) }
+            p class="error" lang="en" id="error-en" { (en) }
+            p class="error-links" {
+                @if let Some(back) = back { a href=(back) id="error-back" { "返回上一页 / back" } " · " }
+                a href="/dashboard/overview" { "总览 / overview" } " · "
+                a href="/dashboard/ledger" { "问题台账 / ledger" }
             }
         }
     }

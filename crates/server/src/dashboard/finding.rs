@@ -4,21 +4,23 @@
 //! with an after-photo (the unit), 核查, 结案 and 退回 with a reason (admin).
 
 use super::error::PageError;
+use super::forms::{Redo, form_message, is_wrong, kept, message, refused_notice};
 use super::i18n::Lang;
 use super::layout::{csrf_field, page};
-use super::ledger::{fmt_time, rows_by_id, status_badge};
+use super::ledger::{LedgerRow, fmt_time, overdue_badge, rows_by_id, status_badge};
+use super::numbers::finding_number;
 use super::photos::visible_finding;
 use super::presence::{Work, check_ins};
 use super::reference::Reference;
 use super::session::Session;
-use crate::app::SharedState;
+use crate::app::{AppState, SharedState};
 use crate::office::Office;
 use crate::photo_check::verify_signature;
 use crate::store::dashboard::Arg;
 use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::response::Redirect;
+use axum::response::{IntoResponse, Redirect, Response};
 use fieldcheck_domain::rectification::{Status, allowed, derive_status};
 use fieldcheck_protocol::{Hlc, Position, RectificationAction, RectificationEventRecord, Role};
 use fieldcheck_store::dash_row;
@@ -120,7 +122,7 @@ fn position(l: Lang, p: &Option<Position>) -> Markup {
     }
 }
 
-fn photo_figure(l: Lang, p: &PhotoView) -> Markup {
+fn photo_figure(l: Lang, p: &PhotoView, reference: &Reference) -> Markup {
     let src = format!("/dashboard/photos/{}", p.sha256);
     html! {
         figure class={ "photo " (p.kind) } data-sha=(p.sha256) {
@@ -145,7 +147,7 @@ fn photo_figure(l: Lang, p: &PhotoView) -> Markup {
                     @if p.signature_ok { span class="badge ok sig-ok" { (l.t("拍摄平板签名有效 ✓", "signed by the tablet that took it ✓")) } } @else { span class="badge bad" { (l.t("签名无效：照片或记录可能被改动", "signature invalid: the photo or its record may have been altered")) } }
                 }
                 @if let Some(by) = &p.uploaded_by {
-                    br; (l.t("网页上传", "uploaded in the browser by")) "：" (by)
+                    br; (l.t("网页上传", "uploaded in the browser by")) "：" span title=(by) { (reference.person_name(by)) }
                     br; span class="badge ok hash-ok" title=(p.sha256) { (l.t("原片未改动 ✓", "unaltered original ✓")) } " · " (l.t("网页上传，无平板签名", "uploaded in the browser, no tablet signature"))
                 }
 
@@ -160,6 +162,18 @@ pub async fn finding_page(
     session: Session,
     Path(id): Path<Uuid>,
 ) -> Result<Markup, PageError> {
+    render(&state, &session, id, None).await
+}
+
+/// The finding's page; `redo` is a form of it sent back with what was typed.
+async fn render(
+    state: &SharedState,
+    session: &Session,
+    id: Uuid,
+    redo: Option<&Redo>,
+) -> Result<Markup, PageError> {
+    let state = state.clone();
+    let session = session.clone();
     let l = session.lang;
     let row = visible_finding(&state, &session, id).await?;
     let line = rows_by_id(state.store.as_ref(), &[id.to_string()])
@@ -190,8 +204,12 @@ pub async fn finding_page(
         .remove("finding");
     let mut events = row.events.clone();
     events.sort_by_key(|e| (e.hlc, e.id));
+    let number = finding_number(state.store.as_ref(), &id.to_string()).await?;
     let body = html! {
-        p { (status_badge(l, status.as_str(), line.as_ref().is_some_and(|r| r.overdue)))
+        (refused_notice(l, redo))
+        p { @if let Some(n) = &number { strong class="number" id="finding-number" { (n) } " " }
+            (status_badge(l, status.as_str(), false))
+            @if let Some(days) = line.as_ref().and_then(LedgerRow::overdue_days) { " " (overdue_badge(l, days)) }
             @if f.same_day { " " span class="badge" { (l.t("当场整改：应当日结案", "Same day: to be closed the day it was found")) } } }
         dl class="facts" id="finding-facts" {
             dt { (l.t("问题描述", "Problem")) } dd id="finding-description" { (f.description) }
@@ -200,7 +218,7 @@ pub async fn finding_page(
             dt { (l.t("严重程度", "Severity")) } dd { (l.severity(f.severity.as_str())) }
             dt { (l.t("发现时间", "Found")) } dd { (fmt_time(f.created_at)) }
             dt { (l.t("位置", "Position")) } dd { (position(l, &f.position)) }
-            dt { (l.t("记录人", "Recorded by")) } dd id="finding-reporter" { (f.reporter) " · " (l.t("设备", "device")) " " span title=(f.device_id) { (device.map_or_else(|| l.t("未知设备", "unknown device").to_string(), |d| d.label.clone())) } }
+            dt { (l.t("记录人", "Recorded by")) } dd id="finding-reporter" { span title=(f.reporter) { (reference.person_name(&f.reporter)) } " · " (l.t("设备", "device")) " " span title=(f.device_id) { (device.map_or_else(|| l.t("未知设备", "unknown device").to_string(), |d| d.label.clone())) } }
             dt { (l.t("到场核验", "On-site check-in")) } dd id="finding-checkin" {
                 @if let Some(at) = checked_in {
                     span class="badge ok" { (l.t("到场核验 ✓", "checked in ✓")) } " " (fmt_time(at)) " · " (l.t("记录人当天扫码点位二维码，设备签名有效", "the reporter scanned the site's label that day; device signature valid"))
@@ -213,11 +231,11 @@ pub async fn finding_page(
         }
         h2 { (l.t("整改前后照片", "Before and after")) }
         div class="photos" id="photos" {
-            @for p in photos.iter().filter(|p| p.kind != "after") { (photo_figure(l, p)) }
-            @for p in photos.iter().filter(|p| p.kind == "after") { (photo_figure(l, p)) }
+            @for p in photos.iter().filter(|p| p.kind != "after") { (photo_figure(l, p, &reference)) }
+            @for p in photos.iter().filter(|p| p.kind == "after") { (photo_figure(l, p, &reference)) }
             @if photos.is_empty() { p { (l.t("暂无照片", "no photos yet")) } }
         }
-        (actions(&session, &reference, &row, status))
+        (actions(&session, &reference, &row, status, redo))
         h2 { (l.t("处置记录（只增不改）", "History (append-only)")) }
         table id="history" {
             thead { tr { th { (l.t("步骤", "Step")) } th { (l.t("操作人", "By")) } th { (l.t("单位/期限", "Unit / deadline")) } th { (l.t("说明", "Note")) } th { (l.t("照片", "Photo")) } th { (l.t("时间", "Time")) } } }
@@ -225,35 +243,60 @@ pub async fn finding_page(
                 @for e in &events {
                     tr class="history-row" data-action=(e.action.as_str()) {
                         td { (l.action(e.action)) }
-                        td { (e.actor) }
+                        td { span title=(e.actor) { (reference.person_name(&e.actor)) } }
                         td { @if let Some(u) = &e.unit { (reference.unit_name(l, u)) } @if let Some(d) = &e.deadline { " · " (d) } }
                         td { (e.note) }
-                        td { @if let Some(p) = &e.photo_sha256 { a href={ "/dashboard/photos/" (p) } target="_blank" { (&p[..p.len().min(12)]) "…" } } }
+                        td { @if let Some(p) = &e.photo_sha256 { a href={ "/dashboard/photos/" (p) } target="_blank" { (l.t("查看照片", "open photo")) } } }
                         td { (fmt_time(e.hlc.unix_millis())) }
                     }
                 }
             }
         }
     };
-    Ok(page(&session, l.t("问题详情", "Finding"), body))
+    let title = match &number {
+        Some(n) => format!("{} {n}", l.t("问题", "Finding")),
+        None => l.t("问题详情", "Finding").to_string(),
+    };
+    Ok(page(&session, &title, body))
 }
 
-/// The forms for the steps this account may take now.
-fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status) -> Markup {
+/// The forms for the steps this account may take now; a form in `redo` shows what was typed
+/// and the sentence about it.
+fn actions(
+    s: &Session,
+    reference: &Reference,
+    row: &FindingRow,
+    status: Status,
+    redo: Option<&Redo>,
+) -> Markup {
     let l = s.lang;
     let id = row.record.id;
     let may = |action| allowed(s.user.role, status, action);
+    let today = fieldcheck_domain::china_time::china_date(crate::clock::now_ms());
+    let unit = kept(
+        redo,
+        "dispatch-form",
+        "unit",
+        row.current_unit.as_deref().unwrap_or(""),
+    );
     html! {
         div class="actions" {
             @if may(RectificationAction::Dispatched) {
                 form method="post" action={ "/dashboard/findings/" (id) "/dispatch" } id="dispatch-form" {
                     b { (l.t("派遣给责任单位", "Dispatch to a unit")) }
+                    (form_message(redo, "dispatch-form", &["unit", "deadline", "note"]))
                     (csrf_field(s))
                     label { (l.t("责任单位", "Unit")) select name="unit" id="dispatch-unit" {
-                        @for u in &reference.units { option value=(u.code) selected[row.current_unit.as_deref() == Some(u.code.as_str())] { (l.name(&u.name_zh, &u.name_en)) } }
+                        @for u in &reference.units { option value=(u.code) selected[unit == u.code] { (l.name(&u.name_zh, &u.name_en)) } }
                     } }
-                    label { (l.t("整改期限", "Deadline")) input type="date" name="deadline" id="dispatch-deadline" required; }
-                    label { (l.t("说明", "Note")) textarea name="note" rows="2" {} }
+                    (message(redo, "dispatch-form", "unit"))
+                    label { (l.t("整改期限", "Deadline"))
+                        input type="date" name="deadline" id="dispatch-deadline" required min=(today)
+                            value=(kept(redo, "dispatch-form", "deadline", ""))
+                            class=[is_wrong(redo, "dispatch-form", "deadline").then_some("invalid")] autofocus[is_wrong(redo, "dispatch-form", "deadline")]; }
+                    (message(redo, "dispatch-form", "deadline"))
+                    label { (l.t("说明", "Note")) textarea name="note" rows="2" { (kept(redo, "dispatch-form", "note", "")) } }
+                    (message(redo, "dispatch-form", "note"))
                     button type="submit" id="dispatch-submit" { (l.t("派遣", "Dispatch")) }
                 }
             }
@@ -265,18 +308,21 @@ fn actions(s: &Session, reference: &Reference, row: &FindingRow, status: Status)
             @if s.user.role == Role::UnitMember && may(RectificationAction::Rectified) {
                 form method="post" action={ "/dashboard/findings/" (id) "/rectify" } enctype="multipart/form-data" id="rectify-form" {
                     b { (l.t("上报整改（处置）", "Report the fix")) }
+                    (form_message(redo, "rectify-form", &["photo", "note"]))
                     (csrf_field(s))
                     label { (l.t("整改后照片（JPEG/PNG）", "After-photo (JPEG/PNG)")) input type="file" name="photo" accept="image/jpeg,image/png" id="rectify-photo" required; }
-                    label { (l.t("整改说明", "What was done")) textarea name="note" rows="2" id="rectify-note" {} }
+                    (message(redo, "rectify-form", "photo"))
+                    label { (l.t("整改说明", "What was done")) textarea name="note" rows="2" id="rectify-note" { (kept(redo, "rectify-form", "note", "")) } }
+                    (message(redo, "rectify-form", "note"))
                     button type="submit" id="rectify-submit" { (l.t("提交", "Submit")) }
                 }
             }
             @if may(RectificationAction::Verified) {
-                (note_form(s, id, "verify", ("核查", "Verify"), ("核查说明", "Note"), ("核查通过", "Verified")))
+                (note_form(s, id, "verify", ("核查", "Verify"), ("核查说明", "Note"), ("核查通过", "Verified"), redo))
             }
             @if may(RectificationAction::Closed) {
-                (note_form(s, id, "close", ("结案", "Close"), ("说明", "Note"), ("结案", "Close")))
-                (note_form(s, id, "send-back", ("退回", "Send back"), ("退回原因（必填）", "Reason (required)"), ("退回", "Send back")))
+                (note_form(s, id, "close", ("结案", "Close"), ("说明", "Note"), ("结案", "Close"), redo))
+                (note_form(s, id, "send-back", ("退回", "Send back"), ("退回原因（必填）", "Reason (required)"), ("退回", "Send back"), redo))
             }
         }
     }
@@ -292,13 +338,18 @@ fn note_form(
     title: (&'static str, &'static str),
     note: (&'static str, &'static str),
     button: (&'static str, &'static str),
+    redo: Option<&Redo>,
 ) -> Markup {
     let l = s.lang;
+    let form = format!("{step}-form");
     html! {
-        form method="post" action={ "/dashboard/findings/" (id) "/" (step) } id={ (step) "-form" } {
+        form method="post" action={ "/dashboard/findings/" (id) "/" (step) } id=(form) {
             b { (l.t(title.0, title.1)) }
+            (form_message(redo, &form, &["note"]))
             (csrf_field(s))
-            label { (l.t(note.0, note.1)) textarea name="note" rows="2" id={ (step) "-note" } {} }
+            label { (l.t(note.0, note.1)) textarea name="note" rows="2" id={ (step) "-note" }
+                class=[is_wrong(redo, &form, "note").then_some("invalid")] autofocus[is_wrong(redo, &form, "note")] { (kept(redo, &form, "note", "")) } }
+            (message(redo, &form, "note"))
             button type="submit" class=[(step == "send-back").then_some("secondary")] id={ (step) "-submit" } { (l.t(button.0, button.1)) }
         }
     }
@@ -384,28 +435,59 @@ fn to_finding(id: Uuid) -> Redirect {
     Redirect::to(&format!("/dashboard/findings/{id}"))
 }
 
-/// `POST /dashboard/findings/{id}/dispatch` (admin): 派遣 with a unit and a deadline.
+/// The answer to a step's form: the finding's page when the step was taken; when it was refused
+/// for what was typed (or the finding moved on meanwhile), the page again with the form `form`
+/// as it was sent and the sentence next to the field ([`Redo`]).
+async fn answer(
+    state: &SharedState,
+    session: &Session,
+    id: Uuid,
+    form: &str,
+    values: &[(&str, &str)],
+    result: Result<Redirect, PageError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(to) => Ok(to.into_response()),
+        Err(e) => {
+            let redo = Redo::of(form, values, e)?;
+            let page = render(state, session, id, Some(&redo)).await?;
+            Ok((redo.status, page).into_response())
+        }
+    }
+}
+
+/// `POST /dashboard/findings/{id}/dispatch` (admin): 派遣 with a unit and a deadline (not
+/// before today: the office service's rule, [`Office::check_step`]).
 pub async fn dispatch(
     State(state): State<SharedState>,
     session: Session,
     Path(id): Path<Uuid>,
     Form(form): Form<StepForm>,
-) -> Result<Redirect, PageError> {
-    session.check_csrf(&form.csrf)?;
-    let row = visible_finding(&state, &session, id).await?;
-    if form.deadline.is_empty() {
-        return Err(PageError::invalid(
-            "deadline",
-            "请填写整改期限，格式 年-月-日",
-            "give a deadline as YYYY-MM-DD",
-        ));
+) -> Result<Response, PageError> {
+    let result = async {
+        session.check_csrf(&form.csrf)?;
+        let row = visible_finding(&state, &session, id).await?;
+        if form.deadline.is_empty() {
+            return Err(PageError::invalid(
+                "deadline",
+                "请选择整改期限。",
+                "choose a deadline.",
+            ));
+        }
+        let step = Step {
+            unit: Some(form.unit.clone()),
+            deadline: Some(form.deadline.clone()),
+            ..Step::new(RectificationAction::Dispatched, form.note.clone())
+        };
+        append(&state, &session, &row, step).await
     }
-    let step = Step {
-        unit: Some(form.unit),
-        deadline: Some(form.deadline),
-        ..Step::new(RectificationAction::Dispatched, form.note)
-    };
-    append(&state, &session, &row, step).await
+    .await;
+    let values = [
+        ("unit", form.unit.as_str()),
+        ("deadline", form.deadline.as_str()),
+        ("note", form.note.as_str()),
+    ];
+    answer(&state, &session, id, "dispatch-form", &values, result).await
 }
 
 /// `POST /dashboard/findings/{id}/verify` (admin): 核查 in the office.
@@ -414,7 +496,7 @@ pub async fn verify(
     session: Session,
     Path(id): Path<Uuid>,
     Form(form): Form<StepForm>,
-) -> Result<Redirect, PageError> {
+) -> Result<Response, PageError> {
     admin_step(&state, &session, id, form, RectificationAction::Verified).await
 }
 
@@ -424,21 +506,38 @@ pub async fn close(
     session: Session,
     Path(id): Path<Uuid>,
     Form(form): Form<StepForm>,
-) -> Result<Redirect, PageError> {
+) -> Result<Response, PageError> {
     admin_step(&state, &session, id, form, RectificationAction::Closed).await
 }
 
-/// An admin's step that needs nothing but a note: CSRF, role and visibility checked first.
+/// An admin's step that needs nothing but a note (a 退回 a reason): CSRF, role and visibility
+/// checked first.
 async fn admin_step(
     state: &SharedState,
     session: &Session,
     id: Uuid,
     form: StepForm,
     action: RectificationAction,
-) -> Result<Redirect, PageError> {
-    session.check_csrf(&form.csrf)?;
-    let row = visible_finding(state, session, id).await?;
-    append(state, session, &row, Step::new(action, form.note)).await
+) -> Result<Response, PageError> {
+    let result = async {
+        session.check_csrf(&form.csrf)?;
+        let row = visible_finding(state, session, id).await?;
+        if action == RectificationAction::SentBack && form.note.trim().is_empty() {
+            return Err(PageError::invalid(
+                "note",
+                "请写明退回原因。",
+                "say why it is sent back.",
+            ));
+        }
+        append(state, session, &row, Step::new(action, form.note.clone())).await
+    }
+    .await;
+    let name = match action {
+        RectificationAction::Verified => "verify-form",
+        RectificationAction::Closed => "close-form",
+        _ => "send-back-form",
+    };
+    answer(state, session, id, name, &[("note", &form.note)], result).await
 }
 
 /// `POST /dashboard/findings/{id}/send-back` (admin): 退回 with a reason.
@@ -447,23 +546,8 @@ pub async fn send_back(
     session: Session,
     Path(id): Path<Uuid>,
     Form(form): Form<StepForm>,
-) -> Result<Redirect, PageError> {
-    session.check_csrf(&form.csrf)?;
-    let row = visible_finding(&state, &session, id).await?;
-    if form.note.trim().is_empty() {
-        return Err(PageError::invalid(
-            "note",
-            "退回须写明原因",
-            "a send-back needs a reason",
-        ));
-    }
-    append(
-        &state,
-        &session,
-        &row,
-        Step::new(RectificationAction::SentBack, form.note),
-    )
-    .await
+) -> Result<Response, PageError> {
+    admin_step(&state, &session, id, form, RectificationAction::SentBack).await
 }
 
 /// Checks a browser upload: JPEG or PNG by its header, dimensions within the limit (read from
@@ -497,10 +581,30 @@ pub async fn rectify(
     State(state): State<SharedState>,
     session: Session,
     Path(id): Path<Uuid>,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let mut note = String::new();
+    let result = take_fix(&state, &session, id, form, &mut note).await;
+    answer(
+        &state,
+        &session,
+        id,
+        "rectify-form",
+        &[("note", &note)],
+        result,
+    )
+    .await
+}
+
+/// Reads the 处置 form (its note into `note`, kept if the form comes back) and records it.
+async fn take_fix(
+    state: &SharedState,
+    session: &Session,
+    id: Uuid,
     mut form: Multipart,
+    note: &mut String,
 ) -> Result<Redirect, PageError> {
     let mut csrf = String::new();
-    let mut note = String::new();
     let mut photo: Option<Vec<u8>> = None;
     let too_big = || {
         PageError::invalid(
@@ -512,7 +616,7 @@ pub async fn rectify(
     while let Some(field) = form.next_field().await.map_err(|_| too_big())? {
         match field.name().unwrap_or("") {
             "csrf" => csrf = field.text().await.map_err(|_| PageError::csrf())?,
-            "note" => note = field.text().await.map_err(|_| too_big())?,
+            "note" => *note = field.text().await.map_err(|_| too_big())?,
             "photo" => {
                 let b = field.bytes().await.map_err(|_| too_big())?;
                 if !b.is_empty() {
@@ -523,9 +627,10 @@ pub async fn rectify(
         }
     }
     session.check_csrf(&csrf)?;
-    let row = visible_finding(&state, &session, id).await?;
-    let bytes = photo
-        .ok_or_else(|| PageError::invalid("photo", "请附上整改后照片", "attach an after-photo"))?;
+    let row = visible_finding(state, session, id).await?;
+    let bytes = photo.ok_or_else(|| {
+        PageError::invalid("photo", "请附上整改后照片。", "attach an after-photo.")
+    })?;
     if bytes.len() as u64 > state.limits.max_photo_bytes {
         return Err(too_big());
     }
@@ -534,10 +639,10 @@ pub async fn rectify(
     let sha = hex::encode(Sha256::digest(&bytes));
     let step = Step {
         photo: Some(sha.clone()),
-        ..Step::new(RectificationAction::Rectified, note)
+        ..Step::new(RectificationAction::Rectified, note.clone())
     };
-    let event = event_of(&session, &row, step);
-    let office = Office::new(&state, session.actor());
+    let event = event_of(session, &row, step);
+    let office = Office::new(state, session.actor());
     office.check_step(&row, &event).await?;
     let max_side = state.limits.max_image_side;
     let (bytes, checked) = state
@@ -554,21 +659,56 @@ pub async fn rectify(
     }
     tokio::fs::write(&staged, &bytes).await.map_err(io_err)?;
     state.blobs.put(&sha, &staged).await.map_err(io_err)?;
+    let upload = NewUpload {
+        finding_id: id,
+        uploaded_by: session.user.name.clone(),
+        mime,
+        width,
+        height,
+        at: crate::clock::now_ms(),
+    };
+    keep_office_upload(state, &sha, &upload).await?;
+    office.record_step(&row, &event).await?;
+    Ok(to_finding(id))
+}
+
+/// An after-photo a unit or the office uploaded from the dashboard (its bytes already stored).
+#[derive(Clone, Debug)]
+pub struct NewUpload {
+    /// The finding it proves fixed.
+    pub finding_id: Uuid,
+    /// The account that uploaded it.
+    pub uploaded_by: String,
+    /// `image/jpeg` or `image/png`.
+    pub mime: &'static str,
+    /// Pixels across.
+    pub width: u32,
+    /// Pixels down.
+    pub height: u32,
+    /// When, Unix milliseconds.
+    pub at: i64,
+}
+
+/// Records photo `sha` (stored in the blob store) as an office upload for its finding, once.
+pub async fn keep_office_upload(
+    state: &AppState,
+    sha: &str,
+    upload: &NewUpload,
+) -> Result<(), crate::store::StoreError> {
     state
         .store
         .dash_exec(vec![(
             "INSERT INTO dash_uploads (sha256, finding_id, uploaded_by, content_type, width, height, at) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sha256) DO NOTHING".into(),
             vec![
                 sha.into(),
-                id.to_string().into(),
-                session.user.name.clone().into(),
-                mime.into(),
-                Arg::Int(i64::from(width)),
-                Arg::Int(i64::from(height)),
-                Arg::Int(crate::clock::now_ms()),
+                upload.finding_id.to_string().into(),
+                upload.uploaded_by.clone().into(),
+                upload.mime.into(),
+                Arg::Int(i64::from(upload.width)),
+                Arg::Int(i64::from(upload.height)),
+                Arg::Int(upload.at),
             ],
         )])
         .await?;
-    office.record_step(&row, &event).await?;
-    Ok(to_finding(id))
+    Ok(())
 }

@@ -64,7 +64,7 @@ pub async fn labels_page(
             (l.t("每张 A4 纸 12 个标签，打印后过塑，贴在点位显眼处。巡查员用平板扫码即可打开该点位并记录到场。",
                 "Twelve labels to an A4 page: print, laminate and put each where it is seen at its site. An inspector scans it with the tablet to open the site and record the visit."))
             " "
-            button type="button" onclick="window.print()" id="print-labels" { (l.t("打印", "Print")) }
+            button type="button" data-print id="print-labels" { (l.t("打印", "Print")) }
         }
         div class="labels" id="labels" {
             @for site in sites {

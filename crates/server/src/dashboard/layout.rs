@@ -1,5 +1,6 @@
 //! The page frame (header, navigation, language switch) and the stylesheet, with print rules
-//! for the printable report. No front-end build: the CSS is a string in the binary.
+//! for the printable report and the overview. No front-end build: the CSS is a string in the
+//! binary.
 
 use super::i18n::Lang;
 use super::session::Session;
@@ -31,9 +32,47 @@ td.thumb img{width:64px;height:48px;object-fit:cover;border-radius:3px}
 input,select,textarea,button{font:inherit;padding:.3em .4em}
 button,.button{background:#b3261e;color:#fff;border:0;border-radius:4px;padding:.4em .9em;cursor:pointer;text-decoration:none;display:inline-block}
 button.secondary,.button.secondary{background:#5b6b7c}
-.badge{display:inline-block;padding:.05em .5em;border-radius:1em;background:#dde3ea;font-size:.85em}
-.badge.overdue{background:#b3261e;color:#fff}
-.badge.closed{background:#2e7d32;color:#fff}
+.badge{display:inline-block;padding:.05em .5em;border-radius:1em;background:#dde3ea;font-size:.85em;white-space:nowrap;word-break:keep-all}
+.badge.overdue{background:#b3261e;color:#fff;font-weight:600}
+.badge.status{border:1px solid transparent}
+.badge.status-open{background:#fff4e5;color:#8a4b00;border-color:#e6a23c}
+.badge.status-dispatched{background:#e3f0fb;color:#0b4f8a;border-color:#7fb0dd}
+.badge.status-rectified{background:#f1e6fb;color:#5e2390;border-color:#b48ad8}
+.badge.status-verified{background:#e3f3e6;color:#1e6b33;border-color:#86c296}
+.badge.status-closed{background:#2e7d32;color:#fff}
+.badge.status-sent_back{background:#fde8e8;color:#a4262c;border-color:#e38b8f}
+.nowrap{white-space:nowrap}
+.muted{color:#5b6b7c}
+.table-wrap{overflow-x:auto}
+#ledger td{word-break:keep-all}
+#ledger td.when,#ledger td.deadline,#ledger td.status,#ledger td.checkin,#ledger small.category{white-space:nowrap}
+#ledger td.site{min-width:8em}
+#ledger td.unit{min-width:7em;max-width:11em}
+#ledger td.description{min-width:14em;word-break:normal;overflow-wrap:anywhere}
+#ledger td.status .badge{margin:.1em 0}
+#ledger tr.overdue td{background:#fff6f5}
+#ledger tr.overdue td:first-child{box-shadow:inset 4px 0 0 #b3261e}
+.field-error{display:block;color:#b3261e;font-weight:600;font-size:.9em;margin:.2em 0;max-width:28em}
+.field-error .en{font-weight:400}
+input.invalid,textarea.invalid,select.invalid{border:2px solid #b3261e;background:#fff6f5}
+.error-page{background:#fff;padding:1em 1.2em;border-radius:6px;max-width:44em}
+.error-links a{color:#0b4f8a}
+a.card{color:inherit;text-decoration:none;border:1px solid #dde3ea}
+a.card:hover{border-color:#5b6b7c}
+.card small{display:block;color:#5b6b7c;font-size:.8em}
+.card.alert b{color:#b3261e}
+.card.good b{color:#2e7d32}
+.figures-top .card{min-width:14em;flex:1}
+.figures-top .card b{font-size:2em}
+.status-strip{display:flex;flex-wrap:wrap;gap:.4em 1.2em;margin:1em 0;background:#fff;padding:.6em .8em;border-radius:6px}
+.status-strip a{color:inherit;text-decoration:none}
+.chart-grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:1em}
+.chart-card{background:#fff;border-radius:6px;padding:.6em .8em;break-inside:avoid;page-break-inside:avoid;min-width:0}
+.chart-card h2{margin:.2em 0 .4em}
+.chart{display:none;width:100%;height:280px}
+.charts-on .chart{display:block}
+.charts-on .figures{display:none}
+table.figures td.num,table.figures th.num{text-align:right;font-variant-numeric:tabular-nums}
 .badge.ok{background:#2e7d32;color:#fff}
 .badge.bad{background:#b3261e;color:#fff}
 .error{color:#b3261e;font-weight:600}
@@ -66,6 +105,12 @@ progress{width:24em;height:1.2em}
   header.top,.filters,.pager,.no-print,.actions{display:none!important}
   body{background:#fff;font-size:11pt}
   main{padding:0}
+  .chart-grid{display:block}
+  .chart-card{border:1px solid #999;border-radius:0;margin:0 0 4mm}
+  .chart{width:180mm;height:80mm}
+  .charts-on .figures{display:table}
+  .figures-top .card{border:1px solid #999}
+  .badge.status,.badge.overdue{-webkit-print-color-adjust:exact;print-color-adjust:exact}
   .report-block{border:1px solid #999;border-radius:0}
   a{color:inherit;text-decoration:none}
 }
@@ -93,20 +138,21 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · " (l.t("创城巡查", "Fieldcheck")) }
                 link rel="stylesheet" href="/dashboard/static/app.css";
+                script src=(super::assets::PRINT_JS_PATH) defer {}
             }
             body {
                 header class="top" {
                     span class="brand" { (l.t("创城巡查 · 创城办", "Fieldcheck · Office")) }
                     nav {
+                        a href="/dashboard/overview" id="nav-overview" { (l.t("总览", "Overview")) }
                         a href="/dashboard/ledger" id="nav-ledger" { (l.t("问题台账", "Ledger")) }
                         @if s.is_admin() {
                             a href="/dashboard/scores" id="nav-scores" { (l.t("测评得分", "Scores")) }
                             a href="/dashboard/manage" id="nav-manage" { (l.t("管理", "Manage")) }
                         }
                     }
-                    span class="who" id="who" {
-                        (s.user.name)
-                        @if let Some(u) = &s.user.unit { " · " (u) }
+                    span class="who" id="who" title=(s.user.name) {
+                        (s.user.shown_name()) " · " (l.role(s.user.role))
                     }
                     a href=(lang_link(l)) id="lang-switch" { (l.t("English", "中文")) }
                     form method="post" action="/dashboard/logout" {

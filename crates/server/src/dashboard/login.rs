@@ -152,7 +152,7 @@ pub async fn login(
             detail: String::new(),
         })
         .await?;
-    let mut resp = Redirect::to("/dashboard/ledger").into_response();
+    let mut resp = Redirect::to("/dashboard/overview").into_response();
     let h = resp.headers_mut();
     for c in [
         set_cookie(&headers, SESSION_COOKIE, &token, SESSION_TTL_MS / 1000),
@@ -204,7 +204,7 @@ pub async fn switch_language(headers: HeaderMap, Path(code): Path<String>) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|r| r.find("/dashboard/").map(|i| r[i..].to_string()))
         .filter(|p| !p.contains("/dashboard/lang/"))
-        .unwrap_or_else(|| "/dashboard/ledger".into());
+        .unwrap_or_else(|| "/dashboard/overview".into());
     let value = if lang == Lang::En { "en" } else { "zh" };
     (
         [(

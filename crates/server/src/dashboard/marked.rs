@@ -1,14 +1,10 @@
 //! Marked copies on the office's printed report and workbook: a photo that a tablet marked
 //! (arrows, circles, text) is shown through its marked copy, the original one click away.
 
-use super::projection::placeholders;
-use crate::store::dashboard::Arg;
+use super::numbers::rows_for_findings;
 use crate::store::{Store, StoreResult};
 use fieldcheck_protocol::PhotoRecord;
 use std::collections::HashMap;
-
-/// Findings looked up per query.
-const CHUNK: usize = 500;
 
 /// For the photos of `findings` that have a marked copy: original hash → the latest marked
 /// copy's hash.
@@ -17,24 +13,18 @@ pub async fn marked_copies(
     findings: &[&str],
 ) -> StoreResult<HashMap<String, String>> {
     let mut latest: HashMap<String, (i64, String)> = HashMap::new();
-    for chunk in findings.chunks(CHUNK) {
-        let args: Vec<Arg> = chunk.iter().map(|f| Arg::from(*f)).collect();
-        let rows = store
-            .dash_query(
-                &format!(
-                    "SELECT p.payload FROM photos p JOIN dash_photos d ON d.sha256 = p.sha256 WHERE d.finding_id IN ({})",
-                    placeholders(1, args.len())
-                ),
-                args,
-            )
-            .await?;
-        for r in rows {
-            let photo: PhotoRecord = serde_json::from_str(r[0].text())?;
-            if let Some(original) = photo.marked_from {
-                let entry = latest.entry(original).or_insert((i64::MIN, String::new()));
-                if photo.captured_at >= entry.0 {
-                    *entry = (photo.captured_at, photo.sha256);
-                }
+    let rows = rows_for_findings(
+        store,
+        "SELECT p.payload FROM photos p JOIN dash_photos d ON d.sha256 = p.sha256 WHERE d.finding_id IN (",
+        findings,
+    )
+    .await?;
+    for r in rows {
+        let photo: PhotoRecord = serde_json::from_str(r[0].text())?;
+        if let Some(original) = photo.marked_from {
+            let entry = latest.entry(original).or_insert((i64::MIN, String::new()));
+            if photo.captured_at >= entry.0 {
+                *entry = (photo.captured_at, photo.sha256);
             }
         }
     }

@@ -1,13 +1,16 @@
 //! The office dashboard (创城办 and responsible units) served by `fieldcheck-server`:
 //! server-rendered pages (maud), no front-end build, zh-CN first and English through one i18n
 //! layer ([`i18n`]). Sign-in with the API's accounts ([`login`]), cookie sessions and CSRF
-//! tokens ([`session`]), the problem ledger ([`ledger`]), a finding's page and the
+//! tokens ([`session`]), the home page with the county's figures ([`overview`], its scripts
+//! in [`assets`]), the problem ledger ([`ledger`]), a finding's page and the
 //! rectification loop ([`finding`]), photos ([`photos`]), scores ([`scores`]), management
 //! ([`manage`], the sites' QR labels in [`labels`]) and exports ([`export`]). Read models live in [`projection`].
 
+pub mod assets;
 pub mod error;
 pub mod export;
 pub mod finding;
+pub mod forms;
 pub mod i18n;
 pub mod labels;
 pub mod layout;
@@ -15,6 +18,8 @@ pub mod ledger;
 pub mod login;
 pub mod manage;
 pub mod marked;
+pub mod numbers;
+pub mod overview;
 pub mod packs;
 pub mod photos;
 pub mod presence;
@@ -83,7 +88,7 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             "GET",
             "/dashboard",
             Public,
-            get(|| async { Redirect::to("/dashboard/ledger") }),
+            get(|| async { Redirect::to("/dashboard/overview") }),
         ),
         page(
             "GET",
@@ -91,6 +96,14 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             Public,
             get(layout::stylesheet),
         ),
+        page("GET", assets::ECHARTS_PATH, Public, get(assets::echarts)),
+        page(
+            "GET",
+            assets::OVERVIEW_JS_PATH,
+            Public,
+            get(assets::overview_js),
+        ),
+        page("GET", assets::PRINT_JS_PATH, Public, get(assets::print_js)),
         page("GET", "/dashboard/login", Public, get(login::login_page)),
         page("POST", "/dashboard/login", Public, post(login::login)),
         page(
@@ -100,6 +113,12 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             get(login::switch_language),
         ),
         page("POST", "/dashboard/logout", Office, post(login::logout)),
+        page(
+            "GET",
+            "/dashboard/overview",
+            Office,
+            get(overview::overview_page),
+        ),
         page("GET", "/dashboard/ledger", Office, get(ledger::ledger_page)),
         page(
             "GET",
@@ -206,6 +225,12 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             "/dashboard/manage/users/{name}/districts",
             Admin,
             post(manage::set_districts),
+        ),
+        page(
+            "POST",
+            "/dashboard/manage/users/{name}/name",
+            Admin,
+            post(manage::set_display_name),
         ),
         page(
             "POST",

@@ -11,7 +11,7 @@ use crate::app::SharedState;
 use crate::office::{Office, OfficeError};
 use crate::store::{Content, StoreError};
 use axum::extract::{Multipart, State};
-use axum::response::Redirect;
+use axum::response::{Redirect, Response};
 use fieldcheck_domain::pack::{ContentError, PackFiles, parse_pack};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -165,10 +165,21 @@ fn check(archive: &[u8]) -> Result<Content, PageError> {
     })
 }
 
-/// `POST /dashboard/manage/packs` (multipart: `csrf`, `pack`): imports a zipped template pack.
+/// `POST /dashboard/manage/packs` (multipart: `csrf`, `pack`): imports a zipped template pack;
+/// a refused pack brings the management page back with the reason beside the form.
 pub async fn import_pack(
     State(state): State<SharedState>,
     session: Session,
+    form: Multipart,
+) -> Result<Response, PageError> {
+    let result = import(&state, &session, form).await;
+    super::manage::answer(&state, &session, "pack-form", &[], result).await
+}
+
+/// Reads, checks and imports the uploaded pack.
+async fn import(
+    state: &SharedState,
+    session: &Session,
     mut form: Multipart,
 ) -> Result<Redirect, PageError> {
     let too_big = || {
@@ -196,7 +207,7 @@ pub async fn import_pack(
     let content = tokio::task::spawn_blocking(move || check(&archive))
         .await
         .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))??;
-    Office::new(&state, session.actor())
+    Office::new(state, session.actor())
         .import_content(&content, "content.zip")
         .await
         .map_err(|e| match e {

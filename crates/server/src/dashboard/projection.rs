@@ -6,7 +6,7 @@
 
 use crate::store::dashboard::{Arg, Cell, Statement};
 use crate::store::{Store, StoreResult};
-use fieldcheck_domain::rectification::{Status, derive_status};
+use fieldcheck_domain::rectification::{Duty, Status, derive_status, duty};
 use fieldcheck_protocol::{
     FindingRecord, PhotoRecord, RectificationAction, RectificationEventRecord, Site,
 };
@@ -76,32 +76,24 @@ pub struct LedgerLine {
     pub due_open: bool,
     /// The latest after-photo named by a 处置 or 核查 step.
     pub after_photo: Option<String>,
+    /// When its owed work was done ([`finished_at`]).
+    pub finished_at: Option<i64>,
+    /// Whether that was on or before its deadline (China day); `None` when not done or without
+    /// a deadline.
+    pub on_time: Option<bool>,
 }
 
-/// Computes a finding's ledger line.
+/// Computes a finding's ledger line: its status, and unit, deadline and what it owes by the
+/// domain's [`duty`] rule (the tablet's 回头看 list asks the same).
 pub fn ledger_line(f: &FindingRecord, events: &[RectificationEventRecord]) -> LedgerLine {
     let mut ordered: Vec<&RectificationEventRecord> = events.iter().collect();
     ordered.sort_by_key(|e| (e.hlc, e.id));
     let status = derive_status(events.iter());
-    let last_dispatch = ordered
-        .iter()
-        .rev()
-        .find(|e| e.action == RectificationAction::Dispatched);
-    let unit = last_dispatch
-        .and_then(|e| e.unit.clone())
-        .or_else(|| f.unit.clone());
-    let deadline = last_dispatch
-        .and_then(|e| e.deadline.clone())
-        .or_else(|| f.deadline.clone())
-        .or_else(|| {
-            f.same_day
-                .then(|| fieldcheck_domain::china_time::china_date(f.created_at))
-        });
-    let due_open = if f.same_day {
-        status != Status::Closed
-    } else {
-        matches!(status, Status::Open | Status::Dispatched | Status::SentBack)
-    };
+    let Duty {
+        unit,
+        deadline,
+        due_open,
+    } = duty(f, events);
     let after_photo = ordered
         .iter()
         .rev()
@@ -112,17 +104,45 @@ pub fn ledger_line(f: &FindingRecord, events: &[RectificationEventRecord]) -> Le
             )
         })
         .find_map(|e| e.photo_sha256.clone());
-    let due_open = due_open && deadline.is_some();
+    let finished_at = finished_at(f.same_day, events);
+    let on_time = finished_at
+        .zip(deadline.as_deref())
+        .map(|(at, d)| fieldcheck_domain::china_time::china_date(at).as_str() <= d);
     LedgerLine {
         status,
         unit,
         deadline,
         due_open,
         after_photo,
+        finished_at,
+        on_time,
     }
 }
 
-const UPSERT_LEDGER: &str = "INSERT INTO dash_ledger (finding_id, created_at, site_id, site_name, site_type, district, street, category, subcategory, item_code, description, severity, unit, status, deadline, due_open, same_day, reporter, device_id, thumb, after_photo, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT (finding_id) DO UPDATE SET created_at = excluded.created_at, site_id = excluded.site_id, site_name = excluded.site_name, site_type = excluded.site_type, district = excluded.district, street = excluded.street, category = excluded.category, subcategory = excluded.subcategory, item_code = excluded.item_code, description = excluded.description, severity = excluded.severity, unit = excluded.unit, status = excluded.status, deadline = excluded.deadline, due_open = excluded.due_open, same_day = excluded.same_day, reporter = excluded.reporter, device_id = excluded.device_id, thumb = excluded.thumb, after_photo = excluded.after_photo, updated_at = excluded.updated_at";
+/// When the finding's owed work was done (Unix ms): the time of the step after which it stopped
+/// being owed ([`Status::owed`]) for good (the fix, or the close of a 当场整改 finding); `None` while it is
+/// still owed. Steps apply in HLC order as [`derive_status`] applies them, so a step that does
+/// not apply moves nothing here either.
+pub fn finished_at(same_day: bool, events: &[RectificationEventRecord]) -> Option<i64> {
+    let mut ordered: Vec<&RectificationEventRecord> = events.iter().collect();
+    ordered.sort_by_key(|e| (e.hlc, e.id));
+    let mut status = Status::Open;
+    let mut done = None;
+    for e in ordered {
+        let Some(next) = status.after(e.action) else {
+            continue;
+        };
+        if status.owed(same_day) && !next.owed(same_day) {
+            done = Some(e.hlc.unix_millis());
+        } else if next.owed(same_day) {
+            done = None;
+        }
+        status = next;
+    }
+    done
+}
+
+const UPSERT_LEDGER: &str = "INSERT INTO dash_ledger (finding_id, created_at, site_id, site_name, site_type, district, street, category, subcategory, item_code, description, severity, unit, status, deadline, due_open, same_day, reporter, device_id, thumb, after_photo, updated_at, finished_at, finished_on_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (finding_id) DO UPDATE SET created_at = excluded.created_at, site_id = excluded.site_id, site_name = excluded.site_name, site_type = excluded.site_type, district = excluded.district, street = excluded.street, category = excluded.category, subcategory = excluded.subcategory, item_code = excluded.item_code, description = excluded.description, severity = excluded.severity, unit = excluded.unit, status = excluded.status, deadline = excluded.deadline, due_open = excluded.due_open, same_day = excluded.same_day, reporter = excluded.reporter, device_id = excluded.device_id, thumb = excluded.thumb, after_photo = excluded.after_photo, updated_at = excluded.updated_at, finished_at = excluded.finished_at, finished_on_time = excluded.finished_on_time";
 
 async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
     let mut site_cache: Option<HashMap<String, Site>> = None;
@@ -209,6 +229,9 @@ async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
                     thumbs.remove(&id).into(),
                     line.after_photo.into(),
                     Arg::Int(now),
+                    line.finished_at.map_or(Arg::NullInt, Arg::Int),
+                    line.on_time
+                        .map_or(Arg::NullInt, |t| Arg::Int(i64::from(t))),
                 ],
             ));
         }
@@ -326,6 +349,42 @@ mod tests {
             !ledger_line(&f, &more).due_open,
             "waiting for the office, not the unit"
         );
+    }
+
+    #[test]
+    fn work_is_finished_by_the_fix_and_undone_by_a_send_back() {
+        let at = |s: &RectificationEventRecord| Some(s.hlc.unix_millis());
+        let dispatch = step(
+            1 << 40,
+            RectificationAction::Dispatched,
+            Some("housing"),
+            None,
+        );
+        let fix = step(2 << 40, RectificationAction::Rectified, None, None);
+        let back = step(3 << 40, RectificationAction::SentBack, None, None);
+        let again = step(4 << 40, RectificationAction::Rectified, None, None);
+        let close = step(5 << 40, RectificationAction::Closed, None, None);
+        assert_eq!(finished_at(false, std::slice::from_ref(&dispatch)), None);
+        assert_eq!(
+            finished_at(false, &[dispatch.clone(), fix.clone()]),
+            at(&fix)
+        );
+        assert_eq!(
+            finished_at(false, &[dispatch.clone(), fix.clone(), back.clone()]),
+            None
+        );
+        let all = [close.clone(), again.clone(), back, fix.clone(), dispatch];
+        assert_eq!(
+            finished_at(false, &all),
+            at(&again),
+            "applied in clock order"
+        );
+        assert_eq!(
+            finished_at(true, std::slice::from_ref(&fix)),
+            None,
+            "same day: owed a close"
+        );
+        assert_eq!(finished_at(true, &[fix, close.clone()]), at(&close));
     }
 
     #[test]

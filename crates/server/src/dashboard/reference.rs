@@ -1,10 +1,10 @@
-//! Reference data the pages show by name and offer in filters: site types, sites, units and
-//! the problem taxonomy, read in one go (hundreds of rows, not findings).
+//! Reference data the pages show by name and offer in filters: site types, sites, units, the
+//! problem taxonomy and people's names, read in one go (hundreds of rows, not findings).
 
 use crate::store::{Store, StoreResult};
 use fieldcheck_protocol::{Site, SiteType, Subcategory, Template, Unit};
 use serde::de::DeserializeOwned;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Everything a page names or filters by.
 #[derive(Clone, Debug, Default)]
@@ -17,6 +17,8 @@ pub struct Reference {
     pub units: Vec<Unit>,
     /// Taxonomy subcategories by code.
     pub taxonomy: Vec<Subcategory>,
+    /// Account name → the person's name (姓名), for the accounts that have one.
+    pub people: HashMap<String, String>,
 }
 
 async fn all<T: DeserializeOwned>(store: &dyn Store, sql: &str) -> StoreResult<Vec<T>> {
@@ -47,6 +49,16 @@ impl Reference {
             sites,
             units: all(store, "SELECT payload FROM units ORDER BY code").await?,
             taxonomy: all(store, "SELECT payload FROM subcategories ORDER BY code").await?,
+            people: store
+                .dash_query(
+                    "SELECT user_name, display_name FROM account_names",
+                    Vec::new(),
+                )
+                .await?
+                .into_iter()
+                .filter(|r| !r[1].text().is_empty())
+                .map(|r| (r[0].text().to_string(), r[1].text().to_string()))
+                .collect(),
         })
     }
 
@@ -72,6 +84,11 @@ impl Reference {
             .iter()
             .find(|t| t.code == code)
             .map_or(code, |t| lang.name(&t.name_zh, &t.name_en))
+    }
+
+    /// The person's name of an account (the account name when it has none).
+    pub fn person_name<'a>(&'a self, account: &'a str) -> &'a str {
+        self.people.get(account).map_or(account, String::as_str)
     }
 
     /// Districts and streets that sites name, as (district, street), sorted.

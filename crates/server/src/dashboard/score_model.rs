@@ -1,6 +1,7 @@
 //! The scores' read models, kept by the same refresh as the ledger: each answer scored
 //! (`dash_results`), one summary row per inspection (`dash_inspection_scores`) and per-day
-//! totals by index and by item (`dash_daily_scores`). The scores page reads only the two
+//! totals by index and by item (`dash_daily_scores`), of finished inspections only (the
+//! domain's `counts_in_scores`: not one in progress or discarded). The scores page reads only the two
 //! summaries, so its cost grows with inspections and days, not with answers. A dirty
 //! inspection's rows and the totals of every day it touched (before and after the change) are
 //! rewritten in one transaction.
@@ -9,7 +10,7 @@ use super::projection::{MAX_BATCHES, dirty, placeholders, sites};
 use crate::store::dashboard::{Arg, Statement};
 use crate::store::{Store, StoreResult};
 use chrono::{Datelike, NaiveDate};
-use fieldcheck_domain::scoring::score_inspection;
+use fieldcheck_domain::scoring::{counts_in_scores, score_inspection};
 use fieldcheck_protocol::{InspectionRecord, ItemResultRecord, Site, Template};
 use std::collections::{BTreeSet, HashMap};
 
@@ -208,6 +209,11 @@ pub async fn refresh_inspections(store: &dyn Store) -> StoreResult<()> {
         ];
         for r in &inspections {
             let i: InspectionRecord = serde_json::from_str(r[0].text())?;
+            // The one choice of what the scores count: finished inspections, never one in
+            // progress or discarded (its old rows were deleted above, its days recomputed).
+            if !counts_in_scores(&i) {
+                continue;
+            }
             let Some(template) =
                 templates.get(&(i.template_id.clone(), i64::from(i.template_version)))
             else {

@@ -6,6 +6,7 @@
 //! weight of applicable answers of the pool (so score + Σ points lost = 100).
 
 use super::error::PageError;
+use super::i18n::Lang;
 use super::layout::page;
 use super::projection::refresh;
 use super::reference::Reference;
@@ -260,6 +261,19 @@ async fn findings_by_inspector(
         .collect())
 }
 
+/// An index's code and name in the language, as the checklists name it (the code alone when
+/// no checklist does).
+pub fn index_name(templates: &[fieldcheck_protocol::Template], l: Lang, code: &str) -> String {
+    templates
+        .iter()
+        .flat_map(|t| &t.items)
+        .find(|i| i.index_code == code)
+        .map_or_else(
+            || code.to_string(),
+            |i| format!("{code} {}", l.name(&i.index_name_zh, &i.index_name_en)),
+        )
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
 }
@@ -282,16 +296,7 @@ pub async fn scores_page(
     let scores = Scores::load(state.store.as_ref(), from.as_deref(), to.as_deref()).await?;
     let reference = Reference::load(state.store.as_ref()).await?;
     let templates = super::reference::templates(state.store.as_ref()).await?;
-    let index_name = |code: &str| -> String {
-        templates
-            .iter()
-            .flat_map(|t| &t.items)
-            .find(|i| i.index_code == code)
-            .map_or_else(
-                || code.to_string(),
-                |i| format!("{code} {}", l.name(&i.index_name_zh, &i.index_name_en)),
-            )
-    };
+    let index_name = |code: &str| index_name(&templates, l, code);
     let item_name = |key: &str| -> String {
         let (tid, code) = key.split_once('/').unwrap_or(("", key));
         templates

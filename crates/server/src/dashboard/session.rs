@@ -8,7 +8,7 @@
 //! before there is a session, uses a double-submit cookie instead.
 
 use super::PageAccess;
-use super::error::PageError;
+use super::error::{ErrorPage, PageError, error_body};
 use super::i18n::Lang;
 use crate::app::SharedState;
 use crate::auth::{new_token, token_hash};
@@ -19,7 +19,7 @@ use axum::http::HeaderMap;
 use axum::http::header::COOKIE;
 use axum::http::request::Parts;
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use fieldcheck_protocol::Role;
 use fieldcheck_store::dash_row;
 
@@ -158,7 +158,7 @@ impl Session {
 
 /// Lets a request through to its page only when the session may use it (`access`, from the
 /// page table): signed out → the login page; the wrong role → 403. The session it found is
-/// handed to the page.
+/// handed to the page, and a refusal comes back inside the page frame ([`framed`]).
 pub async fn page_guard(
     State((state, access)): State<(SharedState, PageAccess)>,
     req: Request,
@@ -174,8 +174,9 @@ pub async fn page_guard(
         PageAccess::Admin => session.user.role == Role::Admin,
         PageAccess::Unit => session.user.role == Role::UnitMember,
     };
+    let back = referer_path(&parts.headers);
     if !allowed {
-        return Err(match access {
+        let refusal = match access {
             PageAccess::Unit => PageError::forbidden(
                 "只有责任单位可以进行此操作",
                 "only a responsible unit may do this",
@@ -184,10 +185,48 @@ pub async fn page_guard(
                 "只有创城办管理员可以使用此页面或操作",
                 "only office administrators may use this page or action",
             ),
-        });
+        };
+        return Ok(framed(&session, refusal.into_response(), back.as_deref()));
     }
-    parts.extensions.insert(session);
-    Ok(next.run(Request::from_parts(parts, body)).await)
+    parts.extensions.insert(session.clone());
+    let resp = next.run(Request::from_parts(parts, body)).await;
+    Ok(framed(&session, resp, back.as_deref()))
+}
+
+/// The dashboard page a request came from (its `Referer`, this server's pages only).
+fn referer_path(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(axum::http::header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|r| r.find("/dashboard/").map(|i| r[i..].to_string()))
+        .filter(|p| !p.contains("/dashboard/lang/") && !p.contains(['"', '<', '>']))
+}
+
+/// A refusal shown inside the page frame, with the navigation and a way back to the page the
+/// request came from: a page's own refusal ([`ErrorPage`]), or axum's plain-text answer to a
+/// form or address it could not read. Any other answer passes unchanged.
+fn framed(session: &Session, resp: Response, back: Option<&str>) -> Response {
+    let l = session.lang;
+    let status = resp.status();
+    let (zh, en) = if let Some(e) = resp.extensions().get::<ErrorPage>() {
+        (e.zh.clone(), e.en.clone())
+    } else if status.is_client_error()
+        && resp
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|t| t.starts_with("text/plain"))
+    {
+        (
+            "提交的内容无法读取，未做任何修改。请返回上一页，检查填写的内容后重试。".to_string(),
+            "what was sent could not be read, and nothing was changed. Go back, check the form and try again.".to_string(),
+        )
+    } else {
+        return resp;
+    };
+    let title = l.t("未能完成", "Not done");
+    let page = super::layout::page(session, title, error_body(&zh, &en, back));
+    (status, page).into_response()
 }
 
 impl FromRequestParts<SharedState> for Session {

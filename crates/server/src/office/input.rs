@@ -8,7 +8,7 @@ use crate::error::ApiError;
 use crate::store::{RefQuery, Store, StoreResult};
 use axum::http::StatusCode;
 use fieldcheck_domain::china_time::is_date;
-use fieldcheck_domain::limits::{TextKind, check_text, position_ok};
+use fieldcheck_domain::limits::{MAX_PERSON_NAME_CHARS, TextKind, check_text, position_ok};
 use fieldcheck_protocol::{Assignment, Position, Role, Site, Unit};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -174,6 +174,23 @@ pub fn check_account(
         )),
         (_, None) => Ok(()),
     }
+}
+
+/// Checks a person's name for an account: one line of at most
+/// [`fieldcheck_domain::limits::MAX_PERSON_NAME_CHARS`]
+/// characters, no spaces at either end; empty means none.
+pub fn check_display_name(display_name: &str) -> Result<(), FieldFault> {
+    text("display_name", display_name, TextKind::Line, false)?;
+    if display_name.trim() != display_name || display_name.chars().count() > MAX_PERSON_NAME_CHARS {
+        return Err(FieldFault::new(
+            "display_name",
+            format!("姓名最多 {MAX_PERSON_NAME_CHARS} 个字，首尾不能有空格"),
+            format!(
+                "the name holds at most {MAX_PERSON_NAME_CHARS} characters, with no space at either end"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Most districts one account may be confined to.

@@ -22,7 +22,8 @@ use fieldcheck_protocol::{
 pub use input::FieldFault;
 pub use input::{SiteImport, match_sites};
 use input::{
-    check_account, check_assignment, check_districts, check_password, check_site, check_unit,
+    check_account, check_assignment, check_display_name, check_districts, check_password,
+    check_site, check_unit,
 };
 use uuid::Uuid;
 
@@ -153,17 +154,20 @@ impl<'a> Office<'a> {
             .map_err(|e| OfficeError::Store(StoreError::Backend(e.to_string())))
     }
 
-    /// Adds an account ([`check_account`]: name, password, role and unit); a taken name is a
-    /// fault of `name`.
+    /// Adds an account ([`check_account`]: name, password, role and unit;
+    /// [`check_display_name`]: the person's name, empty for none); a taken name is a fault of
+    /// `name`.
     pub async fn add_user(
         &self,
         name: &str,
+        display_name: &str,
         role: Role,
         unit: Option<String>,
         password: &str,
     ) -> Result<(), OfficeError> {
         let reference = Reference::load(self.state.store.as_ref()).await?;
         check_account(name, role, unit.as_deref(), password, &reference)
+            .and_then(|()| check_display_name(display_name))
             .map_err(OfficeError::invalid("invalid_account"))?;
         let user = UserRow {
             name: name.to_string(),
@@ -172,6 +176,7 @@ impl<'a> Office<'a> {
             password_hash: self.hash(password).await?,
             disabled: false,
             created_at: crate::clock::now_ms(),
+            display_name: display_name.to_string(),
         };
         self.state
             .store
@@ -185,6 +190,27 @@ impl<'a> Office<'a> {
                 other => other.into(),
             })?;
         self.audit("add_user", name, role.as_str().into()).await
+    }
+
+    /// Sets the person's name (姓名) of an account ([`check_display_name`]; empty: none), shown
+    /// on its photos from its next sign-in and in histories and ledgers at once; `false` when
+    /// there is no account of that name.
+    pub async fn set_display_name(
+        &self,
+        name: &str,
+        display_name: &str,
+    ) -> Result<bool, OfficeError> {
+        check_display_name(display_name).map_err(OfficeError::invalid("invalid_account"))?;
+        let done = self
+            .state
+            .store
+            .set_display_name(name, display_name)
+            .await?;
+        if done {
+            self.audit("set_display_name", name, display_name.to_string())
+                .await?;
+        }
+        Ok(done)
     }
 
     /// Disables an account; `false` when there is none of that name.

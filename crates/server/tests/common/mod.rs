@@ -78,6 +78,9 @@ pub fn template(version: u32) -> Template {
         text_zh: "路面平整".into(),
         title_en: "Road".into(),
         standard_zh: "无坑槽".into(),
+        standard_en: None,
+        subcategory: None,
+        unit: None,
         kind,
         weight: 1.0,
         photo_required: true,
@@ -149,6 +152,7 @@ pub async fn add_user(
             password_hash: fieldcheck_server::auth::hash_password(password).unwrap(),
             disabled: false,
             created_at: 1,
+            display_name: String::new(),
         })
         .await
         .unwrap();
@@ -222,6 +226,7 @@ pub fn inspection(dev: &Device, id: Uuid, site: Uuid) -> Record {
         started_at: 1_700_000_000_000,
         finished_at: None,
         position: None,
+        discarded_at: None,
     })
 }
 

@@ -18,6 +18,7 @@ pub(super) fn bind<'q>(
             Arg::Int(i) => query.bind(*i),
             Arg::Real(f) => query.bind(*f),
             Arg::Null => query.bind(None::<String>),
+            Arg::NullInt => query.bind(None::<i64>),
         };
     }
     query

@@ -12,7 +12,7 @@ impl rusqlite::ToSql for Arg {
             Arg::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Arg::Int(i) => ToSqlOutput::Owned(Value::Integer(*i)),
             Arg::Real(f) => ToSqlOutput::Owned(Value::Real(*f)),
-            Arg::Null => ToSqlOutput::Owned(Value::Null),
+            Arg::Null | Arg::NullInt => ToSqlOutput::Owned(Value::Null),
         })
     }
 }

@@ -1,0 +1,54 @@
+//! Script files the dashboard serves itself (no CDN: an office network may have no internet):
+//! Apache ECharts 5.6.0 (`assets/echarts.min.js` from the npm package `echarts`, Apache-2.0;
+//! see `assets/ECHARTS-NOTICE.txt`), whose path names its version so browsers may keep it a
+//! year, the overview's page script (`assets/overview.js`) and the print buttons' script
+//! (`assets/print.js`, on every page). The content policy lets pages
+//! run scripts from this server only, never inline.
+
+use axum::http::header;
+use axum::response::IntoResponse;
+
+/// Where ECharts is served; a new version gets a new path.
+pub const ECHARTS_PATH: &str = "/dashboard/static/echarts-5.6.0.min.js";
+/// Where the overview's page script is served.
+pub const OVERVIEW_JS_PATH: &str = "/dashboard/static/overview.js";
+/// Where the print buttons' script is served (a `button data-print` prints the page).
+pub const PRINT_JS_PATH: &str = "/dashboard/static/print.js";
+
+const ECHARTS: &[u8] = include_bytes!("../../assets/echarts.min.js");
+const OVERVIEW_JS: &[u8] = include_bytes!("../../assets/overview.js");
+const PRINT_JS: &[u8] = include_bytes!("../../assets/print.js");
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// Serves ECharts, cached for a year (its path changes with its version).
+pub async fn echarts() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, JAVASCRIPT),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        ECHARTS,
+    )
+}
+
+/// Serves the overview's page script, cached for an hour like the stylesheet.
+pub async fn overview_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, JAVASCRIPT),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        OVERVIEW_JS,
+    )
+}
+
+/// Serves the print buttons' script, cached for an hour like the stylesheet.
+pub async fn print_js() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, JAVASCRIPT),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        PRINT_JS,
+    )
+}
