@@ -1,6 +1,7 @@
 //! Shared parts of Fieldcheck's end-to-end tests: demo data, paths, a real server process and
 //! the one checker that compares tablet and server state.
 
+pub mod app_steps;
 pub mod checker;
 pub mod fault_proxy;
 pub mod gallery;

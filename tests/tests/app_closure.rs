@@ -6,9 +6,9 @@
 //! `<target>/test-artifacts/app/`.
 
 use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary, artifacts_dir};
+use fieldcheck_tests::app_steps::{answer_the_rest, app_text};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::Value;
-use std::path::Path;
 use std::time::Duration;
 
 const USER: &str = "xiaoli";
@@ -23,45 +23,6 @@ async fn shots(w: &AppWindow, name: &str) {
             .await
             .unwrap();
     }
-}
-
-/// One text column of the app's database, by a query with one argument.
-fn app_text(db: &Path, query: &str, arg: &str) -> Option<String> {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(query, [arg], |r| r.get(0))
-        .ok()
-}
-
-/// Answers every item of the open inspection: 符合, or 不适用 for a count or percentage.
-async fn answer_all(w: &AppWindow) -> usize {
-    let codes = w
-        .js(r#"return [...document.querySelectorAll('[data-testid^="item-"]')].map(e => e.dataset.testid.slice(5))"#)
-        .await
-        .unwrap();
-    let codes: Vec<String> = serde_json::from_value(codes).unwrap();
-    for code in &codes {
-        let verdict = w
-            .js(&format!(
-                r#"return !!document.querySelector('[data-testid="answer-{code}-compliant"]')"#
-            ))
-            .await
-            .unwrap()
-            == Value::Bool(true);
-        let kind = if verdict {
-            "compliant"
-        } else {
-            "not_applicable"
-        };
-        w.click(&format!("answer-{code}-{kind}")).await.unwrap();
-        w.until(
-            &format!("{code} answered"),
-            &format!(r#"return document.querySelector('[data-testid="item-{code}"]').dataset.answer === "{kind}""#),
-        )
-        .await
-        .unwrap();
-    }
-    codes.len()
 }
 
 /// Waits until today's list shows `site` with `progress` (not_started, in_progress, done).
@@ -198,7 +159,7 @@ async fn sign_in_errors_discard_and_the_end_of_an_inspection_in_the_real_app() {
     w.click(&format!("today-{site}")).await.unwrap();
     w.click("start-inspection").await.unwrap();
     w.find("inspection-header").await.unwrap();
-    let n = answer_all(&w).await;
+    let n = answer_the_rest(&w).await;
     w.click("finish-inspection").await.unwrap();
     assert_eq!(
         w.text("summary-answered").await.unwrap(),

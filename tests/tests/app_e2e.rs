@@ -12,6 +12,7 @@ use fieldcheck_core::store::Store;
 use fieldcheck_domain::site_label::SiteLabel;
 use fieldcheck_protocol::{ItemValue, PositionSource};
 use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary, artifacts_dir};
+use fieldcheck_tests::app_steps::draw_an_arrow;
 use fieldcheck_tests::checker::check_converged_and_stored;
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::Value;
@@ -522,31 +523,8 @@ async fn a_recheck_of_another_inspectors_finding_reaches_the_office_with_its_mar
         .unwrap();
     w.find("recheck-mark").await.unwrap();
     w.click("recheck-mark").await.unwrap();
-    w.find("marker-canvas").await.unwrap();
-    w.until(
-        "the photo is on the canvas",
-        r#"const c = document.querySelector('[data-testid="marker-canvas"]'); return c.width > 100"#,
-    )
-    .await
-    .unwrap();
     // A finger's drag across the photo: an arrow.
-    w.js(
-        r#"const c = document.querySelector('[data-testid="marker-canvas"]');
-            const r = c.getBoundingClientRect();
-            const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {
-              bubbles: true, cancelable: true, pointerId: 7, pointerType: "touch", isPrimary: true,
-              button: 0, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy }));
-            at("pointerdown", 0.3, 0.3); at("pointermove", 0.5, 0.5); at("pointerup", 0.6, 0.6);
-            return true"#,
-    )
-    .await
-    .unwrap();
-    w.until(
-        "the drawing can be saved",
-        r#"return !document.querySelector('[data-testid="marker-save"]').disabled"#,
-    )
-    .await
-    .unwrap();
+    draw_an_arrow(&w).await;
     w.screenshot("13-marking").await.unwrap();
     w.click("marker-save").await.unwrap();
     w.find("recheck-marked-thumb").await.unwrap();

@@ -9,6 +9,7 @@
 //! `<target>/test-artifacts/app/`.
 
 use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary};
+use fieldcheck_tests::app_steps::app_text;
 use fieldcheck_tests::office::{add_office_account, dispatch};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::Value;
@@ -66,14 +67,6 @@ fn kill_app(data_dir: &Path) {
         "the app on {} is not running",
         data_dir.display()
     );
-}
-
-/// One text column of the app's database, by a query with one argument.
-fn app_text(db: &Path, query: &str, arg: &str) -> Option<String> {
-    rusqlite::Connection::open(db)
-        .unwrap()
-        .query_row(query, [arg], |r| r.get(0))
-        .ok()
 }
 
 /// The value of the form control with this test id.

@@ -9,6 +9,7 @@
 //! `<target>/test-artifacts/gallery/app/` (see `fieldcheck_tests::gallery`).
 
 use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary};
+use fieldcheck_tests::app_steps::{answer_the_rest, draw_an_arrow};
 use fieldcheck_tests::gallery::{self, APP_BANNERS, SIZES};
 use fieldcheck_tests::server::ServerProcess;
 use serde_json::{Value, json};
@@ -65,36 +66,6 @@ async fn ids(w: &AppWindow, prefix: &str, except: &[&str]) -> Vec<String> {
         .await
         .unwrap();
     serde_json::from_value(v).unwrap()
-}
-
-/// Answers every item of the open inspection that has no answer yet: 符合, or 不适用 for a
-/// count or percentage.
-async fn answer_rest(w: &AppWindow) {
-    for code in ids(w, "item-", &[]).await {
-        let row = format!(r#"document.querySelector('[data-testid="item-{code}"]')"#);
-        if w.js(&format!("return {row}.dataset.answer")).await.unwrap() != json!("") {
-            continue;
-        }
-        let verdict = w
-            .js(&format!(
-                r#"return !!document.querySelector('[data-testid="answer-{code}-compliant"]')"#
-            ))
-            .await
-            .unwrap()
-            == Value::Bool(true);
-        let kind = if verdict {
-            "compliant"
-        } else {
-            "not_applicable"
-        };
-        w.click(&format!("answer-{code}-{kind}")).await.unwrap();
-        w.until(
-            &format!("{code} answered"),
-            &format!(r#"return {row}.dataset.answer === "{kind}""#),
-        )
-        .await
-        .unwrap();
-    }
 }
 
 /// The first item of the open inspection that takes a verdict (符合 / 不符合).
@@ -377,7 +348,7 @@ async fn gallery_of_every_app_screen_at_three_sizes() {
     .await;
 
     // Finish: the summary of what was recorded.
-    answer_rest(&w).await;
+    answer_the_rest(&w).await;
     w.click("finish-inspection").await.unwrap();
     if w.js(r#"return !!document.querySelector('[data-testid="finish-check"]') && !document.querySelector('[data-testid="finish-summary"]')"#)
         .await
@@ -498,30 +469,7 @@ async fn gallery_of_every_app_screen_at_three_sizes() {
 
     // The photo marker, with an arrow drawn.
     w.click("recheck-mark").await.unwrap();
-    w.find("marker-canvas").await.unwrap();
-    w.until(
-        "the photo is on the canvas",
-        r#"const c = document.querySelector('[data-testid="marker-canvas"]'); return c.width > 100"#,
-    )
-    .await
-    .unwrap();
-    w.js(
-        r#"const c = document.querySelector('[data-testid="marker-canvas"]');
-            const r = c.getBoundingClientRect();
-            const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {
-              bubbles: true, cancelable: true, pointerId: 7, pointerType: "touch", isPrimary: true,
-              button: 0, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy }));
-            at("pointerdown", 0.3, 0.3); at("pointermove", 0.5, 0.5); at("pointerup", 0.6, 0.6);
-            return true"#,
-    )
-    .await
-    .unwrap();
-    w.until(
-        "the drawing can be saved",
-        r#"return !document.querySelector('[data-testid="marker-save"]').disabled"#,
-    )
-    .await
-    .unwrap();
+    draw_an_arrow(&w).await;
     gallery(
         &w,
         "12-photo-marker",

@@ -1,0 +1,79 @@
+//! Steps the end-to-end tests take in the real app, written once: reading the app's database,
+//! answering what is left of a checklist, drawing on a photo in the marker.
+
+use crate::app_driver::AppWindow;
+use serde_json::Value;
+use std::path::Path;
+
+/// One text column of the app's database, by a query with one argument (`None`: no row).
+pub fn app_text(db: &Path, query: &str, arg: &str) -> Option<String> {
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(query, [arg], |r| r.get(0))
+        .ok()
+}
+
+/// Answers every item of the open inspection not answered yet: 符合, or 不适用 for a count or a
+/// percentage; waits until each row shows its answer. Returns how many items the checklist has.
+pub async fn answer_the_rest(w: &AppWindow) -> usize {
+    let codes = w
+        .js(r#"return [...document.querySelectorAll('[data-testid^="item-"]')].map(e => e.dataset.testid.slice(5))"#)
+        .await
+        .unwrap();
+    let codes: Vec<String> = serde_json::from_value(codes).unwrap();
+    for code in &codes {
+        let row = format!(r#"document.querySelector('[data-testid="item-{code}"]')"#);
+        if w.js(&format!("return {row}.dataset.answer")).await.unwrap() != "" {
+            continue;
+        }
+        let verdict = w
+            .js(&format!(
+                r#"return !!document.querySelector('[data-testid="answer-{code}-compliant"]')"#
+            ))
+            .await
+            .unwrap()
+            == Value::Bool(true);
+        let kind = if verdict {
+            "compliant"
+        } else {
+            "not_applicable"
+        };
+        w.click(&format!("answer-{code}-{kind}")).await.unwrap();
+        w.until(
+            &format!("{code} answered"),
+            &format!(r#"return {row}.dataset.answer === "{kind}""#),
+        )
+        .await
+        .unwrap();
+    }
+    codes.len()
+}
+
+/// In the open photo marker: waits for the photo on the canvas, drags a finger across it (an
+/// arrow) and waits until the drawing can be saved.
+pub async fn draw_an_arrow(w: &AppWindow) {
+    w.find("marker-canvas").await.unwrap();
+    w.until(
+        "the photo is on the canvas",
+        r#"const c = document.querySelector('[data-testid="marker-canvas"]'); return c.width > 100"#,
+    )
+    .await
+    .unwrap();
+    w.js(
+        r#"const c = document.querySelector('[data-testid="marker-canvas"]');
+            const r = c.getBoundingClientRect();
+            const at = (type, fx, fy) => c.dispatchEvent(new PointerEvent(type, {
+              bubbles: true, cancelable: true, pointerId: 7, pointerType: "touch", isPrimary: true,
+              button: 0, clientX: r.left + r.width * fx, clientY: r.top + r.height * fy }));
+            at("pointerdown", 0.3, 0.3); at("pointermove", 0.5, 0.5); at("pointerup", 0.6, 0.6);
+            return true"#,
+    )
+    .await
+    .unwrap();
+    w.until(
+        "the drawing can be saved",
+        r#"return !document.querySelector('[data-testid="marker-save"]').disabled"#,
+    )
+    .await
+    .unwrap();
+}
