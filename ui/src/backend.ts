@@ -164,9 +164,4 @@ export function tauriBackend(): Backend {
   };
 }
 
-/** The message of a failed command (a `CommandError`), or of any thrown value. */
-export function errorMessage(e: unknown): string {
-  if (typeof e === "string") return e;
-  if (e && typeof e === "object" && "message" in e) return String((e as CommandError).message);
-  return String(e);
-}
+export { errorMessage } from "./lib/errors";

@@ -438,19 +438,16 @@ fn picture(finding: Uuid, kind: PhotoKind) -> Vec<u8> {
     let seed = finding.as_u128();
     let (cx, cy) = (160 + (seed % 320) as i64, 300 + ((seed >> 16) % 120) as i64);
     let radius = 40 + ((seed >> 32) % 40) as i64;
+    // Before the fix a dark hole; after it, a fresh grey patch in its place.
     let broken = kind == PhotoKind::Before;
-    // After the fix, a fresh patch where the hole was: lighter, and each finding's differs.
-    let patched = !broken;
     let tint = if kind == PhotoKind::Evidence { 12 } else { 0 };
     let mut rgb = Vec::with_capacity((WIDTH * HEIGHT * 3) as usize);
     for y in 0..i64::from(HEIGHT) {
         for x in 0..i64::from(WIDTH) {
             let (dx, dy) = (x - cx, (y - cy) * 2);
             let inside = dx * dx + dy * dy < radius * radius;
-            let (r, g, b) = if broken && inside {
-                (40, 36, 32)
-            } else if patched && inside {
-                (70, 72, 78)
+            let (r, g, b) = if inside {
+                if broken { (40, 36, 32) } else { (70, 72, 78) }
             } else if y < 200 {
                 (150 + (y / 4) as u8, 185 + (y / 8) as u8, 225)
             } else {

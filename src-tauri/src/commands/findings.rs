@@ -2,7 +2,7 @@
 
 use super::parse_id;
 use super::session::china_today;
-use super::sites::{FindingSummary, summarize};
+use super::sites::{FindingSummary, summary_of};
 use crate::error::{CommandError, CommandResult};
 use crate::state::AppState;
 use fieldcheck_core::photo::{CaptureRequest, PhotoError, PhotoPipeline};
@@ -329,20 +329,20 @@ pub struct RecheckEntry {
 pub fn rechecks(state: State<'_, AppState>) -> CommandResult<Vec<RecheckEntry>> {
     let store = state.store();
     let inspector = store.sync_state()?.username;
-    let list = store.rechecks(inspector.as_deref(), &china_today())?;
-    let summaries = summarize(&store, list.iter().map(|r| r.finding.clone()).collect())?;
-    Ok(list
+    store
+        .rechecks(inspector.as_deref(), &china_today())?
         .into_iter()
-        .zip(summaries)
-        .map(|(r, summary)| RecheckEntry {
-            summary,
-            site_name: r.site.name,
-            unit: r.duty.unit,
-            deadline: r.duty.deadline,
-            overdue: r.overdue,
-            site_today: r.site_today,
+        .map(|r| {
+            Ok(RecheckEntry {
+                summary: summary_of(&store, r.finding, r.status)?,
+                site_name: r.site.name,
+                unit: r.duty.unit,
+                deadline: r.duty.deadline,
+                overdue: r.overdue,
+                site_today: r.site_today,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Records a re-check on site: fixed (with the after photo) or not fixed (with the reason).

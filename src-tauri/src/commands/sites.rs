@@ -147,18 +147,28 @@ pub(crate) fn summarize(
     findings
         .into_iter()
         .map(|finding| {
-            Ok(FindingSummary {
-                status: store.finding_status(finding.id)?,
-                number: store.finding_number(finding.id)?,
-                photos: store
-                    .finding_photos(finding.id)?
-                    .into_iter()
-                    .map(|p| p.sha256)
-                    .collect(),
-                finding,
-            })
+            let status = store.finding_status(finding.id)?;
+            summary_of(store, finding, status)
         })
         .collect()
+}
+
+/// `finding` at `status` (known already), with its number and photos.
+pub(crate) fn summary_of(
+    store: &fieldcheck_core::store::Store,
+    finding: fieldcheck_protocol::FindingRecord,
+    status: Status,
+) -> CommandResult<FindingSummary> {
+    Ok(FindingSummary {
+        status,
+        number: store.finding_number(finding.id)?,
+        photos: store
+            .finding_photos(finding.id)?
+            .into_iter()
+            .map(|p| p.sha256)
+            .collect(),
+        finding,
+    })
 }
 
 /// Reads a site's QR label from a picture (the request body: the image's raw bytes, a camera

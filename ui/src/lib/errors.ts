@@ -17,7 +17,7 @@ export interface Explained {
  * (see core's `SyncError`); a message typed in the UI is already in one language.
  */
 export function explainError(error: unknown, locale: Locale): Explained {
-  const [head, ...technical] = messageOf(error).split("\n");
+  const [head, ...technical] = errorMessage(error).split("\n");
   const details = technical.map((line) => line.trim()).filter((line) => line !== "");
   const cut = head.indexOf(" / ");
   if (cut < 0) return { sentence: head.trim(), details };
@@ -26,7 +26,8 @@ export function explainError(error: unknown, locale: Locale): Explained {
   return locale === "en" ? { sentence: en, details: [zh, ...details] } : { sentence: zh, details: [en, ...details] };
 }
 
-function messageOf(e: unknown): string {
+/** The message of a failed command (a `CommandError`), or of any thrown value. */
+export function errorMessage(e: unknown): string {
   if (typeof e === "string") return e;
   if (e && typeof e === "object" && "message" in e) return String((e as CommandError).message);
   return String(e);

@@ -23,6 +23,11 @@ export interface DescriptionWords {
   measured: (item: string, value: string, min: string) => string;
 }
 
+/** The item's title in `locale`: its English title, or its Chinese wording. */
+export function itemTitle(item: Pick<TemplateItem, "text_zh" | "title_en">, locale: Locale): string {
+  return locale === "en" ? item.title_en : item.text_zh;
+}
+
 /** The item's standard in `locale`: English where the pack gives it, else Chinese. */
 export function standardText(item: TemplateItem, locale: Locale): string {
   return locale === "en" && item.standard_en ? item.standard_en : item.standard_zh;
@@ -38,7 +43,7 @@ export function propose(
   words: DescriptionWords,
 ): Proposal {
   const sub = taxonomy.find((s) => s.code === item.subcategory);
-  const name = locale === "en" ? item.title_en : item.text_zh;
+  const name = itemTitle(item, locale);
   const suffix = item.kind === "percent" ? "%" : "";
   const description =
     value && (value.kind === "count" || value.kind === "percent") && item.kind !== "verdict"

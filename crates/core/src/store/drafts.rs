@@ -9,9 +9,8 @@
 //! finding that was never saved reaches the server, and a photo survives the app being closed
 //! or killed before 保存: opening the form again for the same item finds it.
 
-use super::validate;
+use super::findings::check_photo;
 use super::{Result, Store, StoreError, from_json};
-use fieldcheck_domain::limits::is_sha256;
 use fieldcheck_protocol::PhotoRecord;
 use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
@@ -76,13 +75,7 @@ impl Store {
     /// photos were taken in another form, or if the inspection is not the form's or is
     /// discarded.
     pub fn add_draft_photo(&mut self, form: &DraftForm, photo: &PhotoRecord) -> Result<()> {
-        if !is_sha256(&photo.sha256) {
-            return Err(StoreError::invalid(
-                "sha256",
-                "must be 64 lower-case hex digits",
-                "必须是 64 位小写十六进制",
-            ));
-        }
+        check_photo(photo)?;
         let Some(finding_id) = photo.finding_id else {
             return Err(StoreError::invalid(
                 "finding_id",
@@ -115,14 +108,6 @@ impl Store {
                 "该问题的照片属于另一张表单",
             ));
         }
-        if photo.width == 0 || photo.height == 0 || photo.size_bytes == 0 {
-            return Err(StoreError::invalid(
-                "width/height/size_bytes",
-                "must be greater than 0",
-                "必须大于 0",
-            ));
-        }
-        validate::position(&photo.position)?;
         if self.has_photo(&photo.sha256)? {
             return Err(StoreError::DuplicatePhoto(photo.sha256.clone()));
         }
@@ -185,18 +170,8 @@ impl Store {
         )?)
     }
 
-    /// Whether photos wait for unsaved finding `finding_id` that were taken at another site
-    /// than `site_id`.
-    pub(super) fn drafts_elsewhere(&self, finding_id: Uuid, site_id: Uuid) -> Result<bool> {
-        Ok(self.conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM photo_drafts WHERE finding_id = ?1 AND site_id <> ?2)",
-            [finding_id.to_string(), site_id.to_string()],
-            |r| r.get::<_, bool>(0),
-        )?)
-    }
-
     /// The form unsaved finding `finding_id`'s photos were taken in, if it has any.
-    fn draft_form(&self, finding_id: Uuid) -> Result<Option<DraftForm>> {
+    pub(super) fn draft_form(&self, finding_id: Uuid) -> Result<Option<DraftForm>> {
         let row: Option<(String, Option<String>, Option<String>)> = self
             .conn
             .query_row(

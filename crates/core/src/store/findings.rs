@@ -84,7 +84,10 @@ impl Store {
                 "该问题已保存",
             ));
         }
-        if self.drafts_elsewhere(id, new.site_id)? {
+        if self
+            .draft_form(id)?
+            .is_some_and(|f| f.site_id != new.site_id)
+        {
             return Err(StoreError::invalid(
                 "site_id",
                 "the photos taken for this finding are of another site",
@@ -200,13 +203,7 @@ impl Store {
     /// Records a photo (its file is already stored under its hash) and queues it, in one
     /// transaction. The finding or inspection it names must exist.
     pub fn add_photo(&mut self, photo: &PhotoRecord) -> Result<()> {
-        if !is_sha256(&photo.sha256) {
-            return Err(StoreError::invalid(
-                "sha256",
-                "must be 64 lower-case hex digits",
-                "必须是 64 位小写十六进制",
-            ));
-        }
+        check_photo(photo)?;
         if let Some(f) = photo.finding_id {
             self.finding(f)?;
         }
@@ -215,14 +212,6 @@ impl Store {
         {
             return Err(StoreError::InspectionDiscarded(i));
         }
-        if photo.width == 0 || photo.height == 0 || photo.size_bytes == 0 {
-            return Err(StoreError::invalid(
-                "width/height/size_bytes",
-                "must be greater than 0",
-                "必须大于 0",
-            ));
-        }
-        validate::position(&photo.position)?;
         self.write(|tx, hlc| {
             let mut record = photo.clone();
             record.hlc = hlc;
@@ -451,6 +440,26 @@ pub(super) fn insert_remote_finding(tx: &Transaction, f: &FindingRecord) -> Resu
         ],
     )?;
     Ok(())
+}
+
+/// The checks every photo record of this tablet passes before it is kept, saved or draft: its
+/// name is a photo hash, it has a size, and its position (if any) is a real one.
+pub(super) fn check_photo(photo: &PhotoRecord) -> Result<()> {
+    if !is_sha256(&photo.sha256) {
+        return Err(StoreError::invalid(
+            "sha256",
+            "must be 64 lower-case hex digits",
+            "必须是 64 位小写十六进制",
+        ));
+    }
+    if photo.width == 0 || photo.height == 0 || photo.size_bytes == 0 {
+        return Err(StoreError::invalid(
+            "width/height/size_bytes",
+            "must be greater than 0",
+            "必须大于 0",
+        ));
+    }
+    validate::position(&photo.position)
 }
 
 /// Records the short number the server gave a finding this tablet holds (others are skipped,

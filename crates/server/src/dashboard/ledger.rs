@@ -20,6 +20,10 @@ use fieldcheck_store::dash_row;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
+/// The ledger's overdue rule in SQL: still owed and past its deadline, the one parameter being
+/// today (China time). The 仅超期 filter and the overview's 逾期 count both use it.
+pub const OVERDUE: &str = "due_open = 1 AND deadline < ?";
+
 /// Rows per ledger page.
 pub const PER_PAGE: u32 = 50;
 
@@ -205,7 +209,7 @@ impl LedgerFilter {
         }
         match self.overdue.as_str() {
             "" | "0" => {}
-            "1" => add("due_open = 1 AND deadline < ?", today.as_str().into()),
+            "1" => add(OVERDUE, today.as_str().into()),
             _ => {
                 return Err(PageError::invalid(
                     "overdue",

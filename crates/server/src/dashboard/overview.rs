@@ -9,11 +9,11 @@
 use super::error::PageError;
 use super::i18n::STATUSES;
 use super::layout::page;
-use super::ledger::status_badge;
+use super::ledger::{OVERDUE, status_badge};
 use super::projection::refresh;
 use super::reference::Reference;
 use super::score_model::week_of;
-use super::scores::{Scores, index_name};
+use super::scores::{Scores, index_name, pct};
 use super::session::Session;
 use crate::app::SharedState;
 use crate::store::dashboard::Arg;
@@ -122,8 +122,9 @@ impl Overview {
         let mut args = vec![Arg::from(today.as_str())];
         let sql = format!(
             "SELECT street, COALESCE(unit, ''), status, CAST(COUNT(*) AS BIGINT), \
-             CAST(SUM(CASE WHEN due_open = 1 AND deadline < $1 THEN 1 ELSE 0 END) AS BIGINT) \
+             CAST(SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS BIGINT) \
              FROM dash_ledger WHERE 1 = 1{} GROUP BY street, COALESCE(unit, ''), status",
+            OVERDUE.replace('?', "$1"),
             scoped("unit", &mut args)
         );
         let mut streets: BTreeMap<String, Group> = BTreeMap::new();
@@ -323,10 +324,6 @@ const AMBER: &str = "#c77700";
 const RED: &str = "#b3261e";
 const GREY: &str = "#5b6b7c";
 const GREEN: &str = "#2e7d32";
-
-fn pct(v: Option<f64>) -> String {
-    v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
-}
 
 /// The figures as JSON for the page script, safe inside a `<script>` element.
 fn chart_data(charts: &[Chart]) -> String {

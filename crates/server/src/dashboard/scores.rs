@@ -274,7 +274,8 @@ pub fn index_name(templates: &[fieldcheck_protocol::Template], l: Lang, code: &s
         )
 }
 
-fn pct(v: Option<f64>) -> String {
+/// A 0..1 rate as a percentage with one decimal, "—" when there is none.
+pub(super) fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "—".into(), |v| format!("{:.1}%", v * 100.0))
 }
 
