@@ -16,6 +16,63 @@ use tauri::test::{
 use tauri::webview::{InvokeRequest, WebviewWindow};
 use uuid::Uuid;
 
+/// A `width` × `height` picture as a PNG (colour bands shifted by `seed`, stored without
+/// compression): a photo large enough for its stamp, which a photo under about 650 × 490 px is
+/// not (`PhotoError::TooSmall`), the app's icons included.
+fn photo_png(width: u32, height: u32, seed: u8) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= u32::from(b);
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    let mut raw = Vec::with_capacity(((width * 3 + 1) * height) as usize);
+    for y in 0..height {
+        raw.push(0); // no filter
+        for x in 0..width {
+            let v = ((x / 16 + y / 16) as u8)
+                .wrapping_mul(17)
+                .wrapping_add(seed);
+            raw.extend_from_slice(&[v, 255 - v, v / 2]);
+        }
+    }
+    // zlib: stored deflate blocks, then the Adler-32 of the data.
+    let mut zlib = vec![0x78, 0x01];
+    let blocks = raw.chunks(65_535).count();
+    for (i, block) in raw.chunks(65_535).enumerate() {
+        let len = block.len() as u16;
+        zlib.push(u8::from(i + 1 == blocks));
+        zlib.extend_from_slice(&len.to_le_bytes());
+        zlib.extend_from_slice(&(!len).to_le_bytes());
+        zlib.extend_from_slice(block);
+    }
+    let (a, b) = raw.iter().fold((1u32, 0u32), |(a, b), &x| {
+        let a = (a + u32::from(x)) % 65_521;
+        (a, (b + a) % 65_521)
+    });
+    zlib.extend_from_slice(&((b << 16) | a).to_be_bytes());
+    let mut header = width.to_be_bytes().to_vec();
+    header.extend_from_slice(&height.to_be_bytes());
+    header.extend_from_slice(&[8, 2, 0, 0, 0]); // 8-bit RGB
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    for (kind, data) in [(b"IHDR", header), (b"IDAT", zlib), (b"IEND", Vec::new())] {
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(&data);
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(&chunk);
+        png.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    png
+}
+
 /// A tablet database with the real checklist pack, one back alley, and a login.
 fn seed(dir: &Path) -> Site {
     let mut store = Store::open(dir.join(DATABASE_FILE)).unwrap();
@@ -161,13 +218,11 @@ fn a_photo_arrives_as_a_raw_body_and_a_json_body_is_refused() {
     assert_eq!(finding["position"]["source"], "manual");
     let meta = json!({"kind": "before", "finding_id": finding["id"], "inspection_id": null, "position": null});
 
-    let jpeg =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("icons/128x128.png")).unwrap();
     let photo = get_ipc_response(
         &w,
         request(
             "add_photo",
-            InvokeBody::Raw(jpeg),
+            InvokeBody::Raw(photo_png(800, 600, 1)),
             &[("x-photo", meta.to_string())],
         ),
     )
@@ -223,7 +278,7 @@ fn a_photo_arrives_as_a_raw_body_and_a_json_body_is_refused() {
         &w,
         request(
             "add_photo",
-            InvokeBody::Raw(std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("icons/icon.png")).unwrap()),
+            InvokeBody::Raw(photo_png(800, 600, 2)),
             &[("x-photo", json!({"kind": "after", "finding_id": finding["id"], "inspection_id": null, "position": null}).to_string())],
         ),
     )
@@ -333,7 +388,7 @@ fn a_scanned_label_checks_in_and_a_marked_copy_keeps_its_original() {
         &w,
         request(
             "add_photo",
-            InvokeBody::Raw(icon("icons/icon.png")),
+            InvokeBody::Raw(photo_png(800, 600, 3)),
             &[("x-photo", meta.to_string())],
         ),
     )

@@ -109,7 +109,12 @@ async fn main() {
 }
 
 /// Records the day; returns the stored photo bytes.
+/// Distinct camera photos the day's 240 captures take turns with: each capture still stores a
+/// photo of its own (the stamp's time and serial differ).
+const CAMERA_PHOTOS: u64 = 8;
+
 fn record_day(store: &mut Store, pipeline: &PhotoPipeline) -> u64 {
+    let camera = fieldcheck_test_photos::corpus(CAMERA_PHOTOS);
     let sites = store.list_sites(&SiteQuery::default()).unwrap();
     let taxonomy = store.taxonomy().unwrap();
     let mut photo_bytes = 0;
@@ -158,13 +163,12 @@ fn record_day(store: &mut Store, pipeline: &PhotoPipeline) -> u64 {
                 })
                 .unwrap();
             for p in 0..PHOTOS_PER_FINDING {
-                let jpeg =
-                    fieldcheck_tests::photos::noisy_jpeg(2400, 1800, (n * 100 + f * 10 + p) as u64);
+                let jpeg = &camera[(n * 100 + f * 10 + p) % camera.len()].jpeg;
                 let record = pipeline
                     .capture(
                         store,
                         &CaptureRequest {
-                            bytes: &jpeg,
+                            bytes: jpeg,
                             kind: PhotoKind::Before,
                             finding_id: Some(finding.id),
                             inspection_id: Some(i.id),

@@ -130,7 +130,7 @@ fn tablet() -> Tablet {
 }
 
 fn capture(t: &mut Tablet, finding: Uuid, kind: PhotoKind, seed: u64) -> PhotoRecord {
-    let bytes = jpeg(&pattern(320, 240, 20, seed), 320, 240, 85, None);
+    let bytes = jpeg(&pattern(800, 600, 20, seed), 800, 600, 85, None);
     let request = CaptureRequest {
         bytes: &bytes,
         kind,

@@ -8,6 +8,7 @@ mod photo_bad_inputs;
 mod photo_check;
 mod photo_drafts;
 mod photo_orientation;
+mod photo_quality;
 mod photo_storage;
 mod photo_support;
 mod photo_time;

@@ -141,3 +141,23 @@ fn heic_file() {
     );
     assert!(err.to_string().starts_with("不支持的图片格式（HEIC/HEIF）"));
 }
+
+#[test]
+fn photo_too_small_for_its_stamp() {
+    let err = capture(&jpeg(&pattern(240, 180, 20, 1), 240, 180, 90, None));
+    assert!(
+        matches!(
+            err,
+            PhotoError::TooSmall {
+                width: 240,
+                height: 180,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().starts_with("照片太小（240×180 像素）"),
+        "{err}"
+    );
+}

@@ -129,7 +129,7 @@ fn take(
     finding: Uuid,
     seed: u64,
 ) -> PhotoRecord {
-    let bytes = jpeg(&pattern(640, 480, 20, seed), 640, 480, 85, None);
+    let bytes = jpeg(&pattern(800, 600, 20, seed), 800, 600, 85, None);
     let request = CaptureRequest {
         bytes: &bytes,
         kind: PhotoKind::Before,
@@ -335,7 +335,7 @@ fn a_draft_belongs_to_one_form_and_one_unsaved_finding() {
     take(&p, &mut store, &form, finding, 7);
 
     // The same finding's photo from another form is refused.
-    let bytes = jpeg(&pattern(640, 480, 20, 8), 640, 480, 85, None);
+    let bytes = jpeg(&pattern(800, 600, 20, 8), 800, 600, 85, None);
     let request = CaptureRequest {
         bytes: &bytes,
         kind: PhotoKind::Before,

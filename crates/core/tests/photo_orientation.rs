@@ -6,8 +6,9 @@ use fieldcheck_core::photo::{CaptureTime, Stamp, process};
 use fieldcheck_protocol::TimeSource;
 use photo_support::{decode, jpeg, mean_diff, pattern};
 
-const W: u32 = 480;
-const H: u32 = 320;
+// Large enough for the stamp (a smaller photo is refused: `PhotoError::TooSmall`).
+const W: u32 = 600;
+const H: u32 = 400;
 
 /// Where the stored image's first row and first column are shown, per EXIF orientation
 /// (the wording of the EXIF specification).
@@ -126,14 +127,22 @@ fn sizes(width: u32, height: u32, orientation: Option<u16>) -> ((u32, u32), (u32
 }
 
 #[test]
-fn large_photos_shrink_to_2048_and_small_ones_are_not_enlarged() {
-    // Half-scale decoding is short of 1997 px (97.5 % of 2048): decoded whole, shrunk to 2048.
+fn large_photos_become_exactly_2048_whatever_the_decoder_scales_and_small_ones_keep_their_size() {
+    // Run on both builds (libjpeg-turbo decodes at n/8 scales, the pure-Rust decoder at 1/8,
+    // 1/4, 1/2 and 1/1): the stored size depends on the photo alone.
+    // Half scale is short of 1997 px: decoded whole, shrunk to 2048.
     assert_eq!(sizes(3000, 2000, Some(6)), ((1365, 2048), (213, 320)));
-    // A 4000 px camera photo decodes at half scale to 2000 px and is kept at that size.
-    assert_eq!(sizes(4000, 3000, Some(6)), ((1500, 2000), (240, 320)));
+    // 12 MP cameras: half scale gives 2000 px, stretched to 2048.
+    assert_eq!(sizes(4000, 3000, Some(6)), ((1536, 2048), (240, 320)));
+    assert_eq!(sizes(4032, 3024, None), ((2048, 1536), (320, 240)));
+    // 8 MP: libjpeg-turbo decodes at 5/8 (2040 px), the pure-Rust decoder whole (3264 px).
+    assert_eq!(sizes(3264, 2448, None), ((2048, 1536), (320, 240)));
     // Half scale gives 2048 px exactly; a little more is shrunk to 2048.
     assert_eq!(sizes(4096, 3072, None), ((2048, 1536), (320, 240)));
     assert_eq!(sizes(4200, 2800, None), ((2048, 1365), (320, 213)));
+    // 16 MP, 4:3 and 16:9.
+    assert_eq!(sizes(4608, 3456, Some(6)), ((1536, 2048), (240, 320)));
+    assert_eq!(sizes(5120, 2880, None), ((2048, 1152), (320, 180)));
     // Small photos keep their size.
     assert_eq!(sizes(1000, 750, None), ((1000, 750), (320, 240)));
     assert_eq!(sizes(640, 480, None), ((640, 480), (320, 240)));
@@ -142,7 +151,7 @@ fn large_photos_shrink_to_2048_and_small_ones_are_not_enlarged() {
 #[test]
 fn a_half_scale_decode_is_upright_and_matches_the_picture() {
     // A 4000 × 3000 camera photo, EXIF orientation 6 (stored turned a quarter left), takes the
-    // DCT half-scale path with no resize; its upper half matches the upright picture at 2000 px.
+    // DCT half-scale path, stretched to 2048 px; its upper half matches the upright picture.
     let (w, h) = (3000, 4000);
     let up = pattern(w, h, 0, 9);
     let mut stored = vec![0u8; up.len()];
@@ -157,9 +166,9 @@ fn a_half_scale_decode_is_upright_and_matches_the_picture() {
     }
     let out = process(&jpeg(&stored, h, w, 90, Some(6)), &stamp()).unwrap();
     let (rgb, ow, oh) = decode(&out.jpeg);
-    assert_eq!((ow, oh), (1500, 2000));
-    let reference = pattern(1500, 2000, 0, 9);
-    let d = mean_diff(&rgb, &reference, 1500, 0..1000);
+    assert_eq!((ow, oh), (1536, 2048));
+    let reference = pattern(1536, 2048, 0, 9);
+    let d = mean_diff(&rgb, &reference, 1536, 0..1024);
     assert!(d < 4.0, "differs from the upright picture by {d}");
 }
 

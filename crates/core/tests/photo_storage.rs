@@ -224,9 +224,11 @@ fn a_file_already_stored_under_the_hash_is_kept_when_a_record_fails() {
         inspector: "人",
         serial: "0000-0000".into(),
     };
-    let photo =
-        fieldcheck_core::photo::process(&jpeg(&pattern(64, 48, 0, 1), 64, 48, 90, None), &stamp)
-            .unwrap();
+    let photo = fieldcheck_core::photo::process(
+        &jpeg(&pattern(640, 480, 0, 1), 640, 480, 90, None),
+        &stamp,
+    )
+    .unwrap();
     let store = Store::open(tmp.path().join("db")).unwrap();
     let record = fieldcheck_protocol::PhotoRecord {
         sha256: photo.sha256.clone(),

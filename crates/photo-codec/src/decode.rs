@@ -19,6 +19,11 @@ pub struct Decoded {
     pub width: u32,
     /// Height of `rgb`.
     pub height: u32,
+    /// The image's own width, as stored (`width` is smaller when a JPEG was decoded at a DCT
+    /// scale).
+    pub full_width: u32,
+    /// The image's own height, as stored.
+    pub full_height: u32,
     /// How to turn it upright.
     pub orientation: Orientation,
 }
@@ -186,6 +191,8 @@ fn decode_jpeg(bytes: &[u8], min_long_edge: u32) -> Result<Decoded, CodecError> 
         rgb,
         width,
         height,
+        full_width: u32::from(info.width),
+        full_height: u32::from(info.height),
         orientation,
     })
 }
@@ -245,6 +252,8 @@ fn decode_png(bytes: &[u8]) -> Result<Decoded, CodecError> {
         rgb,
         width: frame.width,
         height: frame.height,
+        full_width: frame.width,
+        full_height: frame.height,
         orientation,
     })
 }

@@ -48,10 +48,15 @@ pub fn thumbnail(bytes: &[u8], long_edge: u32) -> Result<Vec<u8>, CodecError> {
     Ok(encode(&pixels, width, height))
 }
 
-/// Decoded pixels shrunk to at most `long_edge` on their long side (never enlarged) and turned
+/// Decoded pixels resampled to the image's own size shrunk to at most `long_edge` on its long
+/// side ([`fit`] of `full_width` × `full_height`, never larger than the image), and turned
 /// upright: (pixels, width, height).
+///
+/// The size depends on the image alone, never on the DCT scale it was decoded at: a JPEG
+/// decoded a little short of it (libjpeg-turbo's 5/8 of 3264 px is 2040 px, half of 4000 px is
+/// 2000 px) is stretched to it, by at most the shortfall its decoder was allowed.
 pub fn upright_within(decoded: Decoded, long_edge: u32) -> (Vec<u8>, u32, u32) {
-    let (w, h) = fit(decoded.width, decoded.height, long_edge);
+    let (w, h) = fit(decoded.full_width, decoded.full_height, long_edge);
     let pixels = if (w, h) == (decoded.width, decoded.height) {
         decoded.rgb
     } else {
@@ -60,22 +65,23 @@ pub fn upright_within(decoded: Decoded, long_edge: u32) -> (Vec<u8>, u32, u32) {
     decoded.orientation.apply(pixels, w, h)
 }
 
-/// Encodes packed RGB of `width` × `height` (at most 65 535 px a side) as JPEG at
-/// [`JPEG_QUALITY`], 4:2:0.
+/// Encodes packed RGB of `width` × `height` (at most 65 535 px a side) as baseline JPEG at
+/// [`JPEG_QUALITY`], 4:2:0, with Huffman tables made for the image.
 #[cfg(feature = "turbojpeg")]
 pub use turbo::encode;
 
 #[cfg(not(any(feature = "turbojpeg", feature = "pure-rust")))]
 compile_error!("fieldcheck-photo-codec needs a JPEG encoder: feature `turbojpeg` or `pure-rust`");
 
-/// Encodes packed RGB of `width` × `height` (at most 65 535 px a side) as JPEG at
-/// [`JPEG_QUALITY`], 4:2:0.
+/// Encodes packed RGB of `width` × `height` (at most 65 535 px a side) as baseline JPEG at
+/// [`JPEG_QUALITY`], 4:2:0, with Huffman tables made for the image.
 #[cfg(all(feature = "pure-rust", not(feature = "turbojpeg")))]
 pub fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
     let mut out = Vec::with_capacity(rgb.len() / 8);
     let mut encoder = Encoder::new(&mut out, JPEG_QUALITY);
     encoder.set_sampling_factor(SamplingFactor::F_2_2);
+    encoder.set_optimized_huffman_tables(true);
     // Callers pass decoded, shrunk photos, and writing to a Vec cannot fail.
     encoder
         .encode(rgb, width as u16, height as u16, ColorType::Rgb)

@@ -1,4 +1,4 @@
-//! Downscaling with `fast_image_resize` (SIMD convolution, rows split over the cores).
+//! Resampling with `fast_image_resize` (SIMD convolution, rows split over the cores).
 
 use fast_image_resize::images::{Image, ImageRef};
 use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
@@ -17,7 +17,7 @@ pub fn fit(width: u32, height: u32, long_edge: u32) -> (u32, u32) {
     (scale(width), scale(height))
 }
 
-/// Resizes packed RGB pixels to `to_w` × `to_h` (same size: copied).
+/// Resizes packed RGB pixels to `to_w` × `to_h`, smaller or larger (same size: copied).
 pub fn resize(rgb: &[u8], width: u32, height: u32, to_w: u32, to_h: u32) -> Vec<u8> {
     if (width, height) == (to_w, to_h) {
         return rgb.to_vec();

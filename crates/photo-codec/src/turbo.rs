@@ -188,7 +188,8 @@ fn decode_rows(
     }
 }
 
-/// Encodes packed RGB as JPEG at [`JPEG_QUALITY`], 4:2:0.
+/// Encodes packed RGB as baseline JPEG at [`JPEG_QUALITY`], 4:2:0, with Huffman tables made
+/// for the image (a second pass over the coefficients).
 pub fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     let image = Image {
         pixels: rgb,
@@ -204,6 +205,9 @@ pub fn encode(rgb: &[u8], width: u32, height: u32) -> Vec<u8> {
     compressor
         .set_subsamp(Subsamp::Sub2x2)
         .expect("4:2:0 is valid");
+    compressor
+        .set_optimize(true)
+        .expect("optimised Huffman tables are valid");
     compressor
         .compress_to_vec(image)
         .expect("encoding RGB into memory")

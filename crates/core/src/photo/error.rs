@@ -12,6 +12,26 @@ pub enum PhotoError {
     /// damaged.
     #[error(transparent)]
     Image(#[from] CodecError),
+    /// The photo (as stored: shrunk to 2048 px and upright) is too small to carry its whole
+    /// stamp, never cut, at a legible size ([`MIN_FONT_PX`](super::MIN_FONT_PX)) in at most 12 %
+    /// of its area. Checked right after decoding, before anything is drawn; `min_width` ×
+    /// `min_height` is the smallest size of the same shape that would carry it.
+    #[error(
+        "照片太小（{width}×{height} 像素），放不下完整的水印：至少需要 {min_width}×{min_height} \
+         像素，请用相机拍摄或选择原图 / The photo is too small ({width}×{height} px) to carry \
+         the whole stamp: it needs at least {min_width}×{min_height} px; take it with the \
+         camera or pick the original image"
+    )]
+    TooSmall {
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The smallest width of the same shape that carries the stamp.
+        min_width: u32,
+        /// The smallest height of the same shape that carries the stamp.
+        min_height: u32,
+    },
     /// Too little free space in the photo directory to take a photo safely.
     #[error(
         "存储空间不足（剩余 {available_mb} MB，至少需要 {required_mb} MB），请同步后清理 / \

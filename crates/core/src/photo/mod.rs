@@ -5,9 +5,12 @@
 //! 1. the free space of the photo directory is checked ([`PhotoDir::check_free_space`]);
 //! 2. the capture time is read from the [`TrustedClock`] (server time at the last sync plus
 //!    the device's boot-time clock; the device clock before the first sync, marked so);
-//! 3. the image is decoded (JPEG or PNG, size checked from the header first), shrunk to 2048 px,
-//!    turned upright by its EXIF orientation, stamped with the Chinese watermark, encoded as
-//!    JPEG (quality 80, 4:2:0) with a 320 px thumbnail, and hashed ([`process`]);
+//! 3. the image is decoded (JPEG or PNG, size checked from the header first), resampled to 2048 px,
+//!    turned upright by its EXIF orientation, refused if too small to carry its whole stamp
+//!    legibly ([`PhotoError::TooSmall`]), stamped with the Chinese watermark card
+//!    (bottom-left, at most 12 % of the photo), encoded as JPEG (quality 80, 4:2:0) with a
+//!    320 px thumbnail shrunk from the unstamped photo and given its own legible stamp, and
+//!    hashed ([`process`]);
 //! 4. the record (hash, time, position, device …) is signed with the device's Ed25519 key
 //!    ([`DeviceKey`]);
 //! 5. both files are written durably under the hash, and only then the record is committed with
@@ -40,7 +43,10 @@ pub use fieldcheck_photo_codec::{
 pub use process::{PHOTO_LONG_EDGE, ProcessedPhoto, THUMB_LONG_EDGE, process};
 pub use signing::{DeviceKey, KEY_FILE};
 pub use storage::{DEFAULT_MIN_FREE_BYTES, OsFs, PhotoDir, PhotoFs};
-pub use watermark::{Stamp, serial, stamp_lines};
+pub use watermark::{
+    CardLayout, CardRect, MAX_CARD_PERCENT, MAX_FONT_PX, MIN_FONT_PX, Stamp, THUMB_FONT_PX,
+    card_layout, serial, stamp_lines, text_width, thumbnail_card_layout, thumbnail_lines,
+};
 
 use crate::store::Store;
 use crate::store::drafts::DraftForm;

@@ -48,29 +48,11 @@ pub fn jpeg(rgb: &[u8], width: u32, height: u32, quality: u8, orientation: Optio
         None => plain,
         Some(o) => {
             let mut out = plain[..2].to_vec(); // SOI
-            out.extend_from_slice(&exif_app1(o));
+            out.extend_from_slice(&fieldcheck_test_photos::exif_app1(o));
             out.extend_from_slice(&plain[2..]);
             out
         }
     }
-}
-
-/// An APP1 segment holding a big-endian TIFF with one IFD entry: Orientation (0x0112).
-pub fn exif_app1(orientation: u16) -> Vec<u8> {
-    let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec(); // header, IFD0 at offset 8
-    tiff.extend_from_slice(&1u16.to_be_bytes()); // one entry
-    tiff.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
-    tiff.extend_from_slice(&3u16.to_be_bytes()); // SHORT
-    tiff.extend_from_slice(&1u32.to_be_bytes()); // count
-    tiff.extend_from_slice(&orientation.to_be_bytes());
-    tiff.extend_from_slice(&[0, 0]); // value padding
-    tiff.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
-    let mut body = b"Exif\0\0".to_vec();
-    body.extend_from_slice(&tiff);
-    let mut seg = vec![0xFF, 0xE1];
-    seg.extend_from_slice(&((body.len() + 2) as u16).to_be_bytes());
-    seg.extend_from_slice(&body);
-    seg
 }
 
 /// Encodes RGB as a PNG.
