@@ -18,7 +18,7 @@ use axum::routing::{get, patch, post, put};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -169,8 +169,8 @@ async fn path_guard(req: Request, next: Next) -> Result<Response, ApiError> {
     Ok(next.run(req).await)
 }
 
-/// Authenticates a sync request, then caps it: `max_concurrent_syncs` in all (beyond, 503 with
-/// Retry-After) and `max_syncs_per_device` per device (beyond, the device's oldest request is
+/// Authenticates a sync request, then caps it: `max_concurrent_syncs` in all (beyond, it waits
+/// its turn for up to `sync_queue_wait_ms`, then 503 with Retry-After) and `max_syncs_per_device` per device (beyond, the device's oldest request is
 /// given up: see [`crate::device_slots`]). An unauthenticated request is refused before it
 /// takes any slot, so nobody without a token can starve the tablets, and one device cannot take
 /// every slot.
@@ -181,7 +181,8 @@ async fn sync_cap(
 ) -> Result<Response, ApiError> {
     let (mut parts, body) = req.into_parts();
     let caller = Caller::from_request_parts(&mut parts, &state).await?;
-    let Ok(_slot) = state.sync_slots.clone().try_acquire_owned() else {
+    let wait = Duration::from_millis(state.limits.sync_queue_wait_ms);
+    let Some(_slot) = queue(&state.sync_slots, wait).await else {
         return Err(ApiError::busy(state.limits.retry_after_secs));
     };
     let (_device_slot, give_up) = state
@@ -194,16 +195,30 @@ async fn sync_cap(
     }
 }
 
-/// Caps concurrent pushes; beyond the cap answers 503 with Retry-After, before the body is read.
+/// Caps concurrent pushes before their bodies are read: beyond `max_concurrent_pushes`, a push
+/// waits its turn, in arrival order, for up to `push_queue_wait_ms`, then is answered 503 with
+/// Retry-After. Waiting in line keeps the writer busy; a tablet told to come back would leave it
+/// idle for its Retry-After.
 async fn push_cap(
     State(state): State<SharedState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Ok(_slot) = state.push_slots.clone().try_acquire_owned() else {
+    let wait = Duration::from_millis(state.limits.push_queue_wait_ms);
+    let Some(_slot) = queue(&state.push_slots, wait).await else {
         return Err(ApiError::busy(state.limits.push_retry_after_secs));
     };
     Ok(next.run(req).await)
+}
+
+/// A slot of `slots`, waited for in arrival order (tokio's semaphore is fair) for at most
+/// `wait`; `None` when none came free in time. A free slot is taken even with no wait.
+async fn queue(slots: &Arc<Semaphore>, wait: Duration) -> Option<OwnedSemaphorePermit> {
+    match tokio::time::timeout(wait, slots.clone().acquire_owned()).await {
+        Ok(Ok(slot)) => Some(slot),
+        // Timed out, or the semaphore closed (it never is).
+        _ => None,
+    }
 }
 
 /// Headers on every answer: no framing by other sites (clickjacking an office button), no

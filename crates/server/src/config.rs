@@ -20,15 +20,22 @@ pub struct Limits {
     pub max_batch_entries: usize,
     /// Largest pull page.
     pub max_pull_page: u32,
-    /// Concurrent sync requests (push, pull, photos) before answering 503.
+    /// Concurrent sync requests (push, pull, photos). Past it, a request waits its turn (in
+    /// arrival order) for up to `sync_queue_wait_ms`, then is answered 503.
     pub max_concurrent_syncs: usize,
-    /// Concurrent pushes before answering 503. Pushes are applied one after another, so more
-    /// of them at once only makes each wait longer: past this many, a tablet is told to come
-    /// back (Retry-After) before its body is read.
+    /// Milliseconds a sync request may wait for one of `max_concurrent_syncs` before it is
+    /// answered 503 with Retry-After (0: answered at once). A waiting request holds only its
+    /// connection, not its body.
+    pub sync_queue_wait_ms: u64,
+    /// Pushes read and applied at once (their bodies in memory). Pushes are written one batch
+    /// after another, so more at once only takes memory: past this many, a push waits its turn
+    /// (in arrival order, before its body is read) for up to `push_queue_wait_ms`.
     pub max_concurrent_pushes: usize,
-    /// Seconds to put in Retry-After when the push cap is reached: a push takes tens of
-    /// milliseconds, so slots free up fast and a short wait (plus the tablet's jitter) keeps
-    /// the server busy without queueing.
+    /// Milliseconds a push may wait for one of `max_concurrent_pushes` before it is answered
+    /// 503 with Retry-After (0: answered at once). Waiting in line keeps the writer busy; a
+    /// tablet told to come back would leave it idle for the Retry-After.
+    pub push_queue_wait_ms: u64,
+    /// Seconds to put in Retry-After when a push waited its whole `push_queue_wait_ms`.
     pub push_retry_after_secs: u64,
     /// Concurrent photo verifications (each may decode a full image).
     pub max_concurrent_verifications: usize,
@@ -65,7 +72,9 @@ impl Default for Limits {
             max_batch_entries: 2_000,
             max_pull_page: 500,
             max_concurrent_syncs: 256,
+            sync_queue_wait_ms: 30_000,
             max_concurrent_pushes: 32,
+            push_queue_wait_ms: 30_000,
             push_retry_after_secs: 1,
             max_concurrent_verifications: 2,
             retry_after_secs: 5,

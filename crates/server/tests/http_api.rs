@@ -1318,6 +1318,7 @@ async fn an_oversized_login_is_refused_before_anything_is_stored() {
 async fn over_the_sync_cap_answers_503_with_retry_after() {
     let h = harness_with(Limits {
         max_concurrent_syncs: 0,
+        sync_queue_wait_ms: 0,
         ..Limits::default()
     })
     .await;
@@ -1343,6 +1344,7 @@ async fn over_the_sync_cap_answers_503_with_retry_after() {
 async fn over_the_push_cap_answers_503_and_pull_still_works() {
     let h = harness_with(Limits {
         max_concurrent_pushes: 0,
+        push_queue_wait_ms: 0,
         ..Limits::default()
     })
     .await;
@@ -1365,6 +1367,47 @@ async fn over_the_push_cap_answers_503_and_pull_still_works() {
         )
         .await;
     assert_eq!(pull.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_push_over_the_cap_waits_its_turn_instead_of_being_refused() {
+    let h = harness_with(Limits {
+        max_concurrent_pushes: 1,
+        ..Limits::default()
+    })
+    .await;
+    // A push whose body is still coming holds the one push slot.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    tx.send(Ok(b"{\"protocol_version\":".to_vec()))
+        .await
+        .unwrap();
+    let stream =
+        futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
+    let held = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sync/push")
+        .header("authorization", format!("Bearer {}", h.inspector))
+        .header("content-type", "application/json")
+        .body(Body::from_stream(stream))
+        .unwrap();
+    let held = tokio::spawn(h.router.clone().oneshot(held));
+    while h.state.push_slots.available_permits() > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let push = json!({"protocol_version": PROTOCOL_VERSION, "device_id": h.inspector_dev.id,
+        "hlc": hlc(), "entries": []});
+    let waiting = h.json(Method::POST, "/api/v1/sync/push", Some(&h.inspector), &push);
+    tokio::pin!(waiting);
+    // It waits in line rather than being told to come back…
+    let early = tokio::time::timeout(std::time::Duration::from_millis(300), &mut waiting).await;
+    assert!(early.is_err(), "answered while the slot was held");
+    // …and goes through as soon as the slot is free (the held push's body is cut short).
+    drop(tx);
+    let r = waiting.await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["acked_through"], 0);
+    let held = held.await.unwrap().unwrap();
+    assert_eq!(held.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

@@ -254,15 +254,76 @@ mod suite {
                 .high_seq,
             3
         );
+        // Audited in the push's own transaction, by the device's account.
+        let audit = s.recent_audit(10).await.unwrap();
+        let pushes: Vec<&AuditEntry> = audit.iter().filter(|a| a.action == "push").collect();
+        assert_eq!(pushes.len(), 1, "{audit:?}");
+        assert_eq!(
+            (
+                pushes[0].actor.as_str(),
+                pushes[0].device_id,
+                pushes[0].detail.as_str()
+            ),
+            ("inspector1", Some(dev.id), "applied 3 through seq 3")
+        );
+        assert_eq!(pushes[0].target, dev.id.to_string());
         let before = s.export().await.unwrap();
         let gap = s.apply_push(dev.id, &key, &outbox[4..6]).await;
         assert!(matches!(gap, Err(StoreError::Gap { expected: 4 })));
         assert_eq!(s.export().await.unwrap(), before);
+        assert_eq!(
+            s.recent_audit(10).await.unwrap(),
+            audit,
+            "a refused push is not audited"
+        );
         // An overlapping batch applies only what is new.
         let o = s.apply_push(dev.id, &key, &outbox[1..6]).await.unwrap();
         assert_eq!((o.high_seq, o.applied), (6, 3));
         let unknown = s.apply_push(Uuid::now_v7(), &key, &outbox[..1]).await;
         assert!(matches!(unknown, Err(StoreError::UnknownDevice(_))));
+    }
+
+    /// Pushes refused (a sequence gap, an unknown device) at the same moment as good ones are
+    /// refused alone: written together or not (SQLite commits the pushes that wait together in
+    /// one transaction), the good ones are all applied and acknowledged.
+    pub async fn refused_pushes_among_concurrent_ones_spoil_none(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let mut pushes = Vec::new();
+        let mut all = Vec::new();
+        for n in 0..20u8 {
+            let dev = Device::new(n + 100);
+            dev.register(s, "inspector1").await;
+            let outbox = outbox(&dev, site(1).id, 1);
+            all.extend(outbox.clone());
+            let (s, key) = (s.clone(), dev.public_hex());
+            let (whole, cut) = (outbox.clone(), outbox[3..].to_vec());
+            pushes.push(tokio::spawn(async move {
+                let (a, b, c) = tokio::join!(
+                    s.apply_push(dev.id, &key, &whole),
+                    s.apply_push(dev.id, &key, &cut),
+                    s.apply_push(Uuid::now_v7(), &key, &whole),
+                );
+                assert_eq!(a.unwrap().high_seq, whole.len() as u64);
+                // Before the whole push: a gap; after it: a replay, nothing applied.
+                match b {
+                    Err(StoreError::Gap { expected: 1 }) => {}
+                    Ok(o) => assert_eq!(o.applied, 0),
+                    other => panic!("{other:?}"),
+                }
+                assert!(matches!(c, Err(StoreError::UnknownDevice(_))), "{c:?}");
+            }));
+        }
+        for p in pushes {
+            p.await.unwrap();
+        }
+        let got = s.export().await.unwrap();
+        assert_eq!(got.findings.len(), 20);
+        assert_eq!(got.photos.len(), 20);
+        assert_eq!(
+            got.inspections.len(),
+            expected_export(&all).inspections.len()
+        );
     }
 
     pub async fn fifty_devices_pushing_at_once_lose_nothing(s: &DynStore) {
@@ -935,6 +996,7 @@ macro_rules! conformance {
             case!(push_replayed_three_times_shuffled_is_one_delivery);
             case!(a_gap_is_refused_and_nothing_written);
             case!(fifty_devices_pushing_at_once_lose_nothing);
+            case!(refused_pushes_among_concurrent_ones_spoil_none);
             case!(pull_pages_in_order_and_scopes_units);
             case!(pull_never_skips_a_write_that_commits_late);
             case!(assignments_reach_their_inspector_only);

@@ -486,7 +486,10 @@ pub trait SyncStore: Send + Sync {
 
     /// Applies a validated batch of one device's outbox in one transaction: entries at or below
     /// the device's prefix are skipped, a first seq beyond prefix + 1 is a [`StoreError::Gap`].
-    /// `signer_key` is the key that verified the batch's photo signatures.
+    /// `signer_key` is the key that verified the batch's photo signatures. A push that applied
+    /// anything is recorded in the audit log (action `push`) in the same transaction. Answers
+    /// only once the batch is durable; a backend may commit several pushes in one transaction
+    /// (SQLite does), each still applied or refused as a whole.
     async fn apply_push(
         &self,
         device_id: Uuid,

@@ -508,7 +508,9 @@ pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<Ref
 
 /// Applies one push of `device_id` atomically: refuses a gap after the acknowledged prefix,
 /// skips entries already applied, writes the rest (each write idempotent), logs findings and
-/// steps for the finding's current unit, and moves the prefix.
+/// steps for the finding's current unit, moves the prefix, and, when it applied anything,
+/// records it in the audit log (action `push`, by the device's account) in the same
+/// transaction.
 pub(crate) async fn apply_push(
     tx: &mut impl Tx,
     device_id: Uuid,
@@ -539,6 +541,7 @@ pub(crate) async fn apply_push(
     }
     let mut high = prefix;
     let mut places = Places::default();
+    let mut next_numbers = HashMap::new();
     for e in &fresh {
         let mut written = 0;
         for write in sql::entry_writes(device_id, signer_key, e) {
@@ -560,14 +563,20 @@ pub(crate) async fn apply_push(
             let place = places.of(tx, finding, record).await?;
             log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
             if let Some(f) = record {
-                number_finding(tx, f, &scope, place.as_ref()).await?;
+                number_finding(tx, f, &scope, place.as_ref(), &mut next_numbers).await?;
             }
         }
         high = e.seq;
     }
     let new_high = Arg::Int(i64::try_from(high).unwrap_or(i64::MAX));
-    tx.exec(stmt(sql::SET_DEVICE_PREFIX, [new_high, device]))
+    tx.exec(stmt(sql::SET_DEVICE_PREFIX, [new_high, device.clone()]))
         .await?;
+    if !fresh.is_empty() {
+        let detail = format!("applied {} through seq {high}", fresh.len());
+        let at = Arg::Int(fieldcheck_domain::clock::wall_clock_ms());
+        tx.exec(stmt(sql::AUDIT_PUSH, [at, detail.into(), device]))
+            .await?;
+    }
     Ok(PushOutcome {
         high_seq: high,
         applied: fresh.len() as u32,
@@ -577,19 +586,24 @@ pub(crate) async fn apply_push(
 /// Gives finding `f` its short number, once: the next of the day it was found (as
 /// [`finding_number::numbering_day`] allows, by the server's clock), logged for the tablets
 /// right after the finding. The caller holds the change-log lock, so two pushes cannot draw the
-/// same number.
+/// same number; `next` carries the next number of each day through one push, so only its first
+/// finding of a day asks the database.
 async fn number_finding(
     tx: &mut impl Tx,
     f: &FindingRecord,
     scope: &str,
     place: Option<&Place>,
+    next: &mut HashMap<i64, i64>,
 ) -> StoreResult<()> {
     let day =
         finding_number::numbering_day(f.created_at, fieldcheck_domain::clock::wall_clock_ms());
-    let seq = tx
-        .int(stmt(sql::NEXT_FINDING_SEQ, [Arg::Int(day)]))
-        .await?
-        .unwrap_or(1);
+    let seq = match next.get(&day) {
+        Some(seq) => *seq,
+        None => tx
+            .int(stmt(sql::NEXT_FINDING_SEQ, [Arg::Int(day)]))
+            .await?
+            .unwrap_or(1),
+    };
     let number = finding_number::format(day, seq);
     let args = [
         f.id.to_string().into(),
@@ -600,6 +614,7 @@ async fn number_finding(
     if tx.exec(stmt(sql::INSERT_FINDING_NUMBER, args)).await? == 0 {
         return Ok(());
     }
+    next.insert(day, seq + 1);
     let finding_id = f.id;
     let item = ChangeItem::FindingNumber(FindingNumber { finding_id, number });
     log_placed_change(tx, &item, Some(scope), place).await

@@ -100,6 +100,8 @@ pub const SELECT_PHOTO_DEVICE: &str = "SELECT device_id FROM photos WHERE sha256
 pub const LOCK_DEVICE_PREFIX: &str =
     "UPDATE devices SET high_seq = high_seq WHERE id = $1 RETURNING high_seq";
 pub const SET_DEVICE_PREFIX: &str = "UPDATE devices SET high_seq = $1 WHERE id = $2";
+/// The audit entry of a push that applied something, by the device's account.
+pub const AUDIT_PUSH: &str = "INSERT INTO audit (at, actor, device_id, action, target, detail) SELECT $1, user_name, id, 'push', id, $2 FROM devices WHERE id = $3";
 pub const UPSERT_INSPECTION: &str = "INSERT INTO inspections (id, device_id, template_id, template_version, payload, hlc) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE inspections.hlc < excluded.hlc";
 pub const UPSERT_ITEM_RESULT: &str = "INSERT INTO item_results (inspection_id, item_code, payload, hlc) VALUES ($1, $2, $3, $4) ON CONFLICT (inspection_id, item_code) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE item_results.hlc < excluded.hlc";
 pub const UPSERT_FINDING: &str = "INSERT INTO findings (id, device_id, current_unit, dispatch_hlc, created_at, payload, hlc) VALUES ($1, $2, $3, NULL, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE findings.hlc < excluded.hlc";

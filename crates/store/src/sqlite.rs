@@ -1,6 +1,11 @@
 //! The embedded backend: one SQLite file (WAL, `synchronous=FULL`), one connection used from
 //! blocking threads. SQLite runs one writer at a time, so change-log sequence numbers commit
 //! in order and the pull cursor is safe as it is.
+//!
+//! Pushes are group-committed: pushes that arrive while another group is being written wait
+//! in a queue, and the next writer takes them all into one transaction (one fsync), each in
+//! its own savepoint, so a refused push (a sequence gap) leaves the others whole. Each is
+//! answered only after the commit: nothing is acknowledged before it is durable.
 
 use super::migrations::{self, Migration};
 use super::shared::{self, Tx};
@@ -44,6 +49,56 @@ fn migrate(conn: &mut Connection, steps: &[Migration]) -> StoreResult<()> {
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// Pushes waiting for the next group commit.
+    pushes: Arc<Mutex<Vec<QueuedPush>>>,
+}
+
+/// One push waiting for the next group commit, and where its outcome goes.
+struct QueuedPush {
+    device_id: Uuid,
+    signer_key: String,
+    entries: Vec<OutboxEntry>,
+    done: tokio::sync::oneshot::Sender<StoreResult<PushOutcome>>,
+}
+
+/// Writes `group` in one transaction, each push in a savepoint of its own, and answers each
+/// once the transaction is committed (or every one with the error that stopped it).
+fn commit_group(conn: &mut Connection, group: Vec<QueuedPush>) {
+    let written = (|| -> StoreResult<Vec<StoreResult<PushOutcome>>> {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let mut outcomes = Vec::with_capacity(group.len());
+        for push in &group {
+            tx.execute_batch("SAVEPOINT push")?;
+            let outcome = ready(shared::apply_push(
+                &mut SqliteTx(&tx),
+                push.device_id,
+                &push.signer_key,
+                &push.entries,
+            ));
+            tx.execute_batch(if outcome.is_ok() {
+                "RELEASE push"
+            } else {
+                "ROLLBACK TO push; RELEASE push"
+            })?;
+            outcomes.push(outcome);
+        }
+        tx.commit()?;
+        Ok(outcomes)
+    })();
+    match written {
+        Ok(outcomes) => {
+            for (push, outcome) in group.into_iter().zip(outcomes) {
+                // A push whose request was given up has nobody to answer.
+                let _ = push.done.send(outcome);
+            }
+        }
+        Err(e) => {
+            let e = e.to_string();
+            for push in group {
+                let _ = push.done.send(Err(StoreError::Backend(e.clone())));
+            }
+        }
+    }
 }
 
 /// Rewrites `$n` placeholders to SQLite's `?n`.
@@ -110,6 +165,12 @@ impl Tx for SqliteTx<'_, '_> {
     async fn lock_change_log(&mut self) -> StoreResult<()> {
         Ok(())
     }
+}
+
+/// The value behind `mutex`, even if a thread panicked holding it (every write is one
+/// transaction, rolled back if it did not finish).
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The result of a shared write algorithm on a [`SqliteTx`]: its statements never wait, so
@@ -213,6 +274,7 @@ impl SqliteStore {
         .map_err(|e| StoreError::Backend(e.to_string()))??;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            pushes: Arc::default(),
         })
     }
 
@@ -224,7 +286,7 @@ impl SqliteStore {
     {
         let conn = self.conn.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = lock(&conn);
             let tx = guard.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let out = f(&tx)?;
             tx.commit()?;
@@ -608,17 +670,28 @@ impl SyncStore for SqliteStore {
         signer_key: &str,
         entries: &[OutboxEntry],
     ) -> StoreResult<PushOutcome> {
-        let entries = entries.to_vec();
-        let key = signer_key.to_string();
-        self.tx(move |tx| {
-            ready(shared::apply_push(
-                &mut SqliteTx(tx),
-                device_id,
-                &key,
-                &entries,
-            ))
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        lock(&self.pushes).push(QueuedPush {
+            device_id,
+            signer_key: signer_key.to_string(),
+            entries: entries.to_vec(),
+            done,
+        });
+        let (conn, pushes) = (self.conn.clone(), self.pushes.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut conn = lock(&conn);
+            // Everything queued while the last group was written, this push included unless
+            // that group's writer took it already.
+            let group = std::mem::take(&mut *lock(&pushes));
+            if !group.is_empty() {
+                commit_group(&mut conn, group);
+            }
         })
         .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        outcome
+            .await
+            .map_err(|_| StoreError::Backend("the group commit dropped a push".into()))?
     }
 
     async fn export(&self) -> StoreResult<Export> {

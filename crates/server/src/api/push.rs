@@ -2,10 +2,10 @@
 //! applied in one transaction. Entries already acknowledged are skipped before any check;
 //! names come from the token, steps obey the rectification policy. Replays are no-ops; the
 //! answer acknowledges the device's gap-free applied prefix and carries the server's clock.
+//! The store records the push in the audit log in the push's own transaction.
 
 use super::{ApiJson, check_protocol, merge_clock};
 use crate::app::SharedState;
-use crate::audit;
 use crate::auth::DeviceUser;
 use crate::error::{ApiError, ApiResult};
 use crate::validate;
@@ -72,20 +72,6 @@ pub async fn push(
         .store
         .apply_push(caller.device.id, &key, &req.entries)
         .await?;
-    if outcome.applied > 0 {
-        let detail = format!(
-            "applied {} through seq {}",
-            outcome.applied, outcome.high_seq
-        );
-        audit::record(
-            &state,
-            Some(&caller),
-            "push",
-            &caller.device.id.to_string(),
-            detail,
-        )
-        .await?;
-    }
     Ok(Json(PushResponse {
         acked_through: outcome.high_seq,
         applied: outcome.applied,
