@@ -13,7 +13,9 @@ packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chr
   # the photo pipeline's libjpeg-turbo codec (cargo feature `turbojpeg`), built from source
   cmake nasm
   # ps, for scripts/test.sh's check that no test left a process running
-  procps)
+  procps
+  # systemd-analyze: the server's test checks its service unit (verify, security)
+  systemd)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

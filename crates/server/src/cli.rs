@@ -45,6 +45,13 @@ enum Command {
         #[arg(long, env = "FIELDCHECK_LISTEN")]
         listen: Option<SocketAddr>,
     },
+    /// Report what the configuration will use (data directory, database, photos, listen
+    /// address) and whether each part answers; exits 1 if any does not.
+    CheckConfig {
+        /// Address the server would listen on (default 127.0.0.1:8080).
+        #[arg(long, env = "FIELDCHECK_LISTEN")]
+        listen: Option<SocketAddr>,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -191,19 +198,47 @@ impl Cli {
             None => FileConfig::default(),
         };
         let listen = match &self.command {
-            Command::Serve { listen } => *listen,
+            Command::Serve { listen } | Command::CheckConfig { listen } => *listen,
             _ => None,
         };
         let config = Config::resolve(file, self.global.data_dir, self.global.database_url, listen);
         match self.command {
             Command::Serve { .. } => Ok(server::serve(config).await?),
             Command::Content(ContentCommand::Check { dir }) => check_pack(&dir).map(|_| ()),
+            Command::CheckConfig { .. } => {
+                check_config(&config, self.global.config.as_deref()).await
+            }
             command => {
                 let state = server::open_state(&config).await?;
                 run_admin(command, &state).await
             }
         }
     }
+}
+
+/// Prints each part of the configuration with what was found; fails if any part does not
+/// answer.
+async fn check_config(config: &Config, file: Option<&Path>) -> Result<()> {
+    match file {
+        Some(f) => println!("✔ configuration   {}", f.display()),
+        None => println!("✔ configuration   none: defaults, flags and FIELDCHECK_* variables"),
+    }
+    let findings = fieldcheck_server::check_config::check(config).await;
+    let mut failed = 0;
+    for f in &findings {
+        match &f.outcome {
+            Ok(note) => println!("✔ {:<15} {} — {note}", f.part, f.what),
+            Err(why) => {
+                failed += 1;
+                println!("✘ {:<15} {} — {why}", f.part, f.what);
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} of {} parts will not work", findings.len());
+    }
+    println!("everything answers: the server can start with this configuration");
+    Ok(())
 }
 
 async fn run_admin(command: Command, state: &AppState) -> Result<()> {
@@ -382,7 +417,9 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                 );
             }
         }
-        Command::Serve { .. } | Command::Content(ContentCommand::Check { .. }) => {
+        Command::Serve { .. }
+        | Command::CheckConfig { .. }
+        | Command::Content(ContentCommand::Check { .. }) => {
             unreachable!("handled without a store")
         }
     }

@@ -12,6 +12,7 @@ pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod blobs;
+pub mod check_config;
 pub mod clock;
 pub mod config;
 pub mod dashboard;

@@ -386,3 +386,118 @@ async fn slow_clients_are_cut_off() {
     );
     assert!(started.elapsed() < Duration::from_secs(8));
 }
+
+/// The service unit shipped in `crates/server/deploy/`, with its binary path pointed at `bin`.
+fn service_unit(bin: &str) -> String {
+    let unit = include_str!("../deploy/fieldcheck-server.service");
+    assert!(unit.contains("ExecStart=/usr/bin/fieldcheck-server "));
+    unit.replace("/usr/bin/fieldcheck-server", bin)
+}
+
+#[test]
+fn the_service_unit_verifies_is_hardened_and_its_command_serves() {
+    let tmp = tempfile::tempdir().unwrap();
+    let unit = service_unit(BIN);
+    let path = tmp.path().join("fieldcheck-server.service");
+    std::fs::write(&path, &unit).unwrap();
+    let verify = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&path)
+        .output()
+        .expect("systemd-analyze (Debian package systemd) is installed");
+    assert!(
+        verify.status.success() && verify.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    // systemd's own scale of exposure: 0 (locked down) to 10 (exposed); under 2 is "OK".
+    let security = std::process::Command::new("systemd-analyze")
+        .args(["security", "--offline=yes"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&security.stdout);
+    let level: f64 = report
+        .lines()
+        .find_map(|l| l.split("Overall exposure level for ").nth(1))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in: {report}"));
+    assert!(level <= 2.0, "exposure {level}:\n{report}");
+
+    // Its command line, with the state directory and port moved here, serves.
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap();
+    let data = tmp.path().join("state");
+    let args: Vec<String> = exec
+        .split_whitespace()
+        .skip(1)
+        .map(|a| match a {
+            "/var/lib/fieldcheck" => data.to_string_lossy().into_owned(),
+            "0.0.0.0:8080" => "127.0.0.1:0".into(),
+            a => a.to_string(),
+        })
+        .collect();
+    let mut child = fieldcheck_testkit::process::Guarded::spawn(
+        std::process::Command::new(BIN)
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null()),
+    )
+    .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .next()
+        .unwrap()
+        .unwrap();
+    assert!(line.starts_with("listening on http://127.0.0.1:"), "{line}");
+    assert!(
+        data.join("fieldcheck.sqlite3").exists(),
+        "state in its directory"
+    );
+    child.kill();
+}
+
+#[test]
+fn check_config_reports_each_part_and_fails_when_one_does_not_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    // A fresh directory: everything will be made at first start.
+    let ok = server(&data)
+        .output(&["check-config", "--listen", "127.0.0.1:0"])
+        .unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{text}");
+    for part in ["data directory", "database", "photos", "listen"] {
+        assert!(text.contains(&format!("✔ {part}")), "{text}");
+    }
+    assert!(
+        text.contains("SQLite") && text.contains("created at first start"),
+        "{text}"
+    );
+    assert!(!data.exists(), "check-config makes nothing");
+    // After a first start the database answers.
+    run(&data, &["user", "list"]);
+    let ok = server(&data)
+        .output(&["check-config", "--listen", "127.0.0.1:0"])
+        .unwrap();
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(text.contains("answers; schema up to date"), "{text}");
+    // A port already taken, and a data directory that is a file: both reported, exit 1.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    let bad = ServerCommand::with_binary(BIN, &file)
+        .output(&[
+            "check-config",
+            "--listen",
+            &taken.local_addr().unwrap().to_string(),
+        ])
+        .unwrap();
+    let text = String::from_utf8_lossy(&bad.stdout);
+    assert!(!bad.status.success(), "{text}");
+    assert!(text.contains("✘ data directory"), "{text}");
+    assert!(text.contains("✘ listen"), "{text}");
+}
