@@ -95,7 +95,44 @@ impl Tx for PgConnection {
             .await?;
         Ok(())
     }
+
+    /// Two statements (one per table) instead of one per record: `UNNEST` of one array per
+    /// column, with the same conflict rule as the one-by-one upserts.
+    async fn upsert_in_bulk(&mut self, bulk: &shared::Bulk) -> StoreResult<bool> {
+        let i = &bulk.inspections;
+        if !i.ids.is_empty() {
+            sqlx::query(BULK_INSPECTIONS)
+                .bind(&i.ids)
+                .bind(&i.devices)
+                .bind(&i.templates)
+                .bind(&i.versions)
+                .bind(&i.payloads)
+                .bind(&i.hlcs)
+                .execute(&mut *self)
+                .await?;
+        }
+        let r = &bulk.items;
+        if !r.inspections.is_empty() {
+            sqlx::query(BULK_ITEM_RESULTS)
+                .bind(&r.inspections)
+                .bind(&r.codes)
+                .bind(&r.payloads)
+                .bind(&r.hlcs)
+                .execute(&mut *self)
+                .await?;
+        }
+        Ok(true)
+    }
 }
+
+/// [`sql::UPSERT_INSPECTION`] for many rows at once.
+const BULK_INSPECTIONS: &str = "INSERT INTO inspections (id, device_id, template_id, template_version, payload, hlc) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) \
+     ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE inspections.hlc < excluded.hlc";
+/// [`sql::UPSERT_ITEM_RESULT`] for many rows at once.
+const BULK_ITEM_RESULTS: &str = "INSERT INTO item_results (inspection_id, item_code, payload, hlc) \
+     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) \
+     ON CONFLICT (inspection_id, item_code) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE item_results.hlc < excluded.hlc";
 
 fn to_user(r: &PgRow, at: usize) -> StoreResult<UserRow> {
     Ok(UserRow {

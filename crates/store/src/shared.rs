@@ -36,6 +36,102 @@ pub(crate) trait Tx {
     /// Takes the lock that makes change-log sequence numbers commit in order (PostgreSQL's
     /// advisory lock; SQLite has one writer and needs none).
     async fn lock_change_log(&mut self) -> StoreResult<()>;
+    /// Writes a push's inspections and item answers in a few statements, when the backend
+    /// gains by it (PostgreSQL pays a round trip per statement); `false` when it did not, and
+    /// they are to be written one by one (SQLite, whose statements cost microseconds).
+    async fn upsert_in_bulk(&mut self, _bulk: &Bulk) -> StoreResult<bool> {
+        Ok(false)
+    }
+}
+
+/// A push's inspections and item answers, for [`Tx::upsert_in_bulk`]: only the newest (by
+/// HLC) of each key, which is what writing them one by one keeps, each column a vector.
+#[derive(Debug, Default)]
+pub(crate) struct Bulk {
+    /// The inspections.
+    pub inspections: BulkInspections,
+    /// The item answers.
+    pub items: BulkItems,
+}
+
+/// Inspections, a vector per column of `inspections`.
+#[derive(Debug, Default)]
+pub(crate) struct BulkInspections {
+    pub ids: Vec<String>,
+    pub devices: Vec<String>,
+    pub templates: Vec<String>,
+    pub versions: Vec<i64>,
+    pub payloads: Vec<String>,
+    pub hlcs: Vec<String>,
+}
+
+/// Item answers, a vector per column of `item_results`.
+#[derive(Debug, Default)]
+pub(crate) struct BulkItems {
+    pub inspections: Vec<String>,
+    pub codes: Vec<String>,
+    pub payloads: Vec<String>,
+    pub hlcs: Vec<String>,
+}
+
+impl Bulk {
+    /// The inspections and item answers among `entries` of `device_id`.
+    fn of(device_id: Uuid, entries: &[&OutboxEntry]) -> Bulk {
+        let mut inspections = HashMap::new();
+        let mut items = HashMap::new();
+        for e in entries {
+            let stamp = sql::hlc(&e.hlc);
+            match &e.record {
+                Record::Inspection(r) => newest(&mut inspections, r.id.to_string(), stamp, r),
+                Record::ItemResult(r) => newest(
+                    &mut items,
+                    (r.inspection_id.to_string(), r.item_code.clone()),
+                    stamp,
+                    r,
+                ),
+                _ => {}
+            }
+        }
+        let mut bulk = Bulk::default();
+        let device = device_id.to_string();
+        for (id, (stamp, r)) in inspections {
+            let b = &mut bulk.inspections;
+            b.ids.push(id);
+            b.devices.push(device.clone());
+            b.templates.push(r.template_id.clone());
+            b.versions.push(i64::from(r.template_version));
+            b.payloads.push(sql::to_json(r));
+            b.hlcs.push(stamp);
+        }
+        for ((inspection, code), (stamp, r)) in items {
+            let b = &mut bulk.items;
+            b.inspections.push(inspection);
+            b.codes.push(code);
+            b.payloads.push(sql::to_json(r));
+            b.hlcs.push(stamp);
+        }
+        bulk
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inspections.ids.is_empty() && self.items.inspections.is_empty()
+    }
+}
+
+/// Keeps in `map` the record with the newest HLC text for `key` (HLC texts order as the clocks
+/// do, which the one-by-one upserts' `hlc <` comparison relies on too).
+fn newest<'a, K: std::hash::Hash + Eq, R>(
+    map: &mut HashMap<K, (String, &'a R)>,
+    key: K,
+    stamp: String,
+    record: &'a R,
+) {
+    match map.get(&key) {
+        Some((kept, _)) if *kept >= stamp => {}
+        _ => {
+            map.insert(key, (stamp, record));
+        }
+    }
 }
 
 fn stmt(sql: &'static str, args: impl IntoIterator<Item = Arg>) -> Stmt {
@@ -542,7 +638,13 @@ pub(crate) async fn apply_push(
     let mut high = prefix;
     let mut places = Places::default();
     let mut next_numbers = HashMap::new();
+    let bulk = Bulk::of(device_id, &fresh);
+    let in_bulk = !bulk.is_empty() && tx.upsert_in_bulk(&bulk).await?;
     for e in &fresh {
+        if in_bulk && matches!(e.record, Record::Inspection(_) | Record::ItemResult(_)) {
+            high = e.seq;
+            continue;
+        }
         let mut written = 0;
         for write in sql::entry_writes(device_id, signer_key, e) {
             written += tx.exec(write).await?;
