@@ -28,6 +28,7 @@
 
 mod cache;
 mod error;
+mod line_wrap;
 mod process;
 mod signing;
 mod storage;
