@@ -7,7 +7,7 @@
 //! by the row lock on the device's prefix.
 
 use super::migrations::{self, Migration};
-use super::shared::{self, Tx};
+use super::shared::{self, Lookup, Tx};
 use super::sql::{self, Stmt};
 use super::{
     AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
@@ -94,6 +94,21 @@ impl Tx for PgConnection {
             .execute(self)
             .await?;
         Ok(())
+    }
+
+    /// The keys go in as one `text[]`.
+    async fn keyed_rows(&mut self, lookup: Lookup, keys: &[String]) -> StoreResult<Vec<Vec<Cell>>> {
+        let sql = match lookup {
+            Lookup::Sites => "SELECT id FROM sites WHERE id = ANY($1::text[])",
+            Lookup::Inspections => {
+                "SELECT id, device_id, template_id, template_version FROM inspections \
+                 WHERE id = ANY($1::text[])"
+            }
+            Lookup::Findings => "SELECT id, device_id FROM findings WHERE id = ANY($1::text[])",
+            Lookup::Photos => "SELECT sha256, device_id FROM photos WHERE sha256 = ANY($1::text[])",
+        };
+        let rows = sqlx::query(sql).bind(keys).fetch_all(&mut *self).await?;
+        rows.iter().map(dash::cells).collect()
     }
 
     /// Two statements (one per table) instead of one per record: `UNNEST` of one array per

@@ -36,12 +36,28 @@ pub(crate) trait Tx {
     /// Takes the lock that makes change-log sequence numbers commit in order (PostgreSQL's
     /// advisory lock; SQLite has one writer and needs none).
     async fn lock_change_log(&mut self) -> StoreResult<()>;
+    /// The rows of `lookup` for every one of `keys`, in one statement however many keys there
+    /// are (each backend binds the list its own way); each row starts with its key.
+    async fn keyed_rows(&mut self, lookup: Lookup, keys: &[String]) -> StoreResult<Vec<Vec<Cell>>>;
     /// Writes a push's inspections and item answers in a few statements, when the backend
     /// gains by it (PostgreSQL pays a round trip per statement); `false` when it did not, and
     /// they are to be written one by one (SQLite, whose statements cost microseconds).
     async fn upsert_in_bulk(&mut self, _bulk: &Bulk) -> StoreResult<bool> {
         Ok(false)
     }
+}
+
+/// What a push refers to, looked up many keys at a time ([`Tx::keyed_rows`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Lookup {
+    /// Site ids that exist.
+    Sites,
+    /// Inspections: id, device, template id, template version.
+    Inspections,
+    /// Findings: id, the device that made it.
+    Findings,
+    /// Photo records: hash, the device whose record holds it.
+    Photos,
 }
 
 /// A push's inspections and item answers, for [`Tx::upsert_in_bulk`]: only the newest (by
@@ -543,26 +559,26 @@ pub(crate) async fn county_id(tx: &mut impl Tx) -> StoreResult<Uuid> {
 /// What the store knows of the ids a push refers to, and every unit and subcategory code.
 pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<RefData> {
     let mut out = RefData::default();
-    for id in &refs.sites {
-        if tx
-            .text(stmt(sql::SELECT_SITE, [id.to_string().into()]))
-            .await?
-            .is_some()
-        {
-            out.sites.insert(*id);
+    let ids = |set: &std::collections::HashSet<Uuid>| -> Vec<String> {
+        set.iter().map(Uuid::to_string).collect()
+    };
+    if !refs.sites.is_empty() {
+        for row in tx.keyed_rows(Lookup::Sites, &ids(&refs.sites)).await? {
+            out.sites.insert(sql::uuid(row[0].text())?);
         }
     }
-    for id in &refs.inspections {
-        let found = tx
-            .row(stmt(sql::SELECT_INSPECTION_REF, [id.to_string().into()]))
-            .await?;
-        if let Some([device, template_id, version]) = found.as_deref() {
+    if !refs.inspections.is_empty() {
+        let keys = ids(&refs.inspections);
+        for row in tx.keyed_rows(Lookup::Inspections, &keys).await? {
+            let [id, device, template_id, version] = row.as_slice() else {
+                return Err(StoreError::Backend("an inspection row of 4 columns".into()));
+            };
             let inspection = InspectionRef {
                 device_id: sql::uuid(device.text())?,
                 template_id: template_id.text().to_string(),
                 template_version: u32::try_from(version.int()).unwrap_or(0),
             };
-            out.inspections.insert(*id, inspection);
+            out.inspections.insert(sql::uuid(id.text())?, inspection);
         }
     }
     let mut templates = refs.templates.clone();
@@ -577,16 +593,20 @@ pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<Ref
             out.templates.insert((id, v), sql::from_json(&p)?);
         }
     }
-    for id in &refs.findings {
-        let by = stmt(sql::SELECT_FINDING_DEVICE, [id.to_string().into()]);
-        if let Some(Some(device)) = tx.text(by).await? {
-            out.findings.insert(*id, sql::uuid(&device)?);
+    if !refs.findings.is_empty() {
+        for row in tx
+            .keyed_rows(Lookup::Findings, &ids(&refs.findings))
+            .await?
+        {
+            out.findings
+                .insert(sql::uuid(row[0].text())?, sql::uuid(row[1].text())?);
         }
     }
-    for sha in &refs.photos {
-        let by = stmt(sql::SELECT_PHOTO_DEVICE, [sha.as_str().into()]);
-        if let Some(Some(device)) = tx.text(by).await? {
-            out.photos.insert(sha.clone(), sql::uuid(&device)?);
+    if !refs.photos.is_empty() {
+        let keys: Vec<String> = refs.photos.iter().cloned().collect();
+        for row in tx.keyed_rows(Lookup::Photos, &keys).await? {
+            out.photos
+                .insert(row[0].text().to_string(), sql::uuid(row[1].text())?);
         }
     }
     out.units = tx

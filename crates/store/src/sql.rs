@@ -92,11 +92,6 @@ pub const ASSIGNED_SITE: &str =
 pub const UPSERT_ASSIGNMENT_SITE: &str = "INSERT INTO assignment_sites (id, inspector, site_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET inspector = excluded.inspector, site_id = excluded.site_id";
 pub const INSERT_CHECK_IN: &str = "INSERT INTO check_ins (id, site_id, inspector, device_id, china_day, at, payload) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING";
 
-pub const SELECT_INSPECTION_REF: &str =
-    "SELECT device_id, template_id, template_version FROM inspections WHERE id = $1";
-pub const SELECT_FINDING_DEVICE: &str = "SELECT device_id FROM findings WHERE id = $1";
-pub const SELECT_PHOTO_DEVICE: &str = "SELECT device_id FROM photos WHERE sha256 = $1";
-
 pub const LOCK_DEVICE_PREFIX: &str =
     "UPDATE devices SET high_seq = high_seq WHERE id = $1 RETURNING high_seq";
 pub const SET_DEVICE_PREFIX: &str = "UPDATE devices SET high_seq = $1 WHERE id = $2";

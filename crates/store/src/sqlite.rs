@@ -8,7 +8,7 @@
 //! answered only after the commit: nothing is acknowledged before it is durable.
 
 use super::migrations::{self, Migration};
-use super::shared::{self, Tx};
+use super::shared::{self, Lookup, Tx};
 use super::sql::{self, Stmt};
 use super::{
     AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
@@ -164,6 +164,29 @@ impl Tx for SqliteTx<'_, '_> {
     /// SQLite has one writer: the immediate transaction already orders the change log.
     async fn lock_change_log(&mut self) -> StoreResult<()> {
         Ok(())
+    }
+
+    /// The keys go in as one JSON array, unpacked by `json_each`.
+    async fn keyed_rows(&mut self, lookup: Lookup, keys: &[String]) -> StoreResult<Vec<Vec<Cell>>> {
+        let sql = match lookup {
+            Lookup::Sites => "SELECT id FROM sites WHERE id IN (SELECT value FROM json_each($1))",
+            Lookup::Inspections => {
+                "SELECT id, device_id, template_id, template_version FROM inspections \
+                 WHERE id IN (SELECT value FROM json_each($1))"
+            }
+            Lookup::Findings => {
+                "SELECT id, device_id FROM findings WHERE id IN (SELECT value FROM json_each($1))"
+            }
+            Lookup::Photos => {
+                "SELECT sha256, device_id FROM photos \
+                 WHERE sha256 IN (SELECT value FROM json_each($1))"
+            }
+        };
+        self.rows(Stmt {
+            sql,
+            args: vec![sql::to_json(&keys).into()],
+        })
+        .await
     }
 }
 
