@@ -20,7 +20,7 @@ use crate::store::dashboard::Arg;
 use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use fieldcheck_domain::rectification::{Status, allowed, derive_status};
 use fieldcheck_protocol::{Hlc, Position, RectificationAction, RectificationEventRecord, Role};
 use fieldcheck_store::dash_row;
@@ -446,14 +446,10 @@ async fn answer(
     values: &[(&str, &str)],
     result: Result<Redirect, PageError>,
 ) -> Result<Response, PageError> {
-    match result {
-        Ok(to) => Ok(to.into_response()),
-        Err(e) => {
-            let redo = Redo::of(form, values, e)?;
-            let page = render(state, session, id, Some(&redo)).await?;
-            Ok((redo.status, page).into_response())
-        }
-    }
+    super::forms::answer(form, values, result, async |redo| {
+        render(state, session, id, Some(redo)).await
+    })
+    .await
 }
 
 /// `POST /dashboard/findings/{id}/dispatch` (admin): 派遣 with a unit and a deadline (not

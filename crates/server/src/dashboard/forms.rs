@@ -6,6 +6,7 @@
 use super::error::PageError;
 use super::i18n::Lang;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use std::collections::HashMap;
 
@@ -24,6 +25,26 @@ pub struct Redo {
     pub en: String,
     /// 422, or 409 when the finding's status changed meanwhile.
     pub status: StatusCode,
+}
+
+/// The answer to a form's POST: where `result` leads when the change was made; when it was
+/// refused for what was typed (or a status changed meanwhile), the form's page again, made by
+/// `page` with the [`Redo`] of form `form` as it was sent (`values`), with the refusal's
+/// status. Any other refusal is given back as it is.
+pub async fn answer(
+    form: &str,
+    values: &[(&str, &str)],
+    result: Result<Redirect, PageError>,
+    page: impl AsyncFnOnce(&Redo) -> Result<Markup, PageError>,
+) -> Result<Response, PageError> {
+    match result {
+        Ok(to) => Ok(to.into_response()),
+        Err(e) => {
+            let redo = Redo::of(form, values, e)?;
+            let page = page(&redo).await?;
+            Ok((redo.status, page).into_response())
+        }
+    }
 }
 
 impl Redo {

@@ -14,7 +14,7 @@ use crate::office::input::check_site;
 use crate::office::{Office, match_sites};
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use fieldcheck_protocol::{Position, PositionSource, Role, Site, Unit};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -39,14 +39,10 @@ pub(super) async fn answer(
     values: &[(&str, &str)],
     result: Result<Redirect, PageError>,
 ) -> Result<Response, PageError> {
-    match result {
-        Ok(to) => Ok(to.into_response()),
-        Err(e) => {
-            let redo = Redo::of(form, values, e)?;
-            let page = render(state, session, &ImportReport::default(), Some(&redo)).await?;
-            Ok((redo.status, page).into_response())
-        }
-    }
+    super::forms::answer(form, values, result, async |redo| {
+        render(state, session, &ImportReport::default(), Some(redo)).await
+    })
+    .await
 }
 
 /// The management page; `redo` is a form of it sent back with what was typed.
