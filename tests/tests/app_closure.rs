@@ -5,8 +5,8 @@
 //! 已完成. Screenshots of the new screens at 1280×800, 1024×768 and 800×1280 go to
 //! `<target>/test-artifacts/app/`.
 
-use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary, artifacts_dir};
-use fieldcheck_tests::app_steps::{answer_the_rest, app_text};
+use fieldcheck_tests::app_driver::{AppWindow, app_binary, artifacts_dir};
+use fieldcheck_tests::app_steps::{answer_the_rest, app_desktop, app_text};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::Value;
 use std::time::Duration;
@@ -43,16 +43,7 @@ async fn sign_in_errors_discard_and_the_end_of_an_inspection_in_the_real_app() {
     ServerProcess::prepare(server_dir.path(), &[USER]).unwrap();
     let server = ServerProcess::start(server_dir.path()).unwrap();
     let app = app_binary().unwrap();
-    let desktop = Desktop::start(&[
-        (
-            "FIELDCHECK_APP_DATA_DIR",
-            app_dir.path().display().to_string(),
-        ),
-        ("FIELDCHECK_SERVER_URL", server.url.clone()),
-        // As in app_e2e: screenshots need WebKit's compositing.
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "0".into()),
-    ])
-    .unwrap();
+    let desktop = app_desktop(app_dir.path(), &server.url);
     let w = desktop.open(&app).await.unwrap();
     w.ensure_shipped_build().await.unwrap();
 

@@ -11,8 +11,8 @@
 use fieldcheck_core::store::Store;
 use fieldcheck_domain::site_label::SiteLabel;
 use fieldcheck_protocol::{ItemValue, PositionSource};
-use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary, artifacts_dir};
-use fieldcheck_tests::app_steps::draw_an_arrow;
+use fieldcheck_tests::app_driver::{AppWindow, app_binary, artifacts_dir};
+use fieldcheck_tests::app_steps::{app_desktop, draw_an_arrow, wait_for_the_before_photo};
 use fieldcheck_tests::checker::check_converged_and_stored;
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::Value;
@@ -78,7 +78,7 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     let mut server = ServerProcess::start(server_dir.path()).unwrap();
     let address = server.url.trim_start_matches("http://").to_string();
     let app = app_binary().unwrap();
-    let desktop = desktop(app_dir.path(), &server.url);
+    let desktop = app_desktop(app_dir.path(), &server.url);
     let photos: Vec<_> = (0..2)
         .map(|seed| {
             let path = photo_dir.path().join(format!("camera-{seed}.jpg"));
@@ -349,20 +349,6 @@ async fn an_inspectors_day_in_the_real_app_ends_with_the_server_holding_it_all()
     println!("screenshots: {}", artifacts_dir().display());
 }
 
-/// The app's desktop (Xvfb, tauri-driver) with its data in `app_dir`, offering `server_url`.
-fn desktop(app_dir: &std::path::Path, server_url: &str) -> Desktop {
-    Desktop::start(&[
-        ("FIELDCHECK_APP_DATA_DIR", app_dir.display().to_string()),
-        ("FIELDCHECK_SERVER_URL", server_url.to_string()),
-        // The app paints on the CPU unless told otherwise (src-tauri/src/main.rs); with CPU
-        // painting, WebKitWebDriver's screenshot command leaves the next command hanging
-        // (WebKitGTK 2.50), so these tests, which take screenshots, ask for compositing. The
-        // binary is the same; the benchmark drives it as it ships.
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "0".into()),
-    ])
-    .unwrap()
-}
-
 /// Scans `site`'s QR label on the home screen: a photo of the label the office printed, naming
 /// the county the app (database `app_db`) learnt at sign-in; waits for the site page.
 async fn scan_label(
@@ -459,7 +445,7 @@ async fn a_recheck_of_another_inspectors_finding_reaches_the_office_with_its_mar
     .unwrap();
 
     // Inspector B signs in on the app; the first sync brings the finding and the thumbnail.
-    let desktop = desktop(app_dir.path(), &server.url);
+    let desktop = app_desktop(app_dir.path(), &server.url);
     let w = desktop.open(&app_binary().unwrap()).await.unwrap();
     w.type_into("login-username", USER).await.unwrap();
     w.type_into("login-password", INSPECTOR_PASSWORD)
@@ -502,13 +488,7 @@ async fn a_recheck_of_another_inspectors_finding_reaches_the_office_with_its_mar
     .await
     .unwrap();
     w.find("recheck").await.unwrap();
-    w.until(
-        "A's before-photo is shown",
-        r#"const img = document.querySelector('[data-testid="recheck-before"] img');
-           return !!img && img.complete && img.naturalWidth > 0"#,
-    )
-    .await
-    .unwrap();
+    wait_for_the_before_photo(&w, "A's before-photo is shown").await;
     let after_photo = photo_dir.path().join("after.jpg");
     std::fs::write(
         &after_photo,

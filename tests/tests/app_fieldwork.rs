@@ -8,8 +8,8 @@
 //! still waiting for dispatch (待派遣). Screenshots at 1280×800, 1024×768 and 800×1280 go to
 //! `<target>/test-artifacts/app/`.
 
-use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary};
-use fieldcheck_tests::app_steps::app_text;
+use fieldcheck_tests::app_driver::{AppWindow, app_binary};
+use fieldcheck_tests::app_steps::{app_desktop, app_text};
 use fieldcheck_tests::office::{add_office_account, dispatch};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use serde_json::Value;
@@ -110,16 +110,7 @@ async fn the_form_proposes_what_the_item_says_the_row_shows_it_and_rechecks_list
     let server = ServerProcess::start(server_dir.path()).unwrap();
     let photo = photo_dir.path().join("camera.jpg");
     std::fs::write(&photo, fieldcheck_tests::photos::noisy_jpeg(1600, 1200, 3)).unwrap();
-    let desktop = Desktop::start(&[
-        (
-            "FIELDCHECK_APP_DATA_DIR",
-            app_dir.path().display().to_string(),
-        ),
-        ("FIELDCHECK_SERVER_URL", server.url.clone()),
-        // As in app_e2e: screenshots need WebKit's compositing.
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "0".into()),
-    ])
-    .unwrap();
+    let desktop = app_desktop(app_dir.path(), &server.url);
     let mut w = desktop.open(&app_binary().unwrap()).await.unwrap();
     w.ensure_shipped_build().await.unwrap();
     w.client.set_window_size(1280, 800).await.unwrap();

@@ -302,57 +302,50 @@ fn record_finding(
     finding
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_office_loop_in_a_real_browser() {
-    let shots = artifacts();
-    let server_dir = tempfile::tempdir().unwrap();
-    let tablet_dir = tempfile::tempdir().unwrap();
-    let profile = tempfile::tempdir().unwrap();
-    let data = server_dir.path();
+/// The county server in `data` with the inspector xiaowang, the admin and the two units'
+/// accounts, and xiaowang's tablet in `tablet_dir` (its randomness from `seed`), signed in and
+/// synced: the server, the tablet and the sites it holds.
+async fn office_and_tablet(
+    data: &Path,
+    tablet_dir: &Path,
+    seed: u64,
+) -> (ServerProcess, Tablet, Vec<Site>) {
     ServerProcess::prepare(data, &["xiaowang"]).unwrap();
+    let unit = |code, name| {
+        vec![
+            "user",
+            "add",
+            "--role",
+            "unit-member",
+            "--unit",
+            code,
+            "--password",
+            UNIT_PASSWORD,
+            name,
+        ]
+    };
+    let admin_account = vec![
+        "user",
+        "add",
+        "--role",
+        "admin",
+        "--password",
+        ADMIN_PASSWORD,
+        ADMIN,
+    ];
     for args in [
-        vec![
-            "user",
-            "add",
-            "--role",
-            "admin",
-            "--password",
-            ADMIN_PASSWORD,
-            ADMIN,
-        ],
-        vec![
-            "user",
-            "add",
-            "--role",
-            "unit-member",
-            "--unit",
-            "urban_mgmt",
-            "--password",
-            UNIT_PASSWORD,
-            UNIT_URBAN,
-        ],
-        vec![
-            "user",
-            "add",
-            "--role",
-            "unit-member",
-            "--unit",
-            "housing",
-            "--password",
-            UNIT_PASSWORD,
-            UNIT_HOUSING,
-        ],
+        admin_account,
+        unit("urban_mgmt", UNIT_URBAN),
+        unit("housing", UNIT_HOUSING),
     ] {
         admin(data, &args).unwrap();
     }
     let server = ServerProcess::start(data).unwrap();
-
-    // The tablet: three findings at three sites, synced with their photos.
     let t = Tablet::open(
-        tablet_dir.path(),
+        tablet_dir,
         "xiaowang",
         Timeouts::default(),
-        &mut StdRng::seed_from_u64(3),
+        &mut StdRng::seed_from_u64(seed),
     );
     t.engine
         .login(&server.url, "xiaowang", INSPECTOR_PASSWORD)
@@ -365,6 +358,18 @@ async fn the_office_loop_in_a_real_browser() {
         .unwrap()
         .list_sites(&SiteQuery::default())
         .unwrap();
+    (server, t, sites)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_office_loop_in_a_real_browser() {
+    let shots = artifacts();
+    let server_dir = tempfile::tempdir().unwrap();
+    let tablet_dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let data = server_dir.path();
+    let (server, t, sites) = office_and_tablet(data, tablet_dir.path(), 3).await;
+    // The tablet: three findings at three sites, synced with their photos.
     let a = record_finding(&t, &sites[0], "井盖破损下沉", 1, None);
     let b = record_finding(&t, &sites[1], "楼道堆放杂物", 2, None);
     let c_ = record_finding(&t, &sites[2], "路灯不亮", 3, None);
@@ -705,49 +710,7 @@ async fn the_overview_and_a_clerks_ledger_in_a_real_browser() {
     let tablet_dir = tempfile::tempdir().unwrap();
     let profile = tempfile::tempdir().unwrap();
     let data = server_dir.path();
-    ServerProcess::prepare(data, &["xiaowang"]).unwrap();
-    for args in [
-        vec![
-            "user",
-            "add",
-            "--role",
-            "admin",
-            "--password",
-            ADMIN_PASSWORD,
-            ADMIN,
-        ],
-        vec![
-            "user",
-            "add",
-            "--role",
-            "unit-member",
-            "--unit",
-            "housing",
-            "--password",
-            UNIT_PASSWORD,
-            UNIT_HOUSING,
-        ],
-    ] {
-        admin(data, &args).unwrap();
-    }
-    let server = ServerProcess::start(data).unwrap();
-    let t = Tablet::open(
-        tablet_dir.path(),
-        "xiaowang",
-        Timeouts::default(),
-        &mut StdRng::seed_from_u64(5),
-    );
-    t.engine
-        .login(&server.url, "xiaowang", INSPECTOR_PASSWORD)
-        .await
-        .unwrap();
-    t.engine.sync_now().await.unwrap();
-    let sites = t
-        .store
-        .lock()
-        .unwrap()
-        .list_sites(&SiteQuery::default())
-        .unwrap();
+    let (server, t, sites) = office_and_tablet(data, tablet_dir.path(), 5).await;
     let now = fieldcheck_domain::clock::wall_clock_ms();
     let day = |offset: i64| fieldcheck_domain::china_time::china_date(now + offset * 86_400_000);
     let late = record_finding(

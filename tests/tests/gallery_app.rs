@@ -8,8 +8,10 @@
 //! The pictures go to `docs/gallery/app/` with `FIELDCHECK_UPDATE_GALLERY=1`, else to
 //! `<target>/test-artifacts/gallery/app/` (see `fieldcheck_tests::gallery`).
 
-use fieldcheck_tests::app_driver::{AppWindow, Desktop, app_binary};
-use fieldcheck_tests::app_steps::{answer_the_rest, draw_an_arrow};
+use fieldcheck_tests::app_driver::{AppWindow, app_binary};
+use fieldcheck_tests::app_steps::{
+    answer_the_rest, app_desktop, draw_an_arrow, wait_for_the_before_photo,
+};
 use fieldcheck_tests::gallery::{self, APP_BANNERS, SIZES};
 use fieldcheck_tests::server::ServerProcess;
 use serde_json::{Value, json};
@@ -100,16 +102,7 @@ async fn gallery_of_every_app_screen_at_three_sizes() {
         .password
         .clone();
     let server = ServerProcess::start(server_dir.path()).unwrap();
-    let desktop = Desktop::start(&[
-        (
-            "FIELDCHECK_APP_DATA_DIR",
-            app_dir.path().display().to_string(),
-        ),
-        ("FIELDCHECK_SERVER_URL", server.url.clone()),
-        // As in app_e2e: screenshots need WebKit's compositing.
-        ("WEBKIT_DISABLE_COMPOSITING_MODE", "0".into()),
-    ])
-    .unwrap();
+    let desktop = app_desktop(app_dir.path(), &server.url);
     let w = desktop.open(&app_binary().unwrap()).await.unwrap();
     w.ensure_shipped_build().await.unwrap();
     w.client.set_window_size(1280, 800).await.unwrap();
@@ -437,13 +430,7 @@ async fn gallery_of_every_app_screen_at_three_sizes() {
         .await
         .unwrap();
     w.find("recheck").await.unwrap();
-    w.until(
-        "the before-photo is shown",
-        r#"const img = document.querySelector('[data-testid="recheck-before"] img');
-           return !!img && img.complete && img.naturalWidth > 0"#,
-    )
-    .await
-    .unwrap();
+    wait_for_the_before_photo(&w, "the before-photo is shown").await;
     w.find("photo-input-after")
         .await
         .unwrap()

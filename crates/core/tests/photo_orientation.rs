@@ -2,9 +2,8 @@
 
 use crate::photo_support;
 
-use fieldcheck_core::photo::{CaptureTime, Stamp, process};
-use fieldcheck_protocol::TimeSource;
-use photo_support::{decode, jpeg, mean_diff, pattern};
+use fieldcheck_core::photo::process;
+use photo_support::{decode, jpeg, mean_diff, pattern, stamp};
 
 // Large enough for the stamp (a smaller photo is refused: `PhotoError::TooSmall`).
 const W: u32 = 600;
@@ -59,20 +58,6 @@ fn stored(up: &[u8], orientation: u16) -> (Vec<u8>, u32, u32) {
         }
     }
     (out, sw, sh)
-}
-
-fn stamp() -> Stamp<'static> {
-    Stamp {
-        time: CaptureTime {
-            unix_ms: 1_764_000_000_000,
-            source: TimeSource::Trusted,
-            device_offset_ms: 0,
-        },
-        position: None,
-        site: "建设路菜市场",
-        inspector: "李明",
-        serial: "0000-0000".into(),
-    }
 }
 
 #[test]

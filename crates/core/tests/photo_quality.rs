@@ -3,9 +3,8 @@
 //! encoder it replaced, in fewer bytes; and a whole capture shows the scene upright at 2048 px.
 
 use crate::photo_support::decode as decode_jpeg;
-use fieldcheck_core::photo::{CaptureTime, Stamp, process};
+use fieldcheck_core::photo::process;
 use fieldcheck_photo_codec::{decode, encode, resize, upright_within};
-use fieldcheck_protocol::TimeSource;
 use fieldcheck_test_photos::{CameraPhoto, corpus, reference_jpeg, ssim};
 use std::sync::LazyLock;
 
@@ -36,17 +35,7 @@ fn the_encoder_keeps_the_quality_it_replaced_in_fewer_bytes() {
 
 #[test]
 fn a_camera_photo_is_stored_upright_at_2048_px_and_shows_the_scene() {
-    let stamp = Stamp {
-        time: CaptureTime {
-            unix_ms: 1_764_028_798_900,
-            source: TimeSource::Trusted,
-            device_offset_ms: 0,
-        },
-        position: None,
-        site: "建设路菜市场",
-        inspector: "王小红",
-        serial: "1A2B-3C4D".into(),
-    };
+    let stamp = crate::photo_support::stamp();
     for photo in PHOTOS.iter() {
         let out = process(&photo.jpeg, &stamp).unwrap();
         let (rgb, w, h) = decode_jpeg(&out.jpeg);

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses a different part
 
+use fieldcheck_core::photo::{CaptureTime, Stamp};
+use fieldcheck_protocol::TimeSource;
 use jpeg_encoder::{ColorType, Encoder, SamplingFactor};
 
 /// An RGB picture with large, asymmetric colour areas (so any wrong turn or mirror shows) and
@@ -101,4 +103,19 @@ pub fn mean_luma(rgb: &[u8], width: u32, rows: std::ops::Range<u32>) -> f64 {
         .map(|p| 0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2]))
         .sum();
     sum / (px.len() / 3) as f64
+}
+
+/// A usual stamp: calibrated time, no position, a short site name and inspector.
+pub fn stamp() -> Stamp<'static> {
+    Stamp {
+        time: CaptureTime {
+            unix_ms: 1_764_000_000_000,
+            source: TimeSource::Trusted,
+            device_offset_ms: 0,
+        },
+        position: None,
+        site: "建设路菜市场",
+        inspector: "李明",
+        serial: "0000-0000".into(),
+    }
 }
