@@ -15,7 +15,9 @@ packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chr
   # ps, for scripts/test.sh's check that no test left a process running
   procps
   # systemd-analyze: the server's test checks its service unit (verify, security)
-  systemd)
+  systemd
+  # the load balancer in front of two server replicas (tests/tests/replicas.rs)
+  haproxy)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,4 +42,11 @@ if [ "${1:-}" != "--no-test-tools" ] && ! command -v tauri-driver >/dev/null \
   && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ]; then
   echo "installing: tauri-driver (cargo install)"
   cargo install tauri-driver --locked --quiet
+fi
+# s3s-fs: a real S3-compatible server (the s3s project's S3 API over a directory) that the
+# photo store's tests run on 127.0.0.1.
+if [ "${1:-}" != "--no-test-tools" ] && ! command -v s3s-fs >/dev/null \
+  && [ ! -x "${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs" ]; then
+  echo "installing: s3s-fs (cargo install)"
+  cargo install s3s-fs --version 0.14.1 --features binary --locked --quiet
 fi

@@ -190,16 +190,53 @@ pub fn check_converged(tablet: &Store, export: &Value) -> Result<()> {
     Ok(())
 }
 
+/// Where a server keeps its photos, as files the checker can read.
+#[derive(Clone, Copy, Debug)]
+pub enum ServerPhotos<'a> {
+    /// The local store under a server's data directory.
+    Local(&'a Path),
+    /// An S3 bucket served by `s3s-fs` from this directory (each object a file at its key).
+    Bucket(&'a Path),
+}
+
+impl<'a> From<&'a Path> for ServerPhotos<'a> {
+    fn from(data_dir: &'a Path) -> Self {
+        ServerPhotos::Local(data_dir)
+    }
+}
+
+impl ServerPhotos<'_> {
+    fn photo(&self, sha: &str) -> std::path::PathBuf {
+        let root = match self {
+            ServerPhotos::Local(data_dir) => data_dir.join("photos"),
+            ServerPhotos::Bucket(bucket) => bucket.join("photos"),
+        };
+        root.join(&sha[..2]).join(format!("{sha}.jpg"))
+    }
+
+    fn unfinished_upload(&self, sha: &str) -> std::path::PathBuf {
+        match self {
+            ServerPhotos::Local(data_dir) => data_dir
+                .join("photos")
+                .join("partial")
+                .join(format!("{sha}.part")),
+            // A directory of pieces: s3s-fs leaves it behind, empty, once they are deleted.
+            ServerPhotos::Bucket(bucket) => bucket.join("partial").join(sha),
+        }
+    }
+}
+
 /// [`check_converged`], and then the photo bytes: the tablet has no photo left to send, and the
-/// server's photo store (under `server_data_dir`) holds every photo of the tablet exactly as the
+/// server's photo store (`server`: a data directory's, or a bucket) holds every photo of the tablet exactly as the
 /// tablet stored it in `tablet_photos`, named by the SHA-256 of its bytes, with no unfinished
 /// upload of it left behind. Returns the number of photos checked.
-pub fn check_converged_and_stored(
+pub fn check_converged_and_stored<'a>(
     tablet: &Store,
     tablet_photos: &Path,
     export: &Value,
-    server_data_dir: &Path,
+    server: impl Into<ServerPhotos<'a>>,
 ) -> Result<usize> {
+    let server = server.into();
     check_converged(tablet, export)?;
     let unsent = tablet.photos_not_uploaded()?;
     if !unsent.is_empty() {
@@ -221,10 +258,7 @@ pub fn check_converged_and_stored(
         let sha = p["sha256"]
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("photo without sha256: {p}"))?;
-        let stored = server_data_dir
-            .join("photos")
-            .join(&sha[..2])
-            .join(format!("{sha}.jpg"));
+        let stored = server.photo(sha);
         let bytes = std::fs::read(&stored)
             .map_err(|e| anyhow::anyhow!("photo {sha} is not in the server's store: {e}"))?;
         let digest: String = Sha256::digest(&bytes)
@@ -245,11 +279,13 @@ pub fn check_converged_and_stored(
                 bytes.len()
             );
         }
-        let partial = server_data_dir
-            .join("photos")
-            .join("partial")
-            .join(format!("{sha}.part"));
-        if partial.exists() {
+        let partial = server.unfinished_upload(sha);
+        let left = if partial.is_dir() {
+            std::fs::read_dir(&partial)?.next().is_some()
+        } else {
+            partial.exists()
+        };
+        if left {
             bail!(
                 "photo {sha} is stored, yet an unfinished upload of it is left at {}",
                 partial.display()

@@ -519,7 +519,13 @@ async fn serve(client: TcpStream, shared: &Shared) -> io::Result<()> {
         let Some(answer) = read_head(&mut upstream, false).await? else {
             return Err(io::ErrorKind::UnexpectedEof.into());
         };
-        let answer_body = read_body(&mut upstream, answer.framing).await?;
+        // The answer to a HEAD has no body, whatever its Content-Length says.
+        let framing = if head.bytes.starts_with(b"HEAD ") {
+            Framing::Length(0)
+        } else {
+            answer.framing
+        };
+        let answer_body = read_body(&mut upstream, framing).await?;
         drop(upstream);
         let mut whole = answer.bytes.clone();
         whole.extend_from_slice(&answer_body);

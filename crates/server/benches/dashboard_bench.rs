@@ -10,7 +10,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use fieldcheck_protocol::*;
 use fieldcheck_server::app::{AppState, router};
-use fieldcheck_server::blobs::{LocalBlobs, Staging};
+use fieldcheck_server::blobs::LocalBlobs;
 use fieldcheck_server::config::Limits;
 use fieldcheck_server::dashboard::export::{SheetInput, write_xlsx};
 use fieldcheck_server::dashboard::i18n::Lang;
@@ -284,7 +284,6 @@ async fn main() {
     let state = Arc::new(AppState::new(
         store.clone(),
         Arc::new(LocalBlobs::new(photos.clone())),
-        Staging::new(photos.join("partial")),
         Limits::default(),
     ));
     let app = router(state.clone());

@@ -3,7 +3,7 @@
 
 use crate::api;
 use crate::auth::Caller;
-use crate::blobs::{BlobStore, Staging};
+use crate::blobs::BlobStore;
 use crate::config::Limits;
 use crate::error::ApiError;
 use crate::store::DynStore;
@@ -15,10 +15,9 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::{get, patch, post, put};
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
@@ -30,10 +29,8 @@ use tower_http::trace::TraceLayer;
 pub struct AppState {
     /// The database.
     pub store: DynStore,
-    /// Verified photos.
+    /// Photos: uploads in progress and verified photos.
     pub blobs: Arc<dyn BlobStore>,
-    /// Uploads in progress.
-    pub staging: Staging,
     /// The server's hybrid logical clock.
     pub clock: fieldcheck_domain::clock::Clock,
     /// Limits.
@@ -48,26 +45,16 @@ pub struct AppState {
     pub hashes: crate::sign_in::HashPool,
     /// Sync requests each device has in flight right now.
     pub device_slots: crate::device_slots::DeviceSlots,
-    /// Photos being uploaded right now by this process (one writer per staged file).
-    pub uploads: Mutex<HashSet<String>>,
-    /// The office dashboard's per-process state (export jobs).
-    pub dashboard: crate::dashboard::DashState,
     /// The county id, read from the store once (it never changes).
     county: tokio::sync::OnceCell<uuid::Uuid>,
 }
 
 impl AppState {
-    /// State over a store, a blob store and a staging directory.
-    pub fn new(
-        store: DynStore,
-        blobs: Arc<dyn BlobStore>,
-        staging: Staging,
-        limits: Limits,
-    ) -> Self {
+    /// State over a store and a blob store.
+    pub fn new(store: DynStore, blobs: Arc<dyn BlobStore>, limits: Limits) -> Self {
         Self {
             store,
             blobs,
-            staging,
             clock: fieldcheck_domain::clock::Clock::new(uuid::Uuid::now_v7()),
             sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
             push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
@@ -77,8 +64,6 @@ impl AppState {
                 limits.max_waiting_hashes,
             ),
             device_slots: crate::device_slots::DeviceSlots::default(),
-            uploads: Mutex::new(HashSet::new()),
-            dashboard: crate::dashboard::DashState::default(),
             county: tokio::sync::OnceCell::new(),
             limits,
         }
@@ -95,6 +80,15 @@ impl AppState {
             .copied()
     }
 
+    /// One of the `max_concurrent_verifications` slots, for work that holds a whole image in
+    /// memory before decoding it (a staged photo read back for verification).
+    pub async fn decode_slot(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        self.verify_slots
+            .acquire()
+            .await
+            .map_err(ApiError::internal)
+    }
+
     /// Runs image work (a photo check, a thumbnail) on a blocking thread once one of the
     /// `max_concurrent_verifications` slots is free: every image decode on the server goes
     /// through here, so their memory is bounded however many requests ask at once.
@@ -102,11 +96,7 @@ impl AppState {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let _slot = self
-            .verify_slots
-            .acquire()
-            .await
-            .map_err(ApiError::internal)?;
+        let _slot = self.decode_slot().await?;
         tokio::task::spawn_blocking(work)
             .await
             .map_err(ApiError::internal)

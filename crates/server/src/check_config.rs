@@ -3,8 +3,9 @@
 //!
 //! Checks, in order: the data directory (there and writable, or creatable), the database
 //! (opened as the server opens it at start, taking any schema step it would take; a SQLite
-//! file not made yet is reported as such, not made), the photo directory (writable, free
-//! space) and the listen address (free to bind). Nothing else is written.
+//! file not made yet is reported as such, not made), the photos (a local directory: writable,
+//! free space; an S3 bucket: a probe object written, read back and removed) and the listen
+//! address (free to bind). Nothing else is written.
 
 use crate::config::Config;
 use crate::server::redact;
@@ -28,7 +29,6 @@ pub struct Finding {
 /// Checks each part of `config`; the server would start only if every outcome is `Ok`.
 pub async fn check(config: &Config) -> Vec<Finding> {
     let data = config.data_dir.display().to_string();
-    let photos = config.photos_dir();
     vec![
         Finding {
             part: "data directory",
@@ -40,14 +40,7 @@ pub async fn check(config: &Config) -> Vec<Finding> {
             what: database_kind(config),
             outcome: database(config).await,
         },
-        Finding {
-            part: "photos",
-            what: format!("local directory {}", photos.display()),
-            outcome: writable_or_creatable(&photos).map(|note| match free_space(&photos) {
-                Some(bytes) => format!("{note}; {:.1} GB free", bytes as f64 / 1e9),
-                None => note,
-            }),
-        },
+        photos(config).await,
         Finding {
             part: "listen",
             what: format!("http://{}", config.listen),
@@ -56,6 +49,40 @@ pub async fn check(config: &Config) -> Vec<Finding> {
                 .map_err(|e| format!("cannot listen there: {e}")),
         },
     ]
+}
+
+/// The photo store: a local directory is checked without writing to it (it may not exist yet);
+/// a bucket is probed within the store's own timeouts.
+async fn photos(config: &Config) -> Finding {
+    let store = match crate::server::photo_store(config) {
+        Ok(store) => store,
+        Err(e) => {
+            return Finding {
+                part: "photos",
+                what: "S3 bucket".into(),
+                outcome: Err(e.to_string()),
+            };
+        }
+    };
+    let what = store.describe();
+    let outcome = if config.s3.is_some() {
+        store
+            .probe()
+            .await
+            .map(|()| "answers; a probe object was written, read back and removed".into())
+            .map_err(|e| format!("does not answer as a bucket should: {e}"))
+    } else {
+        let dir = config.photos_dir();
+        writable_or_creatable(&dir).map(|note| match free_space(&dir) {
+            Some(bytes) => format!("{note}; {:.1} GB free", bytes as f64 / 1e9),
+            None => note,
+        })
+    };
+    Finding {
+        part: "photos",
+        what,
+        outcome,
+    }
 }
 
 fn database_kind(config: &Config) -> String {

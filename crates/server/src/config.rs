@@ -2,6 +2,7 @@
 //! environment variables (`FIELDCHECK_*`) override an optional TOML file, which overrides the
 //! defaults; with nothing given the server runs from `./data` on 127.0.0.1:8080.
 
+pub use crate::blobs::S3Config;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -100,6 +101,8 @@ pub struct FileConfig {
     pub database_url: Option<String>,
     /// Listen address.
     pub listen: Option<SocketAddr>,
+    /// Photos in an S3-compatible bucket instead of `<data_dir>/photos`.
+    pub s3: Option<S3Config>,
     /// Limits.
     pub limits: Limits,
 }
@@ -148,12 +151,15 @@ pub struct Config {
     pub database_url: Option<String>,
     /// Listen address.
     pub listen: SocketAddr,
+    /// The S3-compatible bucket photos are kept in; `None` keeps them in `<data_dir>/photos`.
+    pub s3: Option<S3Config>,
     /// Limits.
     pub limits: Limits,
 }
 
 impl Config {
-    /// Flags and environment (already merged by the CLI) over the file over the defaults.
+    /// Flags and environment (already merged by the CLI) over the file over the defaults;
+    /// `FIELDCHECK_S3_*` variables over the file's `[s3]` table (see [`s3_from`]).
     pub fn resolve(
         file: FileConfig,
         data_dir: Option<PathBuf>,
@@ -168,6 +174,7 @@ impl Config {
             listen: listen
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            s3: s3_from(file.s3, |name| std::env::var(name).ok()),
             limits: file.limits,
         }
     }
@@ -186,6 +193,28 @@ impl Config {
     pub fn photos_dir(&self) -> PathBuf {
         self.data_dir.join("photos")
     }
+}
+
+/// The bucket settings: each `FIELDCHECK_S3_<FIELD>` variable (`ENDPOINT`, `BUCKET`,
+/// `REGION`, `PATH_STYLE` as `true`/`false`, `PREFIX`, `CREDENTIALS_FILE`) over the file's
+/// `[s3]` table. S3 is used when either names a bucket.
+pub fn s3_from(file: Option<S3Config>, env: impl Fn(&str) -> Option<String>) -> Option<S3Config> {
+    let mut c = file.unwrap_or_default();
+    for (name, field) in [
+        ("FIELDCHECK_S3_ENDPOINT", &mut c.endpoint),
+        ("FIELDCHECK_S3_BUCKET", &mut c.bucket),
+        ("FIELDCHECK_S3_REGION", &mut c.region),
+        ("FIELDCHECK_S3_PREFIX", &mut c.prefix),
+        ("FIELDCHECK_S3_CREDENTIALS_FILE", &mut c.credentials_file),
+    ] {
+        if let Some(v) = env(name) {
+            *field = v;
+        }
+    }
+    if let Some(v) = env("FIELDCHECK_S3_PATH_STYLE") {
+        c.path_style = matches!(v.trim(), "1" | "true" | "yes");
+    }
+    (!c.bucket.is_empty()).then_some(c)
 }
 
 #[cfg(test)]
@@ -207,5 +236,27 @@ mod tests {
         let d = Config::resolve(FileConfig::default(), None, None, None);
         assert_eq!(d.database(), "data/fieldcheck.sqlite3");
         assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn s3_comes_from_the_file_and_the_environment_names_override_it() {
+        let file: FileConfig = toml::from_str(
+            "[s3]\nendpoint = \"http://127.0.0.1:9000\"\nbucket = \"photos\"\npath_style = true\n",
+        )
+        .unwrap();
+        let none = |_: &str| None;
+        let from_file = s3_from(file.s3.clone(), none).unwrap();
+        assert_eq!(from_file.bucket, "photos");
+        assert!(from_file.path_style);
+        let env = |name: &str| match name {
+            "FIELDCHECK_S3_BUCKET" => Some("other".to_string()),
+            "FIELDCHECK_S3_PATH_STYLE" => Some("false".to_string()),
+            _ => None,
+        };
+        let over = s3_from(file.s3, env).unwrap();
+        assert_eq!((over.bucket.as_str(), over.path_style), ("other", false));
+        assert_eq!(over.endpoint, "http://127.0.0.1:9000");
+        assert_eq!(s3_from(None, none), None, "no bucket: local photos");
+        assert!(toml::from_str::<FileConfig>("[s3]\nbucket = \"b\"\nsecret = \"x\"\n").is_err());
     }
 }

@@ -153,12 +153,10 @@ pub async fn load(
         store.append_office_event(event).await?;
     }
     for (sha, bytes, upload) in &photos {
-        let staged = state.staging.path(&format!("demo-{sha}"));
-        if let Some(dir) = staged.parent() {
-            tokio::fs::create_dir_all(dir).await?;
-        }
-        tokio::fs::write(&staged, bytes).await?;
-        state.blobs.put(sha, &staged).await?;
+        state
+            .blobs
+            .put(sha, bytes::Bytes::from(bytes.clone()))
+            .await?;
         match upload {
             None => store.mark_photo_stored(sha, now).await?,
             Some(u) => crate::dashboard::finding::keep_office_upload(state, sha, u).await?,

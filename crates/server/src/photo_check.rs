@@ -6,7 +6,6 @@
 use fieldcheck_photo_codec::{CodecError, check_image};
 use fieldcheck_protocol::PhotoRecord;
 use sha2::{Digest, Sha256};
-use std::path::Path;
 
 /// Why a photo was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -74,18 +73,16 @@ pub fn verify_signature(record: &PhotoRecord, public_key_hex: &str) -> Result<()
 
 /// Checks a complete staged photo against its record (blocking: run it off the async threads).
 pub fn verify_photo(
-    path: &Path,
+    bytes: &[u8],
     record: &PhotoRecord,
     signer_key: &str,
     max_side: u32,
 ) -> Result<(), PhotoRejection> {
-    // Read once (a staged photo is at most the upload limit), then hash and decode the bytes.
-    let bytes = std::fs::read(path).map_err(|e| PhotoRejection::NotAnImage(e.to_string()))?;
-    let actual = hex::encode(Sha256::digest(&bytes));
+    let actual = hex::encode(Sha256::digest(bytes));
     if actual != record.sha256 {
         return Err(PhotoRejection::HashMismatch { actual });
     }
-    let info = check_image(&bytes, max_side).map_err(|e| match e {
+    let info = check_image(bytes, max_side).map_err(|e| match e {
         CodecError::TooLarge { width, height, .. } => PhotoRejection::TooLarge {
             width,
             height,

@@ -4,7 +4,7 @@
 //! (in-flight requests finish; new connections are refused).
 
 use crate::app::{AppState, SharedState, router};
-use crate::blobs::{LocalBlobs, Staging};
+use crate::blobs::{BlobStore, LocalBlobs, ObjectBlobs};
 use crate::config::Config;
 use crate::store::{self, StoreError};
 use axum::extract::ConnectInfo;
@@ -46,13 +46,16 @@ pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
         config.data_dir.display()
     )))?;
     let store = store::open(&config.database()).await?;
-    let photos = config.photos_dir();
-    Ok(Arc::new(AppState::new(
-        store,
-        Arc::new(LocalBlobs::new(photos.clone())),
-        Staging::new(photos.join("partial")),
-        config.limits.clone(),
-    )))
+    let blobs = photo_store(config).map_err(io("photo store"))?;
+    Ok(Arc::new(AppState::new(store, blobs, config.limits.clone())))
+}
+
+/// The photo store the configuration names: its S3 bucket, or `<data_dir>/photos`.
+pub fn photo_store(config: &Config) -> std::io::Result<Arc<dyn BlobStore>> {
+    Ok(match &config.s3 {
+        Some(s3) => Arc::new(ObjectBlobs::s3(s3)?),
+        None => Arc::new(LocalBlobs::new(config.photos_dir())),
+    })
 }
 
 /// Serves until Ctrl-C or SIGTERM. Prints `listening on http://ADDR` once bound (port 0
@@ -63,8 +66,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .await
         .map_err(io(format!("cannot listen on {}", config.listen)))?;
     let addr = listener.local_addr().map_err(io("local address"))?;
-    tracing::info!(%addr, database = %redact(&config.database()), "fieldcheck-server started");
+    tracing::info!(%addr, database = %redact(&config.database()), photos = %state.blobs.describe(), "fieldcheck-server started");
     println!("listening on http://{addr}");
+    tokio::spawn(crate::blobs::sweep_now_and_hourly(state.blobs.clone()));
     let header_timeout = Duration::from_secs(config.limits.header_read_timeout_secs.max(1));
     let app = router(state);
     let graceful = GracefulShutdown::new();

@@ -38,7 +38,10 @@ pub async fn thumbnail(state: &AppState, sha: &str) -> Result<Vec<u8>, ThumbErro
         .read(sha)
         .await
         .map_err(|e| failed(&e))?
-        .ok_or(ThumbError::NotStored)?;
+        .ok_or(ThumbError::NotStored)?
+        .bytes(state.limits.max_photo_bytes)
+        .await
+        .map_err(|e| failed(&e))?;
     let small = state
         .decode_bounded(move || fieldcheck_photo_codec::thumbnail(&bytes, THUMB_SIDE))
         .await
@@ -46,7 +49,7 @@ pub async fn thumbnail(state: &AppState, sha: &str) -> Result<Vec<u8>, ThumbErro
         .map_err(|e| failed(&e))?;
     state
         .blobs
-        .put_derived(&name, &small)
+        .put_derived(&name, bytes::Bytes::from(small.clone()))
         .await
         .map_err(|e| failed(&e))?;
     Ok(small)

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode, header};
 use common::*;
 use fieldcheck_protocol::*;
 use fieldcheck_server::app::{AppState, router};
-use fieldcheck_server::blobs::{LocalBlobs, Staging};
+use fieldcheck_server::blobs::LocalBlobs;
 use fieldcheck_server::config::Limits;
 use fieldcheck_server::dashboard::ledger::LedgerFilter;
 use fieldcheck_server::dashboard::reference::Reference;
@@ -116,17 +116,14 @@ pub(crate) async fn dash() -> Dash {
         .await
         .unwrap();
     let photos = dir.path().join("photos");
-    let staged = dir.path().join("staged.jpg");
-    std::fs::write(&staged, &bytes).unwrap();
     let blobs = LocalBlobs::new(photos.clone());
-    fieldcheck_server::blobs::BlobStore::put(&blobs, &photo.sha256, &staged)
+    fieldcheck_server::blobs::BlobStore::put(&blobs, &photo.sha256, bytes.clone().into())
         .await
         .unwrap();
     store.mark_photo_stored(&photo.sha256, 1).await.unwrap();
     let state = Arc::new(AppState::new(
         store.clone(),
         Arc::new(blobs),
-        Staging::new(photos.join("partial")),
         Limits::default(),
     ));
     Dash {

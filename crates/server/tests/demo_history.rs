@@ -5,7 +5,7 @@
 
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_server::app::AppState;
-use fieldcheck_server::blobs::{BlobStore, LocalBlobs, Staging};
+use fieldcheck_server::blobs::{BlobStore, LocalBlobs};
 use fieldcheck_server::config::Limits;
 use fieldcheck_server::dashboard::projection;
 use fieldcheck_server::store::Content;
@@ -37,7 +37,6 @@ async fn the_demo_office_has_a_month_of_work_in_every_status() {
     let state = AppState::new(
         store.clone(),
         Arc::new(LocalBlobs::new(photos.clone())),
-        Staging::new(photos.join("partial")),
         Limits::default(),
     );
     let sites = demo::sites(&content).unwrap();
@@ -95,7 +94,8 @@ async fn the_demo_office_has_a_month_of_work_in_every_status() {
     let blobs = LocalBlobs::new(photos);
     for row in &stored {
         let record: fieldcheck_protocol::PhotoRecord = serde_json::from_str(row[0].text()).unwrap();
-        let bytes = blobs.read(&record.sha256).await.unwrap().expect("stored");
+        let blob = blobs.read(&record.sha256).await.unwrap().expect("stored");
+        let bytes = blob.bytes(u64::MAX).await.unwrap();
         assert_eq!(bytes.len() as u64, record.size_bytes);
         fieldcheck_server::photo_check::verify_signature(&record, row[1].text())
             .expect("signed by the tablet that took it");

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use common::*;
 use fieldcheck_protocol::*;
 use fieldcheck_server::app::{Access, AppState, ROUTES, SharedState, router};
-use fieldcheck_server::blobs::{LocalBlobs, Staging};
+use fieldcheck_server::blobs::LocalBlobs;
 use fieldcheck_server::config::Limits;
 use fieldcheck_server::store::{DynStore, NewDevice};
 use http_body_util::BodyExt;
@@ -95,7 +95,6 @@ pub(crate) async fn harness_with(limits: Limits) -> Harness {
     let state = Arc::new(AppState::new(
         store,
         Arc::new(LocalBlobs::new(photos.clone())),
-        Staging::new(photos.join("partial")),
         limits,
     ));
     Harness {
@@ -1025,7 +1024,7 @@ async fn bad_photos_are_refused_and_not_kept() {
     h.upload(&sha, 0, forged)
         .await
         .assert_refused(StatusCode::UNPROCESSABLE_ENTITY, "hash_mismatch");
-    assert_eq!(h.state.staging.held(&sha).await.unwrap(), 0, "discarded");
+    assert_eq!(h.state.blobs.held(&sha).await.unwrap(), 0, "discarded");
     // More bytes than declared.
     let mut long = good.clone();
     long.push(0);

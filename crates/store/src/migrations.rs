@@ -8,8 +8,9 @@
 //! Step 1 is the schema as it stood before versioning, written with `IF NOT EXISTS`, so a
 //! county database made by an earlier server is taken over as it is. Step 2 holds the
 //! dashboard's own records (browser sessions, office uploads); step 3 the server's lasting facts
-//! (its county id); step 4 check-ins and the districts each inspector pulls. The dashboard's read models are
-//! not migrated: they are derived data, rebuilt when their layout changes
+//! (its county id); step 4 check-ins and the districts each inspector pulls; step 6 the
+//! dashboard's export jobs, so that any replica shows their progress. The dashboard's read
+//! models are not migrated: they are derived data, rebuilt when their layout changes
 //! ([`crate::dashboard::migrate`]).
 
 use super::{StoreError, StoreResult};
@@ -52,6 +53,11 @@ pub const SQLITE: &[Migration] = &[
         name: "numbers_and_names",
         sql: include_str!("../migrations/sqlite/0005_numbers_and_names.sql"),
     },
+    Migration {
+        version: 6,
+        name: "export_jobs",
+        sql: include_str!("../migrations/sqlite/0006_export_jobs.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -80,6 +86,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 5,
         name: "numbers_and_names",
         sql: include_str!("../migrations/postgres/0005_numbers_and_names.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "export_jobs",
+        sql: include_str!("../migrations/postgres/0006_export_jobs.sql"),
     },
 ];
 

@@ -4,6 +4,10 @@
 //! - [`server`]: the real `fieldcheck-server` binary: admin commands on a data directory
 //!   ([`server::ServerCommand`]), `serve` on a free loopback port ([`server::ServerProcess`]),
 //!   the demo data with test inspectors.
+//! - [`postgres`]: a fresh database in the test PostgreSQL cluster; [`balancer`]: HAProxy,
+//!   round-robin, in front of several server processes.
+//! - [`s3`]: a real S3-compatible server (`s3s-fs`) on a free loopback port, for the photo
+//!   store's tests.
 //! - [`process`]: child processes killed with everything they started when the test ends,
 //!   also when it fails.
 //! - With the `browser` feature: `app_driver` (the real tablet app in WebKitGTK through
@@ -14,9 +18,12 @@
 
 #[cfg(feature = "browser")]
 pub mod app_driver;
+pub mod balancer;
 #[cfg(feature = "browser")]
 pub mod chromium;
+pub mod postgres;
 pub mod process;
+pub mod s3;
 pub mod server;
 
 use std::path::{Path, PathBuf};

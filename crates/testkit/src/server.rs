@@ -66,6 +66,14 @@ impl ServerCommand {
         Ok(self.global([OsString::from("--config"), file.into_os_string()]))
     }
 
+    /// The file the server's log is appended to.
+    fn log_file(&self) -> Result<std::fs::File> {
+        Ok(std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.data_dir.with_extension("server.log"))?)
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
@@ -159,8 +167,9 @@ impl ServerCommand {
         Ok(accounts)
     }
 
-    /// Starts `serve` on a free loopback port and waits until it listens. Its log is dropped:
-    /// fault tests make it warn thousands of times.
+    /// Starts `serve` on a free loopback port and waits until it listens. Its log (warnings and
+    /// errors) goes to `<data dir>.server.log` beside the data directory, for a failing test to
+    /// be read.
     pub fn serve(&self) -> Result<ServerProcess> {
         self.serve_on("127.0.0.1:0")
     }
@@ -171,7 +180,7 @@ impl ServerCommand {
             self.command(&["serve", "--listen", listen])
                 .env("FIELDCHECK_LOG", "warn")
                 .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
+                .stderr(self.log_file()?),
         )?;
         let stdout = child.stdout.take().context("stdout")?;
         let mut lines = BufReader::new(stdout).lines();

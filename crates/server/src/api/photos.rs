@@ -22,35 +22,19 @@ use fieldcheck_protocol::{
     MAX_THUMBNAILS_PER_REQUEST, PhotoMissingRequest, PhotoMissingResponse, Role, Thumbnail,
     ThumbnailsRequest, ThumbnailsResponse, UPLOAD_OFFSET_HEADER, UploadStatus,
 };
+use futures_util::{StreamExt, TryStreamExt};
 
-/// Marks a photo as being uploaded until dropped, so two requests never append to one file.
-struct UploadGuard<'a> {
-    state: &'a AppState,
-    sha: String,
-}
-
-impl<'a> UploadGuard<'a> {
-    fn take(state: &'a AppState, sha: &str) -> ApiResult<Self> {
-        let mut busy = state.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        if !busy.insert(sha.to_string()) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "upload_in_progress",
-                "此照片正在上传中，请稍后查询偏移再续传 / this photo is being uploaded right now; ask for the offset later and resume",
-            ));
-        }
-        Ok(Self {
-            state,
-            sha: sha.to_string(),
-        })
-    }
-}
-
-impl Drop for UploadGuard<'_> {
-    fn drop(&mut self) {
-        let mut busy = self.state.uploads.lock().unwrap_or_else(|p| p.into_inner());
-        busy.remove(&self.sha);
-    }
+/// 503 when the photo store fails (unreachable, refusing, slow past its retries): the details
+/// go to the log; the tablet keeps its photo and resumes at its next sync.
+fn store_down(e: std::io::Error) -> ApiError {
+    tracing::error!(error = %e, "photo store");
+    let mut err = ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "photo_store_unavailable",
+        "照片存储暂时不可用，照片保留在平板上，稍后会自动续传 / the photo store is unavailable right now; the photo stays on the tablet and its upload resumes later",
+    );
+    err.retry_after = Some(10);
+    err
 }
 
 /// Most hashes per missing-query.
@@ -153,7 +137,7 @@ pub async fn offset(
     let s = if row.stored {
         status(&sha, size, size, true)
     } else {
-        let held = state.staging.held(&sha).await.map_err(ApiError::internal)?;
+        let held = state.blobs.held(&sha).await.map_err(store_down)?;
         status(&sha, held, size, false)
     };
     Ok(with_offset(StatusCode::OK, s))
@@ -194,8 +178,7 @@ pub async fn upload(
                 "缺少 Upload-Offset 请求头（先查询偏移）/ missing Upload-Offset header; ask for the offset first",
             )
         })?;
-    let _guard = UploadGuard::take(&state, &sha)?;
-    let held = state.staging.held(&sha).await.map_err(ApiError::internal)?;
+    let held = state.blobs.held(&sha).await.map_err(store_down)?;
     if offset != held {
         let mut resp = ApiError::new(
             StatusCode::CONFLICT,
@@ -207,13 +190,23 @@ pub async fn upload(
             .insert(UPLOAD_OFFSET_HEADER, HeaderValue::from(held));
         return Ok(resp);
     }
-    let stream = body.into_data_stream();
-    match state
-        .staging
-        .append(&sha, offset, size, stream)
+    let stream = body
+        .into_data_stream()
+        .map_err(std::io::Error::other)
+        .boxed();
+    // In a task of its own: when the tablet's connection breaks, hyper drops this handler, and
+    // the bytes that arrived must still reach the store (a bucket gets them only after the
+    // body ends), so that the upload resumes from them.
+    let (blobs, key) = (state.blobs.clone(), sha.clone());
+    let appended = tokio::spawn(async move { blobs.append(&key, offset, size, stream).await })
         .await
-        .map_err(ApiError::internal)?
-    {
+        .map_err(ApiError::internal)?;
+    match appended.map_err(store_down)? {
+        AppendOutcome::Busy => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "upload_in_progress",
+            "此照片正在上传中，请稍后查询偏移再续传 / this photo is being uploaded right now; ask for the offset later and resume",
+        )),
         AppendOutcome::TooLong => Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "photo_too_long",
@@ -233,22 +226,21 @@ pub async fn upload(
 async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<Response> {
     let sha = row.record.sha256.clone();
     let size = row.record.size_bytes;
-    let path = state.staging.path(&sha);
-    let (p, rec, key, max) = (
-        path.clone(),
+    let (rec, key, max) = (
         row.record.clone(),
         row.signer_key.clone(),
         state.limits.max_image_side,
     );
-    let verdict = state
-        .decode_bounded(move || verify_photo(&p, &rec, &key, max))
-        .await?;
+    // Read whole only once a decoding slot is free: staged photos in memory are bounded like
+    // every decode.
+    let _slot = state.decode_slot().await?;
+    let bytes = bytes::Bytes::from(state.blobs.staged(&sha).await.map_err(store_down)?);
+    let checked = bytes.clone();
+    let verdict = tokio::task::spawn_blocking(move || verify_photo(&checked, &rec, &key, max))
+        .await
+        .map_err(ApiError::internal)?;
     if let Err(rejection) = verdict {
-        state
-            .staging
-            .discard(&sha)
-            .await
-            .map_err(ApiError::internal)?;
+        state.blobs.discard(&sha).await.map_err(store_down)?;
         audit::record(
             state,
             Some(caller),
@@ -263,15 +255,16 @@ async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<R
             format!("{rejection}；已丢弃，请重新上传 / discarded: upload it again from offset 0"),
         ));
     }
-    state
-        .blobs
-        .put(&sha, &path)
-        .await
-        .map_err(ApiError::internal)?;
+    state.blobs.put(&sha, bytes).await.map_err(store_down)?;
     state
         .store
         .mark_photo_stored(&sha, crate::clock::now_ms())
         .await?;
+    // Only now that the photo is stored and recorded: a failure here leaves pieces that the
+    // next upload of this hash would find complete, never a record without its photo.
+    if let Err(e) = state.blobs.discard(&sha).await {
+        tracing::warn!(sha, error = %e, "staged pieces of a stored photo not removed");
+    }
     audit::record(
         state,
         Some(caller),
@@ -315,17 +308,30 @@ pub async fn download(
     Path(sha): Path<String>,
 ) -> ApiResult<Response> {
     check_visible(&state, &caller, &sha).await?;
-    let bytes = state
+    let blob = state
         .blobs
         .read(&sha)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(store_down)?
         .ok_or_else(|| {
             ApiError::not_found(format!(
                 "照片 {sha} 尚未上传到服务器 / photo {sha} has not reached the server yet"
             ))
         })?;
-    Ok(([(axum::http::header::CONTENT_TYPE, "image/jpeg")], bytes).into_response())
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("image/jpeg"),
+            ),
+            (
+                axum::http::header::CONTENT_LENGTH,
+                HeaderValue::from(blob.size),
+            ),
+        ],
+        Body::from_stream(blob.body),
+    )
+        .into_response())
 }
 
 /// The thumbnails of up to [`MAX_THUMBNAILS_PER_REQUEST`] photos in one answer; photos the

@@ -1,9 +1,11 @@
 //! Exports of the ledger with the current filters: the .xlsx 台账 (rust_xlsxwriter: short
-//! numbers, real dates, 是/否, item texts, photo thumbnails in the cells), built as a background job whose progress page refreshes itself until the file is
-//! ready; and the printable report (print CSS, one block per finding with its before and after
+//! numbers, real dates, 是/否, item texts, photo thumbnails in the cells), built as a background
+//! job ([`super::export_jobs`]: any replica shows its progress) whose progress page refreshes
+//! itself until the file is ready; and the printable report (print CSS, one block per finding with its before and after
 //! photos) that a browser saves as PDF.
 
 use super::error::PageError;
+use super::export_jobs::{self, JobState, Progress};
 use super::i18n::Lang;
 use super::layout::page;
 use super::ledger::{LedgerFilter, LedgerRow, fmt_time, status_badge};
@@ -23,55 +25,14 @@ use maud::{Markup, html};
 use rust_xlsxwriter::{ExcelDateTime, Format, Image, Url, Workbook, XlsxError};
 use serde::Deserialize;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use uuid::Uuid;
 
 /// Most rows in one export.
 pub const MAX_EXPORT_ROWS: u32 = 100_000;
 /// Most findings in one printable report.
 pub const MAX_REPORT_ROWS: u32 = 200;
-/// How long a finished export is kept for download.
-const KEEP_MS: i64 = 3_600_000;
-
-/// An export in progress or done.
-pub struct ExportJob {
-    /// Account that started it (only it may see it).
-    pub owner: String,
-    /// Rows to write (known once the query ran).
-    pub total: AtomicUsize,
-    /// Rows written so far.
-    pub done: AtomicUsize,
-    /// The file, or what went wrong, when finished.
-    pub result: Mutex<Option<Result<Vec<u8>, String>>>,
-    /// Start, Unix ms.
-    pub started_at: i64,
-}
-
-/// Export jobs of this server process. A job lives in the process that started it: behind a
-/// load balancer the progress page needs sticky sessions (the export itself reads the shared
-/// database).
-#[derive(Default)]
-pub struct ExportJobs {
-    jobs: Mutex<HashMap<Uuid, Arc<ExportJob>>>,
-}
-
-impl ExportJobs {
-    fn insert(&self, job: Arc<ExportJob>) -> Uuid {
-        let id = Uuid::now_v7();
-        let mut jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        let now = crate::clock::now_ms();
-        jobs.retain(|_, j| now - j.started_at < KEEP_MS);
-        jobs.insert(id, job);
-        id
-    }
-
-    fn get(&self, id: Uuid, owner: &str) -> Option<Arc<ExportJob>> {
-        let jobs = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
-        jobs.get(&id).filter(|j| j.owner == owner).cloned()
-    }
-}
-
 /// The export form: CSRF token and the ledger's query string.
 #[derive(Deserialize)]
 pub struct ExportForm {
@@ -307,18 +268,13 @@ pub async fn start(
     session.check_csrf(&form.csrf)?;
     let filter = parse_filter(&form.query)?;
     let query = filter.query(session.unit_scope())?;
-    let job = Arc::new(ExportJob {
-        owner: session.user.name.clone(),
-        total: AtomicUsize::new(0),
-        done: AtomicUsize::new(0),
-        result: Mutex::new(None),
-        started_at: crate::clock::now_ms(),
-    });
-    let id = state.dashboard.exports.insert(job.clone());
+    let id = export_jobs::create(&state, &session.user.name).await?;
+    let job = Arc::new(Progress::default());
     let lang = session.lang;
     let base = base_url(&headers);
     let state = state.clone();
     tokio::spawn(async move {
+        let heartbeat = export_jobs::heartbeat(state.clone(), id, job.clone());
         let outcome = async {
             let store = state.store.as_ref();
             let rows = query
@@ -334,7 +290,8 @@ pub async fn start(
                 .await
                 .map_err(|e| e.to_string())?;
             let items = item_texts(store, lang).await.map_err(|e| e.to_string())?;
-            job.total.store(rows.len(), Ordering::Relaxed);
+            let total = rows.len();
+            job.total.store(total, Ordering::Relaxed);
             let thumbs = thumbnails_for(&state, &rows, &marked).await;
             let j = job.clone();
             tokio::task::spawn_blocking(move || {
@@ -352,21 +309,19 @@ pub async fn start(
             })
             .await
             .map_err(|e| e.to_string())?
+            .map(|bytes| (bytes, total as u64))
         }
         .await;
-        if let Err(e) = &outcome {
-            tracing::error!(error = %e, "export failed");
-        }
-        *job.result.lock().unwrap_or_else(|p| p.into_inner()) = Some(outcome);
+        heartbeat.abort();
+        export_jobs::finish(&state, id, outcome).await;
     });
     Ok(Redirect::to(&format!("/dashboard/exports/{id}")))
 }
 
-fn job_of(state: &SharedState, session: &Session, id: Uuid) -> Result<Arc<ExportJob>, PageError> {
-    state
-        .dashboard
-        .exports
-        .get(id, &session.user.name)
+/// The session's own export job `id`.
+async fn job_of(state: &SharedState, session: &Session, id: Uuid) -> Result<JobState, PageError> {
+    export_jobs::get(state, id, &session.user.name)
+        .await?
         .ok_or_else(|| {
             PageError::not_found(
                 "没有这个导出任务（可能已过期）",
@@ -382,31 +337,24 @@ pub async fn progress(
     Path(id): Path<Uuid>,
 ) -> Result<Response, PageError> {
     let l = session.lang;
-    let job = job_of(&state, &session, id)?;
-    let total = job.total.load(Ordering::Relaxed);
-    let done = job.done.load(Ordering::Relaxed);
-    let finished = job
-        .result
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-        .map(|r| r.is_ok());
+    let job = job_of(&state, &session, id).await?;
+    let running = matches!(job, JobState::Running { .. });
     let body = html! {
-        @match finished {
-            None => {
+        @match job {
+            JobState::Running { done, total } => {
                 p id="export-progress" { (l.t("正在生成 Excel 台账……", "Building the workbook…")) }
                 progress value=(done) max=(total.max(1)) {}
                 p { (done) " / " (total) }
             }
-            Some(true) => {
+            JobState::Ready { total } => {
                 p id="export-ready" { (l.t("已完成：", "Ready: ")) (total) " " (l.t("条问题", "findings")) }
                 a class="button" id="export-download" href={ "/dashboard/exports/" (id) "/file" } { (l.t("下载 .xlsx", "Download .xlsx")) }
             }
-            Some(false) => { p class="error" id="export-failed" { (l.t("导出失败，请重试或联系管理员", "the export failed; retry or tell the administrator")) } }
+            JobState::Failed => { p class="error" id="export-failed" { (l.t("导出失败，请重试或联系管理员", "the export failed; retry or tell the administrator")) } }
         }
     };
     let mut html_page = page(&session, l.t("导出 Excel 台账", "Export"), body).into_string();
-    if finished.is_none() {
+    if running {
         html_page = html_page.replacen(
             "<head>",
             "<head><meta http-equiv=\"refresh\" content=\"1\">",
@@ -422,21 +370,14 @@ pub async fn file(
     session: Session,
     Path(id): Path<Uuid>,
 ) -> Result<Response, PageError> {
-    let job = job_of(&state, &session, id)?;
-    let bytes = match job
-        .result
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .as_ref()
-    {
-        Some(Ok(b)) => b.clone(),
-        _ => {
-            return Err(PageError::not_found(
-                "导出尚未完成",
-                "the export is not finished",
-            ));
-        }
-    };
+    let not_ready = || PageError::not_found("导出尚未完成", "the export is not finished");
+    if !matches!(job_of(&state, &session, id).await?, JobState::Ready { .. }) {
+        return Err(not_ready());
+    }
+    let bytes = export_jobs::file(&state, id)
+        .await
+        .map_err(|e| PageError::from(crate::error::ApiError::internal(e)))?
+        .ok_or_else(not_ready)?;
     let day = fieldcheck_domain::china_time::china_date(crate::clock::now_ms()).replace('-', "");
     Ok((
         [

@@ -648,13 +648,12 @@ async fn take_fix(
         })
         .await?;
     let (width, height, mime) = checked?;
-    let staged = state.staging.path(&format!("web-{sha}"));
     let io_err = |e: std::io::Error| PageError::from(crate::error::ApiError::internal(e));
-    if let Some(dir) = staged.parent() {
-        tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
-    }
-    tokio::fs::write(&staged, &bytes).await.map_err(io_err)?;
-    state.blobs.put(&sha, &staged).await.map_err(io_err)?;
+    state
+        .blobs
+        .put(&sha, bytes::Bytes::from(bytes))
+        .await
+        .map_err(io_err)?;
     let upload = NewUpload {
         finding_id: id,
         uploaded_by: session.user.name.clone(),

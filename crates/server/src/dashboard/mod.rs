@@ -9,6 +9,7 @@
 pub mod assets;
 pub mod error;
 pub mod export;
+pub mod export_jobs;
 pub mod finding;
 pub mod forms;
 pub mod i18n;
@@ -239,13 +240,6 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             post(manage::revoke_device),
         ),
     ]
-}
-
-/// The dashboard's per-process state.
-#[derive(Default)]
-pub struct DashState {
-    /// Exports in progress or ready for download.
-    pub exports: export::ExportJobs,
 }
 
 /// The dashboard's routes (merged into the server's router), each behind its access guard.

@@ -6,9 +6,12 @@ use super::session::Session;
 use crate::app::SharedState;
 use crate::store::FindingRow;
 use crate::store::dashboard::Arg;
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::header;
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
 use uuid::Uuid;
 
 use crate::thumbnails::ThumbError;
@@ -66,18 +69,20 @@ async fn check_access(state: &SharedState, session: &Session, sha: &str) -> Resu
     ))
 }
 
-fn image_response(bytes: Vec<u8>) -> Response {
-    let kind = fieldcheck_photo_codec::image_mime(&bytes).unwrap_or("image/jpeg");
+/// A photo's answer: its kind sniffed from its first bytes, cached for a year (named by content,
+/// it never changes; private because access depends on the session).
+fn image_response(first: &[u8], size: u64, body: Body) -> Response {
+    let kind = fieldcheck_photo_codec::image_mime(first).unwrap_or("image/jpeg");
     (
         [
-            (header::CONTENT_TYPE, kind),
-            // Named by content: never changes; private because access depends on the session.
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CONTENT_LENGTH, HeaderValue::from(size)),
             (
                 header::CACHE_CONTROL,
-                "private, max-age=31536000, immutable",
+                HeaderValue::from_static("private, max-age=31536000, immutable"),
             ),
         ],
-        bytes,
+        body,
     )
         .into_response()
 }
@@ -89,15 +94,9 @@ pub async fn full(
     Path(sha): Path<String>,
 ) -> Result<Response, PageError> {
     check_access(&state, &session, &sha).await?;
-    let bytes = original(&state, &sha).await?;
-    Ok(image_response(bytes))
-}
-
-/// The stored photo's bytes, or "not here yet" when the tablet has not uploaded it.
-async fn original(state: &SharedState, sha: &str) -> Result<Vec<u8>, PageError> {
-    state
+    let mut blob = state
         .blobs
-        .read(sha)
+        .read(&sha)
         .await
         .map_err(internal)?
         .ok_or_else(|| {
@@ -105,7 +104,14 @@ async fn original(state: &SharedState, sha: &str) -> Result<Vec<u8>, PageError> 
                 "照片尚未上传到服务器",
                 "the photo has not reached the server yet",
             )
-        })
+        })?;
+    // Streamed from the store; the first chunk (which names the kind) is read ahead.
+    let first = match blob.body.next().await {
+        Some(chunk) => chunk.map_err(internal)?,
+        None => Bytes::new(),
+    };
+    let rest = futures_util::stream::once(std::future::ready(Ok(first.clone()))).chain(blob.body);
+    Ok(image_response(&first, blob.size, Body::from_stream(rest)))
 }
 
 /// `GET /dashboard/photos/{sha}/thumb`: a JPEG at most
@@ -117,7 +123,14 @@ pub async fn thumb(
 ) -> Result<Response, PageError> {
     check_access(&state, &session, &sha).await?;
     match crate::thumbnails::thumbnail(&state, &sha).await {
-        Ok(small) => Ok(image_response(small)),
+        Ok(small) => {
+            let small = Bytes::from(small);
+            Ok(image_response(
+                &small,
+                small.len() as u64,
+                Body::from(small.clone()),
+            ))
+        }
         Err(ThumbError::NotStored) => Err(PageError::not_found(
             "照片尚未上传到服务器",
             "the photo has not reached the server yet",
