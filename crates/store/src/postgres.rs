@@ -3,11 +3,12 @@
 //! Pull-cursor safety: every transaction that appends to the change log first takes one
 //! transaction-scoped advisory lock, so change-log sequence numbers are handed out and
 //! committed in the same order; a reader therefore never sees seq n+1 committed while n can
-//! still commit. Pushes do not touch the change log and run in parallel, serialized per device
-//! by the row lock on the device's prefix.
+//! still commit. Pushes that carry no findings' news do not touch the change log and run in
+//! parallel, serialized per device by the row lock on the device's prefix; a push of only
+//! inspections and item answers is one statement (`push.rs`).
 
 use super::migrations::{self, Migration};
-use super::shared::{self, Lookup, Tx};
+use super::shared::{self, LookupRows, Tx};
 use super::sql::{self, Stmt};
 use super::{
     AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
@@ -18,7 +19,7 @@ use crate::dashboard::Cell;
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, Postgres, Row, Transaction};
+use sqlx::{Connection, PgConnection, Postgres, Row, Transaction};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -26,6 +27,12 @@ use uuid::Uuid;
 const CHANGE_LOG_LOCK: i64 = 0x0046_434c_4f47; // "FCLOG"
 /// Key of the advisory lock held while the schema is created.
 const SCHEMA_LOCK: i64 = 0x0046_4353_4348; // "FCSCH"
+
+/// How long a pooled connection may sit idle before it is pinged (one round trip) when taken
+/// again, so that one the database dropped meanwhile is replaced instead of failing a request.
+/// A connection in steady use answered a moment ago; a push takes three in a row (its token,
+/// its lookup, its writes), which the ping would make six round trips.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Extra statements for PostgreSQL: the audit log refuses updates and deletes.
 /// A store in a PostgreSQL database.
@@ -96,58 +103,17 @@ impl Tx for PgConnection {
         Ok(())
     }
 
-    /// The keys go in as one `text[]`.
-    async fn keyed_rows(&mut self, lookup: Lookup, keys: &[String]) -> StoreResult<Vec<Vec<Cell>>> {
-        let sql = match lookup {
-            Lookup::Sites => "SELECT id FROM sites WHERE id = ANY($1::text[])",
-            Lookup::Inspections => {
-                "SELECT id, device_id, template_id, template_version FROM inspections \
-                 WHERE id = ANY($1::text[])"
-            }
-            Lookup::Findings => "SELECT id, device_id FROM findings WHERE id = ANY($1::text[])",
-            Lookup::Photos => "SELECT sha256, device_id FROM photos WHERE sha256 = ANY($1::text[])",
-        };
-        let rows = sqlx::query(sql).bind(keys).fetch_all(&mut *self).await?;
-        rows.iter().map(dash::cells).collect()
+    /// One statement for every kind ([`push::lookup_rows`]).
+    async fn lookup_rows(&mut self, refs: &RefQuery) -> StoreResult<LookupRows> {
+        push::lookup_rows(self, refs).await
     }
 
-    /// Two statements (one per table) instead of one per record: `UNNEST` of one array per
-    /// column, with the same conflict rule as the one-by-one upserts.
+    /// Two statements (one per table) instead of one per record ([`push::upsert_in_bulk`]).
     async fn upsert_in_bulk(&mut self, bulk: &shared::Bulk) -> StoreResult<bool> {
-        let i = &bulk.inspections;
-        if !i.ids.is_empty() {
-            sqlx::query(BULK_INSPECTIONS)
-                .bind(&i.ids)
-                .bind(&i.devices)
-                .bind(&i.templates)
-                .bind(&i.versions)
-                .bind(&i.payloads)
-                .bind(&i.hlcs)
-                .execute(&mut *self)
-                .await?;
-        }
-        let r = &bulk.items;
-        if !r.inspections.is_empty() {
-            sqlx::query(BULK_ITEM_RESULTS)
-                .bind(&r.inspections)
-                .bind(&r.codes)
-                .bind(&r.payloads)
-                .bind(&r.hlcs)
-                .execute(&mut *self)
-                .await?;
-        }
+        push::upsert_in_bulk(self, bulk).await?;
         Ok(true)
     }
 }
-
-/// [`sql::UPSERT_INSPECTION`] for many rows at once.
-const BULK_INSPECTIONS: &str = "INSERT INTO inspections (id, device_id, template_id, template_version, payload, hlc) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) \
-     ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE inspections.hlc < excluded.hlc";
-/// [`sql::UPSERT_ITEM_RESULT`] for many rows at once.
-const BULK_ITEM_RESULTS: &str = "INSERT INTO item_results (inspection_id, item_code, payload, hlc) \
-     SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) \
-     ON CONFLICT (inspection_id, item_code) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE item_results.hlc < excluded.hlc";
 
 fn to_user(r: &PgRow, at: usize) -> StoreResult<UserRow> {
     Ok(UserRow {
@@ -202,6 +168,15 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(30))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await?;
         let mut tx = pool.begin().await?;
@@ -569,6 +544,11 @@ impl SyncStore for PostgresStore {
         signer_key: &str,
         entries: &[OutboxEntry],
     ) -> StoreResult<PushOutcome> {
+        if let Some(plain) = shared::PlainPush::of(device_id, entries)
+            && push::apply_plain(&mut *self.pool.acquire().await?, device_id, &plain).await?
+        {
+            return Ok(plain.outcome());
+        }
         let mut tx = self.pool.begin().await?;
         let outcome = shared::apply_push(&mut *tx, device_id, signer_key, entries).await?;
         tx.commit().await?;
@@ -657,3 +637,5 @@ impl SyncStore for PostgresStore {
 
 // The office dashboard's SQL runner, kept apart from the sync path.
 mod dash;
+// The push's writes in few statements.
+mod push;

@@ -36,9 +36,10 @@ pub(crate) trait Tx {
     /// Takes the lock that makes change-log sequence numbers commit in order (PostgreSQL's
     /// advisory lock; SQLite has one writer and needs none).
     async fn lock_change_log(&mut self) -> StoreResult<()>;
-    /// The rows of `lookup` for every one of `keys`, in one statement however many keys there
-    /// are (each backend binds the list its own way); each row starts with its key.
-    async fn keyed_rows(&mut self, lookup: Lookup, keys: &[String]) -> StoreResult<Vec<Vec<Cell>>>;
+    /// What the store holds of the ids `refs` names, and every unit and subcategory code: the
+    /// rows [`lookup`] reads, in as few statements as the backend can (PostgreSQL: one; each
+    /// backend binds the id lists its own way).
+    async fn lookup_rows(&mut self, refs: &RefQuery) -> StoreResult<LookupRows>;
     /// Writes a push's inspections and item answers in a few statements, when the backend
     /// gains by it (PostgreSQL pays a round trip per statement); `false` when it did not, and
     /// they are to be written one by one (SQLite, whose statements cost microseconds).
@@ -47,17 +48,24 @@ pub(crate) trait Tx {
     }
 }
 
-/// What a push refers to, looked up many keys at a time ([`Tx::keyed_rows`]).
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Lookup {
-    /// Site ids that exist.
-    Sites,
-    /// Inspections: id, device, template id, template version.
-    Inspections,
+/// The rows of a push's lookup ([`Tx::lookup_rows`]), by kind.
+#[derive(Debug, Default)]
+pub(crate) struct LookupRows {
+    /// Site ids that exist, one per row.
+    pub sites: Vec<Vec<Cell>>,
+    /// Inspections: id, device, template id, template version (an integer).
+    pub inspections: Vec<Vec<Cell>>,
+    /// Templates (id, version, payload): those `refs` names, and those of the inspections
+    /// found.
+    pub templates: Vec<(String, u32, String)>,
     /// Findings: id, the device that made it.
-    Findings,
+    pub findings: Vec<Vec<Cell>>,
     /// Photo records: hash, the device whose record holds it.
-    Photos,
+    pub photos: Vec<Vec<Cell>>,
+    /// Every unit code.
+    pub units: Vec<String>,
+    /// Every subcategory code.
+    pub subcategories: Vec<String>,
 }
 
 /// A push's inspections and item answers, for [`Tx::upsert_in_bulk`]: only the newest (by
@@ -92,7 +100,7 @@ pub(crate) struct BulkItems {
 
 impl Bulk {
     /// The inspections and item answers among `entries` of `device_id`.
-    fn of(device_id: Uuid, entries: &[&OutboxEntry]) -> Bulk {
+    pub(crate) fn of(device_id: Uuid, entries: &[&OutboxEntry]) -> Bulk {
         let mut inspections = HashMap::new();
         let mut items = HashMap::new();
         for e in entries {
@@ -132,6 +140,61 @@ impl Bulk {
     fn is_empty(&self) -> bool {
         self.inspections.ids.is_empty() && self.items.inspections.is_empty()
     }
+}
+
+/// A push of nothing but inspections and item answers, every entry new to the device if its
+/// prefix is the one the push follows (its first seq − 1): nothing in it passes through the
+/// change log, so a backend may write it in one statement, with its prefix move and its audit
+/// row, on the condition that the device's prefix is still [`PlainPush::prefix`]. When it is
+/// not (a retry, a gap, an unknown device), the push goes through [`apply_push`], whose answer
+/// is then the same as it would have been.
+#[derive(Debug)]
+pub(crate) struct PlainPush {
+    /// The prefix the push follows.
+    pub prefix: i64,
+    /// The prefix after it: its last seq.
+    pub high: i64,
+    /// Its records, the newest of each key.
+    pub bulk: Bulk,
+    /// The audit row's detail, as [`apply_push`] words it.
+    pub detail: String,
+    /// How many entries it applies.
+    applied: u32,
+}
+
+impl PlainPush {
+    /// `entries` as a plain push, or `None` when they are not one.
+    pub(crate) fn of(device_id: Uuid, entries: &[OutboxEntry]) -> Option<PlainPush> {
+        let first = entries.first()?.seq;
+        let plain = entries.iter().all(|e| {
+            e.seq >= first && matches!(e.record, Record::Inspection(_) | Record::ItemResult(_))
+        });
+        if !plain {
+            return None;
+        }
+        let last = entries.last()?.seq;
+        let fresh: Vec<&OutboxEntry> = entries.iter().collect();
+        Some(PlainPush {
+            prefix: i64::try_from(first.checked_sub(1)?).ok()?,
+            high: i64::try_from(last).ok()?,
+            bulk: Bulk::of(device_id, &fresh),
+            detail: push_detail(entries.len(), last),
+            applied: u32::try_from(entries.len()).ok()?,
+        })
+    }
+
+    /// The answer to the push once written.
+    pub(crate) fn outcome(&self) -> PushOutcome {
+        PushOutcome {
+            high_seq: u64_from_db(self.high),
+            applied: self.applied,
+        }
+    }
+}
+
+/// The audit detail of a push that applied `applied` entries, the last of seq `high`.
+fn push_detail(applied: usize, high: u64) -> String {
+    format!("applied {applied} through seq {high}")
 }
 
 /// Keeps in `map` the record with the newest HLC text for `key` (HLC texts order as the clocks
@@ -558,67 +621,36 @@ pub(crate) async fn county_id(tx: &mut impl Tx) -> StoreResult<Uuid> {
 
 /// What the store knows of the ids a push refers to, and every unit and subcategory code.
 pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<RefData> {
+    let rows = tx.lookup_rows(refs).await?;
     let mut out = RefData::default();
-    let ids = |set: &std::collections::HashSet<Uuid>| -> Vec<String> {
-        set.iter().map(Uuid::to_string).collect()
-    };
-    if !refs.sites.is_empty() {
-        for row in tx.keyed_rows(Lookup::Sites, &ids(&refs.sites)).await? {
-            out.sites.insert(sql::uuid(row[0].text())?);
-        }
+    for row in &rows.sites {
+        out.sites.insert(sql::uuid(row[0].text())?);
     }
-    if !refs.inspections.is_empty() {
-        let keys = ids(&refs.inspections);
-        for row in tx.keyed_rows(Lookup::Inspections, &keys).await? {
-            let [id, device, template_id, version] = row.as_slice() else {
-                return Err(StoreError::Backend("an inspection row of 4 columns".into()));
-            };
-            let inspection = InspectionRef {
-                device_id: sql::uuid(device.text())?,
-                template_id: template_id.text().to_string(),
-                template_version: u32::try_from(version.int()).unwrap_or(0),
-            };
-            out.inspections.insert(sql::uuid(id.text())?, inspection);
-        }
+    for row in &rows.inspections {
+        let [id, device, template_id, version] = row.as_slice() else {
+            return Err(StoreError::Backend("an inspection row of 4 columns".into()));
+        };
+        let inspection = InspectionRef {
+            device_id: sql::uuid(device.text())?,
+            template_id: template_id.text().to_string(),
+            template_version: u32::try_from(version.int()).unwrap_or(0),
+        };
+        out.inspections.insert(sql::uuid(id.text())?, inspection);
     }
-    let mut templates = refs.templates.clone();
-    templates.extend(
-        out.inspections
-            .values()
-            .map(|i| (i.template_id.clone(), i.template_version)),
-    );
-    for (id, v) in templates {
-        let key = [Arg::from(id.as_str()), Arg::Int(i64::from(v))];
-        if let Some(Some(p)) = tx.text(stmt(sql::SELECT_TEMPLATE, key)).await? {
-            out.templates.insert((id, v), sql::from_json(&p)?);
-        }
+    for (id, version, payload) in rows.templates {
+        out.templates
+            .insert((id, version), sql::from_json(&payload)?);
     }
-    if !refs.findings.is_empty() {
-        for row in tx
-            .keyed_rows(Lookup::Findings, &ids(&refs.findings))
-            .await?
-        {
-            out.findings
-                .insert(sql::uuid(row[0].text())?, sql::uuid(row[1].text())?);
-        }
+    for row in &rows.findings {
+        out.findings
+            .insert(sql::uuid(row[0].text())?, sql::uuid(row[1].text())?);
     }
-    if !refs.photos.is_empty() {
-        let keys: Vec<String> = refs.photos.iter().cloned().collect();
-        for row in tx.keyed_rows(Lookup::Photos, &keys).await? {
-            out.photos
-                .insert(row[0].text().to_string(), sql::uuid(row[1].text())?);
-        }
+    for row in &rows.photos {
+        out.photos
+            .insert(row[0].text().to_string(), sql::uuid(row[1].text())?);
     }
-    out.units = tx
-        .texts(stmt(sql::ALL_UNIT_CODES, []))
-        .await?
-        .into_iter()
-        .collect();
-    out.subcategories = tx
-        .texts(stmt(sql::ALL_SUBCATEGORY_CODES, []))
-        .await?
-        .into_iter()
-        .collect();
+    out.units = rows.units.into_iter().collect();
+    out.subcategories = rows.subcategories.into_iter().collect();
     Ok(out)
 }
 
@@ -694,7 +726,7 @@ pub(crate) async fn apply_push(
     tx.exec(stmt(sql::SET_DEVICE_PREFIX, [new_high, device.clone()]))
         .await?;
     if !fresh.is_empty() {
-        let detail = format!("applied {} through seq {high}", fresh.len());
+        let detail = push_detail(fresh.len(), high);
         let at = Arg::Int(fieldcheck_domain::clock::wall_clock_ms());
         tx.exec(stmt(sql::AUDIT_PUSH, [at, detail.into(), device]))
             .await?;

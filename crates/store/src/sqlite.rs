@@ -8,14 +8,14 @@
 //! answered only after the commit: nothing is acknowledged before it is durable.
 
 use super::migrations::{self, Migration};
-use super::shared::{self, Lookup, Tx};
+use super::shared::{self, LookupRows, Tx};
 use super::sql::{self, Stmt};
 use super::{
     AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
     NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullPage, PullScope, PushOutcome, RefData,
     RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
 };
-use crate::dashboard::Cell;
+use crate::dashboard::{Arg, Cell};
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
 use futures_util::FutureExt;
@@ -166,22 +166,80 @@ impl Tx for SqliteTx<'_, '_> {
         Ok(())
     }
 
-    /// The keys go in as one JSON array, unpacked by `json_each`.
-    async fn keyed_rows(&mut self, lookup: Lookup, keys: &[String]) -> StoreResult<Vec<Vec<Cell>>> {
-        let sql = match lookup {
-            Lookup::Sites => "SELECT id FROM sites WHERE id IN (SELECT value FROM json_each($1))",
-            Lookup::Inspections => {
-                "SELECT id, device_id, template_id, template_version FROM inspections \
-                 WHERE id IN (SELECT value FROM json_each($1))"
-            }
-            Lookup::Findings => {
-                "SELECT id, device_id FROM findings WHERE id IN (SELECT value FROM json_each($1))"
-            }
-            Lookup::Photos => {
-                "SELECT sha256, device_id FROM photos \
-                 WHERE sha256 IN (SELECT value FROM json_each($1))"
-            }
+    /// One statement per kind of id (each list goes in as one JSON array, unpacked by
+    /// `json_each`), one per template, one per code table: in-process, each costs microseconds.
+    async fn lookup_rows(&mut self, refs: &RefQuery) -> StoreResult<LookupRows> {
+        let ids = |set: &std::collections::HashSet<Uuid>| -> Vec<String> {
+            set.iter().map(Uuid::to_string).collect()
         };
+        let mut out = LookupRows {
+            sites: self.keyed_rows(LOOKUP_SITES, &ids(&refs.sites)).await?,
+            inspections: (self.keyed_rows(LOOKUP_INSPECTIONS, &ids(&refs.inspections))).await?,
+            findings: self
+                .keyed_rows(LOOKUP_FINDINGS, &ids(&refs.findings))
+                .await?,
+            photos: (self.keyed_rows(
+                LOOKUP_PHOTOS,
+                &refs.photos.iter().cloned().collect::<Vec<_>>(),
+            ))
+            .await?,
+            ..LookupRows::default()
+        };
+        let mut templates = refs.templates.clone();
+        templates.extend(out.inspections.iter().map(|row| {
+            let version = u32::try_from(row[3].int()).unwrap_or(0);
+            (row[2].text().to_string(), version)
+        }));
+        for (id, version) in templates {
+            let key = vec![Arg::from(id.as_str()), Arg::Int(i64::from(version))];
+            let found = self
+                .text(Stmt {
+                    sql: sql::SELECT_TEMPLATE,
+                    args: key,
+                })
+                .await?;
+            if let Some(Some(payload)) = found {
+                out.templates.push((id, version, payload));
+            }
+        }
+        out.units = self
+            .texts(Stmt {
+                sql: sql::ALL_UNIT_CODES,
+                args: vec![],
+            })
+            .await?;
+        out.subcategories = (self.texts(Stmt {
+            sql: sql::ALL_SUBCATEGORY_CODES,
+            args: vec![],
+        }))
+        .await?;
+        Ok(out)
+    }
+}
+
+/// Sites that exist, of a JSON array of ids.
+const LOOKUP_SITES: &str = "SELECT id FROM sites WHERE id IN (SELECT value FROM json_each($1))";
+/// Inspections (id, device, template id, template version), of a JSON array of ids.
+const LOOKUP_INSPECTIONS: &str = "SELECT id, device_id, template_id, template_version \
+     FROM inspections WHERE id IN (SELECT value FROM json_each($1))";
+/// Findings (id, device), of a JSON array of ids.
+const LOOKUP_FINDINGS: &str =
+    "SELECT id, device_id FROM findings WHERE id IN (SELECT value FROM json_each($1))";
+/// Photo records (hash, device), of a JSON array of hashes.
+const LOOKUP_PHOTOS: &str =
+    "SELECT sha256, device_id FROM photos WHERE sha256 IN (SELECT value FROM json_each($1))";
+
+impl SqliteTx<'_, '_> {
+    /// The rows of `sql` (one of the `LOOKUP_` statements) for every one of `keys`, in one
+    /// statement however many keys there are; none without keys.
+    async fn keyed_rows(
+        &mut self,
+        sql: &'static str,
+        keys: &[String],
+    ) -> StoreResult<Vec<Vec<Cell>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
         self.rows(Stmt {
             sql,
             args: vec![sql::to_json(&keys).into()],
