@@ -14,6 +14,12 @@
 //!
 //! Run: `cargo build --release -p fieldcheck-server && cargo bench -p fieldcheck-tests --bench five_pm`
 //! (`FIVE_PM_TABLETS=N` changes the number of tablets, for trying it out.)
+//!
+//! Scaled out (issue #19): `FIVE_PM_REPLICAS=N` runs N server processes on one PostgreSQL
+//! database (`FIELDCHECK_TEST_PG_URL`, as `scripts/start-postgres.sh` prints it) with photos in
+//! an S3-compatible bucket (`s3s-fs`), behind HAProxy (round-robin); the tablets push through
+//! HAProxy, and the anchor's lone tablet to a deployment of the same kind. Peak RSS is each
+//! replica's; server CPU is theirs summed.
 
 use fieldcheck_core::photo::DeviceKey;
 use fieldcheck_core::sync::SyncError;
@@ -26,7 +32,9 @@ use fieldcheck_protocol::{
     LoginRequest, OutboxEntry, PROTOCOL_VERSION, PhotoKind, PhotoRecord, PullRequest, PushRequest,
     Record, Severity, Site, Subcategory, Template, TimeSource,
 };
-use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
+use fieldcheck_testkit::balancer::Balancer;
+use fieldcheck_testkit::s3::S3Server;
+use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerCommand, ServerProcess};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -59,6 +67,8 @@ const TIMEOUTS: Timeouts = Timeouts {
 
 /// Issue #19's goals: all acknowledged within 20 s and within 0.75 of the one-tablet anchor.
 const GOAL_WALL_S: f64 = 20.0;
+/// Scaled out (replicas on PostgreSQL and a bucket): all acknowledged within 30 s.
+const GOAL_WALL_REPLICAS_S: f64 = 30.0;
 const GOAL_RATIO: f64 = 0.75;
 const GOAL_P99_S: f64 = 2.0;
 const GOAL_RSS_MB: f64 = 300.0;
@@ -102,24 +112,106 @@ fn main() {
     runtime.block_on(run(tablets));
 }
 
+/// The servers a burst goes to: one process on SQLite (the county's default), or replicas on
+/// PostgreSQL and a bucket behind HAProxy.
+struct Deployment {
+    /// Where tablets push.
+    url: String,
+    servers: Vec<ServerProcess>,
+    _s3: Option<S3Server>,
+    _balancer: Option<Balancer>,
+    _dir: tempfile::TempDir,
+}
+
+impl Deployment {
+    /// `replicas` 0: one server on SQLite; N: N servers on PostgreSQL + S3 behind HAProxy.
+    fn start(replicas: usize) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        if replicas == 0 {
+            ServerProcess::prepare(dir.path(), &INSPECTORS).unwrap();
+            let server = ServerProcess::start(dir.path()).unwrap();
+            return Deployment {
+                url: server.url.clone(),
+                servers: vec![server],
+                _s3: None,
+                _balancer: None,
+                _dir: dir,
+            };
+        }
+        let database = fieldcheck_testkit::postgres::fresh_database()
+            .unwrap()
+            .expect("FIVE_PM_REPLICAS needs FIELDCHECK_TEST_PG_URL");
+        let s3 = S3Server::start(&dir.path().join("s3")).unwrap();
+        let command = |n: usize| {
+            ServerCommand::new(&dir.path().join(format!("replica{n}")))
+                .global(["--database-url", database.as_str()])
+                .config(&s3.config_toml(&s3.url()).unwrap())
+                .unwrap()
+        };
+        command(0)
+            .prepare(&fieldcheck_tests::content_dir(), &INSPECTORS)
+            .unwrap();
+        let servers: Vec<ServerProcess> =
+            (0..replicas).map(|n| command(n).serve().unwrap()).collect();
+        let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+        let balancer = Balancer::start(dir.path(), &urls).unwrap();
+        Deployment {
+            url: balancer.url.clone(),
+            servers,
+            _s3: Some(s3),
+            _balancer: Some(balancer),
+            _dir: dir,
+        }
+    }
+
+    fn pids(&self) -> Vec<u32> {
+        self.servers.iter().map(ServerProcess::pid).collect()
+    }
+
+    /// The largest of the servers' `field` (kB) in /proc/PID/status.
+    fn max_rss_kb(&self, field: &str) -> u64 {
+        self.pids()
+            .into_iter()
+            .map(|p| rss_kb(p, field))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// CPU ticks of all servers.
+    fn cpu_ticks(&self) -> u64 {
+        self.pids().into_iter().map(cpu_ticks).sum()
+    }
+
+    /// Starts each server's peak-RSS count afresh (Linux: "5" resets VmHWM to VmRSS).
+    fn reset_peak_rss(&self) {
+        for pid in self.pids() {
+            std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset VmHWM");
+        }
+    }
+
+    fn export(&self) -> Value {
+        self.servers[0].export().unwrap()
+    }
+}
+
 async fn run(tablets: usize) {
+    let replicas: usize = std::env::var("FIVE_PM_REPLICAS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let keys_dir = tempfile::tempdir().unwrap();
-    let server_dir = tempfile::tempdir().unwrap();
-    ServerProcess::prepare(server_dir.path(), &INSPECTORS).unwrap();
-    let server = ServerProcess::start(server_dir.path()).unwrap();
-    let pid = server.pid();
-    let idle_rss = rss_kb(pid, "VmRSS");
+    let server = Deployment::start(replicas);
+    let idle_rss = server.max_rss_kb("VmRSS");
 
     let t = Instant::now();
     let fleet = sign_in(&server.url, keys_dir.path(), 0, tablets).await;
     let login_s = t.elapsed().as_secs_f64();
-    let (login_peak, login_rss) = (rss_kb(pid, "VmHWM"), rss_kb(pid, "VmRSS"));
+    let (login_peak, login_rss) = (server.max_rss_kb("VmHWM"), server.max_rss_kb("VmRSS"));
     eprintln!(
         "{tablets} logins in {login_s:.1} s (not counted); server peak RSS so far {} MB",
         login_peak / 1024
     );
-    // Start the peak-RSS count afresh for the burst (Linux: "5" resets VmHWM to VmRSS).
-    std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset VmHWM");
+    server.reset_peak_rss();
     let reference = pull_reference(&fleet[0].api).await;
     let days: Vec<Vec<OutboxEntry>> = fleet
         .iter()
@@ -164,7 +256,7 @@ async fn run(tablets: usize) {
             push_day(&tablet, &day, t0, &stats).await;
         }));
     }
-    let cpu_server_before = cpu_ticks(pid);
+    let cpu_server_before = server.cpu_ticks();
     let cpu_self_before = cpu_ticks(std::process::id());
     barrier.wait().await;
     let burst_start = *start_slot.lock().unwrap().get_or_insert_with(Instant::now);
@@ -172,23 +264,21 @@ async fn run(tablets: usize) {
         task.await.unwrap();
     }
     let burst_wall = burst_start.elapsed();
-    let server_cpu = (cpu_ticks(pid) - cpu_server_before) as f64 / 100.0;
+    let server_cpu = (server.cpu_ticks() - cpu_server_before) as f64 / 100.0;
     let client_cpu = (cpu_ticks(std::process::id()) - cpu_self_before) as f64 / 100.0;
-    let peak_rss = rss_kb(pid, "VmHWM");
+    let peak_rss = server.max_rss_kb("VmHWM");
     let stats = Arc::try_unwrap(stats).ok().unwrap().into_inner().unwrap();
 
     // Nothing lost, nothing doubled.
     let t = Instant::now();
-    let export = server.export().unwrap();
+    let export = server.export();
     let verdict = check_export(&export, &expected);
     drop(export);
     eprintln!("export checked in {:.1} s", t.elapsed().as_secs_f64());
     drop(server);
 
     // Anchor: the same total from ONE tablet, sequential batches, to a fresh server.
-    let anchor_dir = tempfile::tempdir().unwrap();
-    ServerProcess::prepare(anchor_dir.path(), &INSPECTORS).unwrap();
-    let anchor_server = ServerProcess::start(anchor_dir.path()).unwrap();
+    let anchor_server = Deployment::start(replicas);
     let lone = sign_in(&anchor_server.url, keys_dir.path(), tablets, 1)
         .await
         .pop()
@@ -196,12 +286,12 @@ async fn run(tablets: usize) {
     let anchor_reference = pull_reference(&lone.api).await;
     let anchor_day = build_day(&lone, &anchor_reference, 0, tablets);
     let anchor_stats = Mutex::new(PushStats::default());
-    let anchor_cpu_before = cpu_ticks(anchor_server.pid());
+    let anchor_cpu_before = anchor_server.cpu_ticks();
     let t0 = Instant::now();
     push_day(&lone, &anchor_day, t0, &anchor_stats).await;
     let anchor_wall = t0.elapsed();
-    let anchor_cpu = (cpu_ticks(anchor_server.pid()) - anchor_cpu_before) as f64 / 100.0;
-    let anchor_rss = rss_kb(anchor_server.pid(), "VmHWM");
+    let anchor_cpu = (anchor_server.cpu_ticks() - anchor_cpu_before) as f64 / 100.0;
+    let anchor_rss = anchor_server.max_rss_kb("VmHWM");
     let anchor_stats = anchor_stats.into_inner().unwrap();
     drop(anchor_server);
 
@@ -214,6 +304,13 @@ async fn run(tablets: usize) {
     done.sort();
     let wall = burst_wall.as_secs_f64();
     let all_acked = stats.acked == total_entries;
+    if replicas > 0 {
+        println!(
+            "deployment: {replicas} replicas on PostgreSQL + an S3 bucket (s3s-fs) behind HAProxy; RSS per replica, CPU summed"
+        );
+    } else {
+        println!("deployment: one server on SQLite");
+    }
     println!(
         "17:00: {tablets} tablets × {ENTRIES_PER_DAY} entries = {total_entries} entries ({:.1} MB JSON), batches of {BATCH}",
         json_bytes as f64 / 1e6
@@ -272,10 +369,19 @@ async fn run(tablets: usize) {
         "ratio burst wall / anchor wall: {:.2} (goal ≤ {GOAL_RATIO})",
         wall / anchor_s
     );
+    // Scaled out, the goal is a wall time alone (no ratio to the anchor).
+    let (goal_wall, goal_ratio) = if replicas > 0 {
+        (GOAL_WALL_REPLICAS_S, f64::INFINITY)
+    } else {
+        (GOAL_WALL_S, GOAL_RATIO)
+    };
+    println!(
+        "goals: all acknowledged ≤ {goal_wall} s, ratio ≤ {goal_ratio}, p99 ≤ {GOAL_P99_S} s, peak RSS ≤ {GOAL_RSS_MB} MB"
+    );
     let met = all_acked
         && verdict.starts_with("ok")
-        && wall <= GOAL_WALL_S
-        && wall / anchor_s <= GOAL_RATIO
+        && wall <= goal_wall
+        && wall / anchor_s <= goal_ratio
         && pct(&lat, 0.99).as_secs_f64() <= GOAL_P99_S
         && peak_rss as f64 / 1024.0 <= GOAL_RSS_MB;
     println!("goals met: {met}");

@@ -137,7 +137,11 @@ async fn two_replicas_behind_a_balancer_keep_no_state_a_user_can_notice() {
     let replica = |name: &str| {
         ServerCommand::new(&dir.path().join(name))
             .global(["--database-url", database.as_str()])
-            .config(&s3.config_toml(&s3.url()).unwrap())
+            // The balancer's X-Forwarded-For names the client (for the sign-in limits).
+            .config(&format!(
+                "trusted_proxies = [\"127.0.0.1\"]\n{}",
+                s3.config_toml(&s3.url()).unwrap()
+            ))
             .unwrap()
     };
     let (cmd_a, cmd_b) = (replica("a"), replica("b"));

@@ -4,7 +4,7 @@
 
 pub use crate::blobs::S3Config;
 use serde::Deserialize;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// The limits that protect the server.
@@ -103,6 +103,9 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     /// Photos in an S3-compatible bucket instead of `<data_dir>/photos`.
     pub s3: Option<S3Config>,
+    /// Addresses of the load balancers in front of this server, whose `X-Forwarded-For` is
+    /// believed (see [`client_address`]).
+    pub trusted_proxies: Vec<IpAddr>,
     /// Limits.
     pub limits: Limits,
 }
@@ -153,6 +156,8 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The S3-compatible bucket photos are kept in; `None` keeps them in `<data_dir>/photos`.
     pub s3: Option<S3Config>,
+    /// Load balancers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Limits.
     pub limits: Limits,
 }
@@ -175,6 +180,7 @@ impl Config {
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             s3: s3_from(file.s3, |name| std::env::var(name).ok()),
+            trusted_proxies: file.trusted_proxies,
             limits: file.limits,
         }
     }
@@ -217,6 +223,27 @@ pub fn s3_from(file: Option<S3Config>, env: impl Fn(&str) -> Option<String>) -> 
     (!c.bucket.is_empty()).then_some(c)
 }
 
+/// The address a request comes from, for the per-address sign-in limits: the connection's
+/// peer, unless the peer is a trusted load balancer; then the nearest address in
+/// `X-Forwarded-For` (read from the right, the end the balancer appended to) that is not itself
+/// a trusted balancer. An entry that is not an address stops the reading at the peer: a client
+/// cannot choose its address by sending the header itself, since only what trusted balancers
+/// appended is believed.
+pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted_proxies: &[IpAddr]) -> IpAddr {
+    let mut client = peer;
+    let hops = forwarded_for.iter().flat_map(|v| v.split(',')).rev();
+    for hop in hops {
+        if !trusted_proxies.contains(&client) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(addr) => client = addr,
+            Err(_) => break,
+        }
+    }
+    client
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,6 +263,44 @@ mod tests {
         let d = Config::resolve(FileConfig::default(), None, None, None);
         assert_eq!(d.database(), "data/fieldcheck.sqlite3");
         assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_balancers() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let lb = [ip("10.0.0.5"), ip("10.0.0.6")];
+        // A direct client: the header it sends is ignored.
+        assert_eq!(
+            client_address(ip("1.2.3.4"), &["9.9.9.9"], &lb),
+            ip("1.2.3.4")
+        );
+        // Through the balancer: the address it appended.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["1.2.3.4"], &lb),
+            ip("1.2.3.4")
+        );
+        // A client's forged entry before the real one is not believed.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["9.9.9.9, 1.2.3.4"], &lb),
+            ip("1.2.3.4")
+        );
+        // Two balancers in a row, the header over two lines.
+        assert_eq!(
+            client_address(ip("10.0.0.6"), &["1.2.3.4", "10.0.0.5"], &lb),
+            ip("1.2.3.4")
+        );
+        // Garbage stops at the balancer; no header leaves the balancer.
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["junk"], &lb),
+            ip("10.0.0.5")
+        );
+        assert_eq!(client_address(ip("10.0.0.5"), &[], &lb), ip("10.0.0.5"));
+        assert_eq!(
+            client_address(ip("10.0.0.5"), &["1.2.3.4"], &[]),
+            ip("10.0.0.5")
+        );
+        let file: FileConfig = toml::from_str("trusted_proxies = [\"10.0.0.5\"]\n").unwrap();
+        assert_eq!(file.trusted_proxies, [ip("10.0.0.5")]);
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! Running the HTTP server: opening storage from the configuration, serving HTTP/1.1 with
-//! connection info (for per-address login limits) and a header read timeout (a client that
-//! trickles its headers is cut off), and shutting down gracefully on Ctrl-C or SIGTERM
-//! (in-flight requests finish; new connections are refused).
+//! connection info (the client's address, through trusted load balancers, for per-address
+//! login limits) and a header read timeout (a client that trickles its headers is cut off),
+//! and shutting down gracefully on Ctrl-C or SIGTERM (in-flight requests finish; new
+//! connections are refused).
 
 use crate::app::{AppState, SharedState, router};
 use crate::blobs::{BlobStore, LocalBlobs, ObjectBlobs};
-use crate::config::Config;
+use crate::config::{Config, client_address};
 use crate::store::{self, StoreError};
 use axum::extract::ConnectInfo;
 use axum::http::Request;
@@ -71,6 +72,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     tokio::spawn(crate::blobs::sweep_now_and_hourly(state.blobs.clone()));
     let header_timeout = Duration::from_secs(config.limits.header_read_timeout_secs.max(1));
     let app = router(state);
+    let trusted: Arc<[std::net::IpAddr]> = config.trusted_proxies.clone().into();
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown_signal());
     loop {
@@ -86,8 +88,19 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             },
             () = &mut shutdown => break,
         };
+        let trusted = trusted.clone();
         let service = app.clone().map_request(move |mut req: Request<Incoming>| {
-            req.extensions_mut().insert(ConnectInfo(peer));
+            // The client's address, through the trusted load balancers (for the per-address
+            // sign-in limits); the port stays the connection's.
+            let forwarded: Vec<&str> = req
+                .headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .collect();
+            let client = client_address(peer.ip(), &forwarded, &trusted);
+            req.extensions_mut()
+                .insert(ConnectInfo(std::net::SocketAddr::new(client, peer.port())));
             req.map(axum::body::Body::new)
         });
         let conn = http1::Builder::new()

@@ -23,7 +23,7 @@ impl Balancer {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut config = format!(
             "defaults\n  mode http\n  timeout connect 2s\n  timeout client 120s\n  timeout server 120s\n  \
-             option http-server-close\n  retries 2\n  option redispatch\n\
+             option http-server-close\n  option forwardfor\n  retries 2\n  option redispatch\n\
              frontend fieldcheck\n  bind 127.0.0.1:{port}\n  default_backend replicas\n\
              backend replicas\n  balance roundrobin\n"
         );
