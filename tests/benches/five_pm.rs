@@ -118,6 +118,8 @@ struct Deployment {
     /// Where tablets push.
     url: String,
     servers: Vec<ServerProcess>,
+    /// The PostgreSQL database's URL (replicas), or none (SQLite in the data directory).
+    database: Option<String>,
     _s3: Option<S3Server>,
     _balancer: Option<Balancer>,
     _dir: tempfile::TempDir,
@@ -133,6 +135,7 @@ impl Deployment {
             return Deployment {
                 url: server.url.clone(),
                 servers: vec![server],
+                database: None,
                 _s3: None,
                 _balancer: None,
                 _dir: dir,
@@ -158,6 +161,7 @@ impl Deployment {
         Deployment {
             url: balancer.url.clone(),
             servers,
+            database: Some(database),
             _s3: Some(s3),
             _balancer: Some(balancer),
             _dir: dir,
@@ -186,6 +190,29 @@ impl Deployment {
     fn reset_peak_rss(&self) {
         for pid in self.pids() {
             std::fs::write(format!("/proc/{pid}/clear_refs"), "5").expect("reset VmHWM");
+        }
+    }
+
+    /// Bytes the database takes on disk: PostgreSQL's `pg_database_size`, or the SQLite file
+    /// with its write-ahead log.
+    fn database_bytes(&self) -> u64 {
+        match &self.database {
+            Some(url) => {
+                let out = std::process::Command::new("psql")
+                    .arg(url)
+                    .args(["-tAc", "SELECT pg_database_size(current_database())"])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout)
+                    .trim()
+                    .parse()
+                    .unwrap_or(0)
+            }
+            None => ["fieldcheck.sqlite3", "fieldcheck.sqlite3-wal"]
+                .iter()
+                .filter_map(|f| std::fs::metadata(self.servers[0].data_dir().join(f)).ok())
+                .map(|m| m.len())
+                .sum(),
         }
     }
 
@@ -271,6 +298,7 @@ async fn run(tablets: usize) {
 
     // Nothing lost, nothing doubled.
     let t = Instant::now();
+    let database_bytes = server.database_bytes();
     let export = server.export();
     let verdict = check_export(&export, &expected);
     drop(export);
@@ -351,6 +379,11 @@ async fn run(tablets: usize) {
         "CPU during the burst: server {server_cpu:.1} s, this client {client_cpu:.1} s, over {wall:.2} s wall on 2 cores"
     );
     println!("export: {verdict}");
+    println!(
+        "database on disk after the burst: {:.1} MB ({:.0} bytes per entry, demo content included)",
+        database_bytes as f64 / 1e6,
+        database_bytes as f64 / total_entries as f64
+    );
     println!(
         "where server time goes, per entry, measured in this process on 10 tablets' days: {costs}"
     );

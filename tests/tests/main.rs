@@ -6,6 +6,7 @@
 mod app_closure;
 mod app_e2e;
 mod app_fieldwork;
+mod backup_restore;
 mod dashboard_e2e;
 mod gallery_app;
 mod gallery_dashboard;

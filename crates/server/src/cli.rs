@@ -1,5 +1,6 @@
 //! The command line: `serve`, and the admin commands that work on the same data directory or
-//! database as the server (`user`, `device`, `content`, `assign`, `demo`).
+//! database as the server (`user`, `device`, `content`, `assign`, `demo`, `backup`,
+//! `restore`).
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -8,7 +9,7 @@ use fieldcheck_server::app::AppState;
 use fieldcheck_server::config::{Config, FileConfig};
 use fieldcheck_server::office::{Actor, Office};
 use fieldcheck_server::store::Content;
-use fieldcheck_server::{demo, demo_history, server};
+use fieldcheck_server::{backup, demo, demo_history, server};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -51,6 +52,18 @@ enum Command {
         /// Address the server would listen on (default 127.0.0.1:8080).
         #[arg(long, env = "FIELDCHECK_LISTEN")]
         listen: Option<SocketAddr>,
+    },
+    /// Back up the database (a consistent snapshot, taken while the server runs) and every
+    /// photo it records as stored into DEST (absent or empty), with a manifest of hashes.
+    Backup {
+        /// Directory to write the backup into.
+        dest: PathBuf,
+    },
+    /// Restore a backup made by `backup` into an empty data directory (the photos into the
+    /// configured photo store), after checking every hash.
+    Restore {
+        /// Directory holding the backup.
+        src: PathBuf,
     },
     /// Manage accounts.
     #[command(subcommand)]
@@ -207,6 +220,29 @@ impl Cli {
             Command::Content(ContentCommand::Check { dir }) => check_pack(&dir).map(|_| ()),
             Command::CheckConfig { .. } => {
                 check_config(&config, self.global.config.as_deref()).await
+            }
+            Command::Backup { dest } => {
+                let blobs = server::photo_store(&config)?;
+                let m = backup::backup(&config, blobs.as_ref(), &dest).await?;
+                let bytes: u64 = m.photos.iter().map(|p| p.bytes).sum();
+                println!(
+                    "备份完成 / backup done: {} — database {:.1} MB, {} photos ({:.1} MB)",
+                    dest.display(),
+                    m.database_bytes as f64 / 1e6,
+                    m.photos.len(),
+                    bytes as f64 / 1e6
+                );
+                Ok(())
+            }
+            Command::Restore { src } => {
+                let blobs = server::photo_store(&config)?;
+                let m = backup::restore(&config, blobs.as_ref(), &src).await?;
+                println!(
+                    "恢复完成 / restored into {}: database and {} photos, every hash checked",
+                    config.data_dir.display(),
+                    m.photos.len()
+                );
+                Ok(())
             }
             command => {
                 let state = server::open_state(&config).await?;
@@ -419,6 +455,8 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
         }
         Command::Serve { .. }
         | Command::CheckConfig { .. }
+        | Command::Backup { .. }
+        | Command::Restore { .. }
         | Command::Content(ContentCommand::Check { .. }) => {
             unreachable!("handled without a store")
         }
