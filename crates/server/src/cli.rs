@@ -91,13 +91,13 @@ enum Command {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Import content/civilized-city and load demo sites, accounts (passwords printed),
-    /// today's assignments for inspector1 and a month of history (inspections, findings in
-    /// every status, photos).
+    /// Import the checklist (the built-in pack, or --pack) and load demo sites, accounts
+    /// (passwords printed), today's assignments for inspector1 and a month of history
+    /// (inspections, findings in every status, photos).
     Demo {
-        /// The template pack to import.
-        #[arg(long, default_value = "content/civilized-city")]
-        pack: PathBuf,
+        /// A template pack folder to import instead of the built-in one.
+        #[arg(long)]
+        pack: Option<PathBuf>,
         /// Only sites, accounts and today's assignments: no month of history (an empty office,
         /// as on the first day).
         #[arg(long)]
@@ -191,14 +191,20 @@ enum DeviceCommand {
 
 #[derive(Subcommand)]
 enum ContentCommand {
-    /// Validate a pack and print its site types and item counts.
+    /// Validate a pack (the built-in one when no folder is named) and print its site types
+    /// and item counts.
     Check {
         /// Pack directory.
-        dir: PathBuf,
+        dir: Option<PathBuf>,
     },
     /// Validate and import a pack (new or changed items reach tablets on their next pull).
     Import {
         /// Pack directory.
+        dir: PathBuf,
+    },
+    /// Write the built-in pack out as editable TOML files, to change and import.
+    Export {
+        /// Directory to write into (made; must hold no pack).
         dir: PathBuf,
     },
 }
@@ -217,7 +223,18 @@ impl Cli {
         let config = Config::resolve(file, self.global.data_dir, self.global.database_url, listen);
         match self.command {
             Command::Serve { .. } => Ok(server::serve(config).await?),
-            Command::Content(ContentCommand::Check { dir }) => check_pack(&dir).map(|_| ()),
+            Command::Content(ContentCommand::Check { dir }) => {
+                check_pack(dir.as_deref()).map(|_| ())
+            }
+            Command::Content(ContentCommand::Export { dir }) => {
+                let n = fieldcheck_server::content_pack::export(&dir)
+                    .with_context(|| format!("cannot write the pack into {}", dir.display()))?;
+                println!(
+                    "已写出内置清单包 {n} 个文件 / wrote the built-in pack's {n} files into {}",
+                    dir.display()
+                );
+                Ok(())
+            }
             Command::CheckConfig { .. } => {
                 check_config(&config, self.global.config.as_deref()).await
             }
@@ -383,7 +400,7 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&store.export().await?)?);
         }
         Command::Content(ContentCommand::Import { dir }) => {
-            import_pack(&office, &dir).await?;
+            import_pack(&office, Some(&dir)).await?;
         }
         Command::Assign {
             inspector,
@@ -406,7 +423,7 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
             );
         }
         Command::Demo { pack, empty } => {
-            let content = import_pack(&office, &pack).await?;
+            let content = import_pack(&office, pack.as_deref()).await?;
             let accounts = demo::load(store.as_ref(), &content).await?;
             let assigned = demo::assign_today(store.as_ref()).await?;
             if !empty {
@@ -429,7 +446,7 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                 }
             }
             office
-                .audit("demo", &pack.display().to_string(), String::new())
+                .audit("demo", &pack_source(pack.as_deref()), String::new())
                 .await?;
             println!("demo sites loaded (12 in 示范县)");
             if let Some(a) = assigned.first() {
@@ -457,7 +474,7 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
         | Command::CheckConfig { .. }
         | Command::Backup { .. }
         | Command::Restore { .. }
-        | Command::Content(ContentCommand::Check { .. }) => {
+        | Command::Content(ContentCommand::Check { .. } | ContentCommand::Export { .. }) => {
             unreachable!("handled without a store")
         }
     }
@@ -471,10 +488,21 @@ fn password_or_random(password: Option<String>) -> (String, bool) {
     }
 }
 
-/// Loads and validates a pack, printing its site types and item counts.
-fn check_pack(dir: &Path) -> Result<Content> {
-    let pack = fieldcheck_domain::pack_folder::load_pack(dir)
-        .with_context(|| format!("template pack {} is invalid", dir.display()))?;
+/// How the audit log and messages name a pack: its folder, or the built-in one.
+fn pack_source(dir: Option<&Path>) -> String {
+    dir.map_or(fieldcheck_server::content_pack::SOURCE.to_string(), |d| {
+        d.display().to_string()
+    })
+}
+
+/// Loads and validates a pack (the folder `dir`, or the built-in one), printing its site types
+/// and item counts.
+fn check_pack(dir: Option<&Path>) -> Result<Content> {
+    let pack = match dir {
+        Some(dir) => fieldcheck_domain::pack_folder::load_pack(dir),
+        None => fieldcheck_server::content_pack::embedded(),
+    }
+    .with_context(|| format!("template pack {} is invalid", pack_source(dir)))?;
     println!(
         "pack {}: {} site types, {} templates, {} subcategories, {} units",
         pack.name,
@@ -495,19 +523,12 @@ fn check_pack(dir: &Path) -> Result<Content> {
             st.code, st.name_zh, st.name_en, items
         );
     }
-    Ok(Content {
-        site_types: pack.site_types,
-        templates: pack.templates,
-        taxonomy: pack.taxonomy,
-        units: pack.units,
-    })
+    Ok(fieldcheck_server::content_pack::content(pack))
 }
 
-async fn import_pack(office: &Office<'_>, dir: &Path) -> Result<Content> {
+async fn import_pack(office: &Office<'_>, dir: Option<&Path>) -> Result<Content> {
     let content = check_pack(dir)?;
-    let counts = office
-        .import_content(&content, &dir.display().to_string())
-        .await?;
+    let counts = office.import_content(&content, &pack_source(dir)).await?;
     println!(
         "imported: {} new or changed, {} unchanged",
         counts.changed, counts.unchanged

@@ -16,6 +16,7 @@ pub mod blobs;
 pub mod check_config;
 pub mod clock;
 pub mod config;
+pub mod content_pack;
 pub mod dashboard;
 pub mod demo;
 pub mod demo_history;

@@ -63,6 +63,15 @@ pub fn photo_store(config: &Config) -> std::io::Result<Arc<dyn BlobStore>> {
 /// picks a free port; tests and benchmarks read the line).
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     let state = open_state(&config).await?;
+    if crate::content_pack::import_if_empty(&state)
+        .await
+        .map_err(|e| ServeError::Io {
+            what: "importing the built-in checklist".into(),
+            source: std::io::Error::other(e.to_string()),
+        })?
+    {
+        tracing::info!("an empty database: the built-in checklist was imported");
+    }
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(io(format!("cannot listen on {}", config.listen)))?;

@@ -501,3 +501,51 @@ fn check_config_reports_each_part_and_fails_when_one_does_not_answer() {
     assert!(text.contains("✘ data directory"), "{text}");
     assert!(text.contains("✘ listen"), "{text}");
 }
+
+/// Runs the binary in `cwd` with `args`; returns (success, stdout + stderr).
+fn run_in(cwd: &Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(BIN)
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[tokio::test]
+async fn demo_and_serve_work_from_any_directory_with_the_built_in_checklist() {
+    // A directory outside the repository, with nothing in it: no content folder to find.
+    let cwd = tempfile::tempdir().unwrap();
+    let (ok, text) = run_in(cwd.path(), &["content", "check"]);
+    assert!(ok && text.contains("16 templates"), "{text}");
+    let (ok, text) = run_in(cwd.path(), &["--data-dir", "demo-data", "demo", "--empty"]);
+    assert!(ok, "demo from any directory: {text}");
+    assert!(text.contains("demo sites loaded"), "{text}");
+    // `serve` on a database that has no checklist yet imports the built-in one.
+    let data = cwd.path().join("fresh");
+    let process = server(&data).serve().unwrap();
+    let templates: i64 = rusqlite::Connection::open(data.join("fieldcheck.sqlite3"))
+        .unwrap()
+        .query_row("SELECT COUNT(*) FROM templates", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        templates >= 16,
+        "{templates} templates after the first start"
+    );
+    process.terminate();
+    // Written out as TOML, changed, imported again: the folder replaces the version.
+    let (ok, text) = run_in(cwd.path(), &["content", "export", "pack"]);
+    assert!(ok, "{text}");
+    let (ok, text) = run_in(cwd.path(), &["content", "check", "pack"]);
+    assert!(ok && text.contains("16 templates"), "{text}");
+    let (ok, text) = run_in(cwd.path(), &["content", "export", "pack"]);
+    assert!(
+        !ok && text.contains("已有清单包"),
+        "never over a pack: {text}"
+    );
+}

@@ -62,6 +62,15 @@ impl Actor {
             door: Door::Cli,
         }
     }
+
+    /// The server itself, at start (importing the built-in checklist into an empty database):
+    /// what the administrator who started it could do from the command line.
+    pub fn server_start() -> Actor {
+        Actor {
+            name: "server".into(),
+            ..Actor::cli()
+        }
+    }
 }
 
 /// Why an office write was refused; nothing was written.
