@@ -360,6 +360,8 @@ describe("sync and settings", () => {
     expect(screen.getByTestId("tab-sync").textContent).toBe("Sync");
     expect(screen.getByText("Sign out")).toBeTruthy();
     expect((await screen.findByTestId("settings-storage")).textContent).toContain("2 photos in 3.0 MB");
+    expect(screen.getByText("App version")).toBeTruthy();
+    expect(screen.getByTestId("settings-version").textContent).toBe("0.1.0 (0123456789)");
     await fireEvent.click(screen.getByTestId("lang-zh"));
     expect(screen.getByTestId("tab-sync").textContent).toBe("同步");
   });

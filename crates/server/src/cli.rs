@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 /// Fieldcheck (创城巡查) central server and admin tool.
 #[derive(Parser)]
-#[command(name = "fieldcheck-server", version, about)]
+#[command(name = "fieldcheck-server", version = fieldcheck_build_info::VERSION_LINE, about)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,

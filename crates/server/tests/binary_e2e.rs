@@ -549,3 +549,24 @@ async fn demo_and_serve_work_from_any_directory_with_the_built_in_checklist() {
         "never over a pack: {text}"
     );
 }
+
+#[test]
+fn version_names_the_commit_it_was_built_from() {
+    let (ok, text) = run_in(Path::new("."), &["--version"]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        text.trim(),
+        format!("fieldcheck-server {}", fieldcheck_build_info::VERSION_LINE)
+    );
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=10", "HEAD"])
+        .output()
+        .unwrap();
+    if head.status.success() {
+        assert_eq!(
+            fieldcheck_build_info::COMMIT,
+            String::from_utf8_lossy(&head.stdout).trim(),
+            "the commit checked out when it was built"
+        );
+    }
+}

@@ -1921,3 +1921,23 @@ async fn the_office_names_the_person_behind_an_account_and_pages_show_it() {
     // And shows its short number.
     assert!(page.body.contains("id=\"finding-number\""), "{}", page.body);
 }
+
+#[tokio::test]
+async fn every_signed_in_page_names_the_servers_version_and_commit() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    for path in [
+        "/dashboard/overview",
+        "/dashboard/ledger",
+        "/dashboard/manage",
+    ] {
+        let r = d.get(path, Some(&admin)).await;
+        assert!(
+            r.body.contains(&format!(
+                "id=\"version\">创城巡查 服务器 {}",
+                fieldcheck_build_info::VERSION_LINE
+            )),
+            "{path}: no version footer"
+        );
+    }
+}

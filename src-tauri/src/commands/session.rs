@@ -40,6 +40,8 @@ pub struct BuildInfo {
     pub photo_codec: &'static str,
     /// The crate version.
     pub version: &'static str,
+    /// The commit it was built from (10 hex digits, or `unknown`).
+    pub commit: &'static str,
 }
 
 /// Who is signed in, for the first screen.
@@ -58,7 +60,8 @@ pub fn app_info(state: State<'_, AppState>) -> CommandResult<AppInfo> {
         build: BuildInfo {
             dev: tauri::is_dev(),
             photo_codec: fieldcheck_core::photo::JPEG_CODEC,
-            version: env!("CARGO_PKG_VERSION"),
+            version: fieldcheck_build_info::VERSION,
+            commit: fieldcheck_build_info::COMMIT,
         },
     })
 }

@@ -15,4 +15,8 @@ photo_codec: string,
 /**
  * The crate version.
  */
-version: string, };
+version: string, 
+/**
+ * The commit it was built from (10 hex digits, or `unknown`).
+ */
+commit: string, };

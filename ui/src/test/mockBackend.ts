@@ -173,7 +173,7 @@ export function mockBackend(info: Partial<AppInfo> = {}) {
     device_id: "dev",
     mobile: false,
     today: "2026-11-28",
-    build: { dev: false, photo_codec: "libjpeg-turbo", version: "0.1.0" },
+    build: { dev: false, photo_codec: "libjpeg-turbo", version: "0.1.0", commit: "0123456789" },
     ...info,
   };
   const b = {

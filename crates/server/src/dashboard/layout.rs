@@ -18,6 +18,8 @@ header.top .brand{font-weight:700;font-size:1.1em}
 header.top nav{display:flex;gap:1em;flex:1}
 header.top form{display:inline}
 main{padding:1em 1.2em}
+footer.version{color:#5b6b7c;font-size:.8em;padding:.4em 1.2em 1em}
+@media print{footer.version{display:none}}
 main.narrow{max-width:28em;margin:3em auto;background:#fff;padding:2em;border-radius:6px}
 h1{font-size:1.3em;margin:.2em 0 .8em}
 h2{font-size:1.1em;margin:1.2em 0 .5em}
@@ -161,6 +163,9 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
                     }
                 }
                 main { h1 { (title) } (body) }
+                footer class="version" id="version" {
+                    (l.t("创城巡查 服务器 ", "Fieldcheck server ")) (fieldcheck_build_info::VERSION_LINE)
+                }
             }
         }
     }
