@@ -170,13 +170,26 @@ impl Desktop {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut caps = serde_json::Map::new();
         caps.insert("tauri:options".into(), json!({ "application": app }));
-        let client = ClientBuilder::rustls()
-            .context("WebDriver client")?
-            .capabilities(caps)
-            .connect(&self.webdriver_url)
-            .await
-            .context("start the app through tauri-driver")?;
-        Ok(AppWindow { client })
+        // tauri-driver listens before the WebKitWebDriver it starts for a session does; on a
+        // fresh machine (font caches still cold) the first session can find it not up yet and
+        // fail at once. A few tries, then the error.
+        let mut tries = 0;
+        loop {
+            let attempt = ClientBuilder::rustls()
+                .context("WebDriver client")?
+                .capabilities(caps.clone())
+                .connect(&self.webdriver_url)
+                .await;
+            match attempt {
+                Ok(client) => return Ok(AppWindow { client }),
+                Err(e) if tries < 4 => {
+                    tries += 1;
+                    eprintln!("tauri-driver: no session yet ({e}); trying again");
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                }
+                Err(e) => return Err(e).context("start the app through tauri-driver"),
+            }
+        }
     }
 }
 

@@ -197,10 +197,26 @@ pub async fn upload(
     // In a task of its own: when the tablet's connection breaks, hyper drops this handler, and
     // the bytes that arrived must still reach the store (a bucket gets them only after the
     // body ends), so that the upload resumes from them.
-    let (blobs, key) = (state.blobs.clone(), sha.clone());
-    let appended = tokio::spawn(async move { blobs.append(&key, offset, size, stream).await })
-        .await
-        .map_err(ApiError::internal)?;
+    // A stale request (its tablet killed, another request having finished the photo since
+    // this one looked) must leave no pieces behind: once its bytes are in, it checks again,
+    // in the task, whether the photo is stored now, and discards them if so.
+    let (blobs, key, store) = (state.blobs.clone(), sha.clone(), state.store.clone());
+    let appended = tokio::spawn(async move {
+        let out = blobs.append(&key, offset, size, stream).await;
+        if matches!(out, Ok(AppendOutcome::Written(n)) if n < size)
+            && store
+                .photo(&key)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|p| p.stored)
+        {
+            blobs.discard(&key).await?;
+        }
+        out
+    })
+    .await
+    .map_err(ApiError::internal)?;
     match appended.map_err(store_down)? {
         AppendOutcome::Busy => Err(ApiError::new(
             StatusCode::CONFLICT,
