@@ -56,6 +56,11 @@ fi
 if ldd "$bin" | grep -q 'not found'; then
   fail "the packaged binary misses libraries: $(ldd "$bin" | grep 'not found')"
 fi
+# `--version` names the version and the commit, with no display.
+version=$("$bin" --version) || fail "fieldcheck-app --version failed"
+grep -Eq '^fieldcheck-app [0-9]+\.[0-9]+\.[0-9]+ \(([0-9a-f]{7,}|unknown)\)$' <<<"$version" \
+  || fail "fieldcheck-app --version printed \"$version\""
+echo "check-bundle: $version"
 grep -q '^Exec=fieldcheck-app' "$root/usr/share/applications/Fieldcheck.desktop" \
   || fail "the desktop entry does not start fieldcheck-app"
 
