@@ -120,11 +120,17 @@ impl Status {
     }
 }
 
+/// The order in which a log's events apply: by HLC, ties broken by event id. Every reading of
+/// the log ([`derive_status`], [`duty`], the accountability trail) sorts with this.
+pub fn log_order(a: &RectificationEventRecord, b: &RectificationEventRecord) -> std::cmp::Ordering {
+    a.hlc.cmp(&b.hlc).then(a.id.cmp(&b.id))
+}
+
 /// The status a finding has after all of `events`, applied in HLC order (ties broken by event id).
 /// A finding with no events is [`Status::Open`].
 pub fn derive_status<'a>(events: impl IntoIterator<Item = &'a RectificationEventRecord>) -> Status {
     let mut ordered: Vec<&RectificationEventRecord> = events.into_iter().collect();
-    ordered.sort_by(|a, b| a.hlc.cmp(&b.hlc).then(a.id.cmp(&b.id)));
+    ordered.sort_by(|a, b| log_order(a, b));
     ordered.into_iter().fold(Status::Open, |status, e| {
         status.after(e.action).unwrap_or(status)
     })
@@ -157,7 +163,7 @@ pub fn duty(finding: &FindingRecord, events: &[RectificationEventRecord]) -> Dut
     let last_dispatch = events
         .iter()
         .filter(|e| e.action == RectificationAction::Dispatched)
-        .max_by_key(|e| (e.hlc, e.id));
+        .max_by(|a, b| log_order(a, b));
     let unit = last_dispatch
         .and_then(|e| e.unit.clone())
         .or_else(|| finding.unit.clone());
