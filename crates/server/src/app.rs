@@ -47,6 +47,8 @@ pub struct AppState {
     pub device_slots: crate::device_slots::DeviceSlots,
     /// The county id, read from the store once (it never changes).
     county: tokio::sync::OnceCell<uuid::Uuid>,
+    /// Wakes the task division's dispatcher ([`crate::office::auto_dispatch`]).
+    pub dispatcher: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             ),
             device_slots: crate::device_slots::DeviceSlots::default(),
             county: tokio::sync::OnceCell::new(),
+            dispatcher: tokio::sync::Notify::new(),
             limits,
         }
     }
@@ -78,6 +81,12 @@ impl AppState {
             .get_or_try_init(|| self.store.county_id())
             .await
             .copied()
+    }
+
+    /// Asks the task division's dispatcher for a pass soon (after a push that brought
+    /// findings, after an import): passes asked for while one runs make one more.
+    pub fn wake_dispatcher(&self) {
+        self.dispatcher.notify_one();
     }
 
     /// One of the `max_concurrent_verifications` slots, for work that holds a whole image in

@@ -13,3 +13,4 @@ mod demo_history;
 mod http_api;
 mod migrations;
 mod store_conformance;
+mod task_division;

@@ -7,7 +7,9 @@ use crate::common;
 
 use common::*;
 use fieldcheck_protocol::*;
-use fieldcheck_server::store::{AuditEntry, DynStore, PullScope, StoreError};
+use fieldcheck_server::store::{
+    AuditEntry, DynStore, FindingFilter, NewTaskDivision, PullScope, StoreError,
+};
 use rand::seq::SliceRandom;
 use std::collections::HashSet;
 use std::time::Duration;
@@ -556,9 +558,63 @@ mod suite {
         let f = s.finding(f1).await.unwrap().unwrap();
         assert_eq!(f.current_unit.as_deref(), Some("housing"));
         assert_eq!(f.events.len(), 2);
-        let mine = s.list_findings(Some("housing"), 10).await.unwrap();
+        let mine = s
+            .list_findings(&FindingFilter::Unit("housing".into()), 10)
+            .await
+            .unwrap();
         assert_eq!(mine.iter().map(|r| r.record.id).collect::<Vec<_>>(), [f1]);
-        assert_eq!(s.list_findings(None, 10).await.unwrap().len(), 2);
+        assert_eq!(
+            s.list_findings(&FindingFilter::All, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        // f2 was closed without a dispatch: never dispatched, whatever its status.
+        let never = |since| FindingFilter::Undispatched { since };
+        let listed = s.list_findings(&never(0), 10).await.unwrap();
+        let ids: Vec<Uuid> = listed.iter().map(|r| r.record.id).collect();
+        assert_eq!(ids, [f2]);
+        assert!(
+            s.list_findings(&never(i64::MAX), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// Each task division imported is a new version; the highest is in force, rules and order
+    /// kept.
+    pub async fn task_divisions_are_versions_kept_whole(s: &DynStore) {
+        use fieldcheck_domain::task_division::{DEFAULT_DAYS, Rule};
+        assert!(s.task_division().await.unwrap().is_none());
+        let rule = |unit: &str, street: &str| Rule {
+            district: None,
+            street: Some(street.into()),
+            site_type: None,
+            site_id: Some(Uuid::now_v7()),
+            item_code: Some("BA-01".into()),
+            unit: unit.into(),
+            person: "张三".into(),
+            phone: "13800000000".into(),
+            partner_unit: Some("housing".into()),
+            days: DEFAULT_DAYS,
+        };
+        let first = NewTaskDivision {
+            imported_at: 1,
+            imported_by: "admin".into(),
+            source: "任务分工.xlsx".into(),
+            rules: vec![rule("urban_mgmt", "东街"), rule("housing", "西街")],
+        };
+        assert_eq!(s.put_task_division(&first).await.unwrap(), 1);
+        let second = NewTaskDivision {
+            imported_at: 2,
+            rules: vec![rule("housing", "南街")],
+            ..first.clone()
+        };
+        assert_eq!(s.put_task_division(&second).await.unwrap(), 2);
+        let now = s.task_division().await.unwrap().unwrap();
+        assert_eq!((now.version, now.division), (2, second));
     }
 
     pub async fn pull_never_skips_a_write_that_commits_late(s: &DynStore) {
@@ -1004,6 +1060,7 @@ macro_rules! conformance {
             case!(the_county_id_is_made_once);
             case!(scoped_pulls_follow_districts_assignments_and_ownership);
             case!(check_ins_are_stored_once);
+            case!(task_divisions_are_versions_kept_whole);
         }
     };
 }

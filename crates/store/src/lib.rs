@@ -20,6 +20,7 @@ mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use fieldcheck_domain::task_division::Rule;
 use fieldcheck_protocol::{
     Assignment, CheckInRecord, FindingRecord, InspectionRecord, ItemResultRecord, OutboxEntry,
     PhotoRecord, RectificationEventRecord, Role, Site, SiteType, Subcategory, Template, Unit,
@@ -463,8 +464,55 @@ pub trait OfficeStore: Send + Sync {
     /// A finding with its unit and log.
     async fn finding(&self, id: Uuid) -> StoreResult<Option<FindingRow>>;
 
-    /// Findings, newest first; with `unit`, only those dispatched to it.
-    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>>;
+    /// Findings, newest first, at most `limit` of those `which` selects.
+    async fn list_findings(
+        &self,
+        which: &FindingFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<FindingRow>>;
+
+    /// Puts a task division in force as the next version (the earlier ones are kept); returns
+    /// its version.
+    async fn put_task_division(&self, division: &NewTaskDivision) -> StoreResult<i64>;
+
+    /// The task division in force (the highest version); `None` before the first import.
+    async fn task_division(&self) -> StoreResult<Option<TaskDivision>>;
+}
+
+/// Which findings [`OfficeStore::list_findings`] lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FindingFilter {
+    /// Every finding.
+    All,
+    /// Those dispatched to this unit (its current unit).
+    Unit(String),
+    /// Those never dispatched, made at or after this instant (Unix ms).
+    Undispatched {
+        /// The earliest `created_at` listed.
+        since: i64,
+    },
+}
+
+/// A task division to put in force ([`OfficeStore::put_task_division`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewTaskDivision {
+    /// When it was imported (Unix ms).
+    pub imported_at: i64,
+    /// Who imported it (an account name).
+    pub imported_by: String,
+    /// Where it came from (the uploaded file's name).
+    pub source: String,
+    /// Its rules, in the table's order (which breaks ties between equally specific rules).
+    pub rules: Vec<Rule>,
+}
+
+/// A stored version of the task division.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskDivision {
+    /// Its version, 1 for the first import.
+    pub version: i64,
+    /// What was imported.
+    pub division: NewTaskDivision,
 }
 
 /// What tablets sync: pulls, pushes, the lookups a push is checked with, photos, the export.

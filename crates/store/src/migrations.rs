@@ -9,7 +9,7 @@
 //! county database made by an earlier server is taken over as it is. Step 2 holds the
 //! dashboard's own records (browser sessions, office uploads); step 3 the server's lasting facts
 //! (its county id); step 4 check-ins and the districts each inspector pulls; step 6 the
-//! dashboard's export jobs, so that any replica shows their progress. The dashboard's read
+//! dashboard's export jobs, so that any replica shows their progress; step 7 the task division. The dashboard's read
 //! models are not migrated: they are derived data, rebuilt when their layout changes
 //! ([`crate::dashboard::migrate`]).
 
@@ -58,6 +58,11 @@ pub const SQLITE: &[Migration] = &[
         name: "export_jobs",
         sql: include_str!("../migrations/sqlite/0006_export_jobs.sql"),
     },
+    Migration {
+        version: 7,
+        name: "task_division",
+        sql: include_str!("../migrations/sqlite/0007_task_division.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -91,6 +96,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 6,
         name: "export_jobs",
         sql: include_str!("../migrations/postgres/0006_export_jobs.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "task_division",
+        sql: include_str!("../migrations/postgres/0007_task_division.sql"),
     },
 ];
 

@@ -11,9 +11,10 @@ use super::migrations::{self, Migration};
 use super::shared::{self, LookupRows, Tx};
 use super::sql::{self, Stmt};
 use super::{
-    AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
-    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullPage, PullScope, PushOutcome, RefData,
-    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
+    AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingFilter, FindingRow,
+    ImportCounts, NewDevice, NewTaskDivision, OfficeStore, OutboxEntry, PhotoRow, PullPage,
+    PullScope, PushOutcome, RefData, RefQuery, SessionRow, StoreError, StoreResult, SyncStore,
+    TaskDivision, UserRow, check_binding, u64_from_db,
 };
 use crate::dashboard::Cell;
 use async_trait::async_trait;
@@ -493,27 +494,27 @@ impl OfficeStore for PostgresStore {
         Ok(out)
     }
 
-    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
+    async fn list_findings(
+        &self,
+        which: &FindingFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<FindingRow>> {
         let mut tx = self.pool.begin().await?;
-        let rows = match unit {
-            None => {
-                sqlx::query(sql::LIST_FINDINGS_ALL)
-                    .bind(i64::from(limit))
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-            Some(u) => {
-                sqlx::query(sql::LIST_FINDINGS_UNIT)
-                    .bind(i64::from(limit))
-                    .bind(u)
-                    .fetch_all(&mut *tx)
-                    .await?
-            }
-        };
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(finding_row(&mut tx, r).await?);
-        }
+        let out = shared::list_findings(&mut *tx, which, limit).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn put_task_division(&self, division: &NewTaskDivision) -> StoreResult<i64> {
+        let mut tx = self.pool.begin().await?;
+        let version = shared::put_task_division(&mut *tx, division).await?;
+        tx.commit().await?;
+        Ok(version)
+    }
+
+    async fn task_division(&self) -> StoreResult<Option<TaskDivision>> {
+        let mut tx = self.pool.begin().await?;
+        let out = shared::task_division(&mut *tx).await?;
         tx.commit().await?;
         Ok(out)
     }

@@ -6,8 +6,9 @@
 
 use super::sql::{self, Stmt};
 use super::{
-    AccountScope, ChangeRow, Content, ImportCounts, InspectionRef, PullPage, PullScope,
-    PushOutcome, RefData, RefQuery, StoreError, StoreResult, u64_from_db,
+    AccountScope, ChangeRow, Content, FindingFilter, FindingRow, ImportCounts, InspectionRef,
+    NewTaskDivision, PullPage, PullScope, PushOutcome, RefData, RefQuery, StoreError, StoreResult,
+    TaskDivision, u64_from_db,
 };
 use crate::dashboard::{Arg, Cell};
 use fieldcheck_domain::finding_number;
@@ -617,6 +618,76 @@ pub(crate) async fn county_id(tx: &mut impl Tx) -> StoreResult<Uuid> {
         .await?;
     let stored = tx.text(stmt(sql::SELECT_META, [key()])).await?.flatten();
     sql::uuid(&stored.unwrap_or_default())
+}
+
+/// Findings, newest first, of those `which` selects, each with its log
+/// ([`super::OfficeStore::list_findings`]).
+pub(crate) async fn list_findings(
+    tx: &mut impl Tx,
+    which: &FindingFilter,
+    limit: u32,
+) -> StoreResult<Vec<FindingRow>> {
+    let limit = Arg::from(i64::from(limit));
+    let list = match which {
+        FindingFilter::All => stmt(sql::LIST_FINDINGS_ALL, [limit]),
+        FindingFilter::Unit(unit) => stmt(sql::LIST_FINDINGS_UNIT, [limit, unit.as_str().into()]),
+        FindingFilter::Undispatched { since } => {
+            stmt(sql::LIST_FINDINGS_UNDISPATCHED, [limit, Arg::from(*since)])
+        }
+    };
+    let mut out = Vec::new();
+    for row in tx.rows(list).await? {
+        let [payload, unit] = row.as_slice() else {
+            return Err(StoreError::Backend("a finding row of 2 columns".into()));
+        };
+        let record: FindingRecord = sql::from_json(payload.text())?;
+        let events = tx
+            .texts(stmt(sql::FINDING_EVENTS, [record.id.to_string().into()]))
+            .await?
+            .iter()
+            .map(|p| sql::from_json(p))
+            .collect::<StoreResult<Vec<RectificationEventRecord>>>()?;
+        out.push(FindingRow {
+            record,
+            current_unit: unit.opt_text(),
+            events,
+        });
+    }
+    Ok(out)
+}
+
+/// Puts a task division in force as the next version.
+pub(crate) async fn put_task_division(tx: &mut impl Tx, d: &NewTaskDivision) -> StoreResult<i64> {
+    let args = [
+        Arg::from(d.imported_at),
+        d.imported_by.as_str().into(),
+        d.source.as_str().into(),
+        sql::to_json(&d.rules).into(),
+    ];
+    tx.int(stmt(sql::INSERT_TASK_DIVISION, args))
+        .await?
+        .ok_or_else(|| StoreError::Backend("the task division's version was not returned".into()))
+}
+
+/// The task division in force, if any.
+pub(crate) async fn task_division(tx: &mut impl Tx) -> StoreResult<Option<TaskDivision>> {
+    let Some(row) = tx.row(stmt(sql::SELECT_TASK_DIVISION, [])).await? else {
+        return Ok(None);
+    };
+    let [version, at, by, source, rules] = row.as_slice() else {
+        return Err(StoreError::Backend(
+            "a task division row of 5 columns".into(),
+        ));
+    };
+    Ok(Some(TaskDivision {
+        version: version.int(),
+        division: NewTaskDivision {
+            imported_at: at.int(),
+            imported_by: by.text().to_string(),
+            source: source.text().to_string(),
+            rules: sql::from_json(rules.text())?,
+        },
+    }))
 }
 
 /// What the store knows of the ids a push refers to, and every unit and subcategory code.

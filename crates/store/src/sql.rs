@@ -109,6 +109,9 @@ pub const FINDING_UNIT: &str = "SELECT current_unit FROM findings WHERE id = $1"
 pub const LIST_FINDINGS_ALL: &str =
     "SELECT payload, current_unit FROM findings ORDER BY created_at DESC, id LIMIT $1";
 pub const LIST_FINDINGS_UNIT: &str = "SELECT payload, current_unit FROM findings WHERE current_unit = $2 ORDER BY created_at DESC, id LIMIT $1";
+pub const LIST_FINDINGS_UNDISPATCHED: &str = "SELECT payload, current_unit FROM findings WHERE dispatch_hlc IS NULL AND created_at >= $2 ORDER BY created_at DESC, id LIMIT $1";
+pub const INSERT_TASK_DIVISION: &str = "INSERT INTO task_divisions (version, imported_at, imported_by, source, rules) SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3, $4 FROM task_divisions RETURNING version";
+pub const SELECT_TASK_DIVISION: &str = "SELECT version, imported_at, imported_by, source, rules FROM task_divisions ORDER BY version DESC LIMIT 1";
 pub const FINDING_EVENTS: &str =
     "SELECT payload FROM rectification_events WHERE finding_id = $1 ORDER BY hlc, id";
 

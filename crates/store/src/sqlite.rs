@@ -11,9 +11,10 @@ use super::migrations::{self, Migration};
 use super::shared::{self, LookupRows, Tx};
 use super::sql::{self, Stmt};
 use super::{
-    AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingRow, ImportCounts,
-    NewDevice, OfficeStore, OutboxEntry, PhotoRow, PullPage, PullScope, PushOutcome, RefData,
-    RefQuery, SessionRow, StoreError, StoreResult, SyncStore, UserRow, check_binding, u64_from_db,
+    AccountScope, AccountStore, AuditEntry, Content, DeviceRow, Export, FindingFilter, FindingRow,
+    ImportCounts, NewDevice, NewTaskDivision, OfficeStore, OutboxEntry, PhotoRow, PullPage,
+    PullScope, PushOutcome, RefData, RefQuery, SessionRow, StoreError, StoreResult, SyncStore,
+    TaskDivision, UserRow, check_binding, u64_from_db,
 };
 use crate::dashboard::{Arg, Cell};
 use async_trait::async_trait;
@@ -695,25 +696,25 @@ impl OfficeStore for SqliteStore {
         .await
     }
 
-    async fn list_findings(&self, unit: Option<&str>, limit: u32) -> StoreResult<Vec<FindingRow>> {
-        let unit = unit.map(str::to_string);
-        self.tx(move |tx| {
-            let map = |r: &Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?));
-            let raw = match &unit {
-                None => tx
-                    .prepare_cached(&q(sql::LIST_FINDINGS_ALL))?
-                    .query_map([i64::from(limit)], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(u) => tx
-                    .prepare_cached(&q(sql::LIST_FINDINGS_UNIT))?
-                    .query_map(params![i64::from(limit), u], map)?
-                    .collect::<Result<Vec<_>, _>>()?,
-            };
-            raw.into_iter()
-                .map(|(p, u)| finding_row(tx, p, u))
-                .collect()
-        })
-        .await
+    async fn list_findings(
+        &self,
+        which: &FindingFilter,
+        limit: u32,
+    ) -> StoreResult<Vec<FindingRow>> {
+        let which = which.clone();
+        self.tx(move |tx| ready(shared::list_findings(&mut SqliteTx(tx), &which, limit)))
+            .await
+    }
+
+    async fn put_task_division(&self, division: &NewTaskDivision) -> StoreResult<i64> {
+        let d = division.clone();
+        self.tx(move |tx| ready(shared::put_task_division(&mut SqliteTx(tx), &d)))
+            .await
+    }
+
+    async fn task_division(&self) -> StoreResult<Option<TaskDivision>> {
+        self.tx(|tx| ready(shared::task_division(&mut SqliteTx(tx))))
+            .await
     }
 }
 

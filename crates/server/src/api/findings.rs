@@ -6,7 +6,7 @@ use crate::app::SharedState;
 use crate::auth::{Caller, OfficeUser};
 use crate::error::{ApiError, ApiResult};
 use crate::office::Office;
-use crate::store::FindingRow;
+use crate::store::{FindingFilter, FindingRow};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -67,7 +67,12 @@ pub async fn list(
 ) -> ApiResult<Json<Vec<FindingView>>> {
     let rows = state
         .store
-        .list_findings(caller.unit_scope(), LIST_LIMIT)
+        .list_findings(
+            &caller
+                .unit_scope()
+                .map_or(FindingFilter::All, |u| FindingFilter::Unit(u.to_string())),
+            LIST_LIMIT,
+        )
         .await?;
     Ok(Json(rows.into_iter().map(FindingView::from).collect()))
 }

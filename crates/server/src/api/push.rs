@@ -72,6 +72,12 @@ pub async fn push(
         .store
         .apply_push(caller.device.id, &key, &req.entries)
         .await?;
+    let brought_findings = req.entries[acked..]
+        .iter()
+        .any(|e| matches!(e.record, fieldcheck_protocol::Record::Finding(_)));
+    if brought_findings {
+        state.wake_dispatcher();
+    }
     Ok(Json(PushResponse {
         acked_through: outcome.high_seq,
         applied: outcome.applied,

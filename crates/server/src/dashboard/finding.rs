@@ -21,6 +21,7 @@ use crate::store::{FindingRow, PhotoRow};
 use axum::Form;
 use axum::extract::{Multipart, Path, State};
 use axum::response::{Redirect, Response};
+use fieldcheck_domain::accountability::{Holder, Trail, trail};
 use fieldcheck_domain::rectification::{Status, allowed, derive_status};
 use fieldcheck_protocol::{Hlc, Position, RectificationAction, RectificationEventRecord, Role};
 use fieldcheck_store::dash_row;
@@ -252,12 +253,42 @@ async fn render(
                 }
             }
         }
+        (trail_table(l, &reference, &trail(f, &row.events, crate::clock::now_ms())))
     };
     let title = match &number {
         Some(n) => format!("{} {n}", l.t("问题", "Finding")),
         None => l.t("问题详情", "Finding").to_string(),
     };
     Ok(page(&session, &title, body))
+}
+
+/// 倒查责任: each stage of the finding with who held it, from when to when, the deadline that
+/// applied and whether it was missed, and who moved it on.
+fn trail_table(l: Lang, reference: &Reference, trail: &Trail) -> Markup {
+    let holder = |h: &Holder| match h {
+        Holder::Office => l.t("创城办", "the office").to_string(),
+        Holder::Recheck => l.t("复核（回头看）", "re-check").to_string(),
+        Holder::Unit(u) => reference.unit_name(l, u).to_string(),
+    };
+    html! {
+        h2 { (l.t("倒查责任：各环节的持有方与期限", "Accountability: who held it, and the deadlines")) }
+        table id="trail" {
+            thead { tr { th { (l.t("环节", "Stage")) } th { (l.t("持有方", "Held by")) } th { (l.t("起止时间", "From – to")) } th { (l.t("天数", "Days")) } th { (l.t("期限", "Deadline")) } th { (l.t("是否逾期", "Missed")) } th { (l.t("移交", "Moved on by")) } } }
+            tbody {
+                @for st in &trail.stages {
+                    tr class="trail-row" data-missed=(st.missed) {
+                        td { (l.status(st.status)) }
+                        td class="trail-holder" { (holder(&st.holder)) }
+                        td { (fmt_time(st.from_ms)) " – " @if let Some(to) = st.to_ms { (fmt_time(to)) } @else { (l.t("至今", "now")) } }
+                        td { (st.days_held) }
+                        td { (st.deadline.as_deref().unwrap_or("—")) }
+                        td class="trail-missed" { @if st.missed { span class="badge overdue" { (l.t("逾期 ", "late by ")) (st.days_overdue) (l.t(" 天", " days")) } } @else if st.deadline.is_some() { (l.t("按期", "on time")) } @else { "—" } }
+                        td { @if let (Some(by), Some(action)) = (&st.moved_on_by, st.moved_on_with) { span title=(by) { (reference.person_name(by)) } " · " (l.action(action)) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The forms for the steps this account may take now; a form in `redo` shows what was typed

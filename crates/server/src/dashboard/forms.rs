@@ -160,6 +160,7 @@ pub fn label(l: Lang, field: &str) -> String {
         "photo" => ("照片", "photo"),
         "csv" => ("点位清单", "site list"),
         "pack" => ("模板包", "template pack"),
+        "division" => ("任务分工表", "task division table"),
         "from" => ("起始日期", "from"),
         "to" => ("截止日期", "to"),
         "status" => ("状态", "status"),

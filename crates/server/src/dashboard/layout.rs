@@ -150,6 +150,7 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
                         a href="/dashboard/ledger" id="nav-ledger" { (l.t("问题台账", "Ledger")) }
                         @if s.is_admin() {
                             a href="/dashboard/scores" id="nav-scores" { (l.t("测评得分", "Scores")) }
+                            a href="/dashboard/division" id="nav-division" { (l.t("任务分工", "Task division")) }
                             a href="/dashboard/manage" id="nav-manage" { (l.t("管理", "Manage")) }
                         }
                     }

@@ -7,6 +7,7 @@
 //! ([`manage`], the sites' QR labels in [`labels`]) and exports ([`export`]). Read models live in [`projection`].
 
 pub mod assets;
+pub mod division;
 pub mod error;
 pub mod export;
 pub mod export_jobs;
@@ -84,6 +85,7 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
         .unwrap_or(usize::MAX)
         .saturating_add(256 * 1024);
     let pack_limit = packs::MAX_ZIP_BYTES + 64 * 1024;
+    let division_limit = crate::office::division::MAX_XLSX_BYTES + 64 * 1024;
     vec![
         page(
             "GET",
@@ -184,6 +186,24 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
         ),
         page("GET", "/dashboard/report", Office, get(export::report)),
         page("GET", "/dashboard/scores", Admin, get(scores::scores_page)),
+        page(
+            "GET",
+            "/dashboard/division",
+            Admin,
+            get(division::division_page),
+        ),
+        page(
+            "POST",
+            "/dashboard/division",
+            Admin,
+            post(division::import).layer(DefaultBodyLimit::max(division_limit)),
+        ),
+        page(
+            "GET",
+            "/dashboard/division.xlsx",
+            Admin,
+            get(division::download),
+        ),
         page("GET", "/dashboard/manage", Admin, get(manage::manage_page)),
         page(
             "GET",

@@ -159,6 +159,16 @@ pub fn check_account(
             "the name may not start or end with a space",
         ));
     }
+    if crate::office::Actor::reserved_names()
+        .iter()
+        .any(|r| r == name)
+    {
+        return Err(FieldFault::new(
+            "name",
+            "这个用户名由系统保留，请换一个",
+            "the name is reserved for the server; choose another",
+        ));
+    }
     check_password(password)?;
     match (role, unit) {
         (Role::UnitMember, Some(u)) if reference.has_unit(u) => Ok(()),

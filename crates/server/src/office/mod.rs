@@ -6,6 +6,8 @@
 //! actor and the door. The doors only turn requests into calls and [`OfficeError`]s into their
 //! answers.
 
+pub mod auto_dispatch;
+pub mod division;
 pub mod input;
 
 use crate::app::AppState;
@@ -70,6 +72,25 @@ impl Actor {
             name: "server".into(),
             ..Actor::cli()
         }
+    }
+
+    /// The task division dispatching a new finding ([`auto_dispatch`]): the office's own
+    /// rule, applied by the server. Its name is reserved: no account may take it.
+    pub fn task_division() -> Actor {
+        Actor {
+            name: "任务分工".into(),
+            ..Actor::cli()
+        }
+    }
+
+    /// The names of the server's own actors, which no account may take (an account named so
+    /// could pass for the server in histories and the audit log).
+    pub fn reserved_names() -> [String; 3] {
+        [
+            Actor::cli().name,
+            Actor::server_start().name,
+            Actor::task_division().name,
+        ]
     }
 }
 
@@ -345,6 +366,40 @@ impl<'a> Office<'a> {
         );
         self.audit("import_content", source, detail).await?;
         Ok(counts)
+    }
+
+    /// Puts a task division in force (admins only), read by [`division::read_xlsx`] from
+    /// `source`; the dispatcher then sends new findings by it. Returns its version.
+    pub async fn import_division(
+        &self,
+        rules: Vec<fieldcheck_domain::task_division::Rule>,
+        source: &str,
+    ) -> Result<i64, OfficeError> {
+        if self.actor.role != Role::Admin {
+            return Err(OfficeError::Forbidden {
+                zh: "只有创城办管理员可以导入任务分工".into(),
+                en: "only office administrators may import the task division".into(),
+            });
+        }
+        let count = rules.len();
+        let version = self
+            .state
+            .store
+            .put_task_division(&crate::store::NewTaskDivision {
+                imported_at: crate::clock::now_ms(),
+                imported_by: self.actor.name.clone(),
+                source: source.to_string(),
+                rules,
+            })
+            .await?;
+        self.audit(
+            "import_task_division",
+            source,
+            format!("version {version}, {count} rules"),
+        )
+        .await?;
+        self.state.wake_dispatcher();
+        Ok(version)
     }
 
     /// Creates, changes or cancels an assignment ([`check_assignment`]); only its inspector
