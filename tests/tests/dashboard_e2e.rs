@@ -6,6 +6,9 @@
 //! finding, is refused the other unit's, and uploads an after-photo; forged CSRF tokens and
 //! cross-unit posts are refused; the tablet pulls the 处置, re-checks on site (核查) and
 //! pushes; the admin closes the finding; the exported .xlsx is read back with calamine.
+//! And the command post: the admin sets a unit's group robot and imports a task division
+//! workbook; a tablet's finding is dispatched by the division on its own and the unit's robot
+//! (a receiver on 127.0.0.1) is told exactly once.
 //! A screenshot of each page is saved under `<target>/test-artifacts/dashboard/`.
 //!
 //! Needs `chromium` and `chromium-driver` (scripts/install-deps.sh installs them): without
@@ -870,4 +873,153 @@ async fn the_overview_and_a_clerks_ledger_in_a_real_browser() {
         .unwrap();
     s.shot("24-unit-overview").await;
     s.c.close().await.unwrap();
+}
+
+/// A unit's group robot on 127.0.0.1: every message it took (answered errcode 0).
+async fn robot_receiver() -> (std::sync::Arc<std::sync::Mutex<Vec<String>>>, String) {
+    use axum::routing::post;
+    let taken = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = taken.clone();
+    let app = axum::Router::new().route(
+        "/robot",
+        post(move |body: String| async move {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            let text = v["text"]["content"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            keep.lock().unwrap().push(text);
+            r#"{"errcode":0,"errmsg":"ok"}"#
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/robot", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (taken, url)
+}
+
+/// 任务分工 and 通知 in a real browser: the admin sets the urban unit's robot and imports a
+/// task division workbook; a tablet's finding at a site of the division's street is dispatched
+/// by it on its own, the unit's robot is told exactly once, and the finding's page shows the
+/// dispatch and its accountability trail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_division_dispatches_a_tablets_finding_and_its_unit_is_told_once() {
+    let shots = artifacts();
+    let server_dir = tempfile::tempdir().unwrap();
+    let tablet_dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let (server, t, sites) = office_and_tablet(server_dir.path(), tablet_dir.path(), 5).await;
+    let (taken, robot_url) = robot_receiver().await;
+    let driver = Driver::start();
+    let s = Session {
+        c: driver.browser(profile.path()).await,
+        base: server.url.clone(),
+        shots: &shots,
+    };
+    s.login(ADMIN, ADMIN_PASSWORD).await;
+
+    // The urban unit's robot.
+    s.click(Locator::Id("nav-notifications")).await;
+    s.c.wait()
+        .for_element(Locator::Id("webhook-form"))
+        .await
+        .unwrap();
+    s.choose(Locator::Id("webhook-unit"), "urban_mgmt").await;
+    s.choose(Locator::Id("webhook-kind"), "wecom").await;
+    s.type_into(Locator::Id("webhook-url"), &robot_url).await;
+    s.click(Locator::Id("webhook-save")).await;
+    s.c.wait()
+        .for_element(Locator::Css("tr.webhook-row"))
+        .await
+        .unwrap();
+
+    // The division: the first site's street belongs to the urban unit.
+    let street = sites[0].street.clone();
+    let workbook = server_dir.path().join("task-division-2026.xlsx");
+    {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (c, h) in ["街道", "责任单位", "责任人", "联系电话", "整改时限（天）"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(0, c as u16, *h).unwrap();
+        }
+        for (c, v) in [street.as_str(), "urban_mgmt", "王主任", "13900000000", "2"]
+            .iter()
+            .enumerate()
+        {
+            sheet.write_string(1, c as u16, *v).unwrap();
+        }
+        book.save(&workbook).unwrap();
+    }
+    s.click(Locator::Id("nav-division")).await;
+    s.c.wait()
+        .for_element(Locator::Id("division-form"))
+        .await
+        .unwrap();
+    s.type_into(Locator::Id("division-file"), workbook.to_str().unwrap())
+        .await;
+    s.click(Locator::Id("division-import")).await;
+    s.c.wait()
+        .for_element(Locator::Id("division-rules"))
+        .await
+        .unwrap();
+    assert!(
+        s.text("#division-status").await.contains("1"),
+        "version 1 in force"
+    );
+    s.shot("20-division").await;
+
+    // The tablet records a finding there and syncs: nobody in the office touches it.
+    let f = record_finding(&t, &sites[0], "路灯不亮", 7, None);
+    t.engine.sync_now().await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let dispatches = || {
+        taken
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.contains("已派遣给"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    while dispatches().is_empty() {
+        assert!(Instant::now() < deadline, "the unit's robot was never told");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Another regular pass (15 s) and a second sync: still told once.
+    t.engine.sync_now().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(17)).await;
+    // (After 08:00 China time the unit's morning digest comes too: one message of its own.)
+    let told = dispatches();
+    assert_eq!(
+        told.len(),
+        1,
+        "told exactly once: {:?}",
+        taken.lock().unwrap()
+    );
+    assert!(
+        told[0].contains("路灯不亮") && told[0].contains("王主任"),
+        "{}",
+        told[0]
+    );
+
+    s.goto(&format!("/dashboard/findings/{}", f.id)).await;
+    s.wait_attr("span[data-status]", "data-status", "dispatched")
+        .await;
+    assert!(
+        s.text("#finding-unit").await.contains("城"),
+        "dispatched to the urban unit"
+    );
+    assert!(s.text("#history").await.contains("任务分工"));
+    assert!(s.text("#trail").await.contains("至今"));
+    s.shot("21-finding-dispatched-by-division").await;
+    s.click(Locator::Id("nav-notifications")).await;
+    s.c.wait()
+        .for_element(Locator::Css("tr.message-row"))
+        .await
+        .unwrap();
+    assert!(s.text("#messages").await.contains("已发送"));
+    s.shot("22-notifications").await;
 }

@@ -49,6 +49,8 @@ pub struct AppState {
     county: tokio::sync::OnceCell<uuid::Uuid>,
     /// Wakes the task division's dispatcher ([`crate::office::auto_dispatch`]).
     pub dispatcher: tokio::sync::Notify,
+    /// Wakes the units' notifier ([`crate::notify`]).
+    pub notifier: tokio::sync::Notify,
 }
 
 impl AppState {
@@ -68,6 +70,7 @@ impl AppState {
             device_slots: crate::device_slots::DeviceSlots::default(),
             county: tokio::sync::OnceCell::new(),
             dispatcher: tokio::sync::Notify::new(),
+            notifier: tokio::sync::Notify::new(),
             limits,
         }
     }
@@ -87,6 +90,12 @@ impl AppState {
     /// findings, after an import): passes asked for while one runs make one more.
     pub fn wake_dispatcher(&self) {
         self.dispatcher.notify_one();
+    }
+
+    /// Asks the notifier for a pass soon (after a rectification step is recorded), so a unit
+    /// is told at once rather than at the next regular pass.
+    pub fn wake_notifier(&self) {
+        self.notifier.notify_one();
     }
 
     /// One of the `max_concurrent_verifications` slots, for work that holds a whole image in

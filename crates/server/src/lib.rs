@@ -22,6 +22,7 @@ pub mod demo;
 pub mod demo_history;
 pub mod device_slots;
 pub mod error;
+pub mod notify;
 pub mod office;
 pub mod photo_check;
 pub mod server;

@@ -80,6 +80,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     println!("listening on http://{addr}");
     tokio::spawn(crate::blobs::sweep_now_and_hourly(state.blobs.clone()));
     tokio::spawn(crate::office::auto_dispatch::run_forever(state.clone()));
+    tokio::spawn(crate::notify::run_forever(state.clone()));
     let header_timeout = Duration::from_secs(config.limits.header_read_timeout_secs.max(1));
     let app = router(state);
     let trusted: Arc<[std::net::IpAddr]> = config.trusted_proxies.clone().into();

@@ -12,5 +12,7 @@ mod dashboard_office;
 mod demo_history;
 mod http_api;
 mod migrations;
+mod mock_evaluation;
+mod notifications;
 mod store_conformance;
 mod task_division;

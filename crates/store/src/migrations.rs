@@ -9,7 +9,7 @@
 //! county database made by an earlier server is taken over as it is. Step 2 holds the
 //! dashboard's own records (browser sessions, office uploads); step 3 the server's lasting facts
 //! (its county id); step 4 check-ins and the districts each inspector pulls; step 6 the
-//! dashboard's export jobs, so that any replica shows their progress; step 7 the task division. The dashboard's read
+//! dashboard's export jobs, so that any replica shows their progress; step 7 the task division; step 8 units' webhooks and the notification outbox. The dashboard's read
 //! models are not migrated: they are derived data, rebuilt when their layout changes
 //! ([`crate::dashboard::migrate`]).
 
@@ -63,6 +63,11 @@ pub const SQLITE: &[Migration] = &[
         name: "task_division",
         sql: include_str!("../migrations/sqlite/0007_task_division.sql"),
     },
+    Migration {
+        version: 8,
+        name: "notifications",
+        sql: include_str!("../migrations/sqlite/0008_notifications.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -101,6 +106,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 7,
         name: "task_division",
         sql: include_str!("../migrations/postgres/0007_task_division.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "notifications",
+        sql: include_str!("../migrations/postgres/0008_notifications.sql"),
     },
 ];
 

@@ -78,6 +78,12 @@ pub async fn push(
     if brought_findings {
         state.wake_dispatcher();
     }
+    let brought_steps = req.entries[acked..]
+        .iter()
+        .any(|e| matches!(e.record, fieldcheck_protocol::Record::Rectification(_)));
+    if brought_steps {
+        state.wake_notifier();
+    }
     Ok(Json(PushResponse {
         acked_through: outcome.high_seq,
         applied: outcome.applied,

@@ -57,7 +57,6 @@ async fn render(
     let unit = |code: &str| reference.unit_name(l, code).to_string();
     let site_name = |id: Uuid| sites.get(&id).map_or(id.to_string(), |s| s.name.clone());
     let body = html! {
-        h1 { (l.t("任务分工", "Task division")) }
         p class="hint" {
             (l.t("新发现的问题按下表自动派遣给责任单位：写了检查项的规则优先，其次是点位、街道、区县、点位类型；同样具体时，靠上的行优先。没有规则适用的问题列为“无人管”。",
                  "New findings are dispatched by this table: a rule naming a checklist item comes first, then a site, a street, a district, a site type; between equals, the higher row. A finding no rule matches is listed as nobody's."))

@@ -161,6 +161,8 @@ pub fn label(l: Lang, field: &str) -> String {
         "csv" => ("点位清单", "site list"),
         "pack" => ("模板包", "template pack"),
         "division" => ("任务分工表", "task division table"),
+        "url" => ("Webhook 地址", "webhook address"),
+        "secret" => ("加签密钥", "signing secret"),
         "from" => ("起始日期", "from"),
         "to" => ("截止日期", "to"),
         "status" => ("状态", "status"),

@@ -148,9 +148,11 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
                     nav {
                         a href="/dashboard/overview" id="nav-overview" { (l.t("总览", "Overview")) }
                         a href="/dashboard/ledger" id="nav-ledger" { (l.t("问题台账", "Ledger")) }
+                        a href="/dashboard/notifications" id="nav-notifications" { (l.t("通知", "Notifications")) }
                         @if s.is_admin() {
                             a href="/dashboard/scores" id="nav-scores" { (l.t("测评得分", "Scores")) }
                             a href="/dashboard/division" id="nav-division" { (l.t("任务分工", "Task division")) }
+                            a href="/dashboard/mock-evaluation" id="nav-mock" { (l.t("模拟测评", "Mock evaluation")) }
                             a href="/dashboard/manage" id="nav-manage" { (l.t("管理", "Manage")) }
                         }
                     }

@@ -4,7 +4,9 @@
 //! tokens ([`session`]), the home page with the county's figures ([`overview`], its scripts
 //! in [`assets`]), the problem ledger ([`ledger`]), a finding's page and the
 //! rectification loop ([`finding`]), photos ([`photos`]), scores ([`scores`]), management
-//! ([`manage`], the sites' QR labels in [`labels`]) and exports ([`export`]). Read models live in [`projection`].
+//! ([`manage`], the sites' QR labels in [`labels`]), exports ([`export`]), the task division
+//! ([`division`]) and the mock evaluation ([`mock_evaluation`]). Read models live in
+//! [`projection`].
 
 pub mod assets;
 pub mod division;
@@ -20,6 +22,8 @@ pub mod ledger;
 pub mod login;
 pub mod manage;
 pub mod marked;
+pub mod mock_evaluation;
+pub mod notifications;
 pub mod numbers;
 pub mod overview;
 pub mod packs;
@@ -203,6 +207,30 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             "/dashboard/division.xlsx",
             Admin,
             get(division::download),
+        ),
+        page(
+            "GET",
+            "/dashboard/notifications",
+            Office,
+            get(notifications::notifications_page),
+        ),
+        page(
+            "POST",
+            "/dashboard/notifications/webhook",
+            Admin,
+            post(notifications::set_webhook),
+        ),
+        page(
+            "GET",
+            mock_evaluation::PATH,
+            Admin,
+            get(mock_evaluation::mock_evaluation_page),
+        ),
+        page(
+            "POST",
+            mock_evaluation::ASSIGN_PATH,
+            Admin,
+            post(mock_evaluation::assign),
         ),
         page("GET", "/dashboard/manage", Admin, get(manage::manage_page)),
         page(

@@ -402,6 +402,70 @@ impl<'a> Office<'a> {
         Ok(version)
     }
 
+    /// Sets the group robot a unit is told through (admins only), or removes it (`None`): the
+    /// unit must exist, the address be an http(s) URL with a host, the secret one line.
+    /// Messages written from now on go to it.
+    pub async fn set_webhook(
+        &self,
+        unit: &str,
+        robot: Option<(crate::notify::messages::RobotKind, String, String)>,
+    ) -> Result<(), OfficeError> {
+        if self.actor.role != Role::Admin {
+            return Err(OfficeError::Forbidden {
+                zh: "只有创城办管理员可以设置通知机器人".into(),
+                en: "only office administrators may set the notification robots".into(),
+            });
+        }
+        let invalid = |field, zh: &str, en: &str| OfficeError::Invalid {
+            code: "invalid_webhook",
+            fault: FieldFault::new(field, zh, en),
+        };
+        let known = self.state.store.lookup(&RefQuery::default()).await?.units;
+        if !known.contains(unit) {
+            return Err(invalid(
+                "unit",
+                "请选择一个已有的责任单位",
+                "choose an existing unit",
+            ));
+        }
+        let hook = match robot {
+            None => None,
+            Some((kind, url, secret)) => {
+                let url = url.trim().to_string();
+                let parsed = url::Url::parse(&url).ok();
+                let fine = url.len() <= 500
+                    && parsed.as_ref().is_some_and(|u| {
+                        matches!(u.scheme(), "http" | "https") && u.host_str().is_some()
+                    });
+                if !fine {
+                    return Err(invalid(
+                        "url",
+                        "请填写机器人的 Webhook 地址（以 https:// 开头，不超过 500 字）",
+                        "give the robot's webhook address (https://…, at most 500 characters)",
+                    ));
+                }
+                fieldcheck_domain::limits::check_text(
+                    &secret,
+                    fieldcheck_domain::limits::TextKind::Line,
+                    false,
+                )
+                .map_err(|f| invalid("secret", &f.zh(), &f.en()))?;
+                Some(crate::notify::outbox::Webhook {
+                    unit: unit.to_string(),
+                    kind,
+                    url,
+                    secret: secret.trim().to_string(),
+                    updated_at: crate::clock::now_ms(),
+                })
+            }
+        };
+        crate::notify::outbox::set_webhook(self.state.store.as_ref(), unit, hook.as_ref()).await?;
+        let detail = hook
+            .as_ref()
+            .map_or("removed".into(), |h| h.kind.as_str().to_string());
+        self.audit("set_webhook", unit, detail).await
+    }
+
     /// Creates, changes or cancels an assignment ([`check_assignment`]); only its inspector
     /// pulls it.
     pub async fn assign(&self, a: &Assignment) -> Result<(), OfficeError> {
@@ -502,6 +566,7 @@ impl<'a> Office<'a> {
             ..event.clone()
         };
         self.state.store.append_office_event(&event).await?;
+        self.state.wake_notifier();
         let target = event.finding_id.to_string();
         self.audit(event.action.as_str(), &target, event.id.to_string())
             .await
