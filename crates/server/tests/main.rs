@@ -3,6 +3,7 @@
 //! conformance suite on SQLite and PostgreSQL, the photo-store conformance suite on a
 //! local directory and a real S3-compatible server, and the real binary end to end.
 
+mod accountability;
 mod adversarial;
 mod binary_e2e;
 mod blob_conformance;

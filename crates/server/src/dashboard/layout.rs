@@ -153,6 +153,7 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
                             a href="/dashboard/scores" id="nav-scores" { (l.t("测评得分", "Scores")) }
                             a href="/dashboard/division" id="nav-division" { (l.t("任务分工", "Task division")) }
                             a href="/dashboard/mock-evaluation" id="nav-mock" { (l.t("模拟测评", "Mock evaluation")) }
+                            a href="/dashboard/accountability" id="nav-accountability" { (l.t("倒查责任", "Accountability")) }
                             a href="/dashboard/manage" id="nav-manage" { (l.t("管理", "Manage")) }
                         }
                     }

@@ -5,9 +5,11 @@
 //! in [`assets`]), the problem ledger ([`ledger`]), a finding's page and the
 //! rectification loop ([`finding`]), photos ([`photos`]), scores ([`scores`]), management
 //! ([`manage`], the sites' QR labels in [`labels`]), exports ([`export`]), the task division
-//! ([`division`]) and the mock evaluation ([`mock_evaluation`]). Read models live in
+//! ([`division`]), the mock evaluation ([`mock_evaluation`]) and 倒查责任 across findings
+//! ([`accountability`]). Read models live in
 //! [`projection`].
 
+pub mod accountability;
 pub mod assets;
 pub mod division;
 pub mod error;
@@ -231,6 +233,18 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             mock_evaluation::ASSIGN_PATH,
             Admin,
             post(mock_evaluation::assign),
+        ),
+        page(
+            "GET",
+            accountability::PATH,
+            Admin,
+            get(accountability::accountability_page),
+        ),
+        page(
+            "GET",
+            accountability::XLSX_PATH,
+            Admin,
+            get(accountability::download),
         ),
         page("GET", "/dashboard/manage", Admin, get(manage::manage_page)),
         page(
