@@ -135,6 +135,7 @@ pub async fn offset(
     let row = own_photo(&state, &caller, &sha).await?;
     let size = row.record.size_bytes;
     let s = if row.stored {
+        forget_pieces(&state, &sha).await;
         status(&sha, size, size, true)
     } else {
         let held = state.blobs.held(&sha).await.map_err(store_down)?;
@@ -166,6 +167,7 @@ pub async fn upload(
     let row = own_photo(&state, &caller, &sha).await?;
     let size = row.record.size_bytes;
     if row.stored {
+        forget_pieces(&state, &sha).await;
         return Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)));
     }
     let offset: u64 = headers
@@ -203,7 +205,10 @@ pub async fn upload(
     let (blobs, key, store) = (state.blobs.clone(), sha.clone(), state.store.clone());
     let appended = tokio::spawn(async move {
         let out = blobs.append(&key, offset, size, stream).await;
-        if matches!(out, Ok(AppendOutcome::Written(n)) if n < size)
+        // Whatever became of its bytes (some written, the body broken off, another request
+        // appending): unless they completed the photo, they are not wanted once it is stored.
+        let complete = matches!(out, Ok(AppendOutcome::Written(n)) if n >= size);
+        if !complete
             && store
                 .photo(&key)
                 .await
@@ -238,6 +243,16 @@ pub async fn upload(
     }
 }
 
+/// Removes what is left of uploads of a photo that is stored (a request cut off between its
+/// last bytes and their check, a stale one that wrote after the photo was stored): whoever
+/// asks about a stored photo clears them. A failure only leaves them for the sweep of uploads
+/// untouched for a week.
+async fn forget_pieces(state: &AppState, sha: &str) {
+    if let Err(e) = state.blobs.discard(sha).await {
+        tracing::warn!(sha, error = %e, "pieces of a stored photo not removed");
+    }
+}
+
 /// Verifies a complete staged photo and stores it, or discards it with the reason.
 async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<Response> {
     let sha = row.record.sha256.clone();
@@ -256,6 +271,12 @@ async fn finish(state: &AppState, caller: &Caller, row: PhotoRow) -> ApiResult<R
         .await
         .map_err(ApiError::internal)?;
     if let Err(rejection) = verdict {
+        // Two requests can both have brought the last bytes; the one that stored the photo
+        // first removed the pieces the other then read. The photo is stored: say so.
+        if state.store.photo(&sha).await?.is_some_and(|p| p.stored) {
+            forget_pieces(state, &sha).await;
+            return Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)));
+        }
         state.blobs.discard(&sha).await.map_err(store_down)?;
         audit::record(
             state,
