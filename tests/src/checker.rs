@@ -280,12 +280,21 @@ pub fn check_converged_and_stored<'a>(
             );
         }
         let partial = server.unfinished_upload(sha);
-        let left = if partial.is_dir() {
-            std::fs::read_dir(&partial)?.next().is_some()
-        } else {
-            partial.exists()
+        let left = || -> std::io::Result<bool> {
+            Ok(if partial.is_dir() {
+                std::fs::read_dir(&partial)?.next().is_some()
+            } else {
+                partial.exists()
+            })
         };
-        if left {
+        // A request of a killed tablet may still be in flight (its bytes buffered, its body
+        // ending at most the server's 30 s body-idle limit later); it drops its pieces once it
+        // sees the photo stored. What must hold is that none is left once requests have ended.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+        while left()? && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if left()? {
             bail!(
                 "photo {sha} is stored, yet an unfinished upload of it is left at {}",
                 partial.display()

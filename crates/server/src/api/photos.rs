@@ -199,30 +199,47 @@ pub async fn upload(
     // In a task of its own: when the tablet's connection breaks, hyper drops this handler, and
     // the bytes that arrived must still reach the store (a bucket gets them only after the
     // body ends), so that the upload resumes from them.
-    // A stale request (its tablet killed, another request having finished the photo since
-    // this one looked) must leave no pieces behind: once its bytes are in, it checks again,
-    // in the task, whether the photo is stored now, and discards them if so.
+    // A stale request (its tablet killed, another request having stored the photo since this
+    // one looked) must leave no pieces behind, whether its bytes completed the photo or not:
+    // its handler may be gone before it could finish them. Once its bytes are in, the task
+    // checks again whether the photo is stored now, and if so drops them.
     let (blobs, key, store) = (state.blobs.clone(), sha.clone(), state.store.clone());
-    let appended = tokio::spawn(async move {
+    let (appended, stored_meanwhile) = tokio::spawn(async move {
+        // Asked of the database, a busy moment retried: a wrong "not stored" would leave
+        // pieces behind for good.
+        let is_stored = async || -> std::io::Result<bool> {
+            let mut tries = 0;
+            loop {
+                match store.photo(&key).await {
+                    Ok(row) => return Ok(row.is_some_and(|p| p.stored)),
+                    Err(e) if tries < 5 => {
+                        tracing::info!(sha = %key, error = %e, "photo state unreadable; asking again");
+                        tries += 1;
+                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                    }
+                    Err(e) => return Err(std::io::Error::other(e)),
+                }
+            }
+        };
+        // A request that waited (for a slot, or in the socket's buffer after its tablet died)
+        // may run long after the photo was stored: it writes nothing then.
+        if is_stored().await? {
+            return Ok((AppendOutcome::Written(size), true));
+        }
         let out = blobs.append(&key, offset, size, stream).await;
-        // Whatever became of its bytes (some written, the body broken off, another request
-        // appending): unless they completed the photo, they are not wanted once it is stored.
-        let complete = matches!(out, Ok(AppendOutcome::Written(n)) if n >= size);
-        if !complete
-            && store
-                .photo(&key)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|p| p.stored)
-        {
+        let stored = is_stored().await?;
+        if stored {
             blobs.discard(&key).await?;
         }
-        out
+        out.map(|o| (o, stored))
     })
     .await
-    .map_err(ApiError::internal)?;
-    match appended.map_err(store_down)? {
+    .map_err(ApiError::internal)?
+    .map_err(store_down)?;
+    if stored_meanwhile {
+        return Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)));
+    }
+    match appended {
         AppendOutcome::Busy => Err(ApiError::new(
             StatusCode::CONFLICT,
             "upload_in_progress",
