@@ -282,6 +282,65 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     assert_eq!(acked.acked_through, 2);
     assert!(run(&data, &["device", "list"]).contains(&dev.id.to_string()));
 
+    // A tablet that hangs up right after its photo's last byte (killed, or out of signal
+    // before the answer) still has the photo checked and stored, and no pieces of it are left:
+    // it will not ask about a stored photo again.
+    let photo = jpeg(1600, 1200);
+    let rec = photo_record(&dev, &photo, None, 1600, 1200);
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: dev.id,
+        hlc: hlc(),
+        entries: entries(3, vec![Record::Photo(rec.clone())]),
+    };
+    let resp = http
+        .post(format!("{base}/api/v1/sync/push"))
+        .bearer_auth(&login.token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    {
+        use std::io::Write;
+        let addr = base.strip_prefix("http://").unwrap();
+        let mut hung_up = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            hung_up,
+            "PATCH /api/v1/photos/{} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Upload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\n\
+             Content-Length: {}\r\n\r\n",
+            rec.sha256,
+            login.token,
+            photo.len()
+        )
+        .unwrap();
+        hung_up.write_all(&photo).unwrap();
+    }
+    let pieces = data
+        .join("photos")
+        .join("partial")
+        .join(format!("{}.part", rec.sha256));
+    let mut waited = 0;
+    loop {
+        let status: UploadStatus = http
+            .get(format!("{base}/api/v1/photos/{}/offset", rec.sha256))
+            .bearer_auth(&login.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status.complete {
+            break;
+        }
+        assert!(waited < 100, "the photo was never stored: {status:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert!(!pieces.exists(), "{} is left", pieces.display());
+
     // A photo upload in flight when SIGTERM arrives still completes.
     let photo = jpeg(48, 32);
     let rec = photo_record(&dev, &photo, None, 48, 32);
@@ -289,7 +348,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
         protocol_version: PROTOCOL_VERSION,
         device_id: dev.id,
         hlc: hlc(),
-        entries: entries(3, vec![Record::Photo(rec.clone())]),
+        entries: entries(4, vec![Record::Photo(rec.clone())]),
     };
     let resp = http
         .post(format!("{base}/api/v1/sync/push"))

@@ -196,50 +196,58 @@ pub async fn upload(
         .into_data_stream()
         .map_err(std::io::Error::other)
         .boxed();
-    // In a task of its own: when the tablet's connection breaks, hyper drops this handler, and
-    // the bytes that arrived must still reach the store (a bucket gets them only after the
-    // body ends), so that the upload resumes from them.
-    // A stale request (its tablet killed, another request having stored the photo since this
-    // one looked) must leave no pieces behind, whether its bytes completed the photo or not:
-    // its handler may be gone before it could finish them. Once its bytes are in, the task
-    // checks again whether the photo is stored now, and if so drops them.
-    let (blobs, key, store) = (state.blobs.clone(), sha.clone(), state.store.clone());
-    let (appended, stored_meanwhile) = tokio::spawn(async move {
-        // Asked of the database, a busy moment retried: a wrong "not stored" would leave
-        // pieces behind for good.
-        let is_stored = async || -> std::io::Result<bool> {
-            let mut tries = 0;
-            loop {
-                match store.photo(&key).await {
-                    Ok(row) => return Ok(row.is_some_and(|p| p.stored)),
-                    Err(e) if tries < 5 => {
-                        tracing::info!(sha = %key, error = %e, "photo state unreadable; asking again");
-                        tries += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                    }
-                    Err(e) => return Err(std::io::Error::other(e)),
+    // In a task of its own, to its end: when the tablet's connection breaks, hyper drops this
+    // handler, and the bytes that arrived must still reach the store (a bucket gets them only
+    // after the body ends), so that the upload resumes from them; and a photo whose last bytes
+    // are in must be checked, stored and its pieces removed in one go (cut off between being
+    // marked stored and its pieces' removal, it left them for good: a tablet never asks about
+    // a stored photo again).
+    let task_state = state.clone();
+    tokio::spawn(async move { append_and_finish(&task_state, &caller, row, offset, stream).await })
+        .await
+        .map_err(ApiError::internal)?
+}
+
+/// Appends a request's bytes to the upload and, once they complete the photo, finishes it.
+/// A stale request (its tablet killed, another request having stored the photo since this
+/// one looked) leaves no pieces behind, whether its bytes completed the photo or not: once
+/// its bytes are in, it checks again whether the photo is stored now, and if so drops them.
+async fn append_and_finish(
+    state: &AppState,
+    caller: &Caller,
+    row: PhotoRow,
+    offset: u64,
+    stream: crate::blobs::ByteStream,
+) -> ApiResult<Response> {
+    let (sha, size) = (row.record.sha256.clone(), row.record.size_bytes);
+    // Asked of the database, a busy moment retried: a wrong "not stored" would leave pieces
+    // behind for good.
+    let is_stored = async || -> std::io::Result<bool> {
+        let mut tries = 0;
+        loop {
+            match state.store.photo(&sha).await {
+                Ok(row) => return Ok(row.is_some_and(|p| p.stored)),
+                Err(e) if tries < 5 => {
+                    tracing::info!(sha, error = %e, "photo state unreadable; asking again");
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
                 }
+                Err(e) => return Err(std::io::Error::other(e)),
             }
-        };
-        // A request that waited (for a slot, or in the socket's buffer after its tablet died)
-        // may run long after the photo was stored: it writes nothing then.
-        if is_stored().await? {
-            return Ok((AppendOutcome::Written(size), true));
         }
-        let out = blobs.append(&key, offset, size, stream).await;
-        let stored = is_stored().await?;
-        if stored {
-            blobs.discard(&key).await?;
-        }
-        out.map(|o| (o, stored))
-    })
-    .await
-    .map_err(ApiError::internal)?
-    .map_err(store_down)?;
-    if stored_meanwhile {
-        return Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)));
+    };
+    let stored_already = || Ok(with_offset(StatusCode::OK, status(&sha, size, size, true)));
+    // A request that waited (for a slot, or in the socket's buffer after its tablet died) may
+    // run long after the photo was stored: it writes nothing then.
+    if is_stored().await.map_err(store_down)? {
+        return stored_already();
     }
-    match appended {
+    let appended = state.blobs.append(&sha, offset, size, stream).await;
+    if is_stored().await.map_err(store_down)? {
+        state.blobs.discard(&sha).await.map_err(store_down)?;
+        return stored_already();
+    }
+    match appended.map_err(store_down)? {
         AppendOutcome::Busy => Err(ApiError::new(
             StatusCode::CONFLICT,
             "upload_in_progress",
@@ -256,7 +264,7 @@ pub async fn upload(
             StatusCode::ACCEPTED,
             status(&sha, n, size, false),
         )),
-        AppendOutcome::Written(_) => finish(&state, &caller, row).await,
+        AppendOutcome::Written(_) => finish(state, caller, row).await,
     }
 }
 
