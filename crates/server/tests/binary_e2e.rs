@@ -258,27 +258,18 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
         ("zhang", site, "2026-11-28")
     );
     let ins = Uuid::now_v7();
-    let push = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        device_id: dev.id,
-        hlc: hlc(),
-        entries: entries(
-            1,
-            vec![
-                inspection(&dev, ins, site),
-                item(ins, "BA-01", ItemValue::Compliant),
-            ],
-        ),
-    };
-    let resp = http
-        .post(format!("{base}/api/v1/sync/push"))
-        .bearer_auth(&login.token)
-        .json(&push)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let acked: PushResponse = resp.json().await.unwrap();
+    let acked = push(
+        &http,
+        &base,
+        &login.token,
+        &dev,
+        1,
+        vec![
+            inspection(&dev, ins, site),
+            item(ins, "BA-01", ItemValue::Compliant),
+        ],
+    )
+    .await;
     assert_eq!(acked.acked_through, 2);
     assert!(run(&data, &["device", "list"]).contains(&dev.id.to_string()));
 
@@ -287,20 +278,15 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     // it will not ask about a stored photo again.
     let photo = jpeg(1600, 1200);
     let rec = photo_record(&dev, &photo, None, 1600, 1200);
-    let push = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        device_id: dev.id,
-        hlc: hlc(),
-        entries: entries(3, vec![Record::Photo(rec.clone())]),
-    };
-    let resp = http
-        .post(format!("{base}/api/v1/sync/push"))
-        .bearer_auth(&login.token)
-        .json(&push)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    push(
+        &http,
+        &base,
+        &login.token,
+        &dev,
+        3,
+        vec![Record::Photo(rec.clone())],
+    )
+    .await;
     {
         use std::io::Write;
         let addr = base.strip_prefix("http://").unwrap();
@@ -344,20 +330,15 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     // A photo upload in flight when SIGTERM arrives still completes.
     let photo = jpeg(48, 32);
     let rec = photo_record(&dev, &photo, None, 48, 32);
-    let push = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        device_id: dev.id,
-        hlc: hlc(),
-        entries: entries(4, vec![Record::Photo(rec.clone())]),
-    };
-    let resp = http
-        .post(format!("{base}/api/v1/sync/push"))
-        .bearer_auth(&login.token)
-        .json(&push)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    push(
+        &http,
+        &base,
+        &login.token,
+        &dev,
+        4,
+        vec![Record::Photo(rec.clone())],
+    )
+    .await;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let body =
         futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|c| (c, rx)) });
@@ -444,6 +425,32 @@ async fn slow_clients_are_cut_off() {
         String::from_utf8_lossy(&answer)
     );
     assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+/// Pushes `records` of `dev` as outbox entries from `first` over HTTP; they must be taken.
+async fn push(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    dev: &Device,
+    first: u64,
+    records: Vec<Record>,
+) -> PushResponse {
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        device_id: dev.id,
+        hlc: hlc(),
+        entries: entries(first, records),
+    };
+    let resp = http
+        .post(format!("{base}/api/v1/sync/push"))
+        .bearer_auth(token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
 }
 
 /// The service unit shipped in `crates/server/deploy/`, with its binary path pointed at `bin`.

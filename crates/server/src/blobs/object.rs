@@ -200,6 +200,17 @@ impl ObjectBlobs {
         }
     }
 
+    /// The whole object at `key`; an error when it is not there.
+    async fn get_bytes(&self, key: &Path) -> io::Result<Bytes> {
+        self.store
+            .get(key)
+            .await
+            .map_err(io::Error::other)?
+            .bytes()
+            .await
+            .map_err(io::Error::other)
+    }
+
     async fn get_if_there(&self, key: &Path) -> io::Result<Option<object_store::GetResult>> {
         match self.store.get(key).await {
             Ok(r) => Ok(Some(r)),
@@ -288,15 +299,7 @@ impl BlobStore for ObjectBlobs {
     async fn staged(&self, sha256: &str) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
         for (_, _, key) in self.contiguous(sha256).await? {
-            let piece = self
-                .store
-                .get(&key)
-                .await
-                .map_err(io::Error::other)?
-                .bytes()
-                .await
-                .map_err(io::Error::other)?;
-            out.extend_from_slice(&piece);
+            out.extend_from_slice(&self.get_bytes(&key).await?);
         }
         Ok(out)
     }
@@ -409,14 +412,7 @@ impl BlobStore for ObjectBlobs {
             .put(&key, PutPayload::from_static(b"probe"))
             .await
             .map_err(io::Error::other)?;
-        let back = self
-            .store
-            .get(&key)
-            .await
-            .map_err(io::Error::other)?
-            .bytes()
-            .await
-            .map_err(io::Error::other)?;
+        let back = self.get_bytes(&key).await?;
         self.store.delete(&key).await.map_err(io::Error::other)?;
         if back.as_ref() == b"probe" {
             Ok(())
