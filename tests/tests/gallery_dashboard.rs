@@ -1,7 +1,8 @@
 //! The dashboard's half of the screenshot gallery (issue #17, `docs/gallery/dashboard/`): the
 //! office dashboard in Debian's Chromium (chromedriver) against a real server holding the full
 //! demo (a month of history: inspections, findings in every status, photos), signed in as the
-//! demo admin. Every page a clerk sees is shown with a viewport of 1280×800, 1024×768 and
+//! demo admin. Every page a clerk sees (the command post's too: task division, notifications, mock
+//! evaluation, accountability) is shown with a viewport of 1280×800, 1024×768 and
 //! 800×1280, and at each size the test checks that the page's key element is shown, that no
 //! error banner is, and that nothing is wider than the window (no horizontal scrolling).
 //!
@@ -290,6 +291,25 @@ async fn gallery_of_every_dashboard_page_at_three_sizes() {
         .unwrap();
     s.wait("#export-download").await;
     s.gallery("12-export", "#export-download", "", None).await;
+
+    // The command post: 任务分工 (none imported yet: the form and the 无人管 list), 通知
+    // (robots and messages), 模拟测评 (a seeded draw and its estimate), 倒查责任 (the month).
+    s.open("/dashboard/division", "#division-form").await;
+    s.gallery("13-division", "#division-form", "", None).await;
+    s.open("/dashboard/notifications", "#webhook-form").await;
+    s.gallery("14-notifications", "#webhooks", "", None).await;
+    s.open("/dashboard/mock-evaluation?seed=20261201", "#sample")
+        .await;
+    s.gallery("15-mock-evaluation", "#sample", "", None).await;
+    s.gallery(
+        "16-mock-evaluation-estimate",
+        "#sample",
+        "",
+        Some("#estimate, #no-estimate"),
+    )
+    .await;
+    s.open("/dashboard/accountability", "#by-holder").await;
+    s.gallery("17-accountability", "#by-holder", "", None).await;
     s.c.close().await.unwrap();
     println!("dashboard gallery: {}", gallery::dir("dashboard").display());
 }
