@@ -9,6 +9,7 @@
 //! And the command post: the admin sets a unit's group robot and imports a task division
 //! workbook; a tablet's finding is dispatched by the division on its own and the unit's robot
 //! (a receiver on 127.0.0.1) is told exactly once.
+//! The map, with a local tile server and without tiles, is in [`map`].
 //! A screenshot of each page is saved under `<target>/test-artifacts/dashboard/`.
 //!
 //! Needs `chromium` and `chromium-driver` (scripts/install-deps.sh installs them): without
@@ -32,6 +33,9 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+mod bulletin;
+mod map;
 
 const ADMIN: &str = "office1";
 const ADMIN_PASSWORD: &str = "banGong-2026!";

@@ -2,7 +2,7 @@
 //! office dashboard in Debian's Chromium (chromedriver) against a real server holding the full
 //! demo (a month of history: inspections, findings in every status, photos), signed in as the
 //! demo admin. Every page a clerk sees (the command post's too: task division, notifications, mock
-//! evaluation, accountability) is shown with a viewport of 1280×800, 1024×768 and
+//! evaluation, accountability, the bulletin) is shown with a viewport of 1280×800, 1024×768 and
 //! 800×1280, and at each size the test checks that the page's key element is shown, that no
 //! error banner is, and that nothing is wider than the window (no horizontal scrolling).
 //!
@@ -292,6 +292,10 @@ async fn gallery_of_every_dashboard_page_at_three_sizes() {
     s.wait("#export-download").await;
     s.gallery("12-export", "#export-download", "", None).await;
 
+    // The map: the month's findings over the street plan (no tiles configured).
+    s.open("/dashboard/map", "#map[data-ready='1']").await;
+    s.gallery("20-map", "#map[data-ready='1']", "", None).await;
+
     // The command post: 任务分工 (none imported yet: the form and the 无人管 list), 通知
     // (robots and messages), 模拟测评 (a seeded draw and its estimate), 倒查责任 (the month).
     s.open("/dashboard/division", "#division-form").await;
@@ -310,6 +314,29 @@ async fn gallery_of_every_dashboard_page_at_three_sizes() {
     .await;
     s.open("/dashboard/accountability", "#by-holder").await;
     s.gallery("17-accountability", "#by-holder", "", None).await;
+    // 通报 over the demo's last 30 days: its figures, and its worst cases with their photos.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let day = |ms: i64| fieldcheck_domain::china_time::china_date(ms);
+    s.open(
+        &format!(
+            "/dashboard/bulletin?period=custom&from={}&to={}",
+            day(now - 29 * 86_400_000),
+            day(now)
+        ),
+        "#bulletin",
+    )
+    .await;
+    s.gallery("18-bulletin", "#bulletin-title", "", None).await;
+    s.gallery(
+        "19-bulletin-worst-cases",
+        "#bulletin-title",
+        "",
+        Some("section.worst-case, #no-worst"),
+    )
+    .await;
     s.c.close().await.unwrap();
     println!("dashboard gallery: {}", gallery::dir("dashboard").display());
 }

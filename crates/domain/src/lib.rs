@@ -9,6 +9,9 @@
 //!   record which step from which status.
 //! - [`accountability`]: 倒查责任, who held a finding at each stage of its log, how long and
 //!   against which deadline, and totals per unit and per person.
+//! - [`bulletin`]: 通报, a period's findings per district, street and unit (found, on time,
+//!   late, overdue, reopened), the units ranked with the red and black lists, and points lost
+//!   by index.
 //! - [`scoring`]: pass rates, weighted scores and points lost, per inspection and aggregated.
 //! - [`mock_evaluation`]: 模拟测评, a seeded sample of sites per type, the county's score
 //!   estimated from it with its interval, and the open problems worth fixing first.
@@ -26,6 +29,7 @@
 //! Must not depend on `fieldcheck-core` (the tablet engine), the server, Tauri, SQLite or HTTP.
 
 pub mod accountability;
+pub mod bulletin;
 pub mod china_time;
 pub mod clock;
 pub mod device_signature;

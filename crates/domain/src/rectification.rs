@@ -178,6 +178,33 @@ pub fn duty(finding: &FindingRecord, events: &[RectificationEventRecord]) -> Dut
     }
 }
 
+/// When a finding's owed work was done (Unix ms): the time of the step after which it stopped
+/// being owed ([`Status::owed`]) for good (the fix, or the close of a 当场整改 finding); `None`
+/// while it is still owed. Steps apply in HLC order as [`derive_status`] applies them, so a
+/// step that does not apply moves nothing here either. The dashboard's 按期整改率 and the
+/// bulletin (通报) both ask this.
+pub fn finished_at<'a>(
+    same_day: bool,
+    events: impl IntoIterator<Item = &'a RectificationEventRecord>,
+) -> Option<i64> {
+    let mut ordered: Vec<&RectificationEventRecord> = events.into_iter().collect();
+    ordered.sort_by(|a, b| log_order(a, b));
+    let mut status = Status::Open;
+    let mut done = None;
+    for e in ordered {
+        let Some(next) = status.after(e.action) else {
+            continue;
+        };
+        if status.owed(same_day) && !next.owed(same_day) {
+            done = Some(e.hlc.unix_millis());
+        } else if next.owed(same_day) {
+            done = None;
+        }
+        status = next;
+    }
+    done
+}
+
 /// Whether a role may record a step of this kind. This is the one rectification policy: the
 /// tablet push, the office API and the dashboard all ask it. The office (admin) may take any
 /// step; an inspector records what it sees on site: fixed on the spot (处置), re-checked fixed

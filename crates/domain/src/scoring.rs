@@ -111,6 +111,18 @@ pub struct ItemScore {
     pub points_lost: f64,
 }
 
+/// Points of the weighted score that non-compliant weight `lost_weight` costs a pool whose
+/// applicable weights sum to `pool_weight`: 100 × lost / pool (so a pool's score and the points
+/// lost by all of its items add up to 100); 0 when the pool weighs 0 or less, never NaN.
+#[must_use]
+pub fn points_lost(lost_weight: f64, pool_weight: f64) -> f64 {
+    if pool_weight > 0.0 {
+        100.0 * lost_weight / pool_weight
+    } else {
+        0.0
+    }
+}
+
 /// Whether an inspection's answers count in pooled scores: it was finished and not discarded.
 /// One started by accident, or still in progress, counts nowhere but in its own live score.
 #[must_use]
@@ -246,7 +258,7 @@ impl ScoreAggregate {
         let weight_ok = applicable > 0 && total_weight > 0.0;
         let points = |weight: f64| {
             if weight_ok {
-                100.0 * weight / total_weight
+                points_lost(weight, total_weight)
             } else {
                 0.0
             }

@@ -51,6 +51,8 @@ pub struct AppState {
     pub dispatcher: tokio::sync::Notify,
     /// Wakes the units' notifier ([`crate::notify`]).
     pub notifier: tokio::sync::Notify,
+    /// The dashboard map's tiles ([`crate::dashboard::map::tiles`]); `None`: the street plan.
+    pub map: Option<crate::dashboard::map::tiles::TileSource>,
 }
 
 impl AppState {
@@ -71,6 +73,7 @@ impl AppState {
             county: tokio::sync::OnceCell::new(),
             dispatcher: tokio::sync::Notify::new(),
             notifier: tokio::sync::Notify::new(),
+            map: None,
             limits,
         }
     }
@@ -233,17 +236,19 @@ async fn queue(slots: &Arc<Semaphore>, wait: Duration) -> Option<OwnedSemaphoreP
 /// content sniffing (a photo read as HTML), no address sent on to other sites (the server's own
 /// pages still see it: the language switch returns to the page it was on), and a content
 /// policy that lets a page load only the server's own stylesheet, images and script files
-/// (the overview's charts), post forms only to the server, and run no inline script.
+/// (the overview's charts), post forms only to the server, and run no inline script. The
+/// content policy is set only where a page set none: the map's adds its tile source's origins
+/// to the images' ([`crate::dashboard::map::tiles::content_policy`]).
 pub const SECURITY_HEADERS: [(HeaderName, &str); 4] = [
     (header::X_FRAME_OPTIONS, "DENY"),
     (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
     (header::REFERRER_POLICY, "same-origin"),
-    (
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    ),
+    (header::CONTENT_SECURITY_POLICY, CONTENT_POLICY),
 ];
+
+/// The content policy of every answer (but the map page's, which only adds to it).
+pub const CONTENT_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// Logs a failed answer: a 503 is the server saying "come back" under load, by design, so it
 /// is logged at debug level (a storm would otherwise fill the log with errors); any other
@@ -313,10 +318,12 @@ pub fn router(state: SharedState) -> Router {
     SECURITY_HEADERS
         .into_iter()
         .fold(router, |router, (name, value)| {
-            router.layer(SetResponseHeaderLayer::overriding(
-                name,
-                HeaderValue::from_static(value),
-            ))
+            let value = HeaderValue::from_static(value);
+            router.layer(if name == header::CONTENT_SECURITY_POLICY {
+                SetResponseHeaderLayer::if_not_present(name, value)
+            } else {
+                SetResponseHeaderLayer::overriding(name, value)
+            })
         })
         .with_state(state)
 }

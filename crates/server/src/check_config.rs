@@ -4,8 +4,9 @@
 //! Checks, in order: the data directory (there and writable, or creatable), the database
 //! (opened as the server opens it at start, taking any schema step it would take; a SQLite
 //! file not made yet is reported as such, not made), the photos (a local directory: writable,
-//! free space; an S3 bucket: a probe object written, read back and removed) and the listen
-//! address (free to bind). Nothing else is written.
+//! free space; an S3 bucket: a probe object written, read back and removed), the listen
+//! address (free to bind) and the dashboard map's tiles (none: the street plan; else the
+//! template checked and one tile asked for). Nothing else is written.
 
 use crate::config::Config;
 use crate::server::redact;
@@ -18,7 +19,7 @@ const DATABASE_TIMEOUT: Duration = Duration::from_secs(10);
 /// One part of the configuration and what was found.
 #[derive(Debug)]
 pub struct Finding {
-    /// Which part: `data directory`, `database`, `photos`, `listen`.
+    /// Which part: `data directory`, `database`, `photos`, `listen`, `map tiles`.
     pub part: &'static str,
     /// What the configuration says it is.
     pub what: String,
@@ -48,7 +49,28 @@ pub async fn check(config: &Config) -> Vec<Finding> {
                 .map(|_| "free".to_string())
                 .map_err(|e| format!("cannot listen there: {e}")),
         },
+        map_tiles(config).await,
     ]
+}
+
+/// The map's tile source: none (the plain street plan, always fine), or a template that must
+/// be well formed and answer a tile from this machine.
+async fn map_tiles(config: &Config) -> Finding {
+    use crate::dashboard::map::tiles;
+    let what = match config.map.tiles.trim() {
+        "" => "none".to_string(),
+        t => tiles::redacted(t),
+    };
+    let outcome = match config.map.source() {
+        Err(why) => Err(why),
+        Ok(None) => Ok("the dashboard's map draws a plain street plan from the sites".into()),
+        Ok(Some(source)) => tiles::probe(&source).await,
+    };
+    Finding {
+        part: "map tiles",
+        what,
+        outcome,
+    }
 }
 
 /// The photo store: a local directory is checked without writing to it (it may not exist yet);

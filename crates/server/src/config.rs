@@ -3,6 +3,7 @@
 //! defaults; with nothing given the server runs from `./data` on 127.0.0.1:8080.
 
 pub use crate::blobs::S3Config;
+pub use crate::dashboard::map::tiles::MapConfig;
 use serde::Deserialize;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -106,6 +107,8 @@ pub struct FileConfig {
     /// Addresses of the load balancers in front of this server, whose `X-Forwarded-For` is
     /// believed (see [`client_address`]).
     pub trusted_proxies: Vec<IpAddr>,
+    /// The dashboard map's tile source (`[map]`); none: the plain street plan.
+    pub map: MapConfig,
     /// Limits.
     pub limits: Limits,
 }
@@ -158,13 +161,17 @@ pub struct Config {
     pub s3: Option<S3Config>,
     /// Load balancers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// The dashboard map's tile source, as configured (checked when the server starts:
+    /// [`MapConfig::source`]).
+    pub map: MapConfig,
     /// Limits.
     pub limits: Limits,
 }
 
 impl Config {
     /// Flags and environment (already merged by the CLI) over the file over the defaults;
-    /// `FIELDCHECK_S3_*` variables over the file's `[s3]` table (see [`s3_from`]).
+    /// `FIELDCHECK_S3_*` variables over the file's `[s3]` table (see [`s3_from`]),
+    /// `FIELDCHECK_MAP_*` over its `[map]` table ([`MapConfig::with_env`]).
     pub fn resolve(
         file: FileConfig,
         data_dir: Option<PathBuf>,
@@ -181,6 +188,7 @@ impl Config {
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             s3: s3_from(file.s3, |name| std::env::var(name).ok()),
             trusted_proxies: file.trusted_proxies,
+            map: file.map.with_env(|name| std::env::var(name).ok()),
             limits: file.limits,
         }
     }

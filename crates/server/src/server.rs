@@ -33,6 +33,9 @@ pub enum ServeError {
     /// The database could not be opened.
     #[error("database: {0}")]
     Store(#[from] StoreError),
+    /// A setting cannot be used (the map's tile source).
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
@@ -46,9 +49,12 @@ pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
         "cannot create data dir {}",
         config.data_dir.display()
     )))?;
+    let map = config.map.source().map_err(ServeError::Config)?;
     let store = store::open(&config.database()).await?;
     let blobs = photo_store(config).map_err(io("photo store"))?;
-    Ok(Arc::new(AppState::new(store, blobs, config.limits.clone())))
+    let mut state = AppState::new(store, blobs, config.limits.clone());
+    state.map = map;
+    Ok(Arc::new(state))
 }
 
 /// The photo store the configuration names: its S3 bucket, or `<data_dir>/photos`.

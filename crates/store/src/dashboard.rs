@@ -162,7 +162,10 @@ CREATE TABLE IF NOT EXISTS dash_ledger (
     after_photo TEXT,
     updated_at BIGINT NOT NULL,
     finished_at BIGINT,
-    finished_on_time BIGINT
+    finished_on_time BIGINT,
+    located BIGINT NOT NULL DEFAULT 0,
+    lat DOUBLE PRECISION NOT NULL DEFAULT 0,
+    lon DOUBLE PRECISION NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS dash_ledger_created_id ON dash_ledger (created_at, finding_id);
 CREATE INDEX IF NOT EXISTS dash_ledger_created_reporter ON dash_ledger (created_at, reporter);
@@ -348,7 +351,10 @@ fn photo_backfill(dialect: Dialect) -> &'static str {
 /// Layout 3: the scores count finished inspections only (layout 2 counted unfinished ones).
 /// Layout 4: each ledger row keeps when its owed work was done and whether by its deadline
 /// (the overview's trend and on-time rate read them instead of replaying logs).
-const READ_MODELS: &str = "4";
+/// Layout 5: each ledger row keeps the finding's own position (`located`, `lat`, `lon`; 0 and
+/// zeros when it has none), which the dashboard's map draws (defaults, so that a replica still
+/// writing layout 4's rows during an upgrade writes rows without a position, not errors).
+const READ_MODELS: &str = "5";
 
 /// What an older layout left behind, per dialect.
 fn drop_old_read_models(dialect: Dialect) -> &'static str {
@@ -369,7 +375,7 @@ INSERT INTO dash_dirty_findings (finding_id, gen) SELECT id, 1 FROM findings WHE
   ON CONFLICT (finding_id) DO NOTHING;
 INSERT INTO dash_dirty_inspections (inspection_id, gen) SELECT id, 1 FROM inspections WHERE 1 = 1
   ON CONFLICT (inspection_id) DO NOTHING;
-INSERT INTO dash_meta (key, value) VALUES ('read_models', '4')
+INSERT INTO dash_meta (key, value) VALUES ('read_models', '5')
   ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 "#;
 

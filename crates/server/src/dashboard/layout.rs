@@ -15,7 +15,8 @@ body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei",sans-serif;
 header.top{background:#b3261e;color:#fff;display:flex;align-items:center;gap:1.2em;padding:.6em 1.2em}
 header.top a{color:#fff;text-decoration:none}
 header.top .brand{font-weight:700;font-size:1.1em}
-header.top nav{display:flex;gap:1em;flex:1}
+header.top nav{display:flex;flex-wrap:wrap;gap:.2em 1em;flex:1}
+header.top nav a{white-space:nowrap}
 header.top form{display:inline}
 main{padding:1em 1.2em}
 footer.version{color:#5b6b7c;font-size:.8em;padding:.4em 1.2em 1em}
@@ -95,6 +96,11 @@ dl.facts dd{margin:0}
 progress{width:24em;height:1.2em}
 .report-block{background:#fff;padding:.8em;margin:.8em 0;border-radius:6px;page-break-inside:avoid;break-inside:avoid}
 .report-block .photos img{max-width:45%;max-height:240px}
+.bulletin-title{text-align:center;color:#b3261e;font-size:1.25em}
+.worst-case .photos{flex-wrap:nowrap}
+.worst-case .photos figure{flex:1 1 0;min-width:0}
+.worst-case .photos img{max-width:100%;max-height:240px}
+.unit-list li{margin:.2em 0}
 .labels{display:grid;grid-template-columns:repeat(3,1fr);gap:4mm}
 .label{background:#fff;border:1px dashed #999;padding:3mm;text-align:center;break-inside:avoid;page-break-inside:avoid}
 .label svg{width:40mm;height:40mm;display:block;margin:0 auto}
@@ -148,12 +154,14 @@ pub fn page(s: &Session, title: &str, body: Markup) -> Markup {
                     nav {
                         a href="/dashboard/overview" id="nav-overview" { (l.t("总览", "Overview")) }
                         a href="/dashboard/ledger" id="nav-ledger" { (l.t("问题台账", "Ledger")) }
+                        a href="/dashboard/map" id="nav-map" { (l.t("地图", "Map")) }
                         a href="/dashboard/notifications" id="nav-notifications" { (l.t("通知", "Notifications")) }
                         @if s.is_admin() {
                             a href="/dashboard/scores" id="nav-scores" { (l.t("测评得分", "Scores")) }
                             a href="/dashboard/division" id="nav-division" { (l.t("任务分工", "Task division")) }
                             a href="/dashboard/mock-evaluation" id="nav-mock" { (l.t("模拟测评", "Mock evaluation")) }
                             a href="/dashboard/accountability" id="nav-accountability" { (l.t("倒查责任", "Accountability")) }
+                            a href="/dashboard/bulletin" id="nav-bulletin" { (l.t("通报", "Bulletin")) }
                             a href="/dashboard/manage" id="nav-manage" { (l.t("管理", "Manage")) }
                         }
                     }

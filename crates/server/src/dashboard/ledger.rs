@@ -312,7 +312,18 @@ impl LedgerQuery {
                 args,
             )
             .await?;
-        let total = store
+        let total = self.count(store).await?;
+        Ok((
+            rows.iter()
+                .map(|r| LedgerRow::read(r, &self.today))
+                .collect(),
+            total,
+        ))
+    }
+
+    /// How many findings the filter keeps (the read models as they are: call after a refresh).
+    pub async fn count(&self, store: &dyn Store) -> StoreResult<u64> {
+        Ok(store
             .dash_query(
                 &format!(
                     "SELECT CAST(COUNT(*) AS BIGINT) FROM dash_ledger {}",
@@ -322,32 +333,37 @@ impl LedgerQuery {
             )
             .await?
             .first()
-            .map_or(0, |r| r[0].int().max(0) as u64);
-        Ok((
-            rows.iter()
-                .map(|r| LedgerRow::read(r, &self.today))
-                .collect(),
-            total,
-        ))
+            .map_or(0, |r| r[0].int().max(0) as u64))
     }
 
-    /// Up to `limit` rows in order (exports).
-    pub async fn all(&self, store: &dyn Store, limit: u32) -> StoreResult<Vec<LedgerRow>> {
+    /// Up to `limit` rows of `columns` (a select list over `dash_ledger`) that the filter
+    /// keeps, in the ledger's order, after a refresh: what the map draws is what the ledger
+    /// lists, by the same rule.
+    pub async fn select(
+        &self,
+        store: &dyn Store,
+        columns: &str,
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<Cell>>> {
         refresh(store).await?;
         let mut args = self.args.clone();
         args.push(Arg::Int(i64::from(limit)));
-        let rows = store
+        store
             .dash_query(
                 &format!(
-                    "SELECT {} FROM dash_ledger {} {} LIMIT ${}",
-                    LedgerRow::columns(),
+                    "SELECT {columns} FROM dash_ledger {} {} LIMIT ${}",
                     self.where_sql,
                     self.order_sql,
                     self.args.len() + 1
                 ),
                 args,
             )
-            .await?;
+            .await
+    }
+
+    /// Up to `limit` rows in order (exports).
+    pub async fn all(&self, store: &dyn Store, limit: u32) -> StoreResult<Vec<LedgerRow>> {
+        let rows = self.select(store, &LedgerRow::columns(), limit).await?;
         Ok(rows
             .iter()
             .map(|r| LedgerRow::read(r, &self.today))
@@ -393,44 +409,17 @@ pub fn overdue_badge(lang: Lang, days: i64) -> Markup {
     }
 }
 
-/// `GET /dashboard/ledger`.
-pub async fn ledger_page(
-    State(state): State<SharedState>,
-    session: Session,
-    Query(filter): Query<LedgerFilter>,
-) -> Result<Markup, PageError> {
+/// The ledger's filter form (its fields, the sort kept hidden, 筛选 and 清除), sent with GET
+/// to `action`: the ledger's and the map's, which read it through the same [`LedgerFilter`].
+pub fn filter_form(
+    session: &Session,
+    reference: &Reference,
+    filter: &LedgerFilter,
+    action: &str,
+) -> Markup {
     let l = session.lang;
-    let query = filter.query(session.unit_scope())?;
-    let (rows, total) = query.page(state.store.as_ref(), PER_PAGE).await?;
-    let work: Vec<Work> = rows
-        .iter()
-        .map(|r| Work {
-            id: &r.finding_id,
-            site_id: &r.site_id,
-            inspector: &r.reporter,
-            at: r.created_at,
-        })
-        .collect();
-    let present = check_ins(state.store.as_ref(), &work).await?;
-    let reference = Reference::load(state.store.as_ref()).await?;
-    let ids: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
-    let numbers = finding_numbers(state.store.as_ref(), &ids).await?;
-    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
-    let sort_link = |key: &str| {
-        let desc = filter.sort == key || (key == "created" && filter.sort.is_empty());
-        let dir = if desc && filter.dir != "asc" {
-            "asc"
-        } else {
-            "desc"
-        };
-        filter.link(|f| {
-            f.sort = key.into();
-            f.dir = dir.into();
-            f.page = String::new();
-        })
-    };
-    let body = html! {
-        form class="filters" method="get" action="/dashboard/ledger" id="ledger-filters" {
+    html! {
+        form class="filters" method="get" action=(action) id="ledger-filters" {
             label { (l.t("起始日期", "From")) input type="date" name="from" value=(filter.from); }
             label { (l.t("截止日期", "To")) input type="date" name="to" value=(filter.to); }
             label { (l.t("街道", "Street"))
@@ -492,8 +481,49 @@ pub async fn ledger_page(
             input type="hidden" name="sort" value=(filter.sort);
             input type="hidden" name="dir" value=(filter.dir);
             button type="submit" id="apply-filters" { (l.t("筛选", "Filter")) }
-            a class="button secondary" href="/dashboard/ledger" { (l.t("清除", "Clear")) }
+            a class="button secondary" href=(action) { (l.t("清除", "Clear")) }
         }
+    }
+}
+
+/// `GET /dashboard/ledger`.
+pub async fn ledger_page(
+    State(state): State<SharedState>,
+    session: Session,
+    Query(filter): Query<LedgerFilter>,
+) -> Result<Markup, PageError> {
+    let l = session.lang;
+    let query = filter.query(session.unit_scope())?;
+    let (rows, total) = query.page(state.store.as_ref(), PER_PAGE).await?;
+    let work: Vec<Work> = rows
+        .iter()
+        .map(|r| Work {
+            id: &r.finding_id,
+            site_id: &r.site_id,
+            inspector: &r.reporter,
+            at: r.created_at,
+        })
+        .collect();
+    let present = check_ins(state.store.as_ref(), &work).await?;
+    let reference = Reference::load(state.store.as_ref()).await?;
+    let ids: Vec<&str> = rows.iter().map(|r| r.finding_id.as_str()).collect();
+    let numbers = finding_numbers(state.store.as_ref(), &ids).await?;
+    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let sort_link = |key: &str| {
+        let desc = filter.sort == key || (key == "created" && filter.sort.is_empty());
+        let dir = if desc && filter.dir != "asc" {
+            "asc"
+        } else {
+            "desc"
+        };
+        filter.link(|f| {
+            f.sort = key.into();
+            f.dir = dir.into();
+            f.page = String::new();
+        })
+    };
+    let body = html! {
+        (filter_form(&session, &reference, &filter, "/dashboard/ledger"))
         div class="pager" {
             span id="ledger-total" data-total=(total) { (l.t("共", "Total")) " " (total) " " (l.t("条", "findings")) }
             form method="post" action="/dashboard/exports" class="no-print" {
@@ -502,6 +532,7 @@ pub async fn ledger_page(
                 button type="submit" id="export-xlsx" { (l.t("导出 Excel 台账", "Export .xlsx")) }
             }
             a class="button secondary" id="print-report" href={ "/dashboard/report" (filter.link(|f| f.page = String::new())) } { (l.t("打印报告", "Printable report")) }
+            a class="button secondary" id="ledger-map" href={ "/dashboard/map" (filter.link(|f| f.page = String::new())) } { (l.t("在地图上查看", "Show on the map")) }
         }
         div class="table-wrap" { table id="ledger" {
             thead { tr {

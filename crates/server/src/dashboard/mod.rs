@@ -5,12 +5,14 @@
 //! in [`assets`]), the problem ledger ([`ledger`]), a finding's page and the
 //! rectification loop ([`finding`]), photos ([`photos`]), scores ([`scores`]), management
 //! ([`manage`], the sites' QR labels in [`labels`]), exports ([`export`]), the task division
-//! ([`division`]), the mock evaluation ([`mock_evaluation`]) and 倒查责任 across findings
-//! ([`accountability`]). Read models live in
+//! ([`division`]), the mock evaluation ([`mock_evaluation`]), 倒查责任 across findings
+//! ([`accountability`]), the bulletin, 通报 ([`bulletin`]), and the map of findings and sites
+//! ([`map`]). Read models live in
 //! [`projection`].
 
 pub mod accountability;
 pub mod assets;
+pub mod bulletin;
 pub mod division;
 pub mod error;
 pub mod export;
@@ -23,6 +25,7 @@ pub mod layout;
 pub mod ledger;
 pub mod login;
 pub mod manage;
+pub mod map;
 pub mod marked;
 pub mod mock_evaluation;
 pub mod notifications;
@@ -43,6 +46,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::Redirect;
 use axum::routing::{MethodRouter, get, post};
+use tower_http::compression::CompressionLayer;
 
 /// Who may use a dashboard route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,6 +117,20 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             get(assets::overview_js),
         ),
         page("GET", assets::PRINT_JS_PATH, Public, get(assets::print_js)),
+        page(
+            "GET",
+            assets::LEAFLET_JS_PATH,
+            Public,
+            get(assets::leaflet_js),
+        ),
+        page(
+            "GET",
+            assets::LEAFLET_CSS_PATH,
+            Public,
+            get(assets::leaflet_css),
+        ),
+        page("GET", assets::MAP_JS_PATH, Public, get(assets::map_js)),
+        page("GET", assets::MAP_CSS_PATH, Public, get(assets::map_css)),
         page("GET", "/dashboard/login", Public, get(login::login_page)),
         page("POST", "/dashboard/login", Public, post(login::login)),
         page(
@@ -129,6 +147,13 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             get(overview::overview_page),
         ),
         page("GET", "/dashboard/ledger", Office, get(ledger::ledger_page)),
+        page("GET", map::PATH, Office, get(map::map_page)),
+        page(
+            "GET",
+            map::POINTS_PATH,
+            Office,
+            get(map::points_json).layer(CompressionLayer::new().gzip(true)),
+        ),
         page(
             "GET",
             "/dashboard/findings/{id}",
@@ -246,6 +271,8 @@ pub fn pages(state: &SharedState) -> Vec<Page> {
             Admin,
             get(accountability::download),
         ),
+        page("GET", bulletin::PATH, Admin, get(bulletin::bulletin_page)),
+        page("GET", bulletin::DOCX_PATH, Admin, get(bulletin::download)),
         page("GET", "/dashboard/manage", Admin, get(manage::manage_page)),
         page(
             "GET",

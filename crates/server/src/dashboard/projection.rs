@@ -119,30 +119,10 @@ pub fn ledger_line(f: &FindingRecord, events: &[RectificationEventRecord]) -> Le
     }
 }
 
-/// When the finding's owed work was done (Unix ms): the time of the step after which it stopped
-/// being owed ([`Status::owed`]) for good (the fix, or the close of a 当场整改 finding); `None` while it is
-/// still owed. Steps apply in HLC order as [`derive_status`] applies them, so a step that does
-/// not apply moves nothing here either.
-pub fn finished_at(same_day: bool, events: &[RectificationEventRecord]) -> Option<i64> {
-    let mut ordered: Vec<&RectificationEventRecord> = events.iter().collect();
-    ordered.sort_by_key(|e| (e.hlc, e.id));
-    let mut status = Status::Open;
-    let mut done = None;
-    for e in ordered {
-        let Some(next) = status.after(e.action) else {
-            continue;
-        };
-        if status.owed(same_day) && !next.owed(same_day) {
-            done = Some(e.hlc.unix_millis());
-        } else if next.owed(same_day) {
-            done = None;
-        }
-        status = next;
-    }
-    done
-}
+/// When the finding's owed work was done: the domain's rule, which the bulletin (通报) asks too.
+pub use fieldcheck_domain::rectification::finished_at;
 
-const UPSERT_LEDGER: &str = "INSERT INTO dash_ledger (finding_id, created_at, site_id, site_name, site_type, district, street, category, subcategory, item_code, description, severity, unit, status, deadline, due_open, same_day, reporter, device_id, thumb, after_photo, updated_at, finished_at, finished_on_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) ON CONFLICT (finding_id) DO UPDATE SET created_at = excluded.created_at, site_id = excluded.site_id, site_name = excluded.site_name, site_type = excluded.site_type, district = excluded.district, street = excluded.street, category = excluded.category, subcategory = excluded.subcategory, item_code = excluded.item_code, description = excluded.description, severity = excluded.severity, unit = excluded.unit, status = excluded.status, deadline = excluded.deadline, due_open = excluded.due_open, same_day = excluded.same_day, reporter = excluded.reporter, device_id = excluded.device_id, thumb = excluded.thumb, after_photo = excluded.after_photo, updated_at = excluded.updated_at, finished_at = excluded.finished_at, finished_on_time = excluded.finished_on_time";
+const UPSERT_LEDGER: &str = "INSERT INTO dash_ledger (finding_id, created_at, site_id, site_name, site_type, district, street, category, subcategory, item_code, description, severity, unit, status, deadline, due_open, same_day, reporter, device_id, thumb, after_photo, updated_at, finished_at, finished_on_time, located, lat, lon) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27) ON CONFLICT (finding_id) DO UPDATE SET created_at = excluded.created_at, site_id = excluded.site_id, site_name = excluded.site_name, site_type = excluded.site_type, district = excluded.district, street = excluded.street, category = excluded.category, subcategory = excluded.subcategory, item_code = excluded.item_code, description = excluded.description, severity = excluded.severity, unit = excluded.unit, status = excluded.status, deadline = excluded.deadline, due_open = excluded.due_open, same_day = excluded.same_day, reporter = excluded.reporter, device_id = excluded.device_id, thumb = excluded.thumb, after_photo = excluded.after_photo, updated_at = excluded.updated_at, finished_at = excluded.finished_at, finished_on_time = excluded.finished_on_time, located = excluded.located, lat = excluded.lat, lon = excluded.lon";
 
 async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
     let mut site_cache: Option<HashMap<String, Site>> = None;
@@ -232,6 +212,9 @@ async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
                     line.finished_at.map_or(Arg::NullInt, Arg::Int),
                     line.on_time
                         .map_or(Arg::NullInt, |t| Arg::Int(i64::from(t))),
+                    Arg::Int(i64::from(f.position.is_some())),
+                    Arg::Real(f.position.map_or(0.0, |p| p.lat)),
+                    Arg::Real(f.position.map_or(0.0, |p| p.lon)),
                 ],
             ));
         }
