@@ -258,7 +258,7 @@ pub fn finding(
         severity: Severity::Critical,
         position: None,
         unit: unit.map(Into::into),
-        deadline: Some("2026-12-01".into()),
+        deadline: Some("2099-12-31".into()),
         same_day: false,
         reporter: "inspector1".into(),
         device_id: dev.id,
