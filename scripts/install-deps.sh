@@ -17,7 +17,9 @@ packages=(build-essential pkg-config libssl-dev postgresql faketime chromium chr
   # systemd-analyze: the server's test checks its service unit (verify, security)
   systemd
   # the load balancer in front of two server replicas (tests/tests/replicas.rs)
-  haproxy)
+  haproxy
+  # the bucket copy of the PostgreSQL + S3 backup test (tests/tests/backup_restore.rs)
+  rclone)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
