@@ -13,14 +13,15 @@
 use fantoccini::{Client, Locator};
 use fieldcheck_protocol::{
     Category, FindingRecord, Hlc, OutboxEntry, Position, PositionSource, Record,
-    RectificationAction, RectificationEventRecord, Role, Severity, Site,
+    RectificationAction, RectificationEventRecord, Severity, Site,
 };
-use fieldcheck_store::{NewDevice, UserRow};
 use fieldcheck_tests::chromium::Driver;
 use fieldcheck_tests::server::{ServerCommand, ServerProcess};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+mod common;
 
 const RUNS: usize = 7;
 const ADMIN: &str = "benchadmin";
@@ -71,31 +72,7 @@ async fn county(data: &std::path::Path, total: usize) {
         .unwrap()[0][0]
         .text()
         .to_string();
-    store
-        .create_user(&UserRow {
-            name: "reporter".into(),
-            role: Role::Inspector,
-            unit: None,
-            password_hash: "unused".into(),
-            disabled: false,
-            created_at: 1,
-            display_name: String::new(),
-        })
-        .await
-        .unwrap();
-    let device = Uuid::now_v7();
-    store
-        .register_device(&NewDevice {
-            id: device,
-            user_name: "reporter".into(),
-            public_key: "00".repeat(32),
-            label: "平板".into(),
-            token_hash: format!("{:064x}", 1),
-            token_expires_at: 1,
-            at: 1,
-        })
-        .await
-        .unwrap();
+    let device = common::reporter_with_tablets(&store, 1).await[0];
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

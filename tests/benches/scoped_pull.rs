@@ -12,16 +12,15 @@
 use fieldcheck_core::photo::{DeviceKey, PhotoCache, PhotoDir, TrustedClock};
 use fieldcheck_core::store::Store;
 use fieldcheck_core::sync::SyncEngine;
-use fieldcheck_protocol::{
-    Category, FindingRecord, Hlc, OutboxEntry, Record, Role, Severity, Site,
-};
-use fieldcheck_store::{NewDevice, UserRow};
+use fieldcheck_protocol::{Category, FindingRecord, Hlc, OutboxEntry, Record, Severity, Site};
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerProcess};
 use fieldcheck_tests::shaping_proxy::{Shape, ShapingProxy};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
+
+mod common;
 
 const DISTRICTS: usize = 100;
 const SITES_PER_DISTRICT: usize = 50;
@@ -76,37 +75,9 @@ async fn main() {
     for chunk in sites.chunks(1_000) {
         store.put_sites(chunk).await.unwrap();
     }
-    store
-        .create_user(&UserRow {
-            name: "reporter".into(),
-            role: Role::Inspector,
-            unit: None,
-            password_hash: "unused".into(),
-            disabled: false,
-            created_at: 1,
-            display_name: String::new(),
-        })
-        .await
-        .unwrap();
     // One tablet per district, pushing in rounds, so that each district's findings are spread
     // over the whole change log as a season's work would be.
-    let mut devices = Vec::new();
-    for d in 0..DISTRICTS {
-        let device = Uuid::now_v7();
-        store
-            .register_device(&NewDevice {
-                id: device,
-                user_name: "reporter".into(),
-                public_key: "00".repeat(32),
-                label: format!("平板{d}"),
-                token_hash: format!("{:064x}", d + 1),
-                token_expires_at: 1,
-                at: 1,
-            })
-            .await
-            .unwrap();
-        devices.push(device);
-    }
+    let devices = common::reporter_with_tablets(&store, DISTRICTS).await;
     let mut tick = 0u64;
     for round in 0..per_district.div_ceil(BATCH) {
         let (from, to) = (round * BATCH, ((round + 1) * BATCH).min(per_district));

@@ -10,7 +10,7 @@ pub mod photos;
 pub mod shaping_proxy;
 pub mod tablet;
 
-pub use fieldcheck_testkit::{app_driver, chromium, content_dir, process, server};
+pub use fieldcheck_testkit::{app_driver, chromium, content_dir, docx, process, server};
 
 use anyhow::Result;
 use fieldcheck_core::store::Store;

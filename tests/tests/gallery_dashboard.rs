@@ -10,7 +10,7 @@
 //! `<target>/test-artifacts/gallery/dashboard/` (see `fieldcheck_tests::gallery`).
 
 use fantoccini::{Client, Locator};
-use fieldcheck_tests::chromium::Driver;
+use fieldcheck_tests::chromium::{Driver, set_viewport};
 use fieldcheck_tests::gallery::{self, DASHBOARD_BANNERS, SIZES};
 use fieldcheck_tests::server::ServerProcess;
 use serde_json::json;
@@ -44,28 +44,13 @@ impl Session {
         self.c.execute(script, args).await.unwrap()
     }
 
-    /// Makes the page's viewport (not the window) `size`: Chromium's window is taller than
-    /// its page by its toolbars, so the window grows by what is missing.
-    async fn viewport(&self, (width, height): (u32, u32)) {
-        self.c.set_window_size(width, height).await.unwrap();
-        let inner = self
-            .js("return [window.innerWidth, window.innerHeight]", vec![])
-            .await;
-        let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
-        let grow = |want: u32, got: u64| want + (u64::from(want).saturating_sub(got)) as u32;
-        self.c
-            .set_window_size(grow(width, iw), grow(height, ih))
-            .await
-            .unwrap();
-    }
-
     /// Shows the current page at the three sizes, checks it at each
     /// ([`gallery::check_page`]: `key` is shown, no error banner outside `allowed`, no
     /// horizontal overflow) and saves it as `<name>-<size>.png`; `scroll_to` (a CSS selector)
     /// is scrolled to the top of the window first, else the page is shown from its top.
     async fn gallery(&self, name: &str, key: &str, allowed: &str, scroll_to: Option<&str>) {
         for size in SIZES {
-            self.viewport(size).await;
+            set_viewport(&self.c, size).await;
             tokio::time::sleep(Duration::from_millis(400)).await;
             match scroll_to {
                 Some(css) => {

@@ -126,7 +126,7 @@ impl Office {
             actor: "office".into(),
             note: String::new(),
             unit: unit.map(str::to_string),
-            deadline: unit.map(|_| "2026-12-31".to_string()),
+            deadline: unit.map(|_| "2099-12-31".to_string()),
             photo_sha256: None,
             hlc: self.clock.now(),
         };

@@ -16,6 +16,7 @@ use fieldcheck_protocol::*;
 use fieldcheck_server::blobs::{BlobStore, LocalBlobs};
 use fieldcheck_server::dashboard::bulletin::data::Report;
 use fieldcheck_server::store::DynStore;
+use fieldcheck_testkit::docx::docx_text;
 use uuid::Uuid;
 
 const DAY: i64 = 86_400_000;
@@ -253,38 +254,6 @@ fn keys(body: &str, id: &str, attr: &str) -> Vec<String> {
 
 fn cells(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
-}
-
-/// Every paragraph's text of a .docx, tables' cells one paragraph each, in order.
-fn docx_text(bytes: &[u8]) -> Vec<String> {
-    use docx_rs::{DocumentChild, TableCellContent, TableChild, TableRowChild};
-    let doc = docx_rs::read_docx(bytes).expect("a .docx a reader opens");
-    let mut out = Vec::new();
-    for child in &doc.document.children {
-        match child {
-            DocumentChild::Paragraph(p) => out.push(p.raw_text()),
-            DocumentChild::Table(t) => {
-                for TableChild::TableRow(r) in &t.rows {
-                    let row: Vec<String> = r
-                        .cells
-                        .iter()
-                        .map(|TableRowChild::TableCell(c)| {
-                            c.children
-                                .iter()
-                                .filter_map(|x| match x {
-                                    TableCellContent::Paragraph(p) => Some(p.raw_text()),
-                                    _ => None,
-                                })
-                                .collect::<String>()
-                        })
-                        .collect();
-                    out.push(row.join("|"));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
 }
 
 #[tokio::test]

@@ -78,3 +78,18 @@ impl Driver {
             .expect("a chromium session through chromedriver")
     }
 }
+
+/// Makes the page's viewport (not the window) `size`: Chromium's window is taller than its page
+/// by its toolbars, so the window grows by what is missing.
+pub async fn set_viewport(c: &Client, (width, height): (u32, u32)) {
+    c.set_window_size(width, height).await.unwrap();
+    let inner = c
+        .execute("return [window.innerWidth, window.innerHeight]", vec![])
+        .await
+        .unwrap();
+    let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
+    let grow = |want: u32, got: u64| want + (u64::from(want).saturating_sub(got)) as u32;
+    c.set_window_size(grow(width, iw), grow(height, ih))
+        .await
+        .unwrap();
+}

@@ -10,6 +10,7 @@
 //!   store's tests.
 //! - [`process`]: child processes killed with everything they started when the test ends,
 //!   also when it fails.
+//! - [`docx`]: a Word document read back as its paragraphs' and table rows' text.
 //! - With the `browser` feature: `app_driver` (the real tablet app in WebKitGTK through
 //!   tauri-driver under Xvfb) and `chromium` (the dashboard in Debian's Chromium through
 //!   chromedriver), both over WebDriver (fantoccini).
@@ -21,6 +22,7 @@ pub mod app_driver;
 pub mod balancer;
 #[cfg(feature = "browser")]
 pub mod chromium;
+pub mod docx;
 pub mod postgres;
 pub mod process;
 pub mod s3;

@@ -147,7 +147,7 @@ impl Repl {
                 String::new()
             },
             unit: unit.map(|u| u.to_string()),
-            deadline: unit.map(|_| "2026-12-31".to_string()),
+            deadline: unit.map(|_| "2099-12-31".to_string()),
             photo_sha256: photo,
         })?;
         Ok(format!("ok {}", status.as_str()))

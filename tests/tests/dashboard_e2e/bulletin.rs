@@ -14,39 +14,8 @@ use fieldcheck_domain::china_time::{china_date, china_midnight};
 use fieldcheck_domain::rectification::Status;
 use fieldcheck_protocol::{PhotoKind, RectificationAction};
 use fieldcheck_tests::chromium::Driver;
+use fieldcheck_tests::docx::docx_text;
 use std::time::Duration;
-
-/// Every paragraph's text of a .docx, each table row as its cells joined by `|`.
-fn docx_text(bytes: &[u8]) -> Vec<String> {
-    use docx_rs::{DocumentChild, TableCellContent, TableChild, TableRowChild};
-    let doc = docx_rs::read_docx(bytes).expect("a .docx a reader opens");
-    let mut out = Vec::new();
-    for child in &doc.document.children {
-        match child {
-            DocumentChild::Paragraph(p) => out.push(p.raw_text()),
-            DocumentChild::Table(t) => {
-                for TableChild::TableRow(r) in &t.rows {
-                    let cells: Vec<String> = r
-                        .cells
-                        .iter()
-                        .map(|TableRowChild::TableCell(c)| {
-                            c.children
-                                .iter()
-                                .filter_map(|x| match x {
-                                    TableCellContent::Paragraph(p) => Some(p.raw_text()),
-                                    _ => None,
-                                })
-                                .collect::<String>()
-                        })
-                        .collect();
-                    out.push(cells.join("|"));
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_weeks_bulletin_opens_prints_and_downloads_as_a_word_document_with_its_numbers() {

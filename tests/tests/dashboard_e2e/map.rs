@@ -8,7 +8,7 @@
 use super::{ADMIN, ADMIN_PASSWORD, Session, artifacts, office_and_tablet, record_finding};
 use axum::extract::{Path as UrlPath, State};
 use axum::http::header;
-use fieldcheck_tests::chromium::Driver;
+use fieldcheck_tests::chromium::{Driver, set_viewport};
 use fieldcheck_tests::server::{ServerCommand, ServerProcess};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -121,20 +121,6 @@ impl Session<'_> {
         )
         .await
     }
-
-    /// Makes the page's viewport `size` (the window is larger by its frame).
-    async fn viewport(&self, (width, height): (u32, u32)) {
-        self.c.set_window_size(width, height).await.unwrap();
-        let inner = self
-            .js("return [window.innerWidth, window.innerHeight]", vec![])
-            .await;
-        let (iw, ih) = (inner[0].as_u64().unwrap(), inner[1].as_u64().unwrap());
-        let grow = |want: u32, got: u64| want + (u64::from(want).saturating_sub(got)) as u32;
-        self.c
-            .set_window_size(grow(width, iw), grow(height, ih))
-            .await
-            .unwrap();
-    }
 }
 
 fn hex_rgb(hex: &str) -> [i64; 3] {
@@ -176,7 +162,7 @@ async fn the_map_with_a_local_tile_server_and_the_street_plan_without() {
         base: server.url.clone(),
         shots: &shots,
     };
-    s.viewport((1024, 768)).await;
+    set_viewport(&s.c, (1024, 768)).await;
     s.login(ADMIN, ADMIN_PASSWORD).await;
     s.click(fantoccini::Locator::Id("nav-map")).await;
     s.wait_url("/dashboard/map").await;
@@ -279,7 +265,7 @@ async fn the_map_with_a_local_tile_server_and_the_street_plan_without() {
     // A filter draws only what the ledger lists.
     s.open_map(&format!("?site={}", sites[1].id)).await;
     assert_eq!(s.drawn("data-drawn-points").await, 1);
-    s.viewport((768, 1024)).await;
+    set_viewport(&s.c, (768, 1024)).await;
     s.open_map("").await;
     s.shot("42-map-tiles-768x1024").await;
     let overflow = s
@@ -294,7 +280,7 @@ async fn the_map_with_a_local_tile_server_and_the_street_plan_without() {
     // No tile source: no tile asked for, the street plan drawn from the sites. (The page
     // with tiles is left first: it would ask for more when the window changes.)
     s.c.goto("about:blank").await.unwrap();
-    s.viewport((1024, 768)).await;
+    set_viewport(&s.c, (1024, 768)).await;
     asked.lock().unwrap().clear();
     let server = ServerProcess::start(data).unwrap();
     let s = Session {
@@ -326,7 +312,7 @@ async fn the_map_with_a_local_tile_server_and_the_street_plan_without() {
     let late = asked.lock().unwrap().clone();
     assert!(late.is_empty(), "no tile asked for: {late:?}");
     s.shot("43-map-plan-1024x768").await;
-    s.viewport((768, 1024)).await;
+    set_viewport(&s.c, (768, 1024)).await;
     s.open_map("").await;
     s.shot("44-map-plan-768x1024").await;
     s.c.close().await.unwrap();
