@@ -996,6 +996,61 @@ mod suite {
     }
 
     /// A check-in is stored once, whatever the replays, and exported.
+    /// A push that carries records twice (a finding edited before the sync; a photo record, a
+    /// step and a check-in sent twice) leaves what writing them one by one leaves: the newest
+    /// finding, the first of the others. The finding's news ends with its newest version, it
+    /// is numbered once, and the same push again changes nothing.
+    pub async fn a_push_with_records_twice_keeps_the_newest_and_numbers_once(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
+        let dev = Device::new(9);
+        dev.register(s, "inspector1").await;
+        let f = Uuid::now_v7();
+        let first = finding(&dev, f, site(1).id, None, Some("urban_mgmt"));
+        let mut edited = first.clone();
+        if let Record::Finding(r) = &mut edited {
+            r.description = "井盖缺失，已设围挡".into();
+        }
+        let photo = Record::Photo(photo_record(&dev, b"sent twice", Some(f), 640, 480));
+        let step =
+            Record::Rectification(event(f, RectificationAction::Rectified, None, "inspector1"));
+        let visit = Record::CheckIn(check_in(&dev, site(1).id, Uuid::nil()));
+        let all = entries(
+            1,
+            vec![
+                first,
+                photo.clone(),
+                step.clone(),
+                visit.clone(),
+                edited,
+                photo,
+                step,
+                visit,
+            ],
+        );
+        let pushed = s.apply_push(dev.id, &dev.public_hex(), &all).await.unwrap();
+        assert_eq!((pushed.high_seq, pushed.applied), (8, 8));
+        assert_eq!(s.export().await.unwrap(), expected_export(&all));
+        let page = s.pull(0, 500, &PullScope::Everything, None).await.unwrap();
+        let last = page.changes.iter().rev().find_map(|c| match &c.item {
+            ChangeItem::Finding(r) if r.id == f => Some(r.description.clone()),
+            _ => None,
+        });
+        assert_eq!(last.as_deref(), Some("井盖缺失，已设围挡"));
+        for kind in ["photo", "rectification"] {
+            let n = page
+                .changes
+                .iter()
+                .filter(|c| serde_json::to_value(&c.item).unwrap()["type"] == kind)
+                .count();
+            assert_eq!(n, 1, "the {kind} is passed on once");
+        }
+        assert_eq!(finding_numbers(s).await.len(), 1, "numbered once");
+        let again = s.apply_push(dev.id, &dev.public_hex(), &all).await.unwrap();
+        assert_eq!((again.high_seq, again.applied), (8, 0));
+        assert_eq!(s.export().await.unwrap(), expected_export(&all));
+    }
+
     pub async fn check_ins_are_stored_once(s: &DynStore) {
         seed(s).await;
         add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
@@ -1060,6 +1115,7 @@ macro_rules! conformance {
             case!(the_county_id_is_made_once);
             case!(scoped_pulls_follow_districts_assignments_and_ownership);
             case!(check_ins_are_stored_once);
+            case!(a_push_with_records_twice_keeps_the_newest_and_numbers_once);
             case!(task_divisions_are_versions_kept_whole);
         }
     };

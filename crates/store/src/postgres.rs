@@ -114,6 +114,30 @@ impl Tx for PgConnection {
         push::upsert_in_bulk(self, bulk).await?;
         Ok(true)
     }
+
+    /// One statement per kind ([`push::write_in_bulk`]).
+    async fn write_in_bulk(
+        &mut self,
+        device_id: Uuid,
+        signer_key: &str,
+        entries: &[&OutboxEntry],
+    ) -> StoreResult<Option<Vec<bool>>> {
+        push::write_in_bulk(self, device_id, signer_key, entries).await
+    }
+
+    /// One statement ([`push::context_rows`]).
+    async fn context_rows(
+        &mut self,
+        query: &shared::ContextQuery,
+    ) -> StoreResult<Option<shared::ContextRows>> {
+        Ok(Some(push::context_rows(self, query).await?))
+    }
+
+    /// Two statements ([`push::log_changes`]).
+    async fn log_in_bulk(&mut self, changes: &[shared::NewChange]) -> StoreResult<bool> {
+        push::log_changes(self, changes).await?;
+        Ok(true)
+    }
 }
 
 fn to_user(r: &PgRow, at: usize) -> StoreResult<UserRow> {

@@ -6,18 +6,19 @@
 
 use super::sql::{self, Stmt};
 use super::{
-    AccountScope, ChangeRow, Content, FindingFilter, FindingRow, ImportCounts, InspectionRef,
-    NewTaskDivision, PullPage, PullScope, PushOutcome, RefData, RefQuery, StoreError, StoreResult,
-    TaskDivision, u64_from_db,
+    AccountScope, ChangeRow, Content, FindingFilter, FindingRow, ImportCounts, NewTaskDivision,
+    PullPage, PullScope, RefQuery, StoreError, StoreResult, TaskDivision, u64_from_db,
 };
 use crate::dashboard::{Arg, Cell};
-use fieldcheck_domain::finding_number;
 use fieldcheck_protocol::{
-    Assignment, ChangeItem, FindingNumber, FindingRecord, OutboxEntry, Person, Record,
-    RectificationEventRecord, Site, Template,
+    Assignment, ChangeItem, FindingRecord, OutboxEntry, Person, RectificationEventRecord, Site,
+    Template,
 };
 use std::collections::HashMap;
 use uuid::Uuid;
+
+mod push;
+pub(crate) use push::{Bulk, ContextQuery, ContextRows, NewChange, PlainPush, apply_push, lookup};
 
 /// An open connection or transaction. Statements use `$n` placeholders; a transaction commits
 /// when the algorithm returns `Ok` and rolls back otherwise (the backend's part).
@@ -47,6 +48,29 @@ pub(crate) trait Tx {
     async fn upsert_in_bulk(&mut self, _bulk: &Bulk) -> StoreResult<bool> {
         Ok(false)
     }
+    /// Writes a push's findings, photo records, steps and check-ins (`entries`: no inspection,
+    /// no answer, no 派遣) in a few statements when the backend gains by it, with the same
+    /// rules as [`sql::entry_writes`]; returns for each entry whether it changed the store.
+    /// `None` when they are to be written one by one.
+    async fn write_in_bulk(
+        &mut self,
+        _device_id: Uuid,
+        _signer_key: &str,
+        _entries: &[&OutboxEntry],
+    ) -> StoreResult<Option<Vec<bool>>> {
+        Ok(None)
+    }
+    /// What a push's news needs to know, read in as few statements as the backend can; `None`
+    /// when it is to be read a statement at a time.
+    async fn context_rows(&mut self, _query: &ContextQuery) -> StoreResult<Option<ContextRows>> {
+        Ok(None)
+    }
+    /// Appends `changes` to the change log in their order, each with its place and the short
+    /// number it announces, in a few statements when the backend gains by it; `false` when
+    /// they are to be written one by one. The caller holds the change-log lock.
+    async fn log_in_bulk(&mut self, _changes: &[NewChange]) -> StoreResult<bool> {
+        Ok(false)
+    }
 }
 
 /// The rows of a push's lookup ([`Tx::lookup_rows`]), by kind.
@@ -69,151 +93,6 @@ pub(crate) struct LookupRows {
     pub subcategories: Vec<String>,
 }
 
-/// A push's inspections and item answers, for [`Tx::upsert_in_bulk`]: only the newest (by
-/// HLC) of each key, which is what writing them one by one keeps, each column a vector.
-#[derive(Debug, Default)]
-pub(crate) struct Bulk {
-    /// The inspections.
-    pub inspections: BulkInspections,
-    /// The item answers.
-    pub items: BulkItems,
-}
-
-/// Inspections, a vector per column of `inspections`.
-#[derive(Debug, Default)]
-pub(crate) struct BulkInspections {
-    pub ids: Vec<String>,
-    pub devices: Vec<String>,
-    pub templates: Vec<String>,
-    pub versions: Vec<i64>,
-    pub payloads: Vec<String>,
-    pub hlcs: Vec<String>,
-}
-
-/// Item answers, a vector per column of `item_results`.
-#[derive(Debug, Default)]
-pub(crate) struct BulkItems {
-    pub inspections: Vec<String>,
-    pub codes: Vec<String>,
-    pub payloads: Vec<String>,
-    pub hlcs: Vec<String>,
-}
-
-impl Bulk {
-    /// The inspections and item answers among `entries` of `device_id`.
-    pub(crate) fn of(device_id: Uuid, entries: &[&OutboxEntry]) -> Bulk {
-        let mut inspections = HashMap::new();
-        let mut items = HashMap::new();
-        for e in entries {
-            let stamp = sql::hlc(&e.hlc);
-            match &e.record {
-                Record::Inspection(r) => newest(&mut inspections, r.id.to_string(), stamp, r),
-                Record::ItemResult(r) => newest(
-                    &mut items,
-                    (r.inspection_id.to_string(), r.item_code.clone()),
-                    stamp,
-                    r,
-                ),
-                _ => {}
-            }
-        }
-        let mut bulk = Bulk::default();
-        let device = device_id.to_string();
-        for (id, (stamp, r)) in inspections {
-            let b = &mut bulk.inspections;
-            b.ids.push(id);
-            b.devices.push(device.clone());
-            b.templates.push(r.template_id.clone());
-            b.versions.push(i64::from(r.template_version));
-            b.payloads.push(sql::to_json(r));
-            b.hlcs.push(stamp);
-        }
-        for ((inspection, code), (stamp, r)) in items {
-            let b = &mut bulk.items;
-            b.inspections.push(inspection);
-            b.codes.push(code);
-            b.payloads.push(sql::to_json(r));
-            b.hlcs.push(stamp);
-        }
-        bulk
-    }
-
-    fn is_empty(&self) -> bool {
-        self.inspections.ids.is_empty() && self.items.inspections.is_empty()
-    }
-}
-
-/// A push of nothing but inspections and item answers, every entry new to the device if its
-/// prefix is the one the push follows (its first seq − 1): nothing in it passes through the
-/// change log, so a backend may write it in one statement, with its prefix move and its audit
-/// row, on the condition that the device's prefix is still [`PlainPush::prefix`]. When it is
-/// not (a retry, a gap, an unknown device), the push goes through [`apply_push`], whose answer
-/// is then the same as it would have been.
-#[derive(Debug)]
-pub(crate) struct PlainPush {
-    /// The prefix the push follows.
-    pub prefix: i64,
-    /// The prefix after it: its last seq.
-    pub high: i64,
-    /// Its records, the newest of each key.
-    pub bulk: Bulk,
-    /// The audit row's detail, as [`apply_push`] words it.
-    pub detail: String,
-    /// How many entries it applies.
-    applied: u32,
-}
-
-impl PlainPush {
-    /// `entries` as a plain push, or `None` when they are not one.
-    pub(crate) fn of(device_id: Uuid, entries: &[OutboxEntry]) -> Option<PlainPush> {
-        let first = entries.first()?.seq;
-        let plain = entries.iter().all(|e| {
-            e.seq >= first && matches!(e.record, Record::Inspection(_) | Record::ItemResult(_))
-        });
-        if !plain {
-            return None;
-        }
-        let last = entries.last()?.seq;
-        let fresh: Vec<&OutboxEntry> = entries.iter().collect();
-        Some(PlainPush {
-            prefix: i64::try_from(first.checked_sub(1)?).ok()?,
-            high: i64::try_from(last).ok()?,
-            bulk: Bulk::of(device_id, &fresh),
-            detail: push_detail(entries.len(), last),
-            applied: u32::try_from(entries.len()).ok()?,
-        })
-    }
-
-    /// The answer to the push once written.
-    pub(crate) fn outcome(&self) -> PushOutcome {
-        PushOutcome {
-            high_seq: u64_from_db(self.high),
-            applied: self.applied,
-        }
-    }
-}
-
-/// The audit detail of a push that applied `applied` entries, the last of seq `high`.
-fn push_detail(applied: usize, high: u64) -> String {
-    format!("applied {applied} through seq {high}")
-}
-
-/// Keeps in `map` the record with the newest HLC text for `key` (HLC texts order as the clocks
-/// do, which the one-by-one upserts' `hlc <` comparison relies on too).
-fn newest<'a, K: std::hash::Hash + Eq, R>(
-    map: &mut HashMap<K, (String, &'a R)>,
-    key: K,
-    stamp: String,
-    record: &'a R,
-) {
-    match map.get(&key) {
-        Some((kept, _)) if *kept >= stamp => {}
-        _ => {
-            map.insert(key, (stamp, record));
-        }
-    }
-}
-
 fn stmt(sql: &'static str, args: impl IntoIterator<Item = Arg>) -> Stmt {
     Stmt {
         sql,
@@ -228,11 +107,14 @@ async fn log_change(tx: &mut impl Tx, item: &ChangeItem, scope: Option<&str>) ->
 
 /// Where a change about a finding belongs, for scoped pulls: the finding's site, its district
 /// and its reporter.
-#[derive(Clone)]
-struct Place {
-    district: Option<String>,
-    site_id: String,
-    owner: String,
+#[derive(Clone, Debug)]
+pub(crate) struct Place {
+    /// The site's district, when the site is known.
+    pub district: Option<String>,
+    /// The finding's site.
+    pub site_id: String,
+    /// The inspector who reported it.
+    pub owner: String,
 }
 
 /// What one push has looked up already: findings' places and sites' districts (a tablet's
@@ -688,161 +570,6 @@ pub(crate) async fn task_division(tx: &mut impl Tx) -> StoreResult<Option<TaskDi
             rules: sql::from_json(rules.text())?,
         },
     }))
-}
-
-/// What the store knows of the ids a push refers to, and every unit and subcategory code.
-pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<RefData> {
-    let rows = tx.lookup_rows(refs).await?;
-    let mut out = RefData::default();
-    for row in &rows.sites {
-        out.sites.insert(sql::uuid(row[0].text())?);
-    }
-    for row in &rows.inspections {
-        let [id, device, template_id, version] = row.as_slice() else {
-            return Err(StoreError::Backend("an inspection row of 4 columns".into()));
-        };
-        let inspection = InspectionRef {
-            device_id: sql::uuid(device.text())?,
-            template_id: template_id.text().to_string(),
-            template_version: u32::try_from(version.int()).unwrap_or(0),
-        };
-        out.inspections.insert(sql::uuid(id.text())?, inspection);
-    }
-    for (id, version, payload) in rows.templates {
-        out.templates
-            .insert((id, version), sql::from_json(&payload)?);
-    }
-    for row in &rows.findings {
-        out.findings
-            .insert(sql::uuid(row[0].text())?, sql::uuid(row[1].text())?);
-    }
-    for row in &rows.photos {
-        out.photos
-            .insert(row[0].text().to_string(), sql::uuid(row[1].text())?);
-    }
-    out.units = rows.units.into_iter().collect();
-    out.subcategories = rows.subcategories.into_iter().collect();
-    Ok(out)
-}
-
-/// Applies one push of `device_id` atomically: refuses a gap after the acknowledged prefix,
-/// skips entries already applied, writes the rest (each write idempotent), logs findings and
-/// steps for the finding's current unit, moves the prefix, and, when it applied anything,
-/// records it in the audit log (action `push`, by the device's account) in the same
-/// transaction.
-pub(crate) async fn apply_push(
-    tx: &mut impl Tx,
-    device_id: Uuid,
-    signer_key: &str,
-    entries: &[OutboxEntry],
-) -> StoreResult<PushOutcome> {
-    let device = Arg::from(device_id.to_string());
-    let Some(high) = tx
-        .int(stmt(sql::LOCK_DEVICE_PREFIX, [device.clone()]))
-        .await?
-    else {
-        return Err(StoreError::UnknownDevice(device_id));
-    };
-    let prefix = u64_from_db(high);
-    if let Some(first) = entries.first()
-        && first.seq > prefix + 1
-    {
-        return Err(StoreError::Gap {
-            expected: prefix + 1,
-        });
-    }
-    let fresh: Vec<&OutboxEntry> = entries.iter().filter(|e| e.seq > prefix).collect();
-    if fresh
-        .iter()
-        .any(|e| sql::redistributed(&e.record).is_some())
-    {
-        tx.lock_change_log().await?;
-    }
-    let mut high = prefix;
-    let mut places = Places::default();
-    let mut next_numbers = HashMap::new();
-    let bulk = Bulk::of(device_id, &fresh);
-    let in_bulk = !bulk.is_empty() && tx.upsert_in_bulk(&bulk).await?;
-    for e in &fresh {
-        if in_bulk && matches!(e.record, Record::Inspection(_) | Record::ItemResult(_)) {
-            high = e.seq;
-            continue;
-        }
-        let mut written = 0;
-        for write in sql::entry_writes(device_id, signer_key, e) {
-            written += tx.exec(write).await?;
-        }
-        // A record stored already (another device's copy of a photo) or older than the stored
-        // one changes nothing, and nothing is passed on.
-        if written > 0
-            && let Some((item, finding, unit)) = sql::redistributed(&e.record)
-        {
-            let current = tx
-                .text(stmt(sql::FINDING_UNIT, [finding.to_string().into()]))
-                .await?;
-            let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
-            let record = match &e.record {
-                Record::Finding(f) => Some(f),
-                _ => None,
-            };
-            let place = places.of(tx, finding, record).await?;
-            log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
-            if let Some(f) = record {
-                number_finding(tx, f, &scope, place.as_ref(), &mut next_numbers).await?;
-            }
-        }
-        high = e.seq;
-    }
-    let new_high = Arg::Int(i64::try_from(high).unwrap_or(i64::MAX));
-    tx.exec(stmt(sql::SET_DEVICE_PREFIX, [new_high, device.clone()]))
-        .await?;
-    if !fresh.is_empty() {
-        let detail = push_detail(fresh.len(), high);
-        let at = Arg::Int(fieldcheck_domain::clock::wall_clock_ms());
-        tx.exec(stmt(sql::AUDIT_PUSH, [at, detail.into(), device]))
-            .await?;
-    }
-    Ok(PushOutcome {
-        high_seq: high,
-        applied: fresh.len() as u32,
-    })
-}
-
-/// Gives finding `f` its short number, once: the next of the day it was found (as
-/// [`finding_number::numbering_day`] allows, by the server's clock), logged for the tablets
-/// right after the finding. The caller holds the change-log lock, so two pushes cannot draw the
-/// same number; `next` carries the next number of each day through one push, so only its first
-/// finding of a day asks the database.
-async fn number_finding(
-    tx: &mut impl Tx,
-    f: &FindingRecord,
-    scope: &str,
-    place: Option<&Place>,
-    next: &mut HashMap<i64, i64>,
-) -> StoreResult<()> {
-    let day =
-        finding_number::numbering_day(f.created_at, fieldcheck_domain::clock::wall_clock_ms());
-    let seq = match next.get(&day) {
-        Some(seq) => *seq,
-        None => tx
-            .int(stmt(sql::NEXT_FINDING_SEQ, [Arg::Int(day)]))
-            .await?
-            .unwrap_or(1),
-    };
-    let number = finding_number::format(day, seq);
-    let args = [
-        f.id.to_string().into(),
-        Arg::Int(day),
-        Arg::Int(seq),
-        number.as_str().into(),
-    ];
-    if tx.exec(stmt(sql::INSERT_FINDING_NUMBER, args)).await? == 0 {
-        return Ok(());
-    }
-    next.insert(day, seq + 1);
-    let finding_id = f.id;
-    let item = ChangeItem::FindingNumber(FindingNumber { finding_id, number });
-    log_placed_change(tx, &item, Some(scope), place).await
 }
 
 /// Sets the person's name of account `name` (empty: none) and, when it changed, logs it for

@@ -68,6 +68,7 @@ pub const INSERT_META: &str =
 
 pub const NEXT_FINDING_SEQ: &str =
     "SELECT COALESCE(MAX(seq), 0) + 1 FROM finding_numbers WHERE china_day = $1";
+pub const FINDING_NUMBER: &str = "SELECT number FROM finding_numbers WHERE finding_id = $1";
 pub const INSERT_FINDING_NUMBER: &str = "INSERT INTO finding_numbers (finding_id, china_day, seq, number) VALUES ($1, $2, $3, $4) ON CONFLICT (finding_id) DO NOTHING";
 
 pub const INSERT_CHANGE: &str =

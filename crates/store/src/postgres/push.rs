@@ -8,13 +8,20 @@
 //!   written only if it moved, all in the statement's one transaction. Nothing in it goes to the
 //!   change log, so it takes no change-log lock. If the prefix has moved (a retry, a gap, a
 //!   concurrent push of the same device), nothing is written and the push goes the usual way.
-//! - Any other push runs the shared algorithm in a transaction; its inspections and item
-//!   answers are written by two `UNNEST` upserts ([`BULK_INSPECTIONS`], [`BULK_ITEM_RESULTS`]).
+//! - Any other push runs the shared algorithm in a transaction, each phase in one or two
+//!   statements: its inspections and item answers by two `UNNEST` upserts
+//!   ([`BULK_INSPECTIONS`], [`BULK_ITEM_RESULTS`]); its findings, photo records, steps and
+//!   check-ins by one `UNNEST` insert per kind ([`BULK_WRITES`]); what their news needs to know
+//!   by one statement ([`CONTEXT`]); the news, its places and the findings' short numbers by
+//!   two ([`RESERVE_SEQS`], [`LOG_CHANGES`]).
 
-use crate::dashboard::Cell;
-use crate::shared::{Bulk, LookupRows, PlainPush};
+use crate::dashboard::{Arg, Cell};
+use crate::shared::{Bulk, ContextQuery, ContextRows, LookupRows, NewChange, PlainPush};
+use crate::sql;
 use crate::{RefQuery, StoreError, StoreResult};
+use fieldcheck_protocol::OutboxEntry;
 use sqlx::{PgConnection, Row};
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Everything a push's lookup reads, each kind tagged by its first column: `$1` site ids,
@@ -172,5 +179,248 @@ pub(super) async fn upsert_in_bulk(conn: &mut PgConnection, bulk: &Bulk) -> Stor
             .execute(&mut *conn)
             .await?;
     }
+    Ok(())
+}
+
+/// One kind of record written in bulk: the statement [`sql::entry_writes`] gives each record
+/// of the kind, and the same statement for many rows, its parameters the columns of the
+/// single one's, returning the key (the first column) of each row it changed.
+struct BulkWrite {
+    single: &'static str,
+    bulk: &'static str,
+    /// Whether a newer record replaces a stored one (compared by the HLC, the last column);
+    /// otherwise a record is inserted once and never changed.
+    replaces: bool,
+}
+
+/// Findings, photo records, steps (not a 派遣, which also moves its finding) and check-ins.
+const BULK_WRITES: [BulkWrite; 4] = [
+    BulkWrite {
+        single: sql::UPSERT_FINDING,
+        bulk: "INSERT INTO findings (id, device_id, current_unit, dispatch_hlc, created_at, payload, hlc) \
+               SELECT id, device, unit, NULL, created_at, payload, hlc \
+               FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[]) \
+                   AS r(id, device, unit, created_at, payload, hlc) \
+               ON CONFLICT (id) DO UPDATE SET payload = excluded.payload, hlc = excluded.hlc WHERE findings.hlc < excluded.hlc \
+               RETURNING id",
+        replaces: true,
+    },
+    BulkWrite {
+        single: sql::INSERT_PHOTO,
+        bulk: "INSERT INTO photos (sha256, device_id, signer_key, payload, stored_at) \
+               SELECT r.*, NULL::bigint FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[]) AS r \
+               ON CONFLICT (sha256) DO NOTHING RETURNING sha256",
+        replaces: false,
+    },
+    BulkWrite {
+        single: sql::INSERT_EVENT,
+        bulk: "INSERT INTO rectification_events (id, finding_id, hlc, payload, source) \
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) \
+               ON CONFLICT (id) DO NOTHING RETURNING id",
+        replaces: false,
+    },
+    BulkWrite {
+        single: sql::INSERT_CHECK_IN,
+        bulk: "INSERT INTO check_ins (id, site_id, inspector, device_id, china_day, at, payload) \
+               SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::text[]) \
+               ON CONFLICT (id) DO NOTHING RETURNING id",
+        replaces: false,
+    },
+];
+
+/// The text of a text argument.
+fn text_of(arg: &Arg) -> Option<String> {
+    match arg {
+        Arg::Text(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// Writes `entries` with one statement per kind ([`BULK_WRITES`]); for each entry, whether it
+/// changed the store. Of several records with one key, only the one the one-by-one writes
+/// would leave is sent: the newest (findings) or the first (the rest). `None` when an entry
+/// is of another kind.
+pub(super) async fn write_in_bulk(
+    conn: &mut PgConnection,
+    device_id: Uuid,
+    signer_key: &str,
+    entries: &[&OutboxEntry],
+) -> StoreResult<Option<Vec<bool>>> {
+    let mut groups: Vec<Vec<(usize, Vec<Arg>)>> = BULK_WRITES.iter().map(|_| Vec::new()).collect();
+    for (i, e) in entries.iter().enumerate() {
+        let writes = sql::entry_writes(device_id, signer_key, e);
+        let [write] = writes.as_slice() else {
+            return Ok(None);
+        };
+        let Some(kind) = BULK_WRITES.iter().position(|k| k.single == write.sql) else {
+            return Ok(None);
+        };
+        groups[kind].push((i, write.args.clone()));
+    }
+    let mut written = vec![false; entries.len()];
+    for (kind, rows) in BULK_WRITES.iter().zip(groups) {
+        if rows.is_empty() {
+            continue;
+        }
+        // Each key's row to send, by its place in `rows`.
+        let mut kept: HashMap<String, usize> = HashMap::new();
+        for (n, (_, args)) in rows.iter().enumerate() {
+            let key = text_of(&args[0]).unwrap_or_default();
+            let newer = |k: usize| {
+                let last = args.len() - 1;
+                text_of(&args[last]) > text_of(&rows[k].1[last])
+            };
+            match kept.get(&key) {
+                Some(&k) if !(kind.replaces && newer(k)) => {}
+                _ => {
+                    kept.insert(key, n);
+                }
+            }
+        }
+        let mut sent: Vec<usize> = kept.values().copied().collect();
+        sent.sort_unstable();
+        let mut query = sqlx::query(kind.bulk);
+        for column in 0..rows[0].1.len() {
+            let cells = sent.iter().map(|&n| &rows[n].1[column]);
+            if matches!(rows[0].1[column], Arg::Int(_) | Arg::NullInt) {
+                let ints: Vec<Option<i64>> = cells
+                    .map(|a| match a {
+                        Arg::Int(i) => Some(*i),
+                        _ => None,
+                    })
+                    .collect();
+                query = query.bind(ints);
+            } else {
+                query = query.bind(cells.map(text_of).collect::<Vec<Option<String>>>());
+            }
+        }
+        let changed: HashSet<String> = query
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for n in sent {
+            let (entry, args) = &rows[n];
+            written[*entry] = text_of(&args[0]).is_some_and(|k| changed.contains(&k));
+        }
+    }
+    Ok(Some(written))
+}
+
+/// What a push's news needs to know ([`ContextQuery`]), each row tagged by its kind: `$1`
+/// finding ids, `$2` site ids, `$3` China days. Rows are (kind, text, text, text, integer,
+/// integer): 0 a stored finding (id, payload, current unit); 1 a site (id, payload), named or
+/// a stored finding's; 2 a finding with a short number; 3 a day and its next number.
+const CONTEXT: &str = "\
+    SELECT 0 AS kind, id AS a, payload AS b, current_unit AS c, NULL::bigint AS n, NULL::bigint AS m \
+        FROM findings WHERE id = ANY($1::text[]) \
+    UNION ALL SELECT 1, id, payload, NULL, NULL, NULL FROM sites WHERE id = ANY($2::text[]) \
+        OR id IN (SELECT payload::json->>'site_id' FROM findings WHERE id = ANY($1::text[])) \
+    UNION ALL SELECT 2, finding_id, NULL, NULL, NULL, NULL FROM finding_numbers \
+        WHERE finding_id = ANY($1::text[]) \
+    UNION ALL SELECT 3, NULL, NULL, NULL, d, \
+        (SELECT COALESCE(MAX(seq), 0) + 1 FROM finding_numbers WHERE china_day = d) \
+        FROM UNNEST($3::bigint[]) AS d";
+
+/// What a push's news needs to know, in one statement ([`CONTEXT`]).
+pub(super) async fn context_rows(
+    conn: &mut PgConnection,
+    q: &ContextQuery,
+) -> StoreResult<ContextRows> {
+    let days: Vec<i64> = q
+        .days
+        .iter()
+        .copied()
+        .collect::<HashSet<i64>>()
+        .into_iter()
+        .collect();
+    let rows = sqlx::query(CONTEXT)
+        .bind(&q.findings)
+        .bind(&q.sites)
+        .bind(days)
+        .fetch_all(conn)
+        .await?;
+    let mut out = ContextRows::default();
+    for row in rows {
+        let kind: i32 = row.try_get(0)?;
+        let a = || -> StoreResult<String> { Ok(row.try_get::<String, _>(1)?) };
+        let b = || -> StoreResult<String> { Ok(row.try_get::<String, _>(2)?) };
+        match kind {
+            0 => out.findings.push((a()?, b()?, row.try_get(3)?)),
+            1 => out.sites.push((a()?, b()?)),
+            2 => out.numbered.push(a()?),
+            3 => out.next_numbers.push((row.try_get(4)?, row.try_get(5)?)),
+            _ => return Err(StoreError::Backend(format!("a context row of kind {kind}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// Takes `$1` change-log sequence numbers, in order (the caller holds the change-log lock, so
+/// they commit in that order).
+const RESERVE_SEQS: &str =
+    "SELECT nextval(pg_get_serial_sequence('change_log', 'seq')) FROM generate_series(1, $1)";
+
+/// Change-log entries (`$1` seq, `$2` scope, `$3` payload, `$4` time), their places (`$5`-`$8`:
+/// seq, district, site, owner) and the short numbers they announce (`$9`-`$12`: finding, day,
+/// seq, number), in one statement.
+const LOG_CHANGES: &str = "WITH logged AS ( \
+         INSERT INTO change_log (seq, scope, payload, at) \
+         SELECT s, scope, payload, $4 FROM UNNEST($1::bigint[], $2::text[], $3::text[]) AS r(s, scope, payload) \
+     ), placed AS ( \
+         INSERT INTO change_places (seq, district, site_id, owner) \
+         SELECT * FROM UNNEST($5::bigint[], $6::text[], $7::text[], $8::text[]) \
+     ), numbered AS ( \
+         INSERT INTO finding_numbers (finding_id, china_day, seq, number) \
+         SELECT * FROM UNNEST($9::text[], $10::bigint[], $11::bigint[], $12::text[]) \
+     ) SELECT 1";
+
+/// Appends `changes` in two statements ([`RESERVE_SEQS`], [`LOG_CHANGES`]).
+pub(super) async fn log_changes(conn: &mut PgConnection, changes: &[NewChange]) -> StoreResult<()> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let mut seqs: Vec<i64> = sqlx::query_scalar(RESERVE_SEQS)
+        .bind(i64::try_from(changes.len()).unwrap_or(i64::MAX))
+        .fetch_all(&mut *conn)
+        .await?;
+    seqs.sort_unstable();
+    let (mut scopes, mut payloads) = (Vec::new(), Vec::new());
+    let (mut place_seqs, mut districts, mut sites, mut owners) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut findings, mut days, mut numbers_seqs, mut numbers) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (c, seq) in changes.iter().zip(&seqs) {
+        scopes.push(c.scope.clone());
+        payloads.push(sql::to_json(&c.item));
+        if let Some(p) = &c.place {
+            place_seqs.push(*seq);
+            districts.push(p.district.clone());
+            sites.push(p.site_id.clone());
+            owners.push(p.owner.clone());
+        }
+        if let Some(n) = &c.number {
+            findings.push(n.finding_id.clone());
+            days.push(n.day);
+            numbers_seqs.push(n.seq);
+            numbers.push(n.number.clone());
+        }
+    }
+    sqlx::query(LOG_CHANGES)
+        .bind(&seqs)
+        .bind(scopes)
+        .bind(payloads)
+        .bind(fieldcheck_domain::clock::wall_clock_ms())
+        .bind(place_seqs)
+        .bind(districts)
+        .bind(sites)
+        .bind(owners)
+        .bind(findings)
+        .bind(days)
+        .bind(numbers_seqs)
+        .bind(numbers)
+        .execute(conn)
+        .await?;
     Ok(())
 }
