@@ -1051,6 +1051,47 @@ mod suite {
         assert_eq!(s.export().await.unwrap(), expected_export(&all));
     }
 
+    /// A push that carries a 派遣 between a finding and its next step scopes each entry by the
+    /// finding's unit right after that entry: the finding goes to the unit it named, the 派遣
+    /// and the step after it to the unit it was dispatched to.
+    pub async fn a_dispatch_inside_a_push_scopes_the_entries_after_it(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
+        let dev = Device::new(11);
+        dev.register(s, "inspector1").await;
+        let f = Uuid::now_v7();
+        let records = vec![
+            finding(&dev, f, site(1).id, None, Some("urban_mgmt")),
+            Record::Rectification(event(
+                f,
+                RectificationAction::Dispatched,
+                Some("housing"),
+                "inspector1",
+            )),
+            Record::Rectification(event(f, RectificationAction::Rectified, None, "inspector1")),
+        ];
+        s.apply_push(dev.id, &dev.public_hex(), &entries(1, records))
+            .await
+            .unwrap();
+        let kinds = |unit: &str| {
+            let unit = unit.to_string();
+            async move {
+                let page = s.pull(0, 100, &PullScope::Unit(unit), None).await.unwrap();
+                page.changes
+                    .iter()
+                    .filter_map(|c| match &c.item {
+                        ChangeItem::Finding(_) => Some("finding".to_string()),
+                        ChangeItem::Rectification(e) => Some(format!("{:?}", e.action)),
+                        _ => None,
+                    })
+                    .collect::<Vec<String>>()
+            }
+        };
+        assert_eq!(kinds("urban_mgmt").await, ["finding"]);
+        assert_eq!(kinds("housing").await, ["Dispatched", "Rectified"]);
+        assert_eq!(finding_numbers(s).await.len(), 1, "numbered once");
+    }
+
     pub async fn check_ins_are_stored_once(s: &DynStore) {
         seed(s).await;
         add_user(s, "inspector1", Role::Inspector, None, "pw-1-long-enough").await;
@@ -1115,6 +1156,7 @@ macro_rules! conformance {
             case!(the_county_id_is_made_once);
             case!(scoped_pulls_follow_districts_assignments_and_ownership);
             case!(check_ins_are_stored_once);
+            case!(a_dispatch_inside_a_push_scopes_the_entries_after_it);
             case!(a_push_with_records_twice_keeps_the_newest_and_numbers_once);
             case!(task_divisions_are_versions_kept_whole);
         }

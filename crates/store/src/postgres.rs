@@ -1,11 +1,13 @@
 //! The PostgreSQL backend, for several server processes behind a load balancer.
 //!
-//! Pull-cursor safety: every transaction that appends to the change log first takes one
-//! transaction-scoped advisory lock, so change-log sequence numbers are handed out and
-//! committed in the same order; a reader therefore never sees seq n+1 committed while n can
-//! still commit. Pushes that carry no findings' news do not touch the change log and run in
-//! parallel, serialized per device by the row lock on the device's prefix; a push of only
-//! inspections and item answers is one statement (`push.rs`).
+//! Pull-cursor safety: every transaction that appends to the change log takes one
+//! transaction-scoped advisory lock before its first entry, so change-log sequence numbers are
+//! handed out and committed in the same order; a reader therefore never sees seq n+1
+//! committed while n can still commit. Pushes and office steps take it after writing their
+//! records, so pushes write side by side and queue only to log; pushes that carry no
+//! findings' news do not touch the change log at all. Pushes of one device are serialized by
+//! the row lock on its prefix; a push of only inspections and item answers is one statement
+//! (`push.rs`).
 
 use super::migrations::{self, Migration};
 use super::shared::{self, LookupRows, Tx};

@@ -361,16 +361,20 @@ pub(crate) async fn put_assignment(tx: &mut impl Tx, a: &Assignment) -> StoreRes
 
 /// Appends an office step to an existing finding and logs it for the finding's unit; `false`
 /// (nothing written) when the finding is unknown. A step whose id is stored already writes and
-/// logs nothing.
+/// logs nothing. Like a push, it takes the change-log lock after its writes: the finding's
+/// unit is read under the lock, after any step that moved it and took the lock before.
 pub(crate) async fn append_office_event(
     tx: &mut impl Tx,
     e: &RectificationEventRecord,
 ) -> StoreResult<bool> {
-    tx.lock_change_log().await?;
     let finding = [Arg::from(e.finding_id.to_string())];
-    let Some(unit) = tx.text(stmt(sql::FINDING_UNIT, finding)).await? else {
+    if tx
+        .text(stmt(sql::FINDING_UNIT, finding.clone()))
+        .await?
+        .is_none()
+    {
         return Ok(false);
-    };
+    }
     let mut writes = sql::event_writes(e, "office").into_iter();
     let insert = writes.next().expect("the event's own row comes first");
     if tx.exec(insert).await? == 0 {
@@ -380,6 +384,8 @@ pub(crate) async fn append_office_event(
     for write in writes {
         tx.exec(write).await?;
     }
+    tx.lock_change_log().await?;
+    let unit = tx.text(stmt(sql::FINDING_UNIT, finding)).await?.flatten();
     let scope = sql::unit_scope(e.unit.as_deref().or(unit.as_deref()));
     let place = Places::default().of(tx, e.finding_id, None).await?;
     let item = ChangeItem::Rectification(e.clone());

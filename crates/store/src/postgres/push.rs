@@ -359,8 +359,10 @@ pub(super) async fn context_rows(
 
 /// Takes `$1` change-log sequence numbers, in order (the caller holds the change-log lock, so
 /// they commit in that order).
+/// (`change_log_seq_seq` is the sequence `BIGSERIAL` made for `change_log.seq`; named as a
+/// constant, it is looked up once per statement, not once per number.)
 const RESERVE_SEQS: &str =
-    "SELECT nextval(pg_get_serial_sequence('change_log', 'seq')) FROM generate_series(1, $1)";
+    "SELECT nextval('change_log_seq_seq'::regclass) FROM generate_series(1, $1)";
 
 /// Change-log entries (`$1` seq, `$2` scope, `$3` payload, `$4` time), their places (`$5`-`$8`:
 /// seq, district, site, owner) and the short numbers they announce (`$9`-`$12`: finding, day,

@@ -7,9 +7,10 @@
 //! to know, read once after the writes ([`Tx::context_rows`]); the news itself, with the
 //! findings' places and short numbers ([`Tx::log_in_bulk`]). SQLite runs each phase one
 //! statement at a time (its statements cost microseconds). A push that carries a 派遣 is
-//! applied entry by entry instead: the unit it moves a finding to scopes the entries after it.
+//! written entry by entry instead: the unit it moves a finding to scopes the entries after it.
+//! Only the last phase, the news, holds the change-log lock ([`apply_push`]).
 
-use super::{Place, Places, Tx, log_placed_change, stmt};
+use super::{Place, Tx, log_placed_change, stmt};
 use crate::dashboard::Arg;
 use crate::sql;
 use crate::{InspectionRef, PushOutcome, RefData, RefQuery, StoreError, StoreResult, u64_from_db};
@@ -201,10 +202,15 @@ pub(crate) async fn lookup(tx: &mut impl Tx, refs: &RefQuery) -> StoreResult<Ref
 }
 
 /// Applies one push of `device_id` atomically: refuses a gap after the acknowledged prefix,
-/// skips entries already applied, writes the rest (each write idempotent), logs findings,
-/// steps and findings' photo records for the finding's current unit, numbers new findings,
-/// moves the prefix, and, when it applied anything, records it in the audit log (action
-/// `push`, by the device's account) in the same transaction.
+/// skips entries already applied, writes the rest (each write idempotent), moves the prefix,
+/// records the push in the audit log (action `push`, by the device's account) when it applied
+/// anything, and last logs findings, steps and findings' photo records for each finding's
+/// current unit and numbers new findings, all in one transaction.
+///
+/// The change-log lock is taken only for that last part, after every row the push writes:
+/// pushes write their records side by side and queue only to log. A holder of the lock then
+/// waits on no row lock (what it still writes, the log and the numbers, only it writes), so no
+/// two transactions can wait on each other through it; an office step takes it last too.
 pub(crate) async fn apply_push(
     tx: &mut impl Tx,
     device_id: Uuid,
@@ -227,12 +233,6 @@ pub(crate) async fn apply_push(
         });
     }
     let fresh: Vec<&OutboxEntry> = entries.iter().filter(|e| e.seq > prefix).collect();
-    if fresh
-        .iter()
-        .any(|e| sql::redistributed(&e.record).is_some())
-    {
-        tx.lock_change_log().await?;
-    }
     let bulk = Bulk::of(device_id, &fresh);
     let in_bulk = !bulk.is_empty() && tx.upsert_in_bulk(&bulk).await?;
     let rest: Vec<&OutboxEntry> = fresh
@@ -240,11 +240,11 @@ pub(crate) async fn apply_push(
         .copied()
         .filter(|e| !(in_bulk && matches!(e.record, Record::Inspection(_) | Record::ItemResult(_))))
         .collect();
-    if rest.iter().any(|e| is_dispatch(&e.record)) {
-        apply_in_order(tx, device_id, signer_key, &rest).await?;
+    let news = if rest.iter().any(|e| is_dispatch(&e.record)) {
+        write_in_order(tx, device_id, signer_key, &rest).await?
     } else {
-        apply_in_phases(tx, device_id, signer_key, &rest).await?;
-    }
+        write_together(tx, device_id, signer_key, &rest).await?
+    };
     let high = fresh.last().map_or(prefix, |e| e.seq);
     let new_high = Arg::Int(i64::try_from(high).unwrap_or(i64::MAX));
     tx.exec(stmt(sql::SET_DEVICE_PREFIX, [new_high, device.clone()]))
@@ -255,6 +255,7 @@ pub(crate) async fn apply_push(
         tx.exec(stmt(sql::AUDIT_PUSH, [at, detail.into(), device]))
             .await?;
     }
+    log_news(tx, news).await?;
     Ok(PushOutcome {
         high_seq: high,
         applied: fresh.len() as u32,
@@ -266,63 +267,114 @@ fn is_dispatch(record: &Record) -> bool {
     matches!(record, Record::Rectification(e) if e.action == RectificationAction::Dispatched)
 }
 
-/// Writes `entries` one by one; for each, whether it changed the store.
-async fn write_one_by_one(
-    tx: &mut impl Tx,
-    device_id: Uuid,
-    signer_key: &str,
-    entries: &[&OutboxEntry],
-) -> StoreResult<Vec<bool>> {
-    let mut written = Vec::with_capacity(entries.len());
-    for e in entries {
-        let mut n = 0;
-        for write in sql::entry_writes(device_id, signer_key, e) {
-            n += tx.exec(write).await?;
-        }
-        written.push(n > 0);
-    }
-    Ok(written)
+/// What a written record passes on ([`sql::redistributed`]).
+struct News<'a> {
+    item: ChangeItem,
+    finding: Uuid,
+    /// The unit the record names.
+    unit: Option<String>,
+    /// The finding's current unit read right after this record was written, when the push
+    /// is written entry by entry; otherwise the one read after all its writes.
+    current: Option<Option<String>>,
+    /// The finding itself, when the record is one.
+    record: Option<&'a FindingRecord>,
 }
 
-/// `entries` (none a 派遣) in phases: every write, then what the news needs to know, then the
-/// news. Without a 派遣 no write moves a finding to another unit, so a finding's unit read
+impl<'a> News<'a> {
+    /// What `entry` passes on, if anything.
+    fn of(entry: &'a OutboxEntry) -> Option<News<'a>> {
+        let (item, finding, unit) = sql::redistributed(&entry.record)?;
+        let record = match &entry.record {
+            Record::Finding(f) => Some(f),
+            _ => None,
+        };
+        Some(News {
+            item,
+            finding,
+            unit,
+            current: None,
+            record,
+        })
+    }
+}
+
+/// Writes `entries` (none a 派遣) together, then returns what those that changed the store
+/// pass on. Without a 派遣 no write moves a finding to another unit, so a finding's unit read
 /// after all the writes is the one each entry would have read after its own.
-async fn apply_in_phases(
+async fn write_together<'a>(
     tx: &mut impl Tx,
     device_id: Uuid,
     signer_key: &str,
-    entries: &[&OutboxEntry],
-) -> StoreResult<()> {
+    entries: &[&'a OutboxEntry],
+) -> StoreResult<Vec<News<'a>>> {
     if entries.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let written = match tx.write_in_bulk(device_id, signer_key, entries).await? {
         Some(written) => written,
-        None => write_one_by_one(tx, device_id, signer_key, entries).await?,
+        None => {
+            let mut written = Vec::with_capacity(entries.len());
+            for e in entries {
+                written.push(write_entry(tx, device_id, signer_key, e).await?);
+            }
+            written
+        }
     };
     // A record stored already (another device's copy of a photo) or older than the stored one
     // changes nothing, and nothing is passed on.
-    let news: Vec<News> = entries
+    Ok(entries
         .iter()
         .zip(written)
         .filter(|(_, w)| *w)
-        .filter_map(|(e, _)| {
-            let (item, finding, unit) = sql::redistributed(&e.record)?;
-            let record = match &e.record {
-                Record::Finding(f) => Some(f),
-                _ => None,
-            };
-            Some(News {
-                item,
-                finding,
-                unit,
-                record,
-            })
-        })
-        .collect();
+        .filter_map(|(e, _)| News::of(e))
+        .collect())
+}
+
+/// Writes `entries` one at a time, reading each news' unit right after its record is written:
+/// for a push that carries a 派遣, whose new unit scopes the entries after it.
+async fn write_in_order<'a>(
+    tx: &mut impl Tx,
+    device_id: Uuid,
+    signer_key: &str,
+    entries: &[&'a OutboxEntry],
+) -> StoreResult<Vec<News<'a>>> {
+    let mut news = Vec::new();
+    for e in entries {
+        if !write_entry(tx, device_id, signer_key, e).await? {
+            continue;
+        }
+        if let Some(mut n) = News::of(e) {
+            let unit = tx
+                .text(stmt(sql::FINDING_UNIT, [n.finding.to_string().into()]))
+                .await?;
+            n.current = Some(unit.flatten());
+            news.push(n);
+        }
+    }
+    Ok(news)
+}
+
+/// Writes one entry; whether it changed the store.
+async fn write_entry(
+    tx: &mut impl Tx,
+    device_id: Uuid,
+    signer_key: &str,
+    entry: &OutboxEntry,
+) -> StoreResult<bool> {
+    let mut written = 0;
+    for write in sql::entry_writes(device_id, signer_key, entry) {
+        written += tx.exec(write).await?;
+    }
+    Ok(written > 0)
+}
+
+/// Logs `news` under the change-log lock: reads what it needs to know, numbers the findings
+/// new to the numbering, appends the entries.
+async fn log_news(tx: &mut impl Tx, news: Vec<News<'_>>) -> StoreResult<()> {
     if news.is_empty() {
         return Ok(());
     }
+    tx.lock_change_log().await?;
     let now = fieldcheck_domain::clock::wall_clock_ms();
     let query = ContextQuery {
         findings: news.iter().map(|n| n.finding.to_string()).collect(),
@@ -340,33 +392,23 @@ async fn apply_in_phases(
         Some(rows) => rows,
         None => context_one_by_one(tx, &query).await?,
     };
-    let context = Context::of(rows)?;
-    let changes = context.changes(news, now);
-    if !tx.log_in_bulk(&changes).await? {
-        for c in &changes {
-            if let Some(n) = &c.number {
-                let args = [
-                    n.finding_id.as_str().into(),
-                    Arg::Int(n.day),
-                    Arg::Int(n.seq),
-                    n.number.as_str().into(),
-                ];
-                tx.exec(stmt(sql::INSERT_FINDING_NUMBER, args)).await?;
-            }
-            log_placed_change(tx, &c.item, Some(&c.scope), c.place.as_ref()).await?;
+    let changes = Context::of(rows)?.changes(news, now);
+    if tx.log_in_bulk(&changes).await? {
+        return Ok(());
+    }
+    for c in &changes {
+        if let Some(n) = &c.number {
+            let args = [
+                n.finding_id.as_str().into(),
+                Arg::Int(n.day),
+                Arg::Int(n.seq),
+                n.number.as_str().into(),
+            ];
+            tx.exec(stmt(sql::INSERT_FINDING_NUMBER, args)).await?;
         }
+        log_placed_change(tx, &c.item, Some(&c.scope), c.place.as_ref()).await?;
     }
     Ok(())
-}
-
-/// What a written record passes on ([`sql::redistributed`]).
-struct News<'a> {
-    item: ChangeItem,
-    finding: Uuid,
-    /// The unit the record names.
-    unit: Option<String>,
-    /// The finding itself, when the record is one.
-    record: Option<&'a FindingRecord>,
 }
 
 /// What a push's news needs to know ([`Tx::context_rows`]).
@@ -488,7 +530,10 @@ impl Context {
         let mut out = Vec::with_capacity(news.len());
         for n in news {
             let stored = self.findings.get(&n.finding);
-            let current = stored.and_then(|(_, unit)| unit.clone());
+            let current = match n.current {
+                Some(current) => current,
+                None => stored.and_then(|(_, unit)| unit.clone()),
+            };
             let scope = sql::unit_scope(current.or(n.unit).as_deref());
             let place = match n.record {
                 Some(f) => Some(self.place(f)),
@@ -546,77 +591,4 @@ pub(crate) struct NewNumber {
     pub day: i64,
     pub seq: i64,
     pub number: String,
-}
-
-/// `entries` one at a time, each entry's news read after its own writes: for a push that
-/// carries a 派遣, whose new unit scopes the entries after it.
-async fn apply_in_order(
-    tx: &mut impl Tx,
-    device_id: Uuid,
-    signer_key: &str,
-    entries: &[&OutboxEntry],
-) -> StoreResult<()> {
-    let mut places = Places::default();
-    let mut next_numbers = HashMap::new();
-    for e in entries {
-        let mut written = 0;
-        for write in sql::entry_writes(device_id, signer_key, e) {
-            written += tx.exec(write).await?;
-        }
-        if written > 0
-            && let Some((item, finding, unit)) = sql::redistributed(&e.record)
-        {
-            let current = tx
-                .text(stmt(sql::FINDING_UNIT, [finding.to_string().into()]))
-                .await?;
-            let scope = sql::unit_scope(current.flatten().or(unit).as_deref());
-            let record = match &e.record {
-                Record::Finding(f) => Some(f),
-                _ => None,
-            };
-            let place = places.of(tx, finding, record).await?;
-            log_placed_change(tx, &item, Some(&scope), place.as_ref()).await?;
-            if let Some(f) = record {
-                number_finding(tx, f, &scope, place.as_ref(), &mut next_numbers).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Gives finding `f` its short number, once (in [`apply_in_order`]): the next of the day it was found (as
-/// [`finding_number::numbering_day`] allows, by the server's clock), logged for the tablets
-/// right after the finding. The caller holds the change-log lock, so two pushes cannot draw the
-/// same number; `next` carries the next number of each day through one push, so only its first
-/// finding of a day asks the database.
-async fn number_finding(
-    tx: &mut impl Tx,
-    f: &FindingRecord,
-    scope: &str,
-    place: Option<&Place>,
-    next: &mut HashMap<i64, i64>,
-) -> StoreResult<()> {
-    let day =
-        finding_number::numbering_day(f.created_at, fieldcheck_domain::clock::wall_clock_ms());
-    let seq = match next.get(&day) {
-        Some(seq) => *seq,
-        None => tx
-            .int(stmt(sql::NEXT_FINDING_SEQ, [Arg::Int(day)]))
-            .await?
-            .unwrap_or(1),
-    };
-    let number = finding_number::format(day, seq);
-    let args = [
-        f.id.to_string().into(),
-        Arg::Int(day),
-        Arg::Int(seq),
-        number.as_str().into(),
-    ];
-    if tx.exec(stmt(sql::INSERT_FINDING_NUMBER, args)).await? == 0 {
-        return Ok(());
-    }
-    next.insert(day, seq + 1);
-    let finding_id = f.id;
-    let item = ChangeItem::FindingNumber(FindingNumber { finding_id, number });
-    log_placed_change(tx, &item, Some(scope), place).await
 }
