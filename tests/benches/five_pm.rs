@@ -13,13 +13,15 @@
 //! tablet alone, in sequential batches, to a fresh server in the same run.
 //!
 //! Run: `cargo build --release -p fieldcheck-server && cargo bench -p fieldcheck-tests --bench five_pm`
-//! (`FIVE_PM_TABLETS=N` changes the number of tablets, for trying it out.)
+//! (`FIVE_PM_TABLETS=N` changes the number of tablets, `FIVE_PM_BATCH=N` the entries per push,
+//! for trying them out.)
 //!
 //! Scaled out (issue #19): `FIVE_PM_REPLICAS=N` runs N server processes on one PostgreSQL
 //! database (`FIELDCHECK_TEST_PG_URL`, as `scripts/start-postgres.sh` prints it) with photos in
 //! an S3-compatible bucket (`s3s-fs`), behind HAProxy (round-robin); the tablets push through
 //! HAProxy, and the anchor's lone tablet to a deployment of the same kind. Peak RSS is each
-//! replica's; server CPU is theirs summed.
+//! replica's; server CPU is theirs summed. `FIVE_PM_S3=garage` keeps the photos in a Garage
+//! node (`fieldcheck_testkit::garage`, installed by hand) instead of `s3s-fs`.
 
 use fieldcheck_core::photo::DeviceKey;
 use fieldcheck_core::sync::SyncError;
@@ -33,6 +35,7 @@ use fieldcheck_protocol::{
     Record, Severity, Site, Subcategory, Template, TimeSource,
 };
 use fieldcheck_testkit::balancer::Balancer;
+use fieldcheck_testkit::garage::Garage;
 use fieldcheck_testkit::s3::S3Server;
 use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerCommand, ServerProcess};
 use serde_json::Value;
@@ -52,7 +55,7 @@ const PHOTOS_PER_FINDING: usize = 2;
 /// Entries in one day's outbox: start + finish per inspection, results, findings, photos.
 const ENTRIES_PER_DAY: usize =
     INSPECTIONS * (2 + RESULTS_PER_INSPECTION + FINDINGS_PER_INSPECTION * (1 + PHOTOS_PER_FINDING));
-/// Entries per push, as the sync engine sends them.
+/// Entries per push, as the sync engine sends them (`FIVE_PM_BATCH=N` tries another size).
 const BATCH: usize = 1000;
 const INSPECTORS: [&str; 4] = ["fivepm1", "fivepm2", "fivepm3", "fivepm4"];
 /// Logins (Argon2) at once, before the burst.
@@ -99,6 +102,17 @@ struct PushStats {
     first_error: Option<String>,
 }
 
+/// Entries per push: [`BATCH`] unless `FIVE_PM_BATCH` says otherwise.
+fn batch_size() -> usize {
+    static SIZE: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *SIZE.get_or_init(|| {
+        std::env::var("FIVE_PM_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(BATCH)
+    })
+}
+
 fn main() {
     let tablets: usize = std::env::var("FIVE_PM_TABLETS")
         .ok()
@@ -120,9 +134,35 @@ struct Deployment {
     servers: Vec<ServerProcess>,
     /// The PostgreSQL database's URL (replicas), or none (SQLite in the data directory).
     database: Option<String>,
-    _s3: Option<S3Server>,
+    bucket: Option<Bucket>,
     _balancer: Option<Balancer>,
     _dir: tempfile::TempDir,
+}
+
+/// The S3-compatible server the replicas keep photos in.
+enum Bucket {
+    S3s(S3Server),
+    Garage(Garage),
+}
+
+impl Bucket {
+    /// `s3s-fs`, or Garage when `FIVE_PM_S3=garage`, under `dir`.
+    fn start(dir: &Path) -> Bucket {
+        if std::env::var("FIVE_PM_S3").as_deref() == Ok("garage") {
+            Bucket::Garage(Garage::start(&dir.join("garage")).unwrap())
+        } else {
+            Bucket::S3s(S3Server::start(&dir.join("s3")).unwrap())
+        }
+    }
+
+    /// The servers' `[s3]` configuration for it.
+    fn config_toml(&self) -> String {
+        match self {
+            Bucket::S3s(s3) => s3.config_toml(&s3.url()),
+            Bucket::Garage(g) => g.config_toml(&g.url()),
+        }
+        .unwrap()
+    }
 }
 
 impl Deployment {
@@ -136,7 +176,7 @@ impl Deployment {
                 url: server.url.clone(),
                 servers: vec![server],
                 database: None,
-                _s3: None,
+                bucket: None,
                 _balancer: None,
                 _dir: dir,
             };
@@ -144,11 +184,12 @@ impl Deployment {
         let database = fieldcheck_testkit::postgres::fresh_database()
             .unwrap()
             .expect("FIVE_PM_REPLICAS needs FIELDCHECK_TEST_PG_URL");
-        let s3 = S3Server::start(&dir.path().join("s3")).unwrap();
+        let bucket = Bucket::start(dir.path());
+        let s3_config = bucket.config_toml();
         let command = |n: usize| {
             ServerCommand::new(&dir.path().join(format!("replica{n}")))
                 .global(["--database-url", database.as_str()])
-                .config(&s3.config_toml(&s3.url()).unwrap())
+                .config(&s3_config)
                 .unwrap()
         };
         command(0)
@@ -162,9 +203,18 @@ impl Deployment {
             url: balancer.url.clone(),
             servers,
             database: Some(database),
-            _s3: Some(s3),
+            bucket: Some(bucket),
             _balancer: Some(balancer),
             _dir: dir,
+        }
+    }
+
+    /// What keeps the photos.
+    fn bucket_name(&self) -> &'static str {
+        match &self.bucket {
+            None => "",
+            Some(Bucket::S3s(_)) => "s3s-fs",
+            Some(Bucket::Garage(_)) => "Garage",
         }
     }
 
@@ -303,6 +353,7 @@ async fn run(tablets: usize) {
     let verdict = check_export(&export, &expected);
     drop(export);
     eprintln!("export checked in {:.1} s", t.elapsed().as_secs_f64());
+    let bucket_name = server.bucket_name();
     drop(server);
 
     // Anchor: the same total from ONE tablet, sequential batches, to a fresh server.
@@ -334,14 +385,16 @@ async fn run(tablets: usize) {
     let all_acked = stats.acked == total_entries;
     if replicas > 0 {
         println!(
-            "deployment: {replicas} replicas on PostgreSQL + an S3 bucket (s3s-fs) behind HAProxy; RSS per replica, CPU summed"
+            "deployment: {replicas} replicas on PostgreSQL + an S3 bucket ({}) behind HAProxy; RSS per replica, CPU summed",
+            bucket_name
         );
     } else {
         println!("deployment: one server on SQLite");
     }
     println!(
-        "17:00: {tablets} tablets × {ENTRIES_PER_DAY} entries = {total_entries} entries ({:.1} MB JSON), batches of {BATCH}",
-        json_bytes as f64 / 1e6
+        "17:00: {tablets} tablets × {ENTRIES_PER_DAY} entries = {total_entries} entries ({:.1} MB JSON), batches of {}",
+        json_bytes as f64 / 1e6,
+        batch_size()
     );
     println!(
         "all acknowledged: {} ({} of {total_entries}) in {wall:.2} s (goal ≤ {GOAL_WALL_S} s); tablets done p50 {:.2} s, last {:.2} s",
@@ -633,7 +686,7 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
             ));
             return;
         }
-        let batch = &day[next..(next + BATCH).min(day.len())];
+        let batch = &day[next..(next + batch_size()).min(day.len())];
         let req = PushRequest {
             protocol_version: PROTOCOL_VERSION,
             device_id: tablet.device_id,

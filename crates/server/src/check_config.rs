@@ -4,7 +4,8 @@
 //! Checks, in order: the data directory (there and writable, or creatable), the database
 //! (opened as the server opens it at start, taking any schema step it would take; a SQLite
 //! file not made yet is reported as such, not made), the photos (a local directory: writable,
-//! free space; an S3 bucket: a probe object written, read back and removed), the listen
+//! free space; an S3 bucket: a probe object written, read back and removed, and whether a
+//! second write of it is refused as uploads need), the listen
 //! address (free to bind) and the dashboard map's tiles (none: the street plan; else the
 //! template checked and one tile asked for). Nothing else is written.
 
@@ -91,7 +92,14 @@ async fn photos(config: &Config) -> Finding {
         store
             .probe()
             .await
-            .map(|()| "answers; a probe object was written, read back and removed".into())
+            .map(|caveat| match caveat {
+                None => "answers; a probe object was written, read back and removed, and a \
+                         second write of it refused, as uploads need"
+                    .into(),
+                Some(caveat) => format!(
+                    "answers; a probe object was written, read back and removed; but {caveat}"
+                ),
+            })
             .map_err(|e| format!("does not answer as a bucket should: {e}"))
     } else {
         let dir = config.photos_dir();

@@ -7,7 +7,7 @@
 //! - [`postgres`]: a fresh database in the test PostgreSQL cluster; [`balancer`]: HAProxy,
 //!   round-robin, in front of several server processes.
 //! - [`s3`]: a real S3-compatible server (`s3s-fs`) on a free loopback port, for the photo
-//!   store's tests.
+//!   store's tests; [`garage`]: a Garage node, for the scale-out benchmark.
 //! - [`process`]: child processes killed with everything they started when the test ends,
 //!   also when it fails.
 //! - [`docx`]: a Word document read back as its paragraphs' and table rows' text.
@@ -23,6 +23,7 @@ pub mod balancer;
 #[cfg(feature = "browser")]
 pub mod chromium;
 pub mod docx;
+pub mod garage;
 pub mod postgres;
 pub mod process;
 pub mod s3;

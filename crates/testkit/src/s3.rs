@@ -26,6 +26,11 @@ pub struct S3Server {
 
 /// The `s3s-fs` binary: on `PATH` or in cargo's bin directory.
 pub fn binary() -> Result<PathBuf> {
+    find_binary("s3s-fs").context("s3s-fs is not installed: run scripts/install-deps.sh (it runs `cargo install s3s-fs --features binary`)")
+}
+
+/// The program `name` on `PATH` or in cargo's bin directory.
+pub(crate) fn find_binary(name: &str) -> Option<PathBuf> {
     let cargo_bin = std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
@@ -35,9 +40,23 @@ pub fn binary() -> Result<PathBuf> {
         .unwrap_or_default()
         .into_iter()
         .chain(cargo_bin)
-        .map(|d| d.join("s3s-fs"))
+        .map(|d| d.join(name))
         .find(|p| p.is_file())
-        .context("s3s-fs is not installed: run scripts/install-deps.sh (it runs `cargo install s3s-fs --features binary`)")
+}
+
+/// The `[s3]` table of a `fieldcheck-server` configuration that keeps photos in the bucket
+/// [`BUCKET`] through `endpoint`, with the key pair above in a credentials file written beside
+/// the store's directory `root`.
+pub(crate) fn config_toml(root: &Path, endpoint: &str) -> Result<String> {
+    let credentials = root.with_extension("credentials");
+    std::fs::write(
+        &credentials,
+        format!("access_key_id={ACCESS_KEY}\nsecret_access_key={SECRET_KEY}\n"),
+    )?;
+    Ok(format!(
+        "[s3]\nendpoint = \"{endpoint}\"\nbucket = \"{BUCKET}\"\npath_style = true\ncredentials_file = \"{}\"\n",
+        credentials.display()
+    ))
 }
 
 impl S3Server {
@@ -92,15 +111,7 @@ impl S3Server {
     /// server's bucket through `endpoint` (this server's URL, or a proxy in front of it), the
     /// keys in a credentials file written beside the store's directory.
     pub fn config_toml(&self, endpoint: &str) -> Result<String> {
-        let credentials = self.root.with_extension("credentials");
-        std::fs::write(
-            &credentials,
-            format!("access_key_id={ACCESS_KEY}\nsecret_access_key={SECRET_KEY}\n"),
-        )?;
-        Ok(format!(
-            "[s3]\nendpoint = \"{endpoint}\"\nbucket = \"{BUCKET}\"\npath_style = true\ncredentials_file = \"{}\"\n",
-            credentials.display()
-        ))
+        config_toml(&self.root, endpoint)
     }
 
     /// The objects under `prefix` in the bucket, as paths relative to it (s3s-fs keeps each

@@ -222,14 +222,14 @@ impl BlobStore for LocalBlobs {
         Ok(removed)
     }
 
-    async fn probe(&self) -> io::Result<()> {
+    async fn probe(&self) -> io::Result<Option<String>> {
         let name = format!(".probe-{}", std::process::id());
         self.put_derived(&name, Bytes::from_static(b"probe"))
             .await?;
         let back = self.read_derived(&name).await?;
         self.remove_derived(&name).await?;
         match back.as_deref() {
-            Some(b"probe") => Ok(()),
+            Some(b"probe") => Ok(None),
             _ => Err(io::Error::other("the probe file read back differently")),
         }
     }

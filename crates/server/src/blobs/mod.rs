@@ -105,8 +105,9 @@ pub trait BlobStore: Send + Sync + 'static {
     /// many uploads were removed.
     async fn sweep(&self, stale_after: std::time::Duration) -> io::Result<usize>;
     /// Writes, reads back and removes a probe object: whether the store answers and takes
-    /// writes (`check-config`).
-    async fn probe(&self) -> io::Result<()>;
+    /// writes (`check-config`). `Some` names a promise the store answers without keeping
+    /// (a bucket that ignores `If-None-Match: *`), which the administrator should know of.
+    async fn probe(&self) -> io::Result<Option<String>>;
 }
 
 /// How long an upload in progress may sit untouched before [`BlobStore::sweep`] removes it.

@@ -52,6 +52,14 @@ pub struct S3Config {
     pub credentials_file: String,
 }
 
+/// What [`BlobStore::probe`] says of a bucket that overwrites an object written with
+/// `If-None-Match: *` (Garage 2.5 does): nothing wrong is stored, since a photo is stored only
+/// once its bytes match its SHA-256, but an upload may have to be sent again.
+const IGNORES_IF_NONE_MATCH: &str = "此存储不支持条件写入（If-None-Match），同一照片的两个并发续传不能互斥，平板可能需要重传；照片入库前仍校验 SHA-256，不会存错 / \
+     the bucket does not refuse a second write of an object (If-None-Match: *): two requests \
+     resuming one photo at once are not kept apart and a tablet may have to send it again; \
+     nothing wrong is stored, each photo is checked against its SHA-256";
+
 /// Photos in an object store.
 pub struct ObjectBlobs {
     store: Arc<dyn ObjectStore>,
@@ -406,18 +414,31 @@ impl BlobStore for ObjectBlobs {
         Ok(removed)
     }
 
-    async fn probe(&self) -> io::Result<()> {
+    async fn probe(&self) -> io::Result<Option<String>> {
         let key = self.key(&format!("derived/.probe-{}", uuid::Uuid::now_v7()));
         self.store
             .put(&key, PutPayload::from_static(b"probe"))
             .await
             .map_err(io::Error::other)?;
         let back = self.get_bytes(&key).await?;
+        // Uploads rely on a second write of a piece being refused (two requests appending one
+        // photo at once, on one server or two): write the probe again, as a piece is written.
+        let create = PutOptions {
+            mode: PutMode::Create,
+            ..PutOptions::default()
+        };
+        let again = self
+            .store
+            .put_opts(&key, PutPayload::from_static(b"again"), create)
+            .await;
         self.store.delete(&key).await.map_err(io::Error::other)?;
-        if back.as_ref() == b"probe" {
-            Ok(())
-        } else {
-            Err(io::Error::other("the probe object read back differently"))
+        if back.as_ref() != b"probe" {
+            return Err(io::Error::other("the probe object read back differently"));
         }
+        Ok(match again {
+            Err(object_store::Error::AlreadyExists { .. }) => None,
+            Ok(_) => Some(IGNORES_IF_NONE_MATCH.to_string()),
+            Err(e) => Some(format!("{IGNORES_IF_NONE_MATCH} ({e})")),
+        })
     }
 }
