@@ -7,7 +7,7 @@ use anyhow::{Context, Result, bail};
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,24 +42,9 @@ pub fn artifacts_dir() -> PathBuf {
 
 /// Finds a program on PATH or in cargo's bin directory.
 fn tool(name: &str, installs_it: &str) -> Result<PathBuf> {
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
-        .map(|c| c.join("bin"));
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(cargo_bin)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .with_context(|| {
-            format!("`{name}` not found: {installs_it} (scripts/install-deps.sh does it)")
-        })
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+    crate::process::installed(name).with_context(|| {
+        format!("`{name}` not found: {installs_it} (scripts/install-deps.sh does it)")
+    })
 }
 
 fn wait_for(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) -> Result<()> {
@@ -133,7 +118,7 @@ impl Desktop {
             xvfb.kill();
             return Err(e);
         }
-        let (port, native_port) = (free_port()?, free_port()?);
+        let (port, native_port) = (crate::process::free_port()?, crate::process::free_port()?);
         let mut cmd = Command::new(tauri_driver);
         cmd.args([
             "--port",

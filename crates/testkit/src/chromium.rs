@@ -5,7 +5,7 @@ use crate::process::Guarded;
 use fantoccini::{Client, ClientBuilder};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -25,11 +25,7 @@ impl Driver {
                 "{path} is missing: install Debian's chromium and chromium-driver (bash scripts/install-deps.sh)"
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = crate::process::free_port().expect("a free port");
         let child = Guarded::spawn(
             Command::new(CHROMEDRIVER)
                 .arg(format!("--port={port}"))
@@ -41,11 +37,9 @@ impl Driver {
                 .stderr(Stdio::null()),
         )
         .expect("start chromedriver");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        crate::process::wait_listening(addr, Duration::from_secs(30), "chromedriver")
+            .expect("chromedriver listens");
         Driver {
             _child: child,
             url: format!("http://127.0.0.1:{port}"),

@@ -8,13 +8,13 @@
 //! [`crate::s3`] and the bucket [`crate::s3::BUCKET`] are made at its start. Metadata and data
 //! are fsynced, as a deployment that keeps photos would configure it.
 
-use crate::process::Guarded;
+use crate::process::{Guarded, free_port, wait_listening};
 use crate::s3::{ACCESS_KEY, BUCKET, SECRET_KEY};
-use anyhow::{Context, Result, bail};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A running Garage node, killed when dropped.
 pub struct Garage {
@@ -26,13 +26,9 @@ pub struct Garage {
 
 /// The `garage` binary: on `PATH` or in cargo's bin directory.
 pub fn binary() -> Result<PathBuf> {
-    crate::s3::find_binary("garage").context(
+    crate::process::installed("garage").context(
         "garage is not installed: `cargo install garage --version 2.5.0 --locked --no-default-features --features bundled-libs,sqlite`",
     )
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 impl Garage {
@@ -67,16 +63,8 @@ impl Garage {
                 .stderr(std::fs::File::create(root.join("garage.log"))?),
         )?;
         let addr = SocketAddr::from(([127, 0, 0, 1], s3_port));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            if Instant::now() > deadline {
-                bail!(
-                    "garage did not listen on {addr} within 30 s; see {}",
-                    root.join("garage.log").display()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_listening(addr, Duration::from_secs(30), "garage")
+            .with_context(|| format!("see {}", root.join("garage.log").display()))?;
         Ok(Garage {
             _child: child,
             root: root.to_path_buf(),

@@ -4,10 +4,49 @@
 //! whole group — the process and everything it started, such as the WebKitWebDriver that
 //! tauri-driver starts, or the browser that a WebDriver starts — and reaps it.
 
+use anyhow::{Result, bail};
 use std::io;
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::ops::{Deref, DerefMut};
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// The program `name` on `PATH` or in cargo's bin directory.
+pub fn installed(name: &str) -> Option<PathBuf> {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+        .map(|c| c.join("bin"));
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(cargo_bin)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A loopback port free at the time of asking, for a child process to listen on.
+pub fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits until something accepts connections at `addr`; an error naming `what` after `within`.
+pub fn wait_listening(addr: SocketAddr, within: Duration, what: &str) -> Result<()> {
+    let deadline = Instant::now() + within;
+    while TcpStream::connect(addr).is_err() {
+        if Instant::now() > deadline {
+            bail!(
+                "{what} did not listen on {addr} within {} s",
+                within.as_secs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
 
 /// A child process, and the process group it leads, killed when dropped.
 pub struct Guarded {

@@ -3,11 +3,11 @@
 //! install`), with one bucket and a key pair, stopped with the test.
 
 use crate::process::Guarded;
-use anyhow::{Context, Result, bail};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use anyhow::{Context, Result};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The bucket every test server has.
 pub const BUCKET: &str = "fieldcheck";
@@ -26,22 +26,7 @@ pub struct S3Server {
 
 /// The `s3s-fs` binary: on `PATH` or in cargo's bin directory.
 pub fn binary() -> Result<PathBuf> {
-    find_binary("s3s-fs").context("s3s-fs is not installed: run scripts/install-deps.sh (it runs `cargo install s3s-fs --features binary`)")
-}
-
-/// The program `name` on `PATH` or in cargo's bin directory.
-pub(crate) fn find_binary(name: &str) -> Option<PathBuf> {
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
-        .map(|h| h.join("bin"));
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .unwrap_or_default()
-        .into_iter()
-        .chain(cargo_bin)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
+    crate::process::installed("s3s-fs").context("s3s-fs is not installed: run scripts/install-deps.sh (it runs `cargo install s3s-fs --features binary`)")
 }
 
 /// The `[s3]` table of a `fieldcheck-server` configuration that keeps photos in the bucket
@@ -63,7 +48,7 @@ impl S3Server {
     /// Starts `s3s-fs` over `root` (its bucket made as a directory) on a free port.
     pub fn start(root: &Path) -> Result<S3Server> {
         std::fs::create_dir_all(root.join(BUCKET))?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = crate::process::free_port()?;
         let mut server = S3Server {
             child: None,
             root: root.to_path_buf(),
@@ -85,13 +70,7 @@ impl S3Server {
                 .stderr(Stdio::null()),
         )?;
         self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(self.addr).is_err() {
-            if Instant::now() > deadline {
-                bail!("s3s-fs did not listen on {} within 10 s", self.addr);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        crate::process::wait_listening(self.addr, Duration::from_secs(10), "s3s-fs")?;
         Ok(())
     }
 
