@@ -4,7 +4,8 @@
 //! Each tablet is light: a registered device (real login with its own Ed25519 key) and its
 //! day's outbox built in memory — 30 inspections (start + finish records), 600 item results,
 //! 120 findings and 240 signed photo records, 1,020 entries — pushed the way the real client
-//! does (`ServerApi::push`: gzip-compressed JSON, batches of 1,000), honouring 503/429 with
+//! does (`ServerApi::push`: gzip-compressed JSON, batches of 1,000), coming back when a number
+//! in the server's line says (503 `queued`, as the app's scheduler does), honouring other 503/429 with
 //! Retry-After and full-jitter backoff. Photo bytes are not uploaded: only the records.
 //!
 //! Reports the time until every entry is acknowledged, per-batch latency p50/p99 of the
@@ -14,7 +15,7 @@
 //!
 //! Run: `cargo build --release -p fieldcheck-server && cargo bench -p fieldcheck-tests --bench five_pm`
 //! (`FIVE_PM_TABLETS=N` changes the number of tablets, `FIVE_PM_BATCH=N` the entries per push,
-//! for trying them out.)
+//! `FIVE_PM_WAIT_TARGET_MS=N` the servers' `push_wait_target_ms`, for trying them out.)
 //!
 //! Scaled out (issue #19): `FIVE_PM_REPLICAS=N` runs N server processes on one PostgreSQL
 //! database (`FIELDCHECK_TEST_PG_URL`, as `scripts/start-postgres.sh` prints it) with photos in
@@ -96,6 +97,7 @@ struct Reference {
 struct PushStats {
     latencies: Vec<Duration>,
     busy: u64,
+    queued: u64,
     other_errors: u64,
     acked: u64,
     finished_at: Vec<Duration>,
@@ -165,13 +167,31 @@ impl Bucket {
     }
 }
 
+/// The servers' `[limits]`: `push_wait_target_ms` from `FIVE_PM_WAIT_TARGET_MS` when set (0:
+/// no numbers, every push waits in line on the server), else the server's default.
+fn limits_toml() -> String {
+    match std::env::var("FIVE_PM_WAIT_TARGET_MS") {
+        Ok(ms) => format!(
+            "[limits]\npush_wait_target_ms = {}\n",
+            ms.parse::<u64>().unwrap()
+        ),
+        Err(_) => String::new(),
+    }
+}
+
 impl Deployment {
     /// `replicas` 0: one server on SQLite; N: N servers on PostgreSQL + S3 behind HAProxy.
     fn start(replicas: usize) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
+        let limits = limits_toml();
         if replicas == 0 {
-            ServerProcess::prepare(dir.path(), &INSPECTORS).unwrap();
-            let server = ServerProcess::start(dir.path()).unwrap();
+            let command = ServerCommand::new(&dir.path().join("server"))
+                .config(&limits)
+                .unwrap();
+            command
+                .prepare(&fieldcheck_tests::content_dir(), &INSPECTORS)
+                .unwrap();
+            let server = command.serve().unwrap();
             return Deployment {
                 url: server.url.clone(),
                 servers: vec![server],
@@ -185,7 +205,7 @@ impl Deployment {
             .unwrap()
             .expect("FIVE_PM_REPLICAS needs FIELDCHECK_TEST_PG_URL");
         let bucket = Bucket::start(dir.path());
-        let s3_config = bucket.config_toml();
+        let s3_config = format!("{}\n{limits}", bucket.config_toml());
         let command = |n: usize| {
             ServerCommand::new(&dir.path().join(format!("replica{n}")))
                 .global(["--database-url", database.as_str()])
@@ -412,8 +432,8 @@ async fn run(tablets: usize) {
         lat.last().copied().unwrap_or_default().as_secs_f64()
     );
     println!(
-        "503/429 answered: {} | other failed tries: {}",
-        stats.busy, stats.other_errors
+        "numbers in the line given or shown again (503 queued): {} | other 503/429: {} | other failed tries: {}",
+        stats.queued, stats.busy, stats.other_errors
     );
     if let Some(e) = &stats.first_error {
         println!("first failure: {e}");
@@ -713,6 +733,12 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
             }
             Err(e) => {
                 failures += 1;
+                if let SyncError::Queued { retry_after, .. } = e {
+                    // A number in the server's line: come back when it says, as the app does.
+                    stats.lock().unwrap().queued += 1;
+                    tokio::time::sleep(retry_after).await;
+                    continue;
+                }
                 let retry_after = match &e {
                     SyncError::Busy { retry_after } => {
                         stats.lock().unwrap().busy += 1;

@@ -14,6 +14,7 @@ mod replicas;
 mod store_crash;
 mod sync_e2e;
 mod sync_faults;
+mod sync_line;
 mod sync_photo_store;
 mod sync_recheck;
 mod sync_revoked;

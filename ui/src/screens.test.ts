@@ -352,6 +352,22 @@ describe("sync and settings", () => {
     expect(backend.syncNow).toHaveBeenCalled();
   });
 
+  it("shows a number in the server's line as waiting, not as a problem", async () => {
+    const backend = mockBackend();
+    backend.syncStatus.mockResolvedValue({
+      ...idleSync,
+      records_pending: 1020,
+      last_error: "正在排队：前面还有 37 台平板，约 3 秒后自动继续 / in line: 37 tablets ahead, continuing in about 3 s",
+      in_line: true,
+    });
+    render(App, { props: { backend } });
+    reset({ name: "sync" });
+    expect((await screen.findByTestId("sync-in-line")).textContent).toContain("前面还有 37 台平板");
+    expect(screen.getByText("服务器繁忙，已排队，轮到时自动继续")).toBeTruthy();
+    expect(screen.queryByTestId("sync-error")).toBeNull();
+    expect(screen.queryByText("上次同步问题")).toBeNull();
+  });
+
   it("switches every label to English", async () => {
     const backend = mockBackend();
     render(App, { props: { backend } });

@@ -327,6 +327,13 @@ pub struct ErrorBody {
     /// For a refused record: the field at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// For `queued` (a push given a number in the server's line): when to come back, in
+    /// milliseconds (Retry-After carries it in whole seconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+    /// For `queued`: devices still before this one in the line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ahead: Option<u64>,
 }
 
 #[cfg(test)]
@@ -359,6 +366,8 @@ mod tests {
             expected_seq: None,
             seq: Some(3),
             field: None,
+            retry_after_ms: None,
+            ahead: None,
         };
         let j = serde_json::to_value(&e).unwrap();
         assert!(j.get("expected_seq").is_none());

@@ -6,6 +6,7 @@ use crate::auth::Caller;
 use crate::blobs::BlobStore;
 use crate::config::Limits;
 use crate::error::ApiError;
+use crate::push_line::Turn;
 use crate::store::DynStore;
 use axum::Router;
 use axum::extract::FromRequestParts;
@@ -39,6 +40,10 @@ pub struct AppState {
     pub sync_slots: Arc<Semaphore>,
     /// Slots for concurrent pushes (a subset of the sync slots).
     pub push_slots: Arc<Semaphore>,
+    /// The numbered line pushes are taken from ([`crate::push_line`]); [`AppState::new`] sets
+    /// it from the limits alone (unset: off), the server from its configuration
+    /// ([`crate::config::Config::push_wait_target`]).
+    pub push_line: Arc<crate::push_line::PushLine>,
     /// Slots for concurrent photo verifications.
     pub verify_slots: Arc<Semaphore>,
     /// The bounded pool every password hash runs in.
@@ -64,6 +69,9 @@ impl AppState {
             clock: fieldcheck_domain::clock::Clock::new(uuid::Uuid::now_v7()),
             sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
             push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
+            push_line: crate::push_line::PushLine::new(Duration::from_millis(
+                limits.push_wait_target_ms.unwrap_or(0),
+            )),
             verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),
             hashes: crate::sign_in::HashPool::new(
                 limits.max_concurrent_hashes,
@@ -206,15 +214,32 @@ async fn sync_cap(
     }
 }
 
-/// Caps concurrent pushes before their bodies are read: beyond `max_concurrent_pushes`, a push
-/// waits its turn, in arrival order, for up to `push_queue_wait_ms`, then is answered 503 with
-/// Retry-After. Waiting in line keeps the writer busy; a tablet told to come back would leave it
-/// idle for its Retry-After.
+/// Lines pushes up before their bodies are read. A push is taken while the work ahead of it
+/// fits in `push_wait_target_ms`; otherwise its device is given a number and the time to come
+/// back ([`crate::push_line`]: 503 `queued`). A push taken then waits for one of
+/// `max_concurrent_pushes` (bodies read at once), in arrival order, for up to
+/// `push_queue_wait_ms`, then is answered 503 with Retry-After.
 async fn push_cap(
     State(state): State<SharedState>,
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let device = req
+        .extensions()
+        .get::<Caller>()
+        .map(|c| c.device.id)
+        .ok_or_else(|| ApiError::internal("push without an authenticated caller"))?;
+    let _place = match state.push_line.arrive(device, std::time::Instant::now()) {
+        Turn::Go(place) => place,
+        Turn::Wait { retry_after, ahead } => {
+            // Read what the tablet is sending first (raw, for at most 2 s): a connection closed
+            // under a body still being sent can reach the tablet as a reset instead of this
+            // answer, and it would take that for no signal and back off.
+            let body = axum::body::to_bytes(req.into_body(), state.limits.max_json_bytes);
+            let _ = tokio::time::timeout(Duration::from_secs(2), body).await;
+            return Err(ApiError::queued(retry_after, ahead));
+        }
+    };
     let wait = Duration::from_millis(state.limits.push_queue_wait_ms);
     let Some(_slot) = queue(&state.push_slots, wait).await else {
         return Err(ApiError::busy(state.limits.push_retry_after_secs));

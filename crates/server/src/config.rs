@@ -39,6 +39,13 @@ pub struct Limits {
     pub push_queue_wait_ms: u64,
     /// Seconds to put in Retry-After when a push waited its whole `push_queue_wait_ms`.
     pub push_retry_after_secs: u64,
+    /// Milliseconds of work a push may find ahead of it and still be taken; past that, its
+    /// device is given a number in the line and the time to come back (see
+    /// [`crate::push_line`]). A push taken waits for that work and then for its own group's
+    /// commit, so it is answered within about two to three times this (BENCHMARKS.md, "17:00
+    /// on one server"). 0: every push is taken and waits in line on the server. Unset: 750 on
+    /// SQLite, 0 on PostgreSQL ([`Config::push_wait_target`]).
+    pub push_wait_target_ms: Option<u64>,
     /// Concurrent photo verifications (each may decode a full image).
     pub max_concurrent_verifications: usize,
     /// Seconds to put in Retry-After.
@@ -78,6 +85,7 @@ impl Default for Limits {
             max_concurrent_pushes: 32,
             push_queue_wait_ms: 30_000,
             push_retry_after_secs: 1,
+            push_wait_target_ms: None,
             max_concurrent_verifications: 2,
             retry_after_secs: 5,
             token_ttl_days: 90,
@@ -203,6 +211,15 @@ impl Config {
         })
     }
 
+    /// The push line's target ([`Limits::push_wait_target_ms`]), by default 750 ms on SQLite
+    /// and off on PostgreSQL: the line reads the pace of SQLite's one writer well, but on
+    /// PostgreSQL pushes write side by side and a line bounded by the pace starved the
+    /// database (the replicated 17:00 took 71 s with it, 25 s without: BENCHMARKS.md).
+    pub fn push_wait_target(&self) -> std::time::Duration {
+        let default = if self.database_url.is_some() { 0 } else { 750 };
+        std::time::Duration::from_millis(self.limits.push_wait_target_ms.unwrap_or(default))
+    }
+
     /// Where photos are kept.
     pub fn photos_dir(&self) -> PathBuf {
         self.data_dir.join("photos")
@@ -271,6 +288,23 @@ mod tests {
         let d = Config::resolve(FileConfig::default(), None, None, None);
         assert_eq!(d.database(), "data/fieldcheck.sqlite3");
         assert!(toml::from_str::<FileConfig>("bogus = 1").is_err());
+    }
+
+    #[test]
+    fn the_push_line_is_on_for_sqlite_and_off_for_postgresql_unless_set() {
+        use std::time::Duration;
+        let sqlite = Config::resolve(FileConfig::default(), None, None, None);
+        assert_eq!(sqlite.push_wait_target(), Duration::from_millis(750));
+        let pg = Config::resolve(
+            FileConfig::default(),
+            None,
+            Some("postgres://x/y".into()),
+            None,
+        );
+        assert_eq!(pg.push_wait_target(), Duration::ZERO);
+        let file: FileConfig = toml::from_str("[limits]\npush_wait_target_ms = 300\n").unwrap();
+        let set = Config::resolve(file, None, Some("postgres://x/y".into()), None);
+        assert_eq!(set.push_wait_target(), Duration::from_millis(300));
     }
 
     #[test]

@@ -25,7 +25,10 @@ pub struct ApiError {
     /// Field at fault.
     pub field: Option<String>,
     /// Seconds for a Retry-After header.
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
+    /// For `queued`: the wait in milliseconds and the devices ahead (32 bits each, so that
+    /// every handler's error stays small).
+    pub queued: Option<(u32, u32)>,
 }
 
 /// Shorthand for handler results.
@@ -42,6 +45,7 @@ impl ApiError {
             seq: None,
             field: None,
             retry_after: None,
+            queued: None,
         }
     }
 
@@ -82,7 +86,24 @@ impl ApiError {
                 "服务器繁忙，请 {retry_after} 秒后重试 / server busy, retry in {retry_after} s"
             ),
         );
-        e.retry_after = Some(retry_after);
+        e.retry_after = Some(u32::try_from(retry_after).unwrap_or(u32::MAX));
+        e
+    }
+
+    /// 503 `queued`: the push's device has a number in the line ([`crate::push_line`]) and
+    /// comes back after `wait`, with `ahead` devices before it.
+    pub fn queued(wait: std::time::Duration, ahead: usize) -> Self {
+        let ms = u32::try_from(wait.as_millis()).unwrap_or(u32::MAX);
+        let secs = ms.div_ceil(1000);
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "queued",
+            format!(
+                "正在排队：前面还有 {ahead} 台平板，约 {secs} 秒后自动继续 / in line: {ahead} tablets ahead, continuing in about {secs} s"
+            ),
+        );
+        e.retry_after = Some(secs);
+        e.queued = Some((ms, u32::try_from(ahead).unwrap_or(u32::MAX)));
         e
     }
 
@@ -185,6 +206,8 @@ impl IntoResponse for ApiError {
             expected_seq: self.expected_seq,
             seq: self.seq,
             field: self.field,
+            retry_after_ms: self.queued.map(|(ms, _)| u64::from(ms)),
+            ahead: self.queued.map(|(_, ahead)| u64::from(ahead)),
         };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after {

@@ -25,6 +25,7 @@ pub mod error;
 pub mod notify;
 pub mod office;
 pub mod photo_check;
+pub mod push_line;
 pub mod server;
 pub mod sign_in;
 pub mod thumbnails;

@@ -53,6 +53,7 @@ pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
     let store = store::open(&config.database()).await?;
     let blobs = photo_store(config).map_err(io("photo store"))?;
     let mut state = AppState::new(store, blobs, config.limits.clone());
+    state.push_line = crate::push_line::PushLine::new(config.push_wait_target());
     state.map = map;
     Ok(Arc::new(state))
 }

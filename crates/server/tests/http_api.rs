@@ -1368,14 +1368,14 @@ async fn over_the_push_cap_answers_503_and_pull_still_works() {
     assert_eq!(pull.status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn a_push_over_the_cap_waits_its_turn_instead_of_being_refused() {
-    let h = harness_with(Limits {
-        max_concurrent_pushes: 1,
-        ..Limits::default()
-    })
-    .await;
-    // A push whose body is still coming holds the one push slot.
+/// Starts the inspector's push and sends only the start of its body: it holds its push slot
+/// and its place in the push line until `tx` is dropped (the body is then cut short: 400).
+async fn held_push(
+    h: &Harness,
+) -> (
+    tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    tokio::task::JoinHandle<Result<axum::response::Response, std::convert::Infallible>>,
+) {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     tx.send(Ok(b"{\"protocol_version\":".to_vec()))
         .await
@@ -1389,7 +1389,18 @@ async fn a_push_over_the_cap_waits_its_turn_instead_of_being_refused() {
         .header("content-type", "application/json")
         .body(Body::from_stream(stream))
         .unwrap();
-    let held = tokio::spawn(h.router.clone().oneshot(held));
+    (tx, tokio::spawn(h.router.clone().oneshot(held)))
+}
+
+#[tokio::test]
+async fn a_push_over_the_cap_waits_its_turn_instead_of_being_refused() {
+    let h = harness_with(Limits {
+        max_concurrent_pushes: 1,
+        ..Limits::default()
+    })
+    .await;
+    // A push whose body is still coming holds the one push slot.
+    let (tx, held) = held_push(&h).await;
     while h.state.push_slots.available_permits() > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
@@ -1407,6 +1418,47 @@ async fn a_push_over_the_cap_waits_its_turn_instead_of_being_refused() {
     assert_eq!(r.body["acked_through"], 0);
     let held = held.await.unwrap().unwrap();
     assert_eq!(held.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn past_the_wait_target_a_push_is_given_a_number_and_keeps_its_place() {
+    // A target of 1 ms: one push at a time is taken.
+    let h = harness_with(Limits {
+        push_wait_target_ms: Some(1),
+        ..Limits::default()
+    })
+    .await;
+    // The inspector's push, its body still coming, holds the one place.
+    let (tx, held) = held_push(&h).await;
+    while h.state.push_slots.available_permits() == h.state.limits.max_concurrent_pushes {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let push = json!({"protocol_version": PROTOCOL_VERSION, "device_id": h.admin_dev.id,
+        "hlc": hlc(), "entries": []});
+    // Another device is told its place and when to come back, at once…
+    let r = h
+        .json(Method::POST, "/api/v1/sync/push", Some(&h.admin), &push)
+        .await;
+    r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "queued");
+    assert_eq!(r.body["ahead"], 1, "{}", r.body);
+    let ms = r.body["retry_after_ms"].as_u64().unwrap();
+    assert!((200..=5_000).contains(&ms), "{ms}");
+    let secs: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(secs, ms.div_ceil(1000));
+    // …and told the same place when it comes back too early.
+    let again = h
+        .json(Method::POST, "/api/v1/sync/push", Some(&h.admin), &push)
+        .await;
+    again.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "queued");
+    assert_eq!(again.body["ahead"], 1);
+    // Once the held push is answered (its body cut short), its turn has come.
+    drop(tx);
+    let held = held.await.unwrap().unwrap();
+    assert_eq!(held.status(), StatusCode::BAD_REQUEST);
+    let r = h
+        .json(Method::POST, "/api/v1/sync/push", Some(&h.admin), &push)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 #[tokio::test]

@@ -16,6 +16,9 @@ pub struct SyncStatus {
     pub progress: SyncProgress,
     /// The last session failed for want of a connection.
     pub offline: bool,
+    /// The last session was given a number in the server's line: not a problem, the sync goes
+    /// on by itself when its turn comes (`last_error` says how many are ahead).
+    pub in_line: bool,
     /// A device token is held.
     pub signed_in: bool,
 }
@@ -32,6 +35,7 @@ pub fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
     progress.last_error = sync.last_error;
     Ok(SyncStatus {
         offline: progress.last_error.as_deref().is_some_and(is_no_signal),
+        in_line: progress.last_error.as_deref().is_some_and(is_in_line),
         signed_in: sync.token.is_some(),
         progress,
     })
@@ -41,6 +45,19 @@ pub fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus> {
 pub fn is_no_signal(message: &str) -> bool {
     let no_signal = SyncError::NoSignal(String::new()).to_string();
     message.starts_with(no_signal.trim_end())
+}
+
+/// Whether a stored sync error is a number in the server's line.
+pub fn is_in_line(message: &str) -> bool {
+    let queued = SyncError::Queued {
+        retry_after: std::time::Duration::ZERO,
+        ahead: 0,
+    }
+    .to_string();
+    queued
+        .split('：')
+        .next()
+        .is_some_and(|prefix| message.starts_with(prefix))
 }
 
 /// The 同步 button: asks the background scheduler for a session now.

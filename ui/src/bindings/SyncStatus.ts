@@ -10,6 +10,11 @@ export type SyncStatus = {
  */
 offline: boolean, 
 /**
+ * The last session was given a number in the server's line: not a problem, the sync goes
+ * on by itself when its turn comes (`last_error` says how many are ahead).
+ */
+in_line: boolean, 
+/**
  * A device token is held.
  */
 signed_in: boolean, 

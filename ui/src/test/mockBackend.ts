@@ -161,6 +161,7 @@ export const idleSync: SyncStatus = {
   last_success_ms: null,
   last_error: null,
   offline: false,
+  in_line: false,
   signed_in: true,
 };
 

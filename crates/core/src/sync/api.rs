@@ -286,6 +286,15 @@ async fn read_json<T: DeserializeOwned>(resp: Response) -> Result<T, SyncError> 
         .map(|b| b.message.clone())
         .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
     Err(match (status, code) {
+        // A push given a number in the server's line: come back when it says, in order.
+        (StatusCode::SERVICE_UNAVAILABLE, "queued") => SyncError::Queued {
+            retry_after: body
+                .as_ref()
+                .and_then(|b| b.retry_after_ms)
+                .map(Duration::from_millis)
+                .unwrap_or(Duration::from_secs(retry_after.unwrap_or(1))),
+            ahead: body.as_ref().and_then(|b| b.ahead).unwrap_or(0),
+        },
         (StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE, _) => SyncError::Busy {
             retry_after: Duration::from_secs(retry_after.unwrap_or(5)),
         },
@@ -352,6 +361,8 @@ mod tests {
             expected_seq: None,
             seq: None,
             field: None,
+            retry_after_ms: None,
+            ahead: None,
         })
         .unwrap();
         let base = server("401 Unauthorized", body, false).await;
@@ -366,6 +377,33 @@ mod tests {
         let err = login(&base, &req, Timeouts::default()).await.unwrap_err();
         assert!(matches!(err, SyncError::WrongPassword), "{err:?}");
         assert!(err.to_string().starts_with("用户名或密码错误"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_number_in_the_line_is_told_apart_from_busy_with_its_wait_in_milliseconds() {
+        let body = serde_json::to_vec(&ErrorBody {
+            error: "queued".into(),
+            message: "正在排队 / in line".into(),
+            expected_seq: None,
+            seq: None,
+            field: None,
+            retry_after_ms: Some(1_250),
+            ahead: Some(37),
+        })
+        .unwrap();
+        let base = server("503 Service Unavailable", body, false).await;
+        let client = http(Timeouts::default()).unwrap();
+        let resp = client.get(&base).send().await.unwrap();
+        let err = read_json::<serde_json::Value>(resp).await.unwrap_err();
+        assert!(
+            matches!(err, SyncError::Queued { retry_after, ahead: 37 } if retry_after == std::time::Duration::from_millis(1_250)),
+            "{err:?}"
+        );
+        assert!(err.is_transient());
+        assert!(
+            err.to_string().starts_with("正在排队：前面还有 37 台平板"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

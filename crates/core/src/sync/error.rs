@@ -67,6 +67,15 @@ pub enum SyncError {
         /// How long the server asked to wait.
         retry_after: Duration,
     },
+    /// The server took this push's device into its line (取号排队) with a number; the sync
+    /// goes on by itself after `retry_after`, in turn.
+    #[error("正在排队：前面还有 {ahead} 台平板，约 {} 秒后自动继续 / in line: {ahead} tablets ahead, continuing in about {} s", retry_after.as_secs().max(1), retry_after.as_secs().max(1))]
+    Queued {
+        /// When to come back.
+        retry_after: Duration,
+        /// Devices still before this one.
+        ahead: u64,
+    },
     /// The server failed in another way.
     #[error("服务器错误（{status}）：{message} / server error ({status}): {message}")]
     Server {
@@ -88,7 +97,10 @@ impl SyncError {
     /// Login, revocation and refused records need a person first.
     pub fn is_transient(&self) -> bool {
         match self {
-            SyncError::NoSignal(_) | SyncError::Unreachable { .. } | SyncError::Busy { .. } => true,
+            SyncError::NoSignal(_)
+            | SyncError::Unreachable { .. }
+            | SyncError::Busy { .. }
+            | SyncError::Queued { .. } => true,
             SyncError::Server { status, .. } => *status >= 500,
             _ => false,
         }

@@ -89,6 +89,8 @@ async fn run(engine: Arc<SyncEngine>, mut triggers: mpsc::Receiver<Trigger>, pac
                 Some(pacing.every)
             }
             Err(SyncError::Busy { retry_after }) => Some(backoff.fail(Some(retry_after))),
+            // A number in the server's line: its time is already spread; no jitter, no backoff.
+            Err(SyncError::Queued { retry_after, .. }) => Some(retry_after),
             Err(e) if e.is_transient() => Some(backoff.fail(None)),
             Err(_) => None,
         };

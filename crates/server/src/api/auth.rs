@@ -36,7 +36,7 @@ async fn refused(state: &SharedState, req: &LoginRequest, refusal: Refusal) -> A
                     "登录失败次数过多，请 {minutes} 分钟后再试 / too many failed logins; try again in {minutes} minutes"
                 ),
             );
-            e.retry_after = Some(retry_after_secs);
+            e.retry_after = Some(u32::try_from(retry_after_secs).unwrap_or(u32::MAX));
             e
         }
         Refusal::Busy => ApiError::busy(state.limits.retry_after_secs),

@@ -1,0 +1,360 @@
+//! The line of pushes, kept as numbered tickets (取号排队) so that a push the server takes is
+//! answered within a small multiple of `push_wait_target_ms` (the work ahead of it, then its
+//! own group's commit), however many tablets arrive at once.
+//!
+//! At 17:00 hundreds of tablets push at the same instant. Holding each request until its turn
+//! keeps the writer busy but makes the last request wait for all the others (a 38 s request
+//! at 500 tablets); refusing with a fixed Retry-After leaves the writer idle. A ticket does
+//! both: the server takes pushes while the work ahead of them fits in the target, and gives
+//! each other device a number, in arrival order, with the time its turn should come (`queued`,
+//! 503 with Retry-After and `retry_after_ms`). A device that comes back with a number is taken
+//! once the work ahead of it fits, and told again otherwise: it never loses its place to a
+//! device that came later. The time to come back is reckoned from the writer's measured pace
+//! a little early (and at most [`MAX_WAIT`]), so that the writer finds a line when a turn ends
+//! and the estimate is corrected at every return.
+//!
+//! The line is per process, like the other slots: replicas each keep their own, so a tablet
+//! behind a balancer may hold a number at each. A number not shown again by [`LATE`] after its
+//! time no longer holds up the ones behind it (its tablet gave up, was taken at another
+//! replica, or is slow to come back; shown again, it still comes before later numbers), and
+//! one not shown within [`GRACE`] lapses. A device whose push has just been answered continues without a number
+//! (the rest of its outbox, or of its week offline), so a tablet, once taken, finishes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The longest a device is told to wait before showing its number again: often enough to
+/// correct the estimate, and well within the 15 s after which the server closes an idle
+/// connection (`header_read_timeout_secs`), so that a client reusing its connection does not
+/// meet it closing.
+pub const MAX_WAIT: Duration = Duration::from_secs(10);
+/// How long after its time a number still holds up the ones behind it.
+pub const LATE: Duration = Duration::from_secs(1);
+/// How long after its time a number stays valid.
+pub const GRACE: Duration = Duration::from_secs(10);
+/// How long after its last push was answered a device continues without a number.
+pub const CONTINUE: Duration = Duration::from_secs(2);
+/// The shortest wait a device is told.
+const MIN_WAIT: Duration = Duration::from_millis(200);
+/// The writer's pace assumed before any is measured.
+const FIRST_PACE: Duration = Duration::from_millis(50);
+/// The busy time the pace is measured over: the SQLite writer answers a group of pushes at
+/// once, so the time between two answers alone says little.
+const PACE_SPAN: Duration = Duration::from_secs(1);
+
+/// The line of one server process.
+pub struct PushLine {
+    target: Duration,
+    state: Mutex<State>,
+}
+
+struct State {
+    next_ticket: u64,
+    /// Numbers given and not yet taken, in order, with when their device is due.
+    waiting: BTreeMap<u64, Instant>,
+    /// Each waiting device's number.
+    tickets: HashMap<Uuid, u64>,
+    /// Pushes taken and not yet answered.
+    taken: usize,
+    /// Time per push answered while pushes were taken: the writer's pace.
+    pace: Duration,
+    /// Since when pushes have been taken without a break.
+    busy_from: Option<Instant>,
+    /// Busy time before `busy_from` not yet measured, and the answers in it and since.
+    busy: (Duration, u32),
+    /// Devices whose push was answered lately, and when.
+    answered: HashMap<Uuid, Instant>,
+}
+
+/// What a push is told when it arrives.
+#[derive(Debug)]
+pub enum Turn {
+    /// Taken: go on; the place is given back when dropped.
+    Go(Place),
+    /// Not yet: come back after `retry_after`, with `ahead` devices still before this one.
+    Wait {
+        /// When to show the number again.
+        retry_after: Duration,
+        /// Devices still before this one (taken or waiting).
+        ahead: usize,
+    },
+}
+
+/// A push's place among those taken; dropping it records the answer.
+#[derive(Debug)]
+pub struct Place {
+    line: Arc<PushLine>,
+    device: Uuid,
+}
+
+impl std::fmt::Debug for PushLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushLine")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PushLine {
+    /// A line that takes pushes while the work ahead of them fits in `target`; a zero target
+    /// takes every push (no numbers).
+    pub fn new(target: Duration) -> Arc<PushLine> {
+        Arc::new(PushLine {
+            target,
+            state: Mutex::new(State {
+                next_ticket: 0,
+                waiting: BTreeMap::new(),
+                tickets: HashMap::new(),
+                taken: 0,
+                pace: FIRST_PACE,
+                busy_from: None,
+                busy: (Duration::ZERO, 0),
+                answered: HashMap::new(),
+            }),
+        })
+    }
+
+    /// A push of `device` arriving at `now`: taken, or given (or reminded of) its number.
+    pub fn arrive(self: &Arc<Self>, device: Uuid, now: Instant) -> Turn {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let s = &mut *guard;
+        s.lapse(now);
+        let window = self.window(s.pace);
+        let continues = s
+            .answered
+            .get(&device)
+            .is_some_and(|at| now.saturating_duration_since(*at) < CONTINUE);
+        let ticket = s.tickets.get(&device).copied();
+        let ahead = s
+            .waiting
+            .range(..ticket.unwrap_or(u64::MAX))
+            .filter(|(_, due)| now < **due + LATE)
+            .count();
+        let fits = self.target.is_zero() || s.taken + ahead < window;
+        if fits || (continues && s.taken < 2 * window) {
+            if let Some(ticket) = s.tickets.remove(&device) {
+                s.waiting.remove(&ticket);
+            }
+            if s.taken == 0 {
+                s.busy_from = Some(now);
+            }
+            s.taken += 1;
+            return Turn::Go(Place {
+                line: self.clone(),
+                device,
+            });
+        }
+        let before = s.taken + ahead;
+        // Come back when about half the window is left before this device, a little early.
+        let due = s
+            .pace
+            .mul_f64(0.8)
+            .saturating_mul(u32::try_from(before.saturating_sub(window / 2)).unwrap_or(u32::MAX))
+            .clamp(MIN_WAIT, MAX_WAIT);
+        let ticket = ticket.unwrap_or_else(|| {
+            s.next_ticket += 1;
+            s.tickets.insert(device, s.next_ticket);
+            s.next_ticket
+        });
+        s.waiting.insert(ticket, now + due);
+        Turn::Wait {
+            retry_after: due,
+            ahead: before,
+        }
+    }
+
+    /// How many pushes may be taken at once: the target over the writer's pace.
+    fn window(&self, pace: Duration) -> usize {
+        let per = pace.as_secs_f64().max(1e-4);
+        ((self.target.as_secs_f64() / per) as usize).max(1)
+    }
+
+    /// Records that a push of `device` was answered at `now`.
+    fn answered(&self, device: Uuid, now: Instant) {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let s = &mut *guard;
+        s.taken = s.taken.saturating_sub(1);
+        s.busy.1 += 1;
+        let open = s
+            .busy_from
+            .map_or(Duration::ZERO, |from| now.saturating_duration_since(from));
+        if s.taken == 0 {
+            s.busy.0 += open;
+            s.busy_from = None;
+        }
+        // Measured over at least PACE_SPAN of busy time, half old and half new.
+        let span = if s.taken == 0 {
+            s.busy.0
+        } else {
+            s.busy.0 + open
+        };
+        if span >= PACE_SPAN {
+            let measured = span / s.busy.1;
+            s.pace = ((s.pace + measured) / 2).clamp(Duration::from_millis(1), MAX_WAIT);
+            s.busy = (Duration::ZERO, 0);
+            if s.taken > 0 {
+                s.busy_from = Some(now);
+            }
+        }
+        s.answered.insert(device, now);
+    }
+
+    /// The writer's measured pace (time per push answered while busy).
+    pub fn pace(&self) -> Duration {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).pace
+    }
+}
+
+impl State {
+    /// Forgets numbers past their grace and continuations past [`CONTINUE`].
+    fn lapse(&mut self, now: Instant) {
+        self.waiting.retain(|_, due| now < *due + GRACE);
+        let waiting = &self.waiting;
+        self.tickets
+            .retain(|_, ticket| waiting.contains_key(ticket));
+        self.answered
+            .retain(|_, at| now.saturating_duration_since(*at) < CONTINUE);
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.line.answered(self.device, Instant::now());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn device(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn go(turn: Turn) -> Place {
+        match turn {
+            Turn::Go(place) => place,
+            Turn::Wait { .. } => panic!("expected to be taken"),
+        }
+    }
+
+    fn wait(turn: Turn) -> (Duration, usize) {
+        match turn {
+            Turn::Go(_) => panic!("expected a number"),
+            Turn::Wait { retry_after, ahead } => (retry_after, ahead),
+        }
+    }
+
+    #[test]
+    fn takes_what_fits_and_numbers_the_rest_in_arrival_order() {
+        // 50 ms per push, a 200 ms target: four pushes at once.
+        let line = PushLine::new(Duration::from_millis(200));
+        let t0 = Instant::now();
+        let mut taken: Vec<Place> = (0..4).map(|n| go(line.arrive(device(n), t0))).collect();
+        let (first_wait, first_ahead) = wait(line.arrive(device(10), t0));
+        let (second_wait, second_ahead) = wait(line.arrive(device(11), t0));
+        assert_eq!((first_ahead, second_ahead), (4, 5));
+        assert!(first_wait >= MIN_WAIT && second_wait >= first_wait);
+        // Shown again too early: the same place, not a new number at the back.
+        let (_, again) = wait(line.arrive(device(11), t0 + Duration::from_millis(10)));
+        assert_eq!(again, 5);
+        // One push answered: number 10 fits now, and 11 is still behind it.
+        drop(taken.remove(0));
+        assert!(matches!(
+            line.arrive(device(11), t0 + Duration::from_millis(60)),
+            Turn::Wait { .. }
+        ));
+        let _ten = go(line.arrive(device(10), t0 + Duration::from_millis(60)));
+    }
+
+    #[test]
+    fn a_newcomer_does_not_pass_a_waiting_number() {
+        let line = PushLine::new(Duration::from_millis(100));
+        let t0 = Instant::now();
+        let a = go(line.arrive(device(1), t0));
+        let _b = go(line.arrive(device(2), t0));
+        wait(line.arrive(device(3), t0));
+        drop(a);
+        // One place is free, but number 3 came first.
+        let (_, ahead) = wait(line.arrive(device(4), t0 + Duration::from_millis(1)));
+        assert_eq!(ahead, 2, "one taken and number 3 before it");
+        let _three = go(line.arrive(device(3), t0 + Duration::from_millis(2)));
+    }
+
+    #[test]
+    fn a_late_number_holds_up_no_one_but_keeps_its_place() {
+        let line = PushLine::new(Duration::from_millis(50));
+        let t0 = Instant::now();
+        let taken = go(line.arrive(device(1), t0));
+        let (due, _) = wait(line.arrive(device(2), t0));
+        wait(line.arrive(device(3), t0));
+        drop(taken);
+        // Device 2 is not due yet: device 3 waits behind it.
+        let (_, ahead) = wait(line.arrive(device(3), t0 + Duration::from_millis(100)));
+        assert_eq!(ahead, 1);
+        // Device 2 is late: device 3 goes first…
+        let late = t0 + due + LATE + Duration::from_millis(1);
+        let _three = go(line.arrive(device(3), late));
+        // …and device 2, back, still comes before a newcomer.
+        wait(line.arrive(device(2), late));
+        let (_, ahead) = wait(line.arrive(device(4), late));
+        assert_eq!(ahead, 2, "device 3 taken and device 2 waiting");
+    }
+
+    #[test]
+    fn a_number_not_shown_within_its_grace_lapses() {
+        let line = PushLine::new(Duration::from_millis(50));
+        let t0 = Instant::now();
+        let _taken = go(line.arrive(device(1), t0));
+        let (due, _) = wait(line.arrive(device(2), t0));
+        wait(line.arrive(device(5), t0 + due + GRACE + Duration::from_millis(1)));
+        let s = line.state.lock().unwrap();
+        assert_eq!(s.tickets.keys().collect::<Vec<_>>(), [&device(5)]);
+        assert_eq!(s.waiting.len(), 1);
+    }
+
+    #[test]
+    fn a_device_just_answered_continues_without_a_number() {
+        let line = PushLine::new(Duration::from_millis(100));
+        let t0 = Instant::now();
+        drop(go(line.arrive(device(1), t0)));
+        let _a = go(line.arrive(device(2), t0));
+        let _b = go(line.arrive(device(3), t0));
+        wait(line.arrive(device(4), t0));
+        // Device 1's next batch goes on; a stranger would wait.
+        let _next = go(line.arrive(device(1), Instant::now()));
+        wait(line.arrive(device(5), Instant::now()));
+    }
+
+    #[test]
+    fn the_pace_follows_the_answers_and_sets_the_wait() {
+        let line = PushLine::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        let places: Vec<Place> = (0..50).map(|n| go(line.arrive(device(n), t0))).collect();
+        // Answers in bunches of ten, 250 ms apart, as group commit gives them, while work is
+        // left: the fourth bunch's first answer ends a second of busy time with 31 answers,
+        // and the pace moves halfway from the assumed 50 ms to that; the rest measure nothing.
+        for (n, place) in places.into_iter().enumerate() {
+            let at = t0 + Duration::from_millis(250 * (n as u64 / 10 + 1));
+            std::mem::forget(place);
+            line.answered(device(n as u128), at);
+        }
+        assert_eq!(line.pace(), (FIRST_PACE + Duration::from_secs(1) / 31) / 2);
+        // Far back in a long line: told to come back after at most MAX_WAIT.
+        let _turns: Vec<Turn> = (100..(100 + 2_000))
+            .map(|n| line.arrive(device(n), t0))
+            .collect();
+        let (due, ahead) = wait(line.arrive(device(5_000), t0));
+        assert_eq!(due, MAX_WAIT);
+        assert!(ahead >= 2_000);
+    }
+
+    #[test]
+    fn a_zero_target_takes_every_push() {
+        let line = PushLine::new(Duration::ZERO);
+        let t0 = Instant::now();
+        let _all: Vec<Place> = (0..100).map(|n| go(line.arrive(device(n), t0))).collect();
+    }
+}

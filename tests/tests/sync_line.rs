@@ -1,0 +1,121 @@
+//! Tablets at 17:00 against a real server whose line takes one push at a time
+//! (`push_wait_target_ms = 1`): each tablet is given a number, says so to the inspector, comes
+//! back when told (in turn, without backoff), and the server ends holding every tablet's work
+//! exactly once.
+
+use fieldcheck_core::sync::api::Timeouts;
+use fieldcheck_core::sync::scheduler::{Pacing, Scheduler, Trigger};
+use fieldcheck_tests::checker::check_converged;
+use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerCommand};
+use fieldcheck_tests::tablet::Tablet;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+
+const NAMES: [&str; 5] = ["line1", "line2", "line3", "line4", "line5"];
+
+/// Whether a sync error shown to the inspector is a number in the line.
+fn in_line(error: Option<&str>) -> bool {
+    error.is_some_and(|e| e.starts_with("正在排队：前面还有"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = ServerCommand::new(&dir.path().join("server"))
+        .config("[limits]\npush_wait_target_ms = 1\n")
+        .unwrap();
+    command
+        .prepare(&fieldcheck_tests::content_dir(), &NAMES)
+        .unwrap();
+    let server = command.serve().unwrap();
+    let mut rng = StdRng::seed_from_u64(17);
+    let mut tablets = Vec::new();
+    for name in NAMES {
+        std::fs::create_dir_all(dir.path().join(name)).unwrap();
+        let t = Tablet::open(&dir.path().join(name), name, Timeouts::default(), &mut rng);
+        t.engine
+            .login(&server.url, name, INSPECTOR_PASSWORD)
+            .await
+            .unwrap();
+        t.engine.sync_now().await.unwrap();
+        for _ in 0..3 {
+            t.record(&mut rng, false);
+        }
+        tablets.push(t);
+    }
+
+    // The first tablet's device starts a push and sends only part of it: the line's one place
+    // is taken until that request ends.
+    let token = tablets[0]
+        .store
+        .lock()
+        .unwrap()
+        .sync_state()
+        .unwrap()
+        .token
+        .unwrap();
+    let address = server.url.trim_start_matches("http://").to_string();
+    let mut held = tokio::net::TcpStream::connect(&address).await.unwrap();
+    held.write_all(
+        format!(
+            "POST /api/v1/sync/push HTTP/1.1\r\nhost: {address}\r\nauthorization: Bearer {token}\r\n\
+             content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"protocol_version\":"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+
+    let pacing = Pacing {
+        every: Duration::from_secs(600),
+        retry_base: Duration::from_secs(20),
+        retry_cap: Duration::from_secs(60),
+    };
+    let schedulers: Vec<Scheduler> = tablets
+        .iter()
+        .map(|t| Scheduler::start(t.engine.clone(), pacing))
+        .collect();
+    for s in &schedulers {
+        s.trigger(Trigger::Manual);
+    }
+    // Every tablet is told it is in line, with how many are before it.
+    for t in &tablets {
+        let mut progress = t.engine.subscribe();
+        tokio::time::timeout(
+            Duration::from_secs(20),
+            progress.wait_for(|p| in_line(p.last_error.as_deref())),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{} was never told it is in line", t.user))
+        .unwrap();
+    }
+    assert!(
+        tablets
+            .iter()
+            .all(|t| t.store.lock().unwrap().outbox_stats().unwrap().pending > 0),
+        "nothing passed the held place"
+    );
+
+    // The held request ends; the tablets come back when told and are taken in turn, all
+    // within 10 s. A backoff (up to 20 s at the first failure here, doubling after) would not
+    // let them.
+    drop(held);
+    let all_done = async {
+        for t in &tablets {
+            let mut progress = t.engine.subscribe();
+            progress
+                .wait_for(|p| p.records_pending == 0 && p.last_error.is_none())
+                .await
+                .unwrap();
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), all_done)
+        .await
+        .expect("every tablet finished its turn within 10 s");
+    let export = server.export().unwrap();
+    for t in &tablets {
+        check_converged(&t.store.lock().unwrap(), &export).unwrap();
+    }
+}
