@@ -6,8 +6,9 @@
 //! file not made yet is reported as such, not made), the photos (a local directory: writable,
 //! free space; an S3 bucket: a probe object written, read back and removed, and whether a
 //! second write of it is refused as uploads need), the listen
-//! address (free to bind) and the dashboard map's tiles (none: the street plan; else the
-//! template checked and one tile asked for). Nothing else is written.
+//! address (free to bind), the dashboard map's tiles (none: the street plan; else the
+//! template checked and one tile asked for), and the push line it will run (said, not
+//! checked). Nothing else is written.
 
 use crate::config::Config;
 use crate::server::redact;
@@ -51,7 +52,39 @@ pub async fn check(config: &Config) -> Vec<Finding> {
                 .map_err(|e| format!("cannot listen there: {e}")),
         },
         map_tiles(config).await,
+        push_line(config),
     ]
+}
+
+/// The push line the server will run ([`Config::push_wait_target`]): numbers past a target,
+/// or every push waiting in line on the server.
+fn push_line(config: &Config) -> Finding {
+    let target = config.push_wait_target().as_millis();
+    let set = config.limits.push_wait_target_ms.is_some();
+    let origin = match (set, config.database_url.is_some()) {
+        (true, _) => "set in [limits]",
+        (false, true) => "the default on PostgreSQL",
+        (false, false) => "the default on SQLite",
+    };
+    let (what, note) = if target == 0 {
+        (
+            format!("off ({origin})"),
+            "every push waits in line on this server".to_string(),
+        )
+    } else {
+        (
+            format!("{target} ms ({origin})"),
+            format!(
+                "a push is taken while the work ahead of it fits in {target} ms; other tablets \
+                 are given a number and a time to come back"
+            ),
+        )
+    };
+    Finding {
+        part: "push line",
+        what,
+        outcome: Ok(note),
+    }
 }
 
 /// The map's tile source: none (the plain street plan, always fine), or a template that must

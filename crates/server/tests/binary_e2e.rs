@@ -536,13 +536,20 @@ fn check_config_reports_each_part_and_fails_when_one_does_not_answer() {
         .unwrap();
     let text = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{text}");
-    for part in ["data directory", "database", "photos", "listen"] {
+    for part in [
+        "data directory",
+        "database",
+        "photos",
+        "listen",
+        "push line",
+    ] {
         assert!(text.contains(&format!("✔ {part}")), "{text}");
     }
     assert!(
         text.contains("SQLite") && text.contains("created at first start"),
         "{text}"
     );
+    assert!(text.contains("750 ms (the default on SQLite)"), "{text}");
     assert!(!data.exists(), "check-config makes nothing");
     // After a first start the database answers.
     run(&data, &["user", "list"]);
