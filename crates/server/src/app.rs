@@ -40,9 +40,9 @@ pub struct AppState {
     pub sync_slots: Arc<Semaphore>,
     /// Slots for concurrent pushes (a subset of the sync slots).
     pub push_slots: Arc<Semaphore>,
-    /// The numbered line pushes are taken from ([`crate::push_line`]); [`AppState::new`] sets
-    /// it from the limits alone (unset: off), the server from its configuration
-    /// ([`crate::config::Config::push_wait_target`]).
+    /// The numbered line pushes are taken from ([`crate::push_line`]), at the limits'
+    /// `push_wait_target_ms` (unset: off; the server sets it from its configuration,
+    /// [`crate::config::Config::push_wait_target`]).
     pub push_line: Arc<crate::push_line::PushLine>,
     /// Slots for concurrent photo verifications.
     pub verify_slots: Arc<Semaphore>,
@@ -232,11 +232,12 @@ async fn push_cap(
     let _place = match state.push_line.arrive(device, std::time::Instant::now()) {
         Turn::Go(place) => place,
         Turn::Wait { retry_after, ahead } => {
-            // Read what the tablet is sending first (raw, for at most 2 s): a connection closed
-            // under a body still being sent can reach the tablet as a reset instead of this
-            // answer, and it would take that for no signal and back off.
-            let body = axum::body::to_bytes(req.into_body(), state.limits.max_json_bytes);
-            let _ = tokio::time::timeout(Duration::from_secs(2), body).await;
+            // Read and drop what the tablet is sending first (raw, at most `max_json_bytes`,
+            // for at most 2 s, never held): a connection closed under a body still being sent
+            // can reach the tablet as a reset instead of this answer, and it would take that
+            // for no signal and back off.
+            let drain = discard(req.into_body(), state.limits.max_json_bytes);
+            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
             return Err(ApiError::queued(retry_after, ahead));
         }
     };
@@ -245,6 +246,19 @@ async fn push_cap(
         return Err(ApiError::busy(state.limits.push_retry_after_secs));
     };
     Ok(next.run(req).await)
+}
+
+/// Reads `body` chunk by chunk and drops each, until it ends, fails or passes `limit` bytes.
+async fn discard(body: axum::body::Body, limit: usize) {
+    use futures_util::StreamExt;
+    let mut chunks = body.into_data_stream();
+    let mut read = 0;
+    while let Some(Ok(chunk)) = chunks.next().await {
+        read += chunk.len();
+        if read > limit {
+            return;
+        }
+    }
 }
 
 /// A slot of `slots`, waited for in arrival order (tokio's semaphore is fair) for at most

@@ -200,11 +200,6 @@ impl PushLine {
         }
         s.answered.insert(device, now);
     }
-
-    /// The writer's measured pace (time per push answered while busy).
-    pub fn pace(&self) -> Duration {
-        self.state.lock().unwrap_or_else(|p| p.into_inner()).pace
-    }
 }
 
 impl State {
@@ -341,7 +336,8 @@ mod tests {
             std::mem::forget(place);
             line.answered(device(n as u128), at);
         }
-        assert_eq!(line.pace(), (FIRST_PACE + Duration::from_secs(1) / 31) / 2);
+        let pace = line.state.lock().unwrap().pace;
+        assert_eq!(pace, (FIRST_PACE + Duration::from_secs(1) / 31) / 2);
         // Far back in a long line: told to come back after at most MAX_WAIT.
         let _turns: Vec<Turn> = (100..(100 + 2_000))
             .map(|n| line.arrive(device(n), t0))

@@ -52,8 +52,9 @@ pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
     let map = config.map.source().map_err(ServeError::Config)?;
     let store = store::open(&config.database()).await?;
     let blobs = photo_store(config).map_err(io("photo store"))?;
-    let mut state = AppState::new(store, blobs, config.limits.clone());
-    state.push_line = crate::push_line::PushLine::new(config.push_wait_target());
+    let mut limits = config.limits.clone();
+    limits.push_wait_target_ms = Some(config.push_wait_target().as_millis() as u64);
+    let mut state = AppState::new(store, blobs, limits);
     state.map = map;
     Ok(Arc::new(state))
 }
