@@ -34,10 +34,11 @@ left_behind() {
 }
 
 step "system packages (scripts/install-deps.sh)" bash scripts/install-deps.sh
-pg_running() { pg_lsclusters -h 2>/dev/null | awk '$4 == "online"' | grep -q .; }
-if ! pg_running; then on_exit 'pg_lsclusters -h | awk "\$4==\"online\" {print \$1, \$2}" | while read -r v c; do pg_ctlcluster "$v" "$c" stop; done'; fi
+# A PostgreSQL cluster of this run's own, in a new directory, stopped and removed at the end.
+pg_dir="/tmp/fieldcheck-pg-$$"
+on_exit 'bash scripts/start-postgres.sh --stop "$pg_dir"; rm -rf "$pg_dir"'
 start_pg() {
-  FIELDCHECK_TEST_PG_URL="$(bash scripts/start-postgres.sh 2>/dev/null)"
+  FIELDCHECK_TEST_PG_URL="$(bash scripts/start-postgres.sh "$pg_dir")" || return 1
   export FIELDCHECK_TEST_PG_URL
 }
 step "PostgreSQL for the storage tests" start_pg
