@@ -98,6 +98,8 @@ struct PushStats {
     latencies: Vec<Duration>,
     busy: u64,
     queued: u64,
+    /// Turns asked for with a number held (`POST /sync/turn`), and how many were given.
+    turns: (u64, u64),
     other_errors: u64,
     acked: u64,
     finished_at: Vec<Duration>,
@@ -432,8 +434,8 @@ async fn run(tablets: usize) {
         lat.last().copied().unwrap_or_default().as_secs_f64()
     );
     println!(
-        "numbers in the line given or shown again (503 queued): {} | other 503/429: {} | other failed tries: {}",
-        stats.queued, stats.busy, stats.other_errors
+        "numbers in the line given or shown again (503 queued): {} | turns asked {}, given {} | other 503/429: {} | other failed tries: {}",
+        stats.queued, stats.turns.0, stats.turns.1, stats.busy, stats.other_errors
     );
     if let Some(e) = &stats.first_error {
         println!("first failure: {e}");
@@ -696,6 +698,8 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
     let mut failures = 0;
     let mut next = 0;
+    // A number held in the server's line: ask for the turn before sending the batch again.
+    let mut in_line = false;
     while next < day.len() {
         if t0.elapsed() > PHASE_LIMIT || failures >= MAX_FAILURES {
             let mut s = stats.lock().unwrap();
@@ -706,17 +710,31 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
             ));
             return;
         }
-        let batch = &day[next..(next + batch_size()).min(day.len())];
-        let req = PushRequest {
-            protocol_version: PROTOCOL_VERSION,
-            device_id: tablet.device_id,
-            hlc: clock.now(),
-            entries: batch.to_vec(),
+        let turn = if in_line {
+            stats.lock().unwrap().turns.0 += 1;
+            tablet.api.turn().await
+        } else {
+            Ok(())
         };
         let sent = Instant::now();
-        let result = tablet.api.push(&req).await;
+        let result = match turn {
+            Ok(()) => {
+                if in_line {
+                    stats.lock().unwrap().turns.1 += 1;
+                }
+                let batch = &day[next..(next + batch_size()).min(day.len())];
+                let req = PushRequest {
+                    protocol_version: PROTOCOL_VERSION,
+                    device_id: tablet.device_id,
+                    hlc: clock.now(),
+                    entries: batch.to_vec(),
+                };
+                tablet.api.push(&req).await
+            }
+            Err(e) => Err(e),
+        };
         let took = sent.elapsed();
-        drop(req);
+        in_line = matches!(result, Err(SyncError::Queued { .. }));
         match result {
             Ok((resp, _)) => {
                 backoff.succeed();

@@ -1,7 +1,8 @@
 //! Tablets at 17:00 against a real server whose line takes one push at a time
 //! (`push_wait_target_ms = 1`): each tablet is given a number, says so to the inspector, comes
 //! back when told (in turn, without backoff), and the server ends holding every tablet's work
-//! exactly once.
+//! exactly once. A tablet holding a number sends its batch once more, when its turn has
+//! come: in between it asks for its turn with no batch.
 
 use fieldcheck_core::sync::api::Timeouts;
 use fieldcheck_core::sync::scheduler::{Pacing, Scheduler, Trigger};
@@ -25,7 +26,8 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let command = ServerCommand::new(&dir.path().join("server"))
         .config("[limits]\npush_wait_target_ms = 1\n")
-        .unwrap();
+        .unwrap()
+        .log_filter("warn,tower_http=debug");
     command
         .prepare(&fieldcheck_tests::content_dir(), &NAMES)
         .unwrap();
@@ -118,4 +120,15 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
     for t in &tablets {
         check_converged(&t.store.lock().unwrap(), &export).unwrap();
     }
+    // Each tablet sent its batch twice (given its number, then taken), besides the held push;
+    // every other return was a request for its turn.
+    let log = std::fs::read_to_string(command.log_path()).unwrap();
+    let sent = |path: &str| {
+        log.lines()
+            .filter(|l| l.contains(path) && l.contains("started processing request"))
+            .count()
+    };
+    let (pushes, turns) = (sent("/api/v1/sync/push"), sent("/api/v1/sync/turn"));
+    assert_eq!(pushes, 2 * NAMES.len() + 1, "{turns} turns asked");
+    assert!(turns >= NAMES.len(), "{turns} turns asked");
 }

@@ -159,6 +159,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/v1/login", Access::Public),
     ("GET", "/api/v1/device/revocation", Access::AnyToken),
     ("POST", "/api/v1/sync/push", Access::Device),
+    ("POST", "/api/v1/sync/turn", Access::Device),
     ("POST", "/api/v1/sync/pull", Access::AnyRole),
     ("POST", "/api/v1/photos/missing", Access::Device),
     ("GET", "/api/v1/photos/{sha256}/offset", Access::Device),
@@ -312,6 +313,7 @@ pub fn router(state: SharedState) -> Router {
                 .layer(RequestDecompressionLayer::new())
                 .layer(middleware::from_fn_with_state(state.clone(), push_cap)),
         )
+        .route("/api/v1/sync/turn", post(api::push::turn))
         // Pull pages are JSON that compresses several times over; tablets ask for gzip.
         .route(
             "/api/v1/sync/pull",

@@ -19,6 +19,11 @@
 //! replica, or is slow to come back; shown again, it still comes before later numbers), and
 //! one not shown within [`GRACE`] lapses. A device whose push has just been answered continues without a number
 //! (the rest of its outbox, or of its week offline), so a tablet, once taken, finishes.
+//!
+//! A device that holds a number need not send its batch to show it: it asks for its turn with
+//! an empty request (`POST /api/v1/sync/turn`), and when its turn has come the place taken for
+//! it is held ([`Place::hold`]) until its push arrives, for at most [`HOLD`]. So a tablet far
+//! back in the line sends its batch once, not at every return.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -36,6 +41,8 @@ pub const LATE: Duration = Duration::from_secs(1);
 pub const GRACE: Duration = Duration::from_secs(10);
 /// How long after its last push was answered a device continues without a number.
 pub const CONTINUE: Duration = Duration::from_secs(2);
+/// How long a place stays held for a device told its turn has come, until its push arrives.
+pub const HOLD: Duration = Duration::from_secs(5);
 /// The shortest wait a device is told.
 const MIN_WAIT: Duration = Duration::from_millis(200);
 /// The writer's pace assumed before any is measured.
@@ -58,6 +65,8 @@ struct State {
     tickets: HashMap<Uuid, u64>,
     /// Pushes taken and not yet answered.
     taken: usize,
+    /// Places held for devices told their turn has come, until their push arrives.
+    held: HashMap<Uuid, Instant>,
     /// Time per push answered while pushes were taken: the writer's pace.
     pace: Duration,
     /// Since when pushes have been taken without a break.
@@ -85,7 +94,8 @@ pub enum Turn {
 /// A push's place among those taken; dropping it records the answer.
 #[derive(Debug)]
 pub struct Place {
-    line: Arc<PushLine>,
+    /// The line, until the place is answered or held.
+    line: Option<Arc<PushLine>>,
     device: Uuid,
 }
 
@@ -108,6 +118,7 @@ impl PushLine {
                 waiting: BTreeMap::new(),
                 tickets: HashMap::new(),
                 taken: 0,
+                held: HashMap::new(),
                 pace: FIRST_PACE,
                 busy_from: None,
                 busy: (Duration::ZERO, 0),
@@ -116,11 +127,15 @@ impl PushLine {
         })
     }
 
-    /// A push of `device` arriving at `now`: taken, or given (or reminded of) its number.
+    /// A push of `device` arriving at `now` (or its request for its turn): taken, or given
+    /// (or reminded of) its number. A push for which a place is held is taken.
     pub fn arrive(self: &Arc<Self>, device: Uuid, now: Instant) -> Turn {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let s = &mut *guard;
         s.lapse(now);
+        if s.held.remove(&device).is_some() {
+            return self.take(s, device, now);
+        }
         let window = self.window(s.pace);
         let continues = s
             .answered
@@ -132,21 +147,15 @@ impl PushLine {
             .range(..ticket.unwrap_or(u64::MAX))
             .filter(|(_, due)| now < **due + LATE)
             .count();
-        let fits = self.target.is_zero() || s.taken + ahead < window;
-        if fits || (continues && s.taken < 2 * window) {
+        let busy = s.taken + s.held.len();
+        let fits = self.target.is_zero() || busy + ahead < window;
+        if fits || (continues && busy < 2 * window) {
             if let Some(ticket) = s.tickets.remove(&device) {
                 s.waiting.remove(&ticket);
             }
-            if s.taken == 0 {
-                s.busy_from = Some(now);
-            }
-            s.taken += 1;
-            return Turn::Go(Place {
-                line: self.clone(),
-                device,
-            });
+            return self.take(s, device, now);
         }
-        let before = s.taken + ahead;
+        let before = busy + ahead;
         // Come back when about half the window is left before this device, a little early.
         let due = s
             .pace
@@ -163,6 +172,18 @@ impl PushLine {
             retry_after: due,
             ahead: before,
         }
+    }
+
+    /// Takes a push of `device` at `now`.
+    fn take(self: &Arc<Self>, s: &mut State, device: Uuid, now: Instant) -> Turn {
+        if s.taken == 0 {
+            s.busy_from = Some(now);
+        }
+        s.taken += 1;
+        Turn::Go(Place {
+            line: Some(self.clone()),
+            device,
+        })
     }
 
     /// How many pushes may be taken at once: the target over the writer's pace.
@@ -211,12 +232,33 @@ impl State {
             .retain(|_, ticket| waiting.contains_key(ticket));
         self.answered
             .retain(|_, at| now.saturating_duration_since(*at) < CONTINUE);
+        self.held
+            .retain(|_, at| now.saturating_duration_since(*at) < HOLD);
+    }
+}
+
+impl Place {
+    /// Keeps this place for the device's push, which is taken when it arrives within [`HOLD`]
+    /// of `now` (a turn asked for and given): nothing is answered, and no other device is
+    /// taken in its stead meanwhile.
+    pub fn hold(mut self, now: Instant) {
+        let Some(line) = self.line.take() else { return };
+        let mut guard = line.state.lock().unwrap_or_else(|p| p.into_inner());
+        let s = &mut *guard;
+        s.taken = s.taken.saturating_sub(1);
+        if s.taken == 0 {
+            // Holding is not work: the pace counts only the time pushes were being written.
+            s.busy_from = None;
+        }
+        s.held.insert(self.device, now);
     }
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.line.answered(self.device, Instant::now());
+        if let Some(line) = self.line.take() {
+            line.answered(self.device, Instant::now());
+        }
     }
 }
 
@@ -345,6 +387,31 @@ mod tests {
         let (due, ahead) = wait(line.arrive(device(5_000), t0));
         assert_eq!(due, MAX_WAIT);
         assert!(ahead >= 2_000);
+    }
+
+    #[test]
+    fn a_turn_given_holds_its_place_for_the_push_until_it_lapses() {
+        // A 50 ms target at the assumed 50 ms pace: one push at a time.
+        let line = PushLine::new(Duration::from_millis(50));
+        let t0 = Instant::now();
+        let first = go(line.arrive(device(1), t0));
+        wait(line.arrive(device(2), t0));
+        drop(first);
+        // Device 2 asks for its turn without its batch and is given it: its place is held…
+        let asked = t0 + Duration::from_millis(10);
+        go(line.arrive(device(2), asked)).hold(asked);
+        assert_eq!(line.state.lock().unwrap().taken, 0, "holding is not work");
+        // …so a newcomer is not taken in its stead…
+        let (_, ahead) = wait(line.arrive(device(3), asked));
+        assert_eq!(ahead, 1, "the held place is ahead of it");
+        // …and device 2's push is taken when it comes, though the line is full.
+        let _blocker = go(line.arrive(device(2), asked + Duration::from_millis(5)));
+        wait(line.arrive(device(4), asked + Duration::from_millis(6)));
+        // A place held for a push that never comes lapses after HOLD.
+        let line = PushLine::new(Duration::from_millis(50));
+        go(line.arrive(device(1), t0)).hold(t0);
+        wait(line.arrive(device(5), t0 + HOLD - Duration::from_millis(1)));
+        let _five = go(line.arrive(device(5), t0 + HOLD + Duration::from_millis(1)));
     }
 
     #[test]

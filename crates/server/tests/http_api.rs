@@ -1462,6 +1462,57 @@ async fn past_the_wait_target_a_push_is_given_a_number_and_keeps_its_place() {
 }
 
 #[tokio::test]
+async fn a_device_with_a_number_asks_for_its_turn_without_its_batch_and_its_place_is_held() {
+    let h = harness_with(Limits {
+        push_wait_target_ms: Some(1),
+        ..Limits::default()
+    })
+    .await;
+    let (tx, held) = held_push(&h).await;
+    while h.state.push_slots.available_permits() == h.state.limits.max_concurrent_pushes {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let turn = |token: String| {
+        let h = &h;
+        async move {
+            h.send(
+                Method::POST,
+                "/api/v1/sync/turn",
+                Some(&token),
+                &[],
+                Body::empty(),
+            )
+            .await
+        }
+    };
+    // The admin's tablet asks with no batch: its number and when to ask again, as a push.
+    let r = turn(h.admin.clone()).await;
+    r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "queued");
+    assert_eq!(r.body["ahead"], 1, "{}", r.body);
+    assert!(r.body["retry_after_ms"].as_u64().is_some(), "{}", r.body);
+    drop(tx);
+    assert_eq!(
+        held.await.unwrap().unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    // Its turn has come: nothing to read, and the place is held for its push…
+    let r = turn(h.admin.clone()).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    // …so another tablet arriving now is given a number behind it…
+    let other = Device::new(23).register(&h.state.store, "inspector1").await;
+    let r = turn(other).await;
+    r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "queued");
+    assert_eq!(r.body["ahead"], 1, "{}", r.body);
+    // …and the admin's push goes through.
+    let push = json!({"protocol_version": PROTOCOL_VERSION, "device_id": h.admin_dev.id,
+        "hlc": hlc(), "entries": []});
+    let r = h
+        .json(Method::POST, "/api/v1/sync/push", Some(&h.admin), &push)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+#[tokio::test]
 async fn one_upload_per_photo_at_a_time() {
     let h = harness().await;
     let bytes = jpeg(64, 48);

@@ -33,6 +33,8 @@ pub struct ServerCommand {
     bin: PathBuf,
     data_dir: PathBuf,
     global: Vec<OsString>,
+    /// The log filter `serve` runs with (`FIELDCHECK_LOG`).
+    log: String,
 }
 
 impl ServerCommand {
@@ -47,6 +49,7 @@ impl ServerCommand {
             bin: bin.into(),
             data_dir: data_dir.to_path_buf(),
             global: Vec::new(),
+            log: "warn".into(),
         }
     }
 
@@ -66,12 +69,23 @@ impl ServerCommand {
         Ok(self.global([OsString::from("--config"), file.into_os_string()]))
     }
 
-    /// The file the server's log is appended to.
+    /// Sets the log filter `serve` runs with (`FIELDCHECK_LOG`; `warn` unless set), e.g.
+    /// `warn,tower_http=debug` to read which requests it was sent.
+    pub fn log_filter(mut self, filter: &str) -> Self {
+        self.log = filter.into();
+        self
+    }
+
+    /// The file the server's log is appended to: `<data dir>.server.log`.
+    pub fn log_path(&self) -> PathBuf {
+        self.data_dir.with_extension("server.log")
+    }
+
     fn log_file(&self) -> Result<std::fs::File> {
         Ok(std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.data_dir.with_extension("server.log"))?)
+            .open(self.log_path())?)
     }
 
     /// The data directory.
@@ -178,7 +192,7 @@ impl ServerCommand {
     pub fn serve_on(&self, listen: &str) -> Result<ServerProcess> {
         let mut child = Guarded::spawn(
             self.command(&["serve", "--listen", listen])
-                .env("FIELDCHECK_LOG", "warn")
+                .env("FIELDCHECK_LOG", &self.log)
                 .stdout(Stdio::piped())
                 .stderr(self.log_file()?),
         )?;

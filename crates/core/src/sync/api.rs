@@ -104,6 +104,21 @@ impl ServerApi {
         Ok((read_json(resp).await?, sent))
     }
 
+    /// Asks for this device's turn in the server's push line without sending a batch (the
+    /// device holds a number): `Ok` when its turn has come (the server holds its place for the
+    /// push that follows), [`SyncError::Queued`] with when to ask again otherwise. A server
+    /// that has no line answers that it has no such route: that is a turn too.
+    pub async fn turn(&self) -> Result<(), SyncError> {
+        let resp = self.post("/sync/turn").send().await.map_err(no_signal)?;
+        match resp.status() {
+            s if s.is_success() => Ok(()),
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Ok(()),
+            _ => Err(read_json::<ErrorBody>(resp).await.err().unwrap_or_else(|| {
+                SyncError::NoSignal("unexpected answer to a turn request".into())
+            })),
+        }
+    }
+
     /// Pulls one page of server changes after the request's cursor.
     pub async fn pull(&self, req: &PullRequest) -> Result<PullResponse, SyncError> {
         read_json(
@@ -404,6 +419,32 @@ mod tests {
             err.to_string().starts_with("正在排队：前面还有 37 台平板"),
             "{err}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_turn_is_given_held_back_or_assumed_from_a_server_without_a_line() {
+        let turn = |status: &'static str, body: Vec<u8>| async move {
+            let base = server(status, body, false).await;
+            ServerApi::new(&base, "token", Timeouts::default())
+                .unwrap()
+                .turn()
+                .await
+        };
+        assert!(matches!(turn("204 No Content", vec![]).await, Ok(())));
+        // An older server has no such route: its push is the turn.
+        let no_route = br#"{"error":"no_route","message":"x / x"}"#.to_vec();
+        assert!(matches!(turn("404 Not Found", no_route).await, Ok(())));
+        let queued = br#"{"error":"queued","message":"x / x","retry_after_ms":800,"ahead":3}"#;
+        let err = turn("503 Service Unavailable", queued.to_vec())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, SyncError::Queued { retry_after, ahead: 3 } if retry_after == std::time::Duration::from_millis(800)),
+            "{err:?}"
+        );
+        let expired = br#"{"error":"unauthorized","message":"x / x"}"#.to_vec();
+        let err = turn("401 Unauthorized", expired).await.unwrap_err();
+        assert!(matches!(err, SyncError::LoginExpired), "{err:?}");
     }
 
     #[tokio::test]

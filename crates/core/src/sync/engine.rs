@@ -16,6 +16,7 @@ use fieldcheck_protocol::{
 };
 use futures_util::StreamExt;
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
@@ -44,6 +45,9 @@ pub struct SyncEngine {
     interrupted: Mutex<HashSet<String>>,
     /// Where other tablets' photos are kept, when the app has one.
     cache: Option<PhotoCache>,
+    /// The last push was given a number in the server's line: ask for the turn before
+    /// sending the batch again ([`ServerApi::turn`]).
+    in_line: AtomicBool,
 }
 
 impl SyncEngine {
@@ -72,6 +76,7 @@ impl SyncEngine {
             timeouts: Timeouts::default(),
             interrupted: Mutex::default(),
             cache: None,
+            in_line: AtomicBool::new(false),
         };
         engine.publish(|_| {});
         engine
@@ -273,8 +278,15 @@ impl SyncEngine {
                 hlc,
                 entries,
             };
+            if self.in_line.load(Ordering::Relaxed) {
+                report.requests += 1;
+                api.turn().await?;
+            }
             report.requests += 1;
-            let (resp, sent) = api.push(&req).await?;
+            let answer = api.push(&req).await;
+            let queued = matches!(answer, Err(SyncError::Queued { .. }));
+            self.in_line.store(queued, Ordering::Relaxed);
+            let (resp, sent) = answer?;
             self.clock.observe_server_time(resp.server_time_ms);
             let mut store = self.store();
             let _ = store.clock().merge(resp.server_hlc);

@@ -26,7 +26,7 @@ impl Modify for BearerAuth {
     paths(
         healthz, openapi,
         super::auth::login, super::auth::revocation,
-        super::push::push, super::pull::pull,
+        super::push::push, super::push::turn, super::pull::pull,
         super::photos::missing, super::photos::offset, super::photos::upload,
         super::photos::download, super::photos::thumbnails,
         super::findings::list, super::findings::get_one, super::findings::add_event,
