@@ -42,7 +42,8 @@ pub struct AppState {
     pub push_slots: Arc<Semaphore>,
     /// The numbered line pushes are taken from ([`crate::push_line`]), at the limits'
     /// `push_wait_target_ms` (unset: off; the server sets it from its configuration,
-    /// [`crate::config::Config::push_wait_target`]).
+    /// [`crate::config::Config::push_wait_target`], and holds no place for a turn given on
+    /// PostgreSQL, where replicas may serve the database).
     pub push_line: Arc<crate::push_line::PushLine>,
     /// Slots for concurrent photo verifications.
     pub verify_slots: Arc<Semaphore>,
@@ -69,9 +70,10 @@ impl AppState {
             clock: fieldcheck_domain::clock::Clock::new(uuid::Uuid::now_v7()),
             sync_slots: Arc::new(Semaphore::new(limits.max_concurrent_syncs)),
             push_slots: Arc::new(Semaphore::new(limits.max_concurrent_pushes)),
-            push_line: crate::push_line::PushLine::new(Duration::from_millis(
-                limits.push_wait_target_ms.unwrap_or(0),
-            )),
+            push_line: crate::push_line::PushLine::new(
+                Duration::from_millis(limits.push_wait_target_ms.unwrap_or(0)),
+                crate::push_line::Turns::Held,
+            ),
             verify_slots: Arc::new(Semaphore::new(limits.max_concurrent_verifications.max(1))),
             hashes: crate::sign_in::HashPool::new(
                 limits.max_concurrent_hashes,

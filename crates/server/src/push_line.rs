@@ -21,9 +21,10 @@
 //! (the rest of its outbox, or of its week offline), so a tablet, once taken, finishes.
 //!
 //! A device that holds a number need not send its batch to show it: it asks for its turn with
-//! an empty request (`POST /api/v1/sync/turn`), and when its turn has come the place taken for
-//! it is held ([`Place::hold`]) until its push arrives, for at most [`HOLD`]. So a tablet far
-//! back in the line sends its batch once, not at every return.
+//! an empty request (`POST /api/v1/sync/turn`, [`PushLine::ask`]), and when its turn has come
+//! its place is held until its push arrives, for at most [`HOLD`]: a tablet far back in the
+//! line sends its batch once, not at every return. Replicas give every turn and hold nothing
+//! ([`Turns::Pushed`]): the balancer may send the push to another process than the question.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -51,9 +52,22 @@ const FIRST_PACE: Duration = Duration::from_millis(50);
 /// once, so the time between two answers alone says little.
 const PACE_SPAN: Duration = Duration::from_secs(1);
 
+/// What a turn given to a device ([`PushLine::ask`]) keeps for its push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Turns {
+    /// Its place, for [`HOLD`]: the one server of its database, where its push will come.
+    Held,
+    /// Nothing, and every turn is given: one of several replicas behind a balancer, which may
+    /// send the push to another process than the question, so only the push itself can be
+    /// judged where it lands (measured: answering turns here, held or not, left most tablets
+    /// unserved for minutes).
+    Pushed,
+}
+
 /// The line of one server process.
 pub struct PushLine {
     target: Duration,
+    turns: Turns,
     state: Mutex<State>,
 }
 
@@ -94,8 +108,7 @@ pub enum Turn {
 /// A push's place among those taken; dropping it records the answer.
 #[derive(Debug)]
 pub struct Place {
-    /// The line, until the place is answered or held.
-    line: Option<Arc<PushLine>>,
+    line: Arc<PushLine>,
     device: Uuid,
 }
 
@@ -108,11 +121,12 @@ impl std::fmt::Debug for PushLine {
 }
 
 impl PushLine {
-    /// A line that takes pushes while the work ahead of them fits in `target`; a zero target
-    /// takes every push (no numbers).
-    pub fn new(target: Duration) -> Arc<PushLine> {
+    /// A line that takes pushes while the work ahead of them fits in `target` (a zero target
+    /// takes every push: no numbers), and keeps `turns` for the devices it tells their turn.
+    pub fn new(target: Duration, turns: Turns) -> Arc<PushLine> {
         Arc::new(PushLine {
             target,
+            turns,
             state: Mutex::new(State {
                 next_ticket: 0,
                 waiting: BTreeMap::new(),
@@ -127,8 +141,8 @@ impl PushLine {
         })
     }
 
-    /// A push of `device` arriving at `now` (or its request for its turn): taken, or given
-    /// (or reminded of) its number. A push for which a place is held is taken.
+    /// A push of `device` arriving at `now`: taken, or given (or reminded of) its number. A
+    /// push for which a place is held is taken.
     pub fn arrive(self: &Arc<Self>, device: Uuid, now: Instant) -> Turn {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let s = &mut *guard;
@@ -136,6 +150,41 @@ impl PushLine {
         if s.held.remove(&device).is_some() {
             return self.take(s, device, now);
         }
+        match self.decide(s, device, now) {
+            None => {
+                s.forget_number(device);
+                self.take(s, device, now)
+            }
+            Some((retry_after, ahead)) => Turn::Wait { retry_after, ahead },
+        }
+    }
+
+    /// `device`, holding a number, asks at `now` whether its turn has come, without its push:
+    /// `None` when it has (its place is then held for its push; with [`Turns::Pushed`] always,
+    /// holding nothing), else when to ask again and how many are before it, as
+    /// [`PushLine::arrive`] would say.
+    pub fn ask(&self, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
+        if self.turns == Turns::Pushed {
+            return None;
+        }
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let s = &mut *guard;
+        s.lapse(now);
+        if let Some(held) = s.held.get_mut(&device) {
+            *held = now;
+            return None;
+        }
+        let wait = self.decide(s, device, now);
+        if wait.is_none() {
+            s.forget_number(device);
+            s.held.insert(device, now);
+        }
+        wait
+    }
+
+    /// Whether a push of `device` arriving at `now` would be taken (`None`), or when it is to
+    /// come back and how many are before it, its number given or kept.
+    fn decide(&self, s: &mut State, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
         let window = self.window(s.pace);
         let continues = s
             .answered
@@ -150,10 +199,7 @@ impl PushLine {
         let busy = s.taken + s.held.len();
         let fits = self.target.is_zero() || busy + ahead < window;
         if fits || (continues && busy < 2 * window) {
-            if let Some(ticket) = s.tickets.remove(&device) {
-                s.waiting.remove(&ticket);
-            }
-            return self.take(s, device, now);
+            return None;
         }
         let before = busy + ahead;
         // Come back when about half the window is left before this device, a little early.
@@ -168,10 +214,7 @@ impl PushLine {
             s.next_ticket
         });
         s.waiting.insert(ticket, now + due);
-        Turn::Wait {
-            retry_after: due,
-            ahead: before,
-        }
+        Some((due, before))
     }
 
     /// Takes a push of `device` at `now`.
@@ -181,7 +224,7 @@ impl PushLine {
         }
         s.taken += 1;
         Turn::Go(Place {
-            line: Some(self.clone()),
+            line: self.clone(),
             device,
         })
     }
@@ -224,6 +267,13 @@ impl PushLine {
 }
 
 impl State {
+    /// Forgets the number of `device`, taken or given its turn.
+    fn forget_number(&mut self, device: Uuid) {
+        if let Some(ticket) = self.tickets.remove(&device) {
+            self.waiting.remove(&ticket);
+        }
+    }
+
     /// Forgets numbers past their grace and continuations past [`CONTINUE`].
     fn lapse(&mut self, now: Instant) {
         self.waiting.retain(|_, due| now < *due + GRACE);
@@ -237,28 +287,9 @@ impl State {
     }
 }
 
-impl Place {
-    /// Keeps this place for the device's push, which is taken when it arrives within [`HOLD`]
-    /// of `now` (a turn asked for and given): nothing is answered, and no other device is
-    /// taken in its stead meanwhile.
-    pub fn hold(mut self, now: Instant) {
-        let Some(line) = self.line.take() else { return };
-        let mut guard = line.state.lock().unwrap_or_else(|p| p.into_inner());
-        let s = &mut *guard;
-        s.taken = s.taken.saturating_sub(1);
-        if s.taken == 0 {
-            // Holding is not work: the pace counts only the time pushes were being written.
-            s.busy_from = None;
-        }
-        s.held.insert(self.device, now);
-    }
-}
-
 impl Drop for Place {
     fn drop(&mut self) {
-        if let Some(line) = self.line.take() {
-            line.answered(self.device, Instant::now());
-        }
+        self.line.answered(self.device, Instant::now());
     }
 }
 
@@ -287,7 +318,7 @@ mod tests {
     #[test]
     fn takes_what_fits_and_numbers_the_rest_in_arrival_order() {
         // 50 ms per push, a 200 ms target: four pushes at once.
-        let line = PushLine::new(Duration::from_millis(200));
+        let line = PushLine::new(Duration::from_millis(200), Turns::Held);
         let t0 = Instant::now();
         let mut taken: Vec<Place> = (0..4).map(|n| go(line.arrive(device(n), t0))).collect();
         let (first_wait, first_ahead) = wait(line.arrive(device(10), t0));
@@ -308,7 +339,7 @@ mod tests {
 
     #[test]
     fn a_newcomer_does_not_pass_a_waiting_number() {
-        let line = PushLine::new(Duration::from_millis(100));
+        let line = PushLine::new(Duration::from_millis(100), Turns::Held);
         let t0 = Instant::now();
         let a = go(line.arrive(device(1), t0));
         let _b = go(line.arrive(device(2), t0));
@@ -322,7 +353,7 @@ mod tests {
 
     #[test]
     fn a_late_number_holds_up_no_one_but_keeps_its_place() {
-        let line = PushLine::new(Duration::from_millis(50));
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
         let t0 = Instant::now();
         let taken = go(line.arrive(device(1), t0));
         let (due, _) = wait(line.arrive(device(2), t0));
@@ -342,7 +373,7 @@ mod tests {
 
     #[test]
     fn a_number_not_shown_within_its_grace_lapses() {
-        let line = PushLine::new(Duration::from_millis(50));
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
         let t0 = Instant::now();
         let _taken = go(line.arrive(device(1), t0));
         let (due, _) = wait(line.arrive(device(2), t0));
@@ -354,7 +385,7 @@ mod tests {
 
     #[test]
     fn a_device_just_answered_continues_without_a_number() {
-        let line = PushLine::new(Duration::from_millis(100));
+        let line = PushLine::new(Duration::from_millis(100), Turns::Held);
         let t0 = Instant::now();
         drop(go(line.arrive(device(1), t0)));
         let _a = go(line.arrive(device(2), t0));
@@ -367,7 +398,7 @@ mod tests {
 
     #[test]
     fn the_pace_follows_the_answers_and_sets_the_wait() {
-        let line = PushLine::new(Duration::from_secs(10));
+        let line = PushLine::new(Duration::from_secs(10), Turns::Held);
         let t0 = Instant::now();
         let places: Vec<Place> = (0..50).map(|n| go(line.arrive(device(n), t0))).collect();
         // Answers in bunches of ten, 250 ms apart, as group commit gives them, while work is
@@ -392,31 +423,49 @@ mod tests {
     #[test]
     fn a_turn_given_holds_its_place_for_the_push_until_it_lapses() {
         // A 50 ms target at the assumed 50 ms pace: one push at a time.
-        let line = PushLine::new(Duration::from_millis(50));
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
         let t0 = Instant::now();
         let first = go(line.arrive(device(1), t0));
         wait(line.arrive(device(2), t0));
+        // Device 2 asks for its turn without its batch: not yet…
+        assert!(line.ask(device(2), t0 + Duration::from_millis(5)).is_some());
         drop(first);
-        // Device 2 asks for its turn without its batch and is given it: its place is held…
+        // …then it is given it, and its place is held…
         let asked = t0 + Duration::from_millis(10);
-        go(line.arrive(device(2), asked)).hold(asked);
+        assert_eq!(line.ask(device(2), asked), None);
         assert_eq!(line.state.lock().unwrap().taken, 0, "holding is not work");
         // …so a newcomer is not taken in its stead…
         let (_, ahead) = wait(line.arrive(device(3), asked));
         assert_eq!(ahead, 1, "the held place is ahead of it");
         // …and device 2's push is taken when it comes, though the line is full.
-        let _blocker = go(line.arrive(device(2), asked + Duration::from_millis(5)));
+        let _two = go(line.arrive(device(2), asked + Duration::from_millis(5)));
         wait(line.arrive(device(4), asked + Duration::from_millis(6)));
         // A place held for a push that never comes lapses after HOLD.
-        let line = PushLine::new(Duration::from_millis(50));
-        go(line.arrive(device(1), t0)).hold(t0);
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
+        assert_eq!(line.ask(device(1), t0), None);
         wait(line.arrive(device(5), t0 + HOLD - Duration::from_millis(1)));
         let _five = go(line.arrive(device(5), t0 + HOLD + Duration::from_millis(1)));
     }
 
     #[test]
+    fn among_replicas_every_turn_is_given_and_the_push_is_judged_where_it_lands() {
+        let line = PushLine::new(Duration::from_millis(50), Turns::Pushed);
+        let t0 = Instant::now();
+        let _first = go(line.arrive(device(1), t0));
+        wait(line.arrive(device(2), t0));
+        // Full, and device 2 is not due: still told to send its push, and nothing is held…
+        assert_eq!(line.ask(device(2), t0), None);
+        assert!(line.state.lock().unwrap().held.is_empty());
+        // …which is numbered here as any push: its place kept, a newcomer behind it.
+        let (_, ahead) = wait(line.arrive(device(2), t0));
+        assert_eq!(ahead, 1);
+        let (_, ahead) = wait(line.arrive(device(3), t0));
+        assert_eq!(ahead, 2);
+    }
+
+    #[test]
     fn a_zero_target_takes_every_push() {
-        let line = PushLine::new(Duration::ZERO);
+        let line = PushLine::new(Duration::ZERO, Turns::Held);
         let t0 = Instant::now();
         let _all: Vec<Place> = (0..100).map(|n| go(line.arrive(device(n), t0))).collect();
     }

@@ -55,6 +55,13 @@ pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
     let mut limits = config.limits.clone();
     limits.push_wait_target_ms = Some(config.push_wait_target().as_millis() as u64);
     let mut state = AppState::new(store, blobs, limits);
+    if config.database_url.is_some() {
+        // Replicas may serve this database: only a push is judged, where it lands.
+        state.push_line = crate::push_line::PushLine::new(
+            config.push_wait_target(),
+            crate::push_line::Turns::Pushed,
+        );
+    }
     state.map = map;
     Ok(Arc::new(state))
 }

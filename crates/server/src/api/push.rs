@@ -11,7 +11,6 @@ use super::{ApiJson, check_protocol, merge_clock};
 use crate::app::SharedState;
 use crate::auth::DeviceUser;
 use crate::error::{ApiError, ApiResult};
-use crate::push_line::Turn;
 use crate::validate;
 use axum::Json;
 use axum::extract::State;
@@ -19,8 +18,8 @@ use axum::http::StatusCode;
 use fieldcheck_protocol::{PushRequest, PushResponse};
 
 /// Asks for the device's turn in the push line, with no body: 204 when its turn has come
-/// (its place is held for its push for [`crate::push_line::HOLD`]), 503 `queued` with its
-/// place and when to ask again otherwise, as a push would be answered.
+/// (on SQLite its place is held for its push for [`crate::push_line::HOLD`]), 503 `queued`
+/// with its place and when to ask again otherwise, as a push would be answered.
 #[utoipa::path(post, path = "/api/v1/sync/turn", tag = "sync",
     responses((status = 204, description = "the device's turn: push now (its place is held for 5 s)"),
         (status = 401, description = "no valid token"), (status = 403, description = "not a device account"),
@@ -30,13 +29,12 @@ pub async fn turn(
     State(state): State<SharedState>,
     DeviceUser(caller): DeviceUser,
 ) -> ApiResult<StatusCode> {
-    let now = std::time::Instant::now();
-    match state.push_line.arrive(caller.device.id, now) {
-        Turn::Go(place) => {
-            place.hold(now);
-            Ok(StatusCode::NO_CONTENT)
-        }
-        Turn::Wait { retry_after, ahead } => Err(ApiError::queued(retry_after, ahead)),
+    match state
+        .push_line
+        .ask(caller.device.id, std::time::Instant::now())
+    {
+        None => Ok(StatusCode::NO_CONTENT),
+        Some((retry_after, ahead)) => Err(ApiError::queued(retry_after, ahead)),
     }
 }
 
