@@ -29,6 +29,8 @@ fail() {
 }
 
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    # Nothing can be running to stop without PostgreSQL's programs; nothing to install for it.
+    [ "$stop" = 0 ] || exit 0
     { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; } \
         >&2 || fail "installing Debian's postgresql package failed"
 fi

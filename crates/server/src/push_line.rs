@@ -17,8 +17,9 @@
 //! behind a balancer may hold a number at each. A number not shown again by [`LATE`] after its
 //! time no longer holds up the ones behind it (its tablet gave up, was taken at another
 //! replica, or is slow to come back; shown again, it still comes before later numbers), and
-//! one not shown within [`GRACE`] lapses. A device whose push has just been answered continues without a number
-//! (the rest of its outbox, or of its week offline), so a tablet, once taken, finishes.
+//! one not shown within [`GRACE`] lapses. A device whose push has just been answered continues
+//! without a number (the rest of its outbox, or of its week offline), so a tablet, once taken,
+//! finishes.
 //!
 //! A device that holds a number need not send its batch to show it: it asks for its turn with
 //! an empty request (`POST /api/v1/sync/turn`, [`PushLine::ask`]), and when its turn has come
@@ -170,8 +171,9 @@ impl PushLine {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let s = &mut *guard;
         s.lapse(now);
-        if let Some(held) = s.held.get_mut(&device) {
-            *held = now;
+        // Asked again while its place is held: still its turn, and the hold still ends at
+        // HOLD from when it was given (asking cannot keep a place without pushing).
+        if s.held.contains_key(&device) {
             return None;
         }
         let wait = self.decide(s, device, now);
@@ -445,6 +447,20 @@ mod tests {
         assert_eq!(line.ask(device(1), t0), None);
         wait(line.arrive(device(5), t0 + HOLD - Duration::from_millis(1)));
         let _five = go(line.arrive(device(5), t0 + HOLD + Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn asking_again_does_not_keep_a_place_past_its_hold() {
+        // A device that asks and asks but never pushes holds its place for HOLD, no longer.
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
+        let t0 = Instant::now();
+        assert_eq!(line.ask(device(1), t0), None);
+        assert_eq!(line.ask(device(1), t0 + HOLD / 2), None);
+        assert_eq!(
+            line.ask(device(1), t0 + HOLD - Duration::from_millis(1)),
+            None
+        );
+        let _two = go(line.arrive(device(2), t0 + HOLD + Duration::from_millis(1)));
     }
 
     #[test]

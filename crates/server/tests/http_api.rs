@@ -1420,19 +1420,28 @@ async fn a_push_over_the_cap_waits_its_turn_instead_of_being_refused() {
     assert_eq!(held.status(), StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
-async fn past_the_wait_target_a_push_is_given_a_number_and_keeps_its_place() {
-    // A target of 1 ms: one push at a time is taken.
+/// A server whose push line takes one push at a time (a target of 1 ms), its one place held
+/// by the inspector's push, whose body is still coming until `tx` is dropped.
+async fn line_of_one() -> (
+    Harness,
+    tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    tokio::task::JoinHandle<Result<axum::response::Response, std::convert::Infallible>>,
+) {
     let h = harness_with(Limits {
         push_wait_target_ms: Some(1),
         ..Limits::default()
     })
     .await;
-    // The inspector's push, its body still coming, holds the one place.
     let (tx, held) = held_push(&h).await;
     while h.state.push_slots.available_permits() == h.state.limits.max_concurrent_pushes {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
+    (h, tx, held)
+}
+
+#[tokio::test]
+async fn past_the_wait_target_a_push_is_given_a_number_and_keeps_its_place() {
+    let (h, tx, held) = line_of_one().await;
     let push = json!({"protocol_version": PROTOCOL_VERSION, "device_id": h.admin_dev.id,
         "hlc": hlc(), "entries": []});
     // Another device is told its place and when to come back, at once…
@@ -1463,15 +1472,7 @@ async fn past_the_wait_target_a_push_is_given_a_number_and_keeps_its_place() {
 
 #[tokio::test]
 async fn a_device_with_a_number_asks_for_its_turn_without_its_batch_and_its_place_is_held() {
-    let h = harness_with(Limits {
-        push_wait_target_ms: Some(1),
-        ..Limits::default()
-    })
-    .await;
-    let (tx, held) = held_push(&h).await;
-    while h.state.push_slots.available_permits() == h.state.limits.max_concurrent_pushes {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let (h, tx, held) = line_of_one().await;
     let turn = |token: String| {
         let h = &h;
         async move {

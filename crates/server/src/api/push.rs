@@ -21,7 +21,7 @@ use fieldcheck_protocol::{PushRequest, PushResponse};
 /// (on SQLite its place is held for its push for [`crate::push_line::HOLD`]), 503 `queued`
 /// with its place and when to ask again otherwise, as a push would be answered.
 #[utoipa::path(post, path = "/api/v1/sync/turn", tag = "sync",
-    responses((status = 204, description = "the device's turn: push now (its place is held for 5 s)"),
+    responses((status = 204, description = "the device's turn: push now (on SQLite its place is held for 5 s)"),
         (status = 401, description = "no valid token"), (status = 403, description = "not a device account"),
         (status = 503, description = "queued: ErrorBody.retry_after_ms and ahead, Retry-After; or server busy")),
     security(("bearer" = [])))]
