@@ -13,6 +13,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/steps.sh
+# A failing test's message, not pages of stack frames: CI shows only part of a long output.
+export RUST_BACKTRACE=0 RUST_LIB_BACKTRACE=0
 
 # Processes the tests start (by their 15-character command names); any still running at the
 # end that were not running at the start were left behind.

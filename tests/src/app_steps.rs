@@ -82,7 +82,12 @@ pub async fn draw_an_arrow(w: &AppWindow) {
     w.find("marker-canvas").await.unwrap();
     w.until(
         "the photo is on the canvas",
-        r#"const c = document.querySelector('[data-testid="marker-canvas"]'); return c.width > 100"#,
+        // A canvas is 300 px wide before anything is drawn on it: wait for the photo's own size,
+        // and for the canvas to be shown.
+        r#"const c = document.querySelector('[data-testid="marker-canvas"]');
+           const img = document.querySelector('[data-testid="marker-source"]');
+           return img.complete && img.naturalWidth > 0 && c.width === img.naturalWidth
+             && c.getBoundingClientRect().width > 0"#,
     )
     .await
     .unwrap();

@@ -82,8 +82,10 @@ async fn a_thousand_network_faults_lose_and_double_nothing() {
     let mut stoppers = Vec::new();
     let (mut recorded, mut photos_taken) = (6u64, 3u64);
     let mut round = 0u64;
+    // About 100 s on a quiet 2-core machine, 130 s with both cores busy elsewhere; CI runs the
+    // app and browser tests beside it, so the bound that ends a stuck run is generous.
     while proxy.counts().total() < FAULTS
-        && started.elapsed() < Duration::from_secs(150)
+        && started.elapsed() < Duration::from_secs(360)
         && round < 20_000
     {
         round += 1;
