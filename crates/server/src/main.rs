@@ -7,8 +7,11 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     return_large_allocations_to_the_system();
-    // Log filter: FIELDCHECK_LOG, else RUST_LOG, else `info`; logs go to stderr.
+    // Log filter: FIELDCHECK_LOG, else RUST_LOG, else `info`; logs go to stderr, coloured
+    // only on a terminal (a file or the journal gets plain text).
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("FIELDCHECK_LOG")
                 .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
