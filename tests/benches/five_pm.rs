@@ -15,7 +15,10 @@
 //!
 //! Run: `cargo build --release -p fieldcheck-server && cargo bench -p fieldcheck-tests --bench five_pm`
 //! (`FIVE_PM_TABLETS=N` changes the number of tablets, `FIVE_PM_BATCH=N` the entries per push,
-//! `FIVE_PM_WAIT_TARGET_MS=N` the servers' `push_wait_target_ms`, for trying them out.)
+//! `FIVE_PM_WAIT_TARGET_MS=N` the servers' `push_wait_target_ms`, for trying them out;
+//! `FIVE_PM_SERVER_LOG=filter` runs the servers with that log filter, e.g.
+//! `warn,fieldcheck_store::group_commit=debug` for each group commit's size and time, and keeps
+//! their data directories and logs.)
 //!
 //! Scaled out (issue #19): `FIVE_PM_REPLICAS=N` runs N server processes on one PostgreSQL
 //! database (`FIELDCHECK_TEST_PG_URL`, as `scripts/start-postgres.sh` prints it) with photos in
@@ -184,10 +187,18 @@ fn limits_toml() -> String {
 impl Deployment {
     /// `replicas` 0: one server on SQLite; N: N servers on PostgreSQL + S3 behind HAProxy.
     fn start(replicas: usize) -> Deployment {
-        let dir = tempfile::tempdir().unwrap();
+        let log = std::env::var("FIVE_PM_SERVER_LOG").ok();
+        let dir = tempfile::Builder::new()
+            .disable_cleanup(log.is_some())
+            .tempdir()
+            .unwrap();
+        if log.is_some() {
+            println!("servers' data and logs kept in {}", dir.path().display());
+        }
         let limits = limits_toml();
         if replicas == 0 {
             let command = ServerCommand::new(&dir.path().join("server"))
+                .log_filter(log.as_deref().unwrap_or("warn"))
                 .config(&limits)
                 .unwrap();
             command
@@ -210,6 +221,7 @@ impl Deployment {
         let s3_config = format!("{}\n{limits}", bucket.config_toml());
         let command = |n: usize| {
             ServerCommand::new(&dir.path().join(format!("replica{n}")))
+                .log_filter(log.as_deref().unwrap_or("warn"))
                 .global(["--database-url", database.as_str()])
                 .config(&s3_config)
                 .unwrap()

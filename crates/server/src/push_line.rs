@@ -184,6 +184,14 @@ impl PushLine {
         wait
     }
 
+    /// Whether, at `now`, pushes are being written or numbers wait for their turn: the server
+    /// is taking tablets' work, which comes before its own upkeep.
+    pub fn busy(&self, now: Instant) -> bool {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.lapse(now);
+        s.taken > 0 || !s.held.is_empty() || !s.waiting.is_empty()
+    }
+
     /// Whether a push of `device` arriving at `now` would be taken (`None`), or when it is to
     /// come back and how many are before it, its number given or kept.
     fn decide(&self, s: &mut State, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
@@ -484,5 +492,21 @@ mod tests {
         let line = PushLine::new(Duration::ZERO, Turns::Held);
         let t0 = Instant::now();
         let _all: Vec<Place> = (0..100).map(|n| go(line.arrive(device(n), t0))).collect();
+    }
+
+    #[test]
+    fn busy_while_a_push_is_taken_or_a_number_waits_and_not_after() {
+        // 50 ms per push, a 50 ms target: one push at a time.
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
+        let t0 = Instant::now();
+        assert!(!line.busy(t0));
+        let taken = go(line.arrive(device(1), t0));
+        assert!(line.busy(t0));
+        let (due, _) = wait(line.arrive(device(2), t0));
+        drop(taken);
+        // The number still waits for its turn...
+        assert!(line.busy(t0 + due));
+        // ...and lapses, unshown, after its grace: nothing holds the server then.
+        assert!(!line.busy(t0 + due + GRACE));
     }
 }

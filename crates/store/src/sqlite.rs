@@ -761,12 +761,21 @@ impl SyncStore for SqliteStore {
         });
         let (conn, pushes) = (self.conn.clone(), self.pushes.clone());
         tokio::task::spawn_blocking(move || {
+            let asked = std::time::Instant::now();
             let mut conn = lock(&conn);
             // Everything queued while the last group was written, this push included unless
             // that group's writer took it already.
             let group = std::mem::take(&mut *lock(&pushes));
             if !group.is_empty() {
+                let (pushes, started) = (group.len(), std::time::Instant::now());
                 commit_group(&mut conn, group);
+                tracing::debug!(
+                    target: "fieldcheck_store::group_commit",
+                    pushes,
+                    waited_us = u64::try_from((started - asked).as_micros()).unwrap_or(u64::MAX),
+                    written_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                    "group committed"
+                );
             }
         })
         .await

@@ -39,6 +39,9 @@ const SEND_LIMIT: i64 = 50;
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// The pause between passes.
 const PASS_EVERY: Duration = Duration::from_secs(15);
+/// The longest the deadline reminders (and the dashboard refresh they read) wait for pushes
+/// to stop ([`full_pass_due`]).
+const DEFER_AT_MOST: Duration = Duration::from_secs(120);
 /// The digest is written from this hour (China time) on.
 const DIGEST_HOUR: i64 = 8;
 
@@ -61,19 +64,27 @@ pub fn client() -> reqwest::Client {
         .expect("the HTTP client builds")
 }
 
-/// One pass: writes the messages of new steps, of findings due tomorrow and the day's
-/// digests, then sends what is due.
-pub async fn pass(state: &AppState, client: &reqwest::Client) -> StoreResult<Pass> {
-    pass_at(state, client, crate::clock::now_ms()).await
-}
-
-/// [`pass`] with the calendar read at `day` (Unix ms): what is due tomorrow and whether the
-/// morning digest is written depend on the China day and hour of `day`; messages are stamped,
+/// One pass with the calendar read at `day` (Unix ms): writes the messages of new steps, of
+/// findings due tomorrow and the day's digests, then sends what is due. What is due tomorrow
+/// and whether the morning digest is written depend on the China day and hour of `day`; messages are stamped,
 /// claimed and retried by the clock.
 pub async fn pass_at(state: &AppState, client: &reqwest::Client, day: i64) -> StoreResult<Pass> {
+    pass_of(state, client, day, true).await
+}
+
+/// [`pass_at`], with the deadlines and digests only when `deadlines` (the steps' messages and
+/// the sends always).
+async fn pass_of(
+    state: &AppState,
+    client: &reqwest::Client,
+    day: i64,
+    deadlines: bool,
+) -> StoreResult<Pass> {
     let now = crate::clock::now_ms();
     let mut written = told_steps(state, now).await?;
-    written += told_deadlines(state, day, now).await?;
+    if deadlines {
+        written += told_deadlines(state, day, now).await?;
+    }
     let (sent, failed) = send_due(state, client, now).await?;
     Ok(Pass {
         written,
@@ -82,12 +93,30 @@ pub async fn pass_at(state: &AppState, client: &reqwest::Client, day: i64) -> St
     })
 }
 
-/// Runs passes for as long as the server runs: every [`PASS_EVERY`], and at once when a step
-/// is recorded ([`AppState::wake_notifier`]).
+/// Whether a pass also writes the deadline reminders and digests, which first bring the
+/// dashboard's read model up to date: not while tablets are pushing (`pushing`: the push line
+/// holds pushes or numbers), since that refresh writes through the same database as the pushes
+/// and, at 17:00, would make every tablet wait for the dashboard; unless `since_full` (the
+/// time since the last full pass) reached [`DEFER_AT_MOST`]. A unit is told of a step at once
+/// either way.
+pub fn full_pass_due(pushing: bool, since_full: Duration) -> bool {
+    !pushing || since_full >= DEFER_AT_MOST
+}
+
+/// Runs passes (as [`pass_at`] at the present time) for as long as the server runs: every
+/// [`PASS_EVERY`], and at once when a step is recorded ([`AppState::wake_notifier`]); deadlines and digests as [`full_pass_due`] says.
 pub async fn run_forever(state: crate::app::SharedState) {
     let client = client();
+    let mut last_full = std::time::Instant::now();
     loop {
-        match pass(&state, &client).await {
+        let full = full_pass_due(
+            state.push_line.busy(std::time::Instant::now()),
+            last_full.elapsed(),
+        );
+        if full {
+            last_full = std::time::Instant::now();
+        }
+        match pass_of(&state, &client, crate::clock::now_ms(), full).await {
             Ok(p) if p.sent + p.failed > 0 => {
                 tracing::info!(sent = p.sent, failed = p.failed, "unit notifications sent");
             }
@@ -285,4 +314,17 @@ async fn send_due(
         outbox::record_send(store, &m, outcome, crate::clock::now_ms()).await?;
     }
     Ok((sent, failed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadlines_wait_for_pushes_but_not_for_ever() {
+        assert!(full_pass_due(false, Duration::ZERO));
+        assert!(!full_pass_due(true, Duration::from_secs(15)));
+        assert!(!full_pass_due(true, DEFER_AT_MOST - Duration::from_secs(1)));
+        assert!(full_pass_due(true, DEFER_AT_MOST));
+    }
 }
