@@ -238,6 +238,33 @@ async fn a_dispatch_reaches_its_units_robot_once_through_failures_late_answers_a
     assert_eq!(r.shown.lock().unwrap().len(), 1);
 }
 
+/// At 17:00 a dispatch lands behind hundreds of tablets' entries in the change log: one pass
+/// reads on until it has told it, not one page of the log per pass (15 s each).
+#[tokio::test]
+async fn a_dispatch_behind_a_long_stretch_of_the_log_is_told_in_one_pass() {
+    let d = dash().await;
+    let admin = d.login("admin", "admin-pw").await;
+    let (r, base) = receiver().await;
+    let url = format!("{base}/wecom/urban");
+    assert_eq!(
+        set_hook(&d, &admin, "urban_mgmt", "wecom", &url, "").await,
+        303
+    );
+    let c = client();
+    notify::pass_at(&d.state, &c, early()).await.unwrap();
+    // A tablet's day: 8 entries per inspection, 1,600 in all, three pages of the log.
+    let dev = Device::new(9);
+    dev.register(&d.store, "inspector1").await;
+    d.store
+        .apply_push(dev.id, &dev.public_hex(), &outbox(&dev, site(1).id, 200))
+        .await
+        .unwrap();
+    dispatch(&d, d.urban, "urban_mgmt").await;
+    let p = notify::pass_at(&d.state, &c, early()).await.unwrap();
+    assert_eq!((p.written, p.sent), (1, 1), "{p:?}");
+    assert_eq!(r.shown.lock().unwrap().len(), 1);
+}
+
 #[tokio::test]
 async fn a_dead_webhook_is_shown_failed_and_a_signed_dingtalk_robot_is_reached() {
     let d = dash().await;

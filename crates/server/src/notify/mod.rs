@@ -31,8 +31,11 @@ use std::time::Duration;
 
 /// Where the notifier is in the change log (`server_meta`).
 const CURSOR: &str = "notify_cursor";
-/// Change-log entries read per pass.
+/// Change-log entries read per page.
 const SCAN_LIMIT: i64 = 500;
+/// Pages a pass reads at most (100,000 entries, the 17:00 burst of a county); the rest waits
+/// for the next pass.
+const SCAN_PAGES: usize = 200;
 /// Messages sent per pass at most.
 const SEND_LIMIT: i64 = 50;
 /// How long a robot has to answer.
@@ -141,7 +144,29 @@ async fn told_steps(state: &AppState, now: i64) -> StoreResult<usize> {
         outbox::advance(store, CURSOR, end.first().map_or(0, |r| r[0].int())).await?;
         return Ok(0);
     };
-    let cursor: i64 = cursor.parse().unwrap_or(0);
+    let mut cursor: i64 = cursor.parse().unwrap_or(0);
+    let mut written = 0;
+    for _ in 0..SCAN_PAGES {
+        let Some((last, told, full)) = told_page(state, cursor, now).await? else {
+            break;
+        };
+        (cursor, written) = (last, written + told);
+        if !full {
+            break;
+        }
+    }
+    Ok(written)
+}
+
+/// Writes the messages of one page of the change log after `cursor` and moves the place past
+/// it: the page's last sequence number, the messages written and whether the page was full;
+/// `None` when nothing follows `cursor`.
+async fn told_page(
+    state: &AppState,
+    cursor: i64,
+    now: i64,
+) -> StoreResult<Option<(i64, usize, bool)>> {
+    let store = state.store.as_ref();
     let rows = store
         .dash_query(
             "SELECT CAST(seq AS BIGINT), payload FROM change_log WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -149,8 +174,9 @@ async fn told_steps(state: &AppState, now: i64) -> StoreResult<usize> {
         )
         .await?;
     let Some(last) = rows.last().map(|r| r[0].int()) else {
-        return Ok(0);
+        return Ok(None);
     };
+    let full = rows.len() as i64 == SCAN_LIMIT;
     let steps: Vec<_> = rows
         .iter()
         .filter_map(|r| match serde_json::from_str::<ChangeItem>(r[1].text()) {
@@ -210,7 +236,7 @@ async fn told_steps(state: &AppState, now: i64) -> StoreResult<usize> {
     }
     outbox::write(store, &out, now).await?;
     outbox::advance(store, CURSOR, last).await?;
-    Ok(out.len())
+    Ok(Some((last, out.len(), full)))
 }
 
 /// Writes a message for each finding due the day after `day` that its unit still owes, and,
