@@ -33,8 +33,8 @@ use std::time::Duration;
 const CURSOR: &str = "notify_cursor";
 /// Change-log entries read per page.
 const SCAN_LIMIT: i64 = 500;
-/// Pages a pass reads at most (100,000 entries, the 17:00 burst of a county); the rest waits
-/// for the next pass.
+/// Pages a pass reads at most (100,000 entries: the 510,000 of a 500-tablet 17:00 burst in
+/// six passes, not a thousand); the rest waits for the next pass.
 const SCAN_PAGES: usize = 200;
 /// Messages sent per pass at most.
 const SEND_LIMIT: i64 = 50;
@@ -69,8 +69,8 @@ pub fn client() -> reqwest::Client {
 
 /// One pass with the calendar read at `day` (Unix ms): writes the messages of new steps, of
 /// findings due tomorrow and the day's digests, then sends what is due. What is due tomorrow
-/// and whether the morning digest is written depend on the China day and hour of `day`; messages are stamped,
-/// claimed and retried by the clock.
+/// and whether the morning digest is written depend on the China day and hour of `day`;
+/// messages are stamped, claimed and retried by the clock.
 pub async fn pass_at(state: &AppState, client: &reqwest::Client, day: i64) -> StoreResult<Pass> {
     pass_of(state, client, day, true).await
 }
@@ -107,7 +107,8 @@ pub fn full_pass_due(pushing: bool, since_full: Duration) -> bool {
 }
 
 /// Runs passes (as [`pass_at`] at the present time) for as long as the server runs: every
-/// [`PASS_EVERY`], and at once when a step is recorded ([`AppState::wake_notifier`]); deadlines and digests as [`full_pass_due`] says.
+/// [`PASS_EVERY`], and at once when a step is recorded ([`AppState::wake_notifier`]); the
+/// deadlines and digests when [`full_pass_due`] says.
 pub async fn run_forever(state: crate::app::SharedState) {
     let client = client();
     let mut last_full = std::time::Instant::now();
