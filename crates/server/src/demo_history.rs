@@ -433,7 +433,8 @@ const HEIGHT: u32 = 480;
 
 /// A street scene drawn by code: a sky-to-road gradient and, before the fix, a dark hole in
 /// the road (a pothole, a missing cover); after it, a fresh grey patch in its place. Each
-/// finding's differs, and so do the unit's and the inspector's after-photos.
+/// finding's differs (its id is drawn along the bottom edge), and so do the unit's and the
+/// inspector's after-photos.
 fn picture(finding: Uuid, kind: PhotoKind) -> Vec<u8> {
     let seed = finding.as_u128();
     let (cx, cy) = (160 + (seed % 320) as i64, 300 + ((seed >> 16) % 120) as i64);
@@ -455,6 +456,17 @@ fn picture(finding: Uuid, kind: PhotoKind) -> Vec<u8> {
                 (shade, shade, shade + 8)
             };
             rgb.extend([r.saturating_add(tint), g, b]);
+        }
+    }
+    // The finding's id along the bottom edge, a dark or light 5 × 8 block per bit: the scene's
+    // few shapes can repeat among hundreds of findings, the picture cannot.
+    let bits = finding.as_u128();
+    for y in HEIGHT - 8..HEIGHT {
+        for x in 0..WIDTH {
+            let bit = (bits >> (x / 5).min(127)) & 1 == 1;
+            let at = ((y * WIDTH + x) * 3) as usize;
+            let v: u8 = if bit { 20 } else { 235 };
+            rgb[at..at + 3].copy_from_slice(&[v.saturating_add(tint), v, v]);
         }
     }
     fieldcheck_photo_codec::encode(&rgb, WIDTH, HEIGHT)
