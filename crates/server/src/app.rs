@@ -221,7 +221,8 @@ async fn sync_cap(
 /// fits in `push_wait_target_ms`; otherwise its device is given a number and the time to come
 /// back ([`crate::push_line`]: 503 `queued`). A push taken then waits for one of
 /// `max_concurrent_pushes` (bodies read at once), in arrival order, for up to
-/// `push_queue_wait_ms`, then is answered 503 with Retry-After.
+/// `push_queue_wait_ms`, then is answered 503 with Retry-After; once it has one, the store is
+/// told it is coming ([`fieldcheck_store::SyncStore::push_coming`]).
 async fn push_cap(
     State(state): State<SharedState>,
     req: Request,
@@ -248,6 +249,10 @@ async fn push_cap(
     let Some(_slot) = queue(&state.push_slots, wait).await else {
         return Err(ApiError::busy(state.limits.push_retry_after_secs));
     };
+    // Taken: the store may wait a little for it before writing its next group.
+    let mut req = req;
+    req.extensions_mut()
+        .insert(Arc::new(state.store.push_coming()));
     Ok(next.run(req).await)
 }
 

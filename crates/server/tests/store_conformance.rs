@@ -285,6 +285,27 @@ mod suite {
         assert!(matches!(unknown, Err(StoreError::UnknownDevice(_))));
     }
 
+    /// A push announced as coming ([`fieldcheck_server::store::SyncStore::push_coming`]) that
+    /// never arrives (its request was refused or given up on the way) holds nobody up for
+    /// long, and a push announced and handed over is applied as any other.
+    pub async fn a_push_announced_and_never_handed_over_holds_nobody_up(s: &DynStore) {
+        seed(s).await;
+        add_user(s, "inspector1", Role::Inspector, None, "pw").await;
+        let dev = Device::new(7);
+        dev.register(s, "inspector1").await;
+        let outbox = outbox(&dev, site(1).id, 1);
+        let key = dev.public_hex();
+        let _never = s.push_coming();
+        let coming = s.push_coming();
+        coming.arrived();
+        let o = tokio::time::timeout(Duration::from_secs(30), s.apply_push(dev.id, &key, &outbox))
+            .await
+            .expect("applied while another push is announced and never comes")
+            .unwrap();
+        assert_eq!(o.high_seq, outbox.len() as u64);
+        assert_eq!(s.export().await.unwrap(), expected_export(&outbox));
+    }
+
     /// Pushes refused (a sequence gap, an unknown device) at the same moment as good ones are
     /// refused alone: written together or not (SQLite commits the pushes that wait together in
     /// one transaction), the good ones are all applied and acknowledged.
@@ -1149,6 +1170,7 @@ macro_rules! conformance {
             case!(a_gap_is_refused_and_nothing_written);
             case!(fifty_devices_pushing_at_once_lose_nothing);
             case!(refused_pushes_among_concurrent_ones_spoil_none);
+            case!(a_push_announced_and_never_handed_over_holds_nobody_up);
             case!(pull_pages_in_order_and_scopes_units);
             case!(pull_never_skips_a_write_that_commits_late);
             case!(assignments_reach_their_inspector_only);

@@ -28,6 +28,7 @@ use fieldcheck_protocol::{
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use uuid::Uuid;
 
 /// What can go wrong in a store.
@@ -545,6 +546,13 @@ pub trait SyncStore: Send + Sync {
         entries: &[OutboxEntry],
     ) -> StoreResult<PushOutcome>;
 
+    /// Announces a push the server has taken and will hand to [`SyncStore::apply_push`] once
+    /// its body is read and checked. A backend that commits pushes in groups counts those on
+    /// their way and waits a little for them before writing a group; others ignore it.
+    fn push_coming(&self) -> PushComing {
+        PushComing::uncounted()
+    }
+
     /// Every pushed record, in key order.
     async fn export(&self) -> StoreResult<Export>;
 
@@ -566,6 +574,49 @@ pub trait SyncStore: Send + Sync {
 
     /// Marks a photo's bytes as stored and verified.
     async fn mark_photo_stored(&self, sha256: &str, at: i64) -> StoreResult<()>;
+}
+
+/// A push on its way to [`SyncStore::apply_push`] ([`SyncStore::push_coming`]): counted
+/// until [`PushComing::arrived`] is called (just before the push is handed over) or it is
+/// dropped (the push was refused or given up on the way), whichever comes first.
+#[derive(Debug)]
+pub struct PushComing {
+    count: Option<Arc<AtomicUsize>>,
+    arrived: AtomicBool,
+}
+
+impl PushComing {
+    /// A push nobody counts.
+    pub fn uncounted() -> Self {
+        Self {
+            count: None,
+            arrived: AtomicBool::new(true),
+        }
+    }
+
+    /// A push counted in `count` until it arrives.
+    pub(crate) fn counted(count: Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self {
+            count: Some(count),
+            arrived: AtomicBool::new(false),
+        }
+    }
+
+    /// The push is being handed over: it is no longer on its way. Later calls do nothing.
+    pub fn arrived(&self) {
+        if let Some(count) = &self.count
+            && !self.arrived.swap(true, Ordering::AcqRel)
+        {
+            count.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+}
+
+impl Drop for PushComing {
+    fn drop(&mut self) {
+        self.arrived();
+    }
 }
 
 /// The server's storage: every concern, and the dashboard's SQL runner. A backend implements

@@ -12,10 +12,12 @@ use crate::app::SharedState;
 use crate::auth::DeviceUser;
 use crate::error::{ApiError, ApiResult};
 use crate::validate;
-use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use fieldcheck_protocol::{PushRequest, PushResponse};
+use fieldcheck_store::PushComing;
+use std::sync::Arc;
 
 /// Asks for the device's turn in the push line, with no body: 204 when its turn has come
 /// (on SQLite its place is held for its push for [`crate::push_line::HOLD`]), 503 `queued`
@@ -51,6 +53,7 @@ pub async fn turn(
 pub async fn push(
     State(state): State<SharedState>,
     DeviceUser(caller): DeviceUser,
+    coming: Option<Extension<Arc<PushComing>>>,
     ApiJson(mut req): ApiJson<PushRequest>,
 ) -> ApiResult<Json<PushResponse>> {
     check_protocol(req.protocol_version)?;
@@ -92,6 +95,9 @@ pub async fn push(
         state.limits.max_photo_bytes,
         state.limits.max_image_side,
     )?;
+    if let Some(Extension(coming)) = &coming {
+        coming.arrived();
+    }
     let outcome = state
         .store
         .apply_push(caller.device.id, &key, &req.entries)
