@@ -65,6 +65,12 @@ pub struct SqliteStore {
 /// 26.8 s, with 64 MiB 20.8 s (128 MiB: 22.0 s), for about 60 MB more memory.
 const PAGE_CACHE_KIB: i64 = 64 * 1024;
 
+/// The write-ahead log's length, in pages of 4 KiB, at which a commit copies it into the
+/// database file (SQLite's default is 1,000). A page the pushes change again and again (an
+/// index's) is copied once per checkpoint: with 10,000 a lone tablet's 510 pushes took the
+/// writer 18.8-19.0 s instead of 22.1-25.6 s, and the log grows to about 40 MB.
+const CHECKPOINT_PAGES: i64 = 10_000;
+
 /// The longest a writer holding queued pushes waits for announced ones before writing. At
 /// 17:00 (500 tablets) groups grew from 1.7-2.2 pushes to 2.8-3.0 with 5 ms, and to 3.3-4.4
 /// with 20 ms, whose idle waits cost more than the larger groups saved.
@@ -412,6 +418,7 @@ impl SqliteStore {
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
             conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+            conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
             migrate(&mut conn, steps)?;
             Ok(conn)
         })
