@@ -114,14 +114,14 @@ struct QueuedPush {
 /// unknown device), that transaction is rolled back and the group written again with each
 /// push in a savepoint of its own, so that the refusal spoils none of the others.
 fn commit_group(conn: &mut Connection, group: Vec<QueuedPush>) {
-    let written = match write_group(conn, &group, false) {
-        Ok(None) => write_group(conn, &group, true),
-        written => written,
+    let written = match write_together(conn, &group) {
+        Ok(Some(applied)) => Ok(applied.into_iter().map(Ok).collect()),
+        Ok(None) => write_each_in_a_savepoint(conn, &group),
+        Err(e) => Err(e),
     };
     match written {
-        // Written in savepoints, every push has its outcome.
         Ok(outcomes) => {
-            for (push, outcome) in group.into_iter().zip(outcomes.into_iter().flatten()) {
+            for (push, outcome) in group.into_iter().zip(outcomes) {
                 // A push whose request was given up has nobody to answer.
                 let _ = push.done.send(outcome);
             }
@@ -135,39 +135,55 @@ fn commit_group(conn: &mut Connection, group: Vec<QueuedPush>) {
     }
 }
 
-/// Writes `group` in one transaction and commits it: each push in a savepoint of its own
-/// when `in_savepoints`, the outcomes of all then; otherwise only if every push is applied
-/// (`None`, rolled back, when one is refused).
-fn write_group(
+/// Writes `group` in one transaction and commits it if every push is applied; `None`, and
+/// nothing written, when one is refused.
+fn write_together(
     conn: &mut Connection,
     group: &[QueuedPush],
-    in_savepoints: bool,
-) -> StoreResult<Option<Vec<StoreResult<PushOutcome>>>> {
+) -> StoreResult<Option<Vec<PushOutcome>>> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let mut applied = Vec::with_capacity(group.len());
+    for push in group {
+        match apply(&tx, push) {
+            Ok(outcome) => applied.push(outcome),
+            // Dropping the transaction rolls it back.
+            Err(_) => return Ok(None),
+        }
+    }
+    tx.commit()?;
+    Ok(Some(applied))
+}
+
+/// Writes `group` in one transaction, each push in a savepoint of its own (a refused one
+/// rolled back alone), and commits it.
+fn write_each_in_a_savepoint(
+    conn: &mut Connection,
+    group: &[QueuedPush],
+) -> StoreResult<Vec<StoreResult<PushOutcome>>> {
     let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let mut outcomes = Vec::with_capacity(group.len());
     for push in group {
-        if in_savepoints {
-            tx.execute_batch("SAVEPOINT push")?;
-        }
-        let outcome = ready(shared::apply_push(
-            &mut SqliteTx(&tx),
-            push.device_id,
-            &push.signer_key,
-            &push.entries,
-        ));
-        if in_savepoints {
-            tx.execute_batch(if outcome.is_ok() {
-                "RELEASE push"
-            } else {
-                "ROLLBACK TO push; RELEASE push"
-            })?;
-        } else if outcome.is_err() {
-            return Ok(None);
-        }
+        tx.execute_batch("SAVEPOINT push")?;
+        let outcome = apply(&tx, push);
+        tx.execute_batch(if outcome.is_ok() {
+            "RELEASE push"
+        } else {
+            "ROLLBACK TO push; RELEASE push"
+        })?;
         outcomes.push(outcome);
     }
     tx.commit()?;
-    Ok(Some(outcomes))
+    Ok(outcomes)
+}
+
+/// Applies one queued push inside `tx`.
+fn apply(tx: &Transaction<'_>, push: &QueuedPush) -> StoreResult<PushOutcome> {
+    ready(shared::apply_push(
+        &mut SqliteTx(tx),
+        push.device_id,
+        &push.signer_key,
+        &push.entries,
+    ))
 }
 
 /// Rewrites `$n` placeholders to SQLite's `?n`.
