@@ -7,7 +7,7 @@
 use fieldcheck_core::sync::api::Timeouts;
 use fieldcheck_core::sync::scheduler::{Pacing, Scheduler, Trigger};
 use fieldcheck_tests::checker::check_converged;
-use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerCommand};
+use fieldcheck_tests::server::{INSPECTOR_PASSWORD, ServerCommand, ServerProcess};
 use fieldcheck_tests::tablet::Tablet;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -21,11 +21,15 @@ fn in_line(error: Option<&str>) -> bool {
     error.is_some_and(|e| e.starts_with("正在排队：前面还有"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let command = ServerCommand::new(&dir.path().join("server"))
-        .config("[limits]\npush_wait_target_ms = 1\n")
+/// A server whose line takes one push at a time (and with the `limits` given besides), with
+/// the tablets of [`NAMES`] signed in, each holding three inspections, and the token of each
+/// tablet's device.
+async fn one_place_line(
+    dir: &std::path::Path,
+    limits: &str,
+) -> (ServerCommand, ServerProcess, Vec<Tablet>, Vec<String>) {
+    let command = ServerCommand::new(&dir.join("server"))
+        .config(&format!("[limits]\npush_wait_target_ms = 1\n{limits}"))
         .unwrap()
         .log_filter("warn,tower_http=debug");
     command
@@ -35,8 +39,8 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
     let mut rng = StdRng::seed_from_u64(17);
     let mut tablets = Vec::new();
     for name in NAMES {
-        std::fs::create_dir_all(dir.path().join(name)).unwrap();
-        let t = Tablet::open(&dir.path().join(name), name, Timeouts::default(), &mut rng);
+        std::fs::create_dir_all(dir.join(name)).unwrap();
+        let t = Tablet::open(&dir.join(name), name, Timeouts::default(), &mut rng);
         t.engine
             .login(&server.url, name, INSPECTOR_PASSWORD)
             .await
@@ -47,18 +51,17 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
         }
         tablets.push(t);
     }
+    let tokens = tablets
+        .iter()
+        .map(|t| t.store.lock().unwrap().sync_state().unwrap().token.unwrap())
+        .collect();
+    (command, server, tablets, tokens)
+}
 
-    // The first tablet's device starts a push and sends only part of it: the line's one place
-    // is taken until that request ends.
-    let token = tablets[0]
-        .store
-        .lock()
-        .unwrap()
-        .sync_state()
-        .unwrap()
-        .token
-        .unwrap();
-    let address = server.url.trim_start_matches("http://").to_string();
+/// Starts a push with `token` and sends only part of it: the line's one place is taken until
+/// the returned connection is dropped.
+async fn hold_the_place(url: &str, token: &str) -> tokio::net::TcpStream {
+    let address = url.trim_start_matches("http://").to_string();
     let mut held = tokio::net::TcpStream::connect(&address).await.unwrap();
     held.write_all(
         format!(
@@ -69,7 +72,17 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
     )
     .await
     .unwrap();
+    held
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (command, server, tablets, tokens) = one_place_line(dir.path(), "").await;
+
+    // The first tablet's device starts a push and sends only part of it: the line's one place
+    // is taken until that request ends.
+    let held = hold_the_place(&server.url, &tokens[0]).await;
     let pacing = Pacing {
         every: Duration::from_secs(600),
         retry_base: Duration::from_secs(20),
@@ -131,4 +144,52 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
     let (pushes, turns) = (sent("/api/v1/sync/push"), sent("/api/v1/sync/turn"));
     assert_eq!(pushes, 2 * NAMES.len() + 1, "{turns} turns asked");
     assert!(turns >= NAMES.len(), "{turns} turns asked");
+}
+
+/// A tablet holding a number that asks for its turn is answered by the server the moment a
+/// place frees, not told to come back after an estimate: the writer is not left idle while
+/// the tablets whose turn it is sleep. Waiting, it holds none of the server's sync slots
+/// (two here: the held push's and one more), which the other tablets need.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_turn_asked_in_a_full_line_is_answered_when_the_place_frees() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_command, server, _tablets, tokens) =
+        one_place_line(dir.path(), "max_concurrent_syncs = 2\n").await;
+    let held = hold_the_place(&server.url, &tokens[0]).await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, device: usize| {
+        http.post(format!("{}/api/v1/sync/{path}", server.url))
+            .bearer_auth(&tokens[device])
+    };
+    let numbered = |pushed: reqwest::Response| async move {
+        assert_eq!(pushed.status(), 503);
+        let body: serde_json::Value = pushed.json().await.unwrap();
+        assert_eq!(body["error"], "queued", "{body}");
+    };
+    // The second device's push is given a number.
+    numbered(post("push", 1).body("{}").send().await.unwrap()).await;
+
+    // Its question for the turn waits on the server while the place is taken…
+    let mut turn = tokio::spawn(post("turn", 1).send());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), &mut turn)
+            .await
+            .is_err(),
+        "answered while the one place was still taken"
+    );
+    // Meanwhile a third device's push is answered (given its number) at once: the waiting
+    // question holds no sync slot.
+    let third = tokio::time::timeout(Duration::from_secs(2), post("push", 2).body("{}").send())
+        .await
+        .expect("a push was answered within 2 s while a turn was waited for")
+        .unwrap();
+    numbered(third).await;
+    // …and is answered, its turn, as soon as the place frees.
+    drop(held);
+    let answer = tokio::time::timeout(Duration::from_secs(3), turn)
+        .await
+        .expect("the turn came within 3 s of the place freeing")
+        .unwrap()
+        .unwrap();
+    assert_eq!(answer.status(), 204, "{:?}", answer.text().await);
 }

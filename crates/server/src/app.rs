@@ -192,10 +192,10 @@ async fn path_guard(req: Request, next: Next) -> Result<Response, ApiError> {
 }
 
 /// Authenticates a sync request, then caps it: `max_concurrent_syncs` in all (beyond, it waits
-/// its turn for up to `sync_queue_wait_ms`, then 503 with Retry-After) and `max_syncs_per_device` per device (beyond, the device's oldest request is
-/// given up: see [`crate::device_slots`]). An unauthenticated request is refused before it
-/// takes any slot, so nobody without a token can starve the tablets, and one device cannot take
-/// every slot.
+/// its turn for up to `sync_queue_wait_ms`, then 503 with Retry-After) and
+/// `max_syncs_per_device` per device ([`device_cap`]). An unauthenticated request is refused
+/// before it takes any slot, so nobody without a token can starve the tablets, and one device
+/// cannot take every slot.
 async fn sync_cap(
     State(state): State<SharedState>,
     req: Request,
@@ -207,12 +207,36 @@ async fn sync_cap(
     let Some(_slot) = queue(&state.sync_slots, wait).await else {
         return Err(ApiError::busy(state.limits.retry_after_secs));
     };
+    device_cap(&state, caller, Request::from_parts(parts, body), next).await
+}
+
+/// Authenticates a request for a turn in the push line and caps it per device only: it waits
+/// on the server without work ([`crate::push_line::PushLine::wait_turn`]), so a line of
+/// hundreds must not hold the sync slots the pushes whose turn has come need.
+async fn turn_cap(
+    State(state): State<SharedState>,
+    req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let caller = Caller::from_request_parts(&mut parts, &state).await?;
+    device_cap(&state, caller, Request::from_parts(parts, body), next).await
+}
+
+/// Runs `caller`'s request within `max_syncs_per_device` of its device: beyond, the device's
+/// oldest request is given up (see [`crate::device_slots`]).
+async fn device_cap(
+    state: &SharedState,
+    caller: Caller,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
     let (_device_slot, give_up) = state
         .device_slots
         .take(caller.device.id, state.limits.max_syncs_per_device);
-    parts.extensions.insert(caller);
+    req.extensions_mut().insert(caller);
     tokio::select! {
-        response = next.run(Request::from_parts(parts, body)) => Ok(response),
+        response = next.run(req) => Ok(response),
         _ = give_up => Err(ApiError::busy(state.limits.push_retry_after_secs)),
     }
 }
@@ -320,7 +344,6 @@ pub fn router(state: SharedState) -> Router {
                 .layer(RequestDecompressionLayer::new())
                 .layer(middleware::from_fn_with_state(state.clone(), push_cap)),
         )
-        .route("/api/v1/sync/turn", post(api::push::turn))
         // Pull pages are JSON that compresses several times over; tablets ask for gzip.
         .route(
             "/api/v1/sync/pull",
@@ -333,7 +356,11 @@ pub fn router(state: SharedState) -> Router {
             patch(api::photos::upload).get(api::photos::download),
         )
         .route("/api/v1/photos/thumbnails", post(api::photos::thumbnails))
-        .route_layer(middleware::from_fn_with_state(state.clone(), sync_cap));
+        .route_layer(middleware::from_fn_with_state(state.clone(), sync_cap))
+        .route(
+            "/api/v1/sync/turn",
+            post(api::push::turn).layer(middleware::from_fn_with_state(state.clone(), turn_cap)),
+        );
     let router = Router::new()
         .route("/healthz", get(api::meta::healthz))
         .route("/api/v1/openapi.json", get(api::meta::openapi))

@@ -24,12 +24,16 @@
 //! A device that holds a number need not send its batch to show it: it asks for its turn with
 //! an empty request (`POST /api/v1/sync/turn`, [`PushLine::ask`]), and when its turn has come
 //! its place is held until its push arrives, for at most [`HOLD`]: a tablet far back in the
-//! line sends its batch once, not at every return. Replicas give every turn and hold nothing
-//! ([`Turns::Pushed`]): the balancer may send the push to another process than the question.
+//! line sends its batch once, not at every return. The question waits on the server for the
+//! turn ([`PushLine::wait_turn`], at most [`TURN_WAIT`]) and is answered as soon as a place
+//! frees for it: the writer does not sit idle while the tablets whose turn it is are still
+//! sleeping out an estimate. Replicas give every turn and hold nothing ([`Turns::Pushed`]):
+//! the balancer may send the push to another process than the question.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::Notify;
 use uuid::Uuid;
 
 /// The longest a device is told to wait before showing its number again: often enough to
@@ -45,6 +49,12 @@ pub const GRACE: Duration = Duration::from_secs(10);
 pub const CONTINUE: Duration = Duration::from_secs(2);
 /// How long a place stays held for a device told its turn has come, until its push arrives.
 pub const HOLD: Duration = Duration::from_secs(5);
+/// The longest a request for a turn waits on the server before it is told to ask again:
+/// the tablet learns how many are still before it, and a server stopping is held up no longer.
+pub const TURN_WAIT: Duration = Duration::from_secs(5);
+/// How often a request waiting for its turn looks again when it is not woken: a number
+/// ahead of it may have turned late, or a held place lapsed, which wakes nobody.
+const RECHECK: Duration = Duration::from_millis(500);
 /// The shortest wait a device is told.
 const MIN_WAIT: Duration = Duration::from_millis(200);
 /// The writer's pace assumed before any is measured.
@@ -90,6 +100,9 @@ struct State {
     busy: (Duration, u32),
     /// Devices whose push was answered lately, and when.
     answered: HashMap<Uuid, Instant>,
+    /// Numbers whose device is waiting on the server for its turn ([`PushLine::wait_turn`]),
+    /// with what wakes it and how many of its requests wait.
+    parked: HashMap<u64, (Arc<Notify>, usize)>,
 }
 
 /// What a push is told when it arrives.
@@ -138,6 +151,7 @@ impl PushLine {
                 busy_from: None,
                 busy: (Duration::ZERO, 0),
                 answered: HashMap::new(),
+                parked: HashMap::new(),
             }),
         })
     }
@@ -160,16 +174,47 @@ impl PushLine {
         }
     }
 
-    /// `device`, holding a number, asks at `now` whether its turn has come, without its push:
-    /// `None` when it has (its place is then held for its push; with [`Turns::Pushed`] always,
-    /// holding nothing), else when to ask again and how many are before it, as
-    /// [`PushLine::arrive`] would say.
-    pub fn ask(&self, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
+    /// `device`, holding a number, asks whether its turn has come, without its push, and waits
+    /// on the server for it for at most [`TURN_WAIT`]: `None` when it has (its place is then
+    /// held for its push; with [`Turns::Pushed`] at once, holding nothing), else when to ask
+    /// again and how many are still before it. The wait is woken as soon as a place frees for
+    /// this device; dropped (the tablet went away), it leaves the number as it was.
+    pub async fn wait_turn(self: &Arc<Self>, device: Uuid) -> Option<(Duration, usize)> {
+        let until = Instant::now() + TURN_WAIT;
+        loop {
+            let now = Instant::now();
+            let parked = {
+                let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+                let s = &mut *guard;
+                let Some((_, ahead)) = self.ask_in(s, device, now) else {
+                    return None; // its turn
+                };
+                match s.tickets.get(&device).copied() {
+                    Some(ticket) if now < until => Parked::new(self.clone(), s, ticket),
+                    _ => return Some((MIN_WAIT, ahead)),
+                }
+            };
+            let _ = tokio::time::timeout(
+                RECHECK.min(until.saturating_duration_since(now)),
+                parked.notify.notified(),
+            )
+            .await;
+        }
+    }
+
+    /// What [`PushLine::wait_turn`] decides at `now`, without waiting.
+    #[cfg(test)]
+    fn ask(&self, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.ask_in(&mut guard, device, now)
+    }
+
+    /// Whether `device`'s turn has come at `now` (`None`: its place is then held), or when to
+    /// ask again and how many are before it, as [`PushLine::arrive`] would say.
+    fn ask_in(&self, s: &mut State, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
         if self.turns == Turns::Pushed {
             return None;
         }
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let s = &mut *guard;
         s.lapse(now);
         // Asked again while its place is held: still its turn, and the hold still ends at
         // HOLD from when it was given (asking cannot keep a place without pushing).
@@ -204,7 +249,7 @@ impl PushLine {
         let ahead = s
             .waiting
             .range(..ticket.unwrap_or(u64::MAX))
-            .filter(|(_, due)| now < **due + LATE)
+            .filter(|(number, due)| now < **due + LATE || s.parked.contains_key(number))
             .count();
         let busy = s.taken + s.held.len();
         let fits = self.target.is_zero() || busy + ahead < window;
@@ -273,6 +318,63 @@ impl PushLine {
             }
         }
         s.answered.insert(device, now);
+        self.wake_front(s, now);
+    }
+
+    /// Wakes the devices waiting on the server ([`PushLine::wait_turn`]) that the places now
+    /// free could take, in the line's order; numbers not waiting here and not late count as
+    /// taking a place too (their devices are on their way back).
+    fn wake_front(&self, s: &State, now: Instant) {
+        let free = self.window(s.pace).saturating_sub(s.taken + s.held.len());
+        let mut placed = 0;
+        for (number, due) in &s.waiting {
+            if placed >= free {
+                break;
+            }
+            if let Some((notify, _)) = s.parked.get(number) {
+                notify.notify_one();
+                placed += 1;
+            } else if now < *due + LATE {
+                placed += 1;
+            }
+        }
+    }
+}
+
+/// A request waiting on the server for its number's turn; dropping it (woken, timed out, or
+/// the tablet gone) takes it off the numbers waiting here.
+struct Parked {
+    line: Arc<PushLine>,
+    ticket: u64,
+    notify: Arc<Notify>,
+}
+
+impl Parked {
+    /// Registers a request waiting for `ticket`'s turn in `s` (the state of `line`, locked).
+    fn new(line: Arc<PushLine>, s: &mut State, ticket: u64) -> Parked {
+        let (notify, waiting) = s
+            .parked
+            .entry(ticket)
+            .or_insert_with(|| (Arc::new(Notify::new()), 0));
+        *waiting += 1;
+        let notify = notify.clone();
+        Parked {
+            line,
+            ticket,
+            notify,
+        }
+    }
+}
+
+impl Drop for Parked {
+    fn drop(&mut self) {
+        let mut s = self.line.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, waiting)) = s.parked.get_mut(&self.ticket) {
+            *waiting -= 1;
+            if *waiting == 0 {
+                s.parked.remove(&self.ticket);
+            }
+        }
     }
 }
 
@@ -286,7 +388,9 @@ impl State {
 
     /// Forgets numbers past their grace and continuations past [`CONTINUE`].
     fn lapse(&mut self, now: Instant) {
-        self.waiting.retain(|_, due| now < *due + GRACE);
+        let parked = &self.parked;
+        self.waiting
+            .retain(|number, due| now < *due + GRACE || parked.contains_key(number));
         let waiting = &self.waiting;
         self.tickets
             .retain(|_, ticket| waiting.contains_key(ticket));
@@ -485,6 +589,60 @@ mod tests {
         assert_eq!(ahead, 1);
         let (_, ahead) = wait(line.arrive(device(3), t0));
         assert_eq!(ahead, 2);
+    }
+
+    #[tokio::test]
+    async fn a_turn_waited_for_comes_when_the_place_frees() {
+        // 50 ms per push, a 50 ms target: one push at a time.
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
+        let first = go(line.arrive(device(1), Instant::now()));
+        wait(line.arrive(device(2), Instant::now()));
+        let waiting = tokio::spawn({
+            let line = line.clone();
+            async move { line.wait_turn(device(2)).await }
+        });
+        tokio::time::sleep(RECHECK + Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "answered while the place was taken");
+        // The answer frees the place and wakes the waiting device well before it would look
+        // again by itself.
+        let freed = Instant::now();
+        drop(first);
+        assert_eq!(waiting.await.unwrap(), None, "its turn");
+        assert!(freed.elapsed() < RECHECK / 2, "{:?}", freed.elapsed());
+        let s = line.state.lock().unwrap();
+        assert!(s.held.contains_key(&device(2)) && s.parked.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_device_waiting_here_is_never_late_and_leaves_no_trace_when_gone() {
+        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
+        let t0 = Instant::now();
+        let _taken = go(line.arrive(device(1), t0));
+        let (due, _) = wait(line.arrive(device(2), t0));
+        let waiting = tokio::spawn({
+            let line = line.clone();
+            async move { line.wait_turn(device(2)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Past its time and past LATE, device 2 is still waiting here: a newcomer is behind it,
+        // and its number is kept past its grace.
+        let later = Instant::now() + due + GRACE;
+        let (_, ahead) = wait(line.arrive(device(3), later));
+        assert_eq!(ahead, 2, "the taken push and device 2");
+        // The tablet goes away: its request is dropped, its number no longer waits here.
+        waiting.abort();
+        let _ = waiting.await;
+        assert!(line.state.lock().unwrap().parked.is_empty());
+    }
+
+    #[tokio::test]
+    async fn among_replicas_a_turn_is_answered_at_once() {
+        let line = PushLine::new(Duration::from_millis(50), Turns::Pushed);
+        let _first = go(line.arrive(device(1), Instant::now()));
+        wait(line.arrive(device(2), Instant::now()));
+        let asked = Instant::now();
+        assert_eq!(line.wait_turn(device(2)).await, None);
+        assert!(asked.elapsed() < RECHECK);
     }
 
     #[test]

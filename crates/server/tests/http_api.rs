@@ -1486,7 +1486,8 @@ async fn a_device_with_a_number_asks_for_its_turn_without_its_batch_and_its_plac
             .await
         }
     };
-    // The admin's tablet asks with no batch: its number and when to ask again, as a push.
+    // The admin's tablet asks with no batch: the question waits on the server for its turn
+    // (at most TURN_WAIT), then it is told its number and when to ask again, as a push.
     let r = turn(h.admin.clone()).await;
     r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "queued");
     assert_eq!(r.body["ahead"], 1, "{}", r.body);
@@ -1499,18 +1500,30 @@ async fn a_device_with_a_number_asks_for_its_turn_without_its_batch_and_its_plac
     // Its turn has come: nothing to read, and the place is held for its push…
     let r = turn(h.admin.clone()).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
-    // …so another tablet arriving now is given a number behind it…
+    // …so another tablet asking now waits behind it…
     let other = Device::new(23).register(&h.state.store, "inspector1").await;
-    let r = turn(other).await;
-    r.assert_refused(StatusCode::SERVICE_UNAVAILABLE, "queued");
-    assert_eq!(r.body["ahead"], 1, "{}", r.body);
-    // …and the admin's push goes through.
+    let mut waiting = std::pin::pin!(turn(other));
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(300), &mut waiting)
+            .await
+            .is_err(),
+        "given the place held for the admin's push"
+    );
+    // …the admin's push goes through…
     let push = json!({"protocol_version": PROTOCOL_VERSION, "device_id": h.admin_dev.id,
         "hlc": hlc(), "entries": []});
-    let r = h
-        .json(Method::POST, "/api/v1/sync/push", Some(&h.admin), &push)
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (pushed, other_turn) = tokio::join!(
+        h.json(Method::POST, "/api/v1/sync/push", Some(&h.admin), &push),
+        waiting
+    );
+    assert_eq!(pushed.status, StatusCode::OK, "{}", pushed.body);
+    // …and its answer gives the other tablet its turn.
+    assert_eq!(
+        other_turn.status,
+        StatusCode::NO_CONTENT,
+        "{}",
+        other_turn.body
+    );
 }
 
 #[tokio::test]

@@ -19,11 +19,12 @@ use fieldcheck_protocol::{PushRequest, PushResponse};
 use fieldcheck_store::PushComing;
 use std::sync::Arc;
 
-/// Asks for the device's turn in the push line, with no body: 204 when its turn has come
-/// (on SQLite its place is held for its push for [`crate::push_line::HOLD`]), 503 `queued`
-/// with its place and when to ask again otherwise, as a push would be answered.
+/// Asks for the device's turn in the push line, with no body, and waits for it on the server
+/// for at most [`crate::push_line::TURN_WAIT`]: 204 as soon as its turn has come (on SQLite
+/// its place is held for its push for [`crate::push_line::HOLD`]), 503 `queued` with its
+/// place and when to ask again otherwise, as a push would be answered.
 #[utoipa::path(post, path = "/api/v1/sync/turn", tag = "sync",
-    responses((status = 204, description = "the device's turn: push now (on SQLite its place is held for 5 s)"),
+    responses((status = 204, description = "the device's turn (waited for on the server for up to 5 s): push now (on SQLite its place is held for 5 s)"),
         (status = 401, description = "no valid token"), (status = 403, description = "not a device account"),
         (status = 503, description = "queued: ErrorBody.retry_after_ms and ahead, Retry-After; or server busy")),
     security(("bearer" = [])))]
@@ -31,10 +32,7 @@ pub async fn turn(
     State(state): State<SharedState>,
     DeviceUser(caller): DeviceUser,
 ) -> ApiResult<StatusCode> {
-    match state
-        .push_line
-        .ask(caller.device.id, std::time::Instant::now())
-    {
+    match state.push_line.wait_turn(caller.device.id).await {
         None => Ok(StatusCode::NO_CONTENT),
         Some((retry_after, ahead)) => Err(ApiError::queued(retry_after, ahead)),
     }
