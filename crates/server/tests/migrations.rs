@@ -20,8 +20,9 @@ const PROBE_SQLITE: &[Migration] = &[
     migrations::SQLITE[5],
     migrations::SQLITE[6],
     migrations::SQLITE[7],
+    migrations::SQLITE[8],
     Migration {
-        version: 9,
+        version: 10,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -35,8 +36,9 @@ const PROBE_POSTGRES: &[Migration] = &[
     migrations::POSTGRES[5],
     migrations::POSTGRES[6],
     migrations::POSTGRES[7],
+    migrations::POSTGRES[8],
     Migration {
-        version: 9,
+        version: 10,
         name: "probe",
         sql: "ALTER TABLE findings ADD COLUMN upgrade_probe TEXT;",
     },
@@ -130,7 +132,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(steps, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(steps, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     let probed: i64 = conn
         .query_row(
             "SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL",
@@ -139,7 +141,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_sqlite(
         )
         .unwrap();
     assert_eq!(probed, 6, "the new column is on every finding");
-    // This binary knows only steps 1 to 8: it refuses the upgraded database instead of using it.
+    // This binary knows only steps 1 to 9: it refuses the upgraded database instead of using it.
     let refused = SqliteStore::open(&path).await.err().unwrap().to_string();
     assert!(refused.contains("newer"), "{refused}");
 }
@@ -172,7 +174,7 @@ async fn a_database_from_before_versioning_is_upgraded_with_every_row_on_postgre
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(steps, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert_eq!(steps, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     let probed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM findings WHERE upgrade_probe IS NULL")
             .fetch_one(&mut conn)

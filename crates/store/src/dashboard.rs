@@ -4,10 +4,14 @@
 //! uploads) are not derived: they are in the versioned schema steps ([`crate::migrations`]).
 //!
 //! The read models are refreshed from the tables tablets write, without touching the push
-//! code: triggers on `findings`, `rectification_events`, `photos`, `sites`, `inspections` and
-//! `item_results` mark rows dirty (a generation counter per key), and the dashboard recomputes
-//! dirty rows before it reads (the server's `dashboard::projection`). A row is cleared only if its
-//! generation did not move meanwhile, so a write that lands during a refresh is never lost.
+//! code: triggers on `findings`, `rectification_events`, `sites`, `inspections` and
+//! `item_results`, and on `photos` when a photo's bytes are stored (a record arrives with
+//! none, and the ledger shows only stored photos), mark rows dirty (a generation counter per
+//! key), and the dashboard recomputes dirty rows before it reads (the server's
+//! `dashboard::projection`). A row is cleared only if its generation did not move meanwhile,
+//! so a write that lands during a refresh is never lost. A finding's photos are read from
+//! `photos` itself, through the view `photo_findings` and an index on each record's finding
+//! (schema step 9).
 
 use super::StoreResult;
 use async_trait::async_trait;
@@ -132,12 +136,6 @@ const TABLES: &str = r#"
 CREATE TABLE IF NOT EXISTS dash_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS dash_dirty_findings (finding_id TEXT PRIMARY KEY, gen BIGINT NOT NULL);
 CREATE TABLE IF NOT EXISTS dash_dirty_inspections (inspection_id TEXT PRIMARY KEY, gen BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS dash_photos (
-    sha256 TEXT PRIMARY KEY,
-    finding_id TEXT,
-    kind TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dash_photos_finding ON dash_photos (finding_id);
 CREATE TABLE IF NOT EXISTS dash_ledger (
     finding_id TEXT PRIMARY KEY,
     created_at BIGINT NOT NULL,
@@ -226,16 +224,10 @@ CREATE TRIGGER IF NOT EXISTS dash_findings_upd AFTER UPDATE ON findings BEGIN
 CREATE TRIGGER IF NOT EXISTS dash_events_ins AFTER INSERT ON rectification_events BEGIN
   INSERT INTO dash_dirty_findings (finding_id, gen) VALUES (NEW.finding_id, 1)
   ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
-CREATE TRIGGER IF NOT EXISTS dash_photos_ins AFTER INSERT ON photos BEGIN
-  INSERT INTO dash_photos (sha256, finding_id, kind)
-  VALUES (NEW.sha256, json_extract(NEW.payload, '$.finding_id'), json_extract(NEW.payload, '$.kind'))
-  ON CONFLICT (sha256) DO NOTHING;
+CREATE TRIGGER IF NOT EXISTS dash_photos_upd AFTER UPDATE ON photos
+  WHEN json_extract(NEW.payload, '$.finding_id') IS NOT NULL BEGIN
   INSERT INTO dash_dirty_findings (finding_id, gen)
-  SELECT json_extract(NEW.payload, '$.finding_id'), 1 WHERE json_extract(NEW.payload, '$.finding_id') IS NOT NULL
-  ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
-CREATE TRIGGER IF NOT EXISTS dash_photos_upd AFTER UPDATE ON photos BEGIN
-  INSERT INTO dash_dirty_findings (finding_id, gen)
-  SELECT json_extract(NEW.payload, '$.finding_id'), 1 WHERE json_extract(NEW.payload, '$.finding_id') IS NOT NULL
+  VALUES (json_extract(NEW.payload, '$.finding_id'), 1)
   ON CONFLICT (finding_id) DO UPDATE SET gen = dash_dirty_findings.gen + 1; END;
 CREATE TRIGGER IF NOT EXISTS dash_sites_upd AFTER UPDATE ON sites BEGIN
   INSERT INTO dash_dirty_findings (finding_id, gen)
@@ -316,11 +308,6 @@ $fn$ BEGIN
   RETURN NULL; END $fn$;
 CREATE OR REPLACE FUNCTION dash_on_photos() RETURNS trigger LANGUAGE plpgsql AS
 $fn$ BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO dash_photos (sha256, finding_id, kind)
-      SELECT sha256, (payload::jsonb)->>'finding_id', (payload::jsonb)->>'kind' FROM written
-      ON CONFLICT (sha256) DO NOTHING;
-  END IF;
   INSERT INTO dash_dirty_findings (finding_id, gen)
     SELECT DISTINCT (payload::jsonb)->>'finding_id', 1 FROM written
     WHERE (payload::jsonb)->>'finding_id' IS NOT NULL
@@ -335,8 +322,7 @@ DROP TRIGGER IF EXISTS dash_events ON rectification_events;
 CREATE OR REPLACE TRIGGER dash_events_ins AFTER INSERT ON rectification_events
   REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION dash_on_events();
 DROP TRIGGER IF EXISTS dash_photos ON photos;
-CREATE OR REPLACE TRIGGER dash_photos_ins AFTER INSERT ON photos
-  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION dash_on_photos();
+DROP TRIGGER IF EXISTS dash_photos_ins ON photos;
 CREATE OR REPLACE TRIGGER dash_photos_upd AFTER UPDATE ON photos
   REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION dash_on_photos();
 CREATE OR REPLACE TRIGGER dash_sites AFTER UPDATE ON sites
@@ -364,18 +350,6 @@ INSERT INTO dash_dirty_inspections (inspection_id, gen)
   ON CONFLICT (inspection_id) DO NOTHING;
 INSERT INTO dash_meta (key, value) VALUES ('backfilled', '1') ON CONFLICT (key) DO NOTHING;
 "#;
-
-/// The backfill of photo rows, per dialect (JSON differs).
-fn photo_backfill(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Sqlite => {
-            "INSERT INTO dash_photos (sha256, finding_id, kind) SELECT sha256, json_extract(payload, '$.finding_id'), json_extract(payload, '$.kind') FROM photos WHERE NOT EXISTS (SELECT 1 FROM dash_meta WHERE key = 'backfilled') ON CONFLICT (sha256) DO NOTHING;"
-        }
-        Dialect::Postgres => {
-            "INSERT INTO dash_photos (sha256, finding_id, kind) SELECT sha256, (payload::jsonb)->>'finding_id', (payload::jsonb)->>'kind' FROM photos WHERE NOT EXISTS (SELECT 1 FROM dash_meta WHERE key = 'backfilled') ON CONFLICT (sha256) DO NOTHING;"
-        }
-    }
-}
 
 /// The layout of the read models. A database whose read models were built with another
 /// layout has them dropped and rebuilt from the tables tablets write (they hold nothing else).
@@ -437,7 +411,6 @@ pub async fn migrate(sql: &dyn DashSql) -> StoreResult<()> {
         Dialect::Sqlite => SQLITE_TRIGGERS,
         Dialect::Postgres => PG_TRIGGERS,
     });
-    script.push_str(photo_backfill(dialect));
     script.push_str(BACKFILL);
     if !current {
         script.push_str(REBUILD_RESULTS);

@@ -9,7 +9,8 @@
 //! county database made by an earlier server is taken over as it is. Step 2 holds the
 //! dashboard's own records (browser sessions, office uploads); step 3 the server's lasting facts
 //! (its county id); step 4 check-ins and the districts each inspector pulls; step 6 the
-//! dashboard's export jobs, so that any replica shows their progress; step 7 the task division; step 8 units' webhooks and the notification outbox. The dashboard's read
+//! dashboard's export jobs, so that any replica shows their progress; step 7 the task division; step 8 units' webhooks and the notification outbox; step 9 a finding's photos through `photos` itself
+//! (an index on each record's finding, a view naming it and the kind; in place of a read model). The dashboard's read
 //! models are not migrated: they are derived data, rebuilt when their layout changes
 //! ([`crate::dashboard::migrate`]).
 
@@ -68,6 +69,11 @@ pub const SQLITE: &[Migration] = &[
         name: "notifications",
         sql: include_str!("../migrations/sqlite/0008_notifications.sql"),
     },
+    Migration {
+        version: 9,
+        name: "photo_finding",
+        sql: include_str!("../migrations/sqlite/0009_photo_finding.sql"),
+    },
 ];
 
 /// The PostgreSQL steps (the same versions as [`SQLITE`], in PostgreSQL's dialect).
@@ -111,6 +117,11 @@ pub const POSTGRES: &[Migration] = &[
         version: 8,
         name: "notifications",
         sql: include_str!("../migrations/postgres/0008_notifications.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "photo_finding",
+        sql: include_str!("../migrations/postgres/0009_photo_finding.sql"),
     },
 ];
 

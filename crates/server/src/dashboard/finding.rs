@@ -40,7 +40,7 @@ struct PhotoView {
 }
 
 dash_row! {
-    /// A photo a tablet recorded for the finding (`dash_photos`).
+    /// A photo a tablet recorded for the finding (the view `photo_findings` of `photos`).
     struct TabletPhoto {
         sha256: String,
         kind: String,
@@ -61,7 +61,7 @@ async fn photos_of(state: &SharedState, id: Uuid) -> Result<Vec<PhotoView>, Page
         .store
         .dash_query(
             &format!(
-                "SELECT {} FROM dash_photos WHERE finding_id = $1 ORDER BY sha256",
+                "SELECT {} FROM photo_findings WHERE finding_id = $1 ORDER BY sha256",
                 TabletPhoto::columns()
             ),
             vec![Arg::from(id.to_string())],

@@ -15,7 +15,7 @@ pub async fn marked_copies(
     let mut latest: HashMap<String, (i64, String)> = HashMap::new();
     let rows = rows_for_findings(
         store,
-        "SELECT p.payload FROM photos p JOIN dash_photos d ON d.sha256 = p.sha256 WHERE d.finding_id IN (",
+        "SELECT payload FROM photo_findings WHERE finding_id IN (",
         findings,
     )
     .await?;

@@ -46,7 +46,7 @@ async fn check_access(state: &SharedState, session: &Session, sha: &str) -> Resu
     let rows = state
         .store
         .dash_query(
-            "SELECT finding_id FROM dash_photos WHERE sha256 = $1 UNION ALL SELECT finding_id FROM dash_uploads WHERE sha256 = $1",
+            "SELECT finding_id FROM photo_findings WHERE sha256 = $1 UNION ALL SELECT finding_id FROM dash_uploads WHERE sha256 = $1",
             vec![Arg::from(sha)],
         )
         .await?;

@@ -162,7 +162,7 @@ async fn refresh_findings(store: &dyn Store) -> StoreResult<()> {
         for r in store
             .dash_query(
                 &format!(
-                    "SELECT p.finding_id, p.sha256, ph.payload FROM dash_photos p JOIN photos ph ON ph.sha256 = p.sha256 WHERE p.kind = 'before' AND ph.stored_at IS NOT NULL AND p.finding_id IN ({list}) ORDER BY p.sha256"
+                    "SELECT finding_id, sha256, payload FROM photo_findings WHERE kind = 'before' AND stored_at IS NOT NULL AND finding_id IN ({list}) ORDER BY sha256"
                 ),
                 ids,
             )
