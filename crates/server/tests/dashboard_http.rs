@@ -707,6 +707,31 @@ async fn ledger_follows_writes(store: DynStore) {
         rows.iter()
             .all(|r| r.status == "open" && r.site_name.starts_with("文庙后巷"))
     );
+    // A photo record arrives without its bytes: no thumbnail yet; once they are stored, the
+    // finding's line shows it.
+    let photo = photo_record(&dev, b"before", Some(ids[3]), 64, 48);
+    store
+        .apply_push(
+            dev.id,
+            &dev.public_hex(),
+            &entries(7, vec![Record::Photo(photo.clone())]),
+        )
+        .await
+        .unwrap();
+    let thumb_of = |rows: Vec<fieldcheck_server::dashboard::ledger::LedgerRow>| {
+        rows.into_iter()
+            .find(|r| r.finding_id == ids[3].to_string())
+            .map(|r| r.thumb)
+    };
+    assert_eq!(
+        thumb_of(count(LedgerFilter::default(), None).await.0),
+        Some(None)
+    );
+    store.mark_photo_stored(&photo.sha256, 1).await.unwrap();
+    assert_eq!(
+        thumb_of(count(LedgerFilter::default(), None).await.0),
+        Some(Some(photo.sha256.clone()))
+    );
     // Dispatch two to urban_mgmt (one with a deadline already past), close one.
     let mut e = event(
         ids[0],
