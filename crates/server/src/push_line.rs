@@ -22,10 +22,10 @@
 //! finishes.
 //!
 //! A device that holds a number need not send its batch to show it: it asks for its turn with
-//! an empty request (`POST /api/v1/sync/turn`, [`PushLine::ask`]), and when its turn has come
+//! an empty request (`POST /api/v1/sync/turn`, [`PushLine::wait_turn`]), and when its turn has come
 //! its place is held until its push arrives, for at most [`HOLD`]: a tablet far back in the
 //! line sends its batch once, not at every return. The question waits on the server for the
-//! turn ([`PushLine::wait_turn`], at most [`TURN_WAIT`]) and is answered as soon as a place
+//! turn (at most [`TURN_WAIT`]) and is answered as soon as a place
 //! frees for it: the writer does not sit idle while the tablets whose turn it is are still
 //! sleeping out an estimate. Replicas give every turn and hold nothing ([`Turns::Pushed`]):
 //! the balancer may send the push to another process than the question.
@@ -63,7 +63,7 @@ const FIRST_PACE: Duration = Duration::from_millis(50);
 /// once, so the time between two answers alone says little.
 const PACE_SPAN: Duration = Duration::from_secs(1);
 
-/// What a turn given to a device ([`PushLine::ask`]) keeps for its push.
+/// What a turn given to a device ([`PushLine::wait_turn`]) keeps for its push.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Turns {
     /// Its place, for [`HOLD`]: the one server of its database, where its push will come.
