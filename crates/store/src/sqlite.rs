@@ -85,8 +85,8 @@ const GATHER: Duration = Duration::from_millis(5);
 const GATHER_STEP: Duration = Duration::from_micros(500);
 
 /// Takes the connection for the next group commit, first giving it back for at most `limit`
-/// while pushes are `coming` and some are `queued` (a push on its way may need the connection
-/// for its lookup before it can join the queue).
+/// while pushes are `coming` and some are `queued`, so that pushes on their way (still being
+/// read and checked) join this group rather than the next; other writes may use it meanwhile.
 fn gather<'a, T>(
     conn: &'a Mutex<Connection>,
     queued: &Mutex<Vec<T>>,
