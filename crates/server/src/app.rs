@@ -201,13 +201,12 @@ async fn sync_cap(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let (mut parts, body) = req.into_parts();
-    let caller = Caller::from_request_parts(&mut parts, &state).await?;
+    let (caller, req) = authenticate(&state, req).await?;
     let wait = Duration::from_millis(state.limits.sync_queue_wait_ms);
     let Some(_slot) = queue(&state.sync_slots, wait).await else {
         return Err(ApiError::busy(state.limits.retry_after_secs));
     };
-    device_cap(&state, caller, Request::from_parts(parts, body), next).await
+    device_cap(&state, caller, req, next).await
 }
 
 /// Authenticates a request for a turn in the push line and caps it per device only: it waits
@@ -218,9 +217,15 @@ async fn turn_cap(
     req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    let (caller, req) = authenticate(&state, req).await?;
+    device_cap(&state, caller, req, next).await
+}
+
+/// The caller of `req` from its bearer token, and the request given back.
+async fn authenticate(state: &SharedState, req: Request) -> Result<(Caller, Request), ApiError> {
     let (mut parts, body) = req.into_parts();
-    let caller = Caller::from_request_parts(&mut parts, &state).await?;
-    device_cap(&state, caller, Request::from_parts(parts, body), next).await
+    let caller = Caller::from_request_parts(&mut parts, state).await?;
+    Ok((caller, Request::from_parts(parts, body)))
 }
 
 /// Runs `caller`'s request within `max_syncs_per_device` of its device: beyond, the device's

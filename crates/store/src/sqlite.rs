@@ -23,7 +23,7 @@ use crate::dashboard::{Arg, Cell};
 use async_trait::async_trait;
 use fieldcheck_protocol::{Assignment, RectificationEventRecord, Site};
 use futures_util::FutureExt;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +48,27 @@ fn migrate(conn: &mut Connection, steps: &[Migration]) -> StoreResult<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// Runs `f` in one transaction of `behavior` on `conn`, on a blocking thread, and commits it.
+async fn in_transaction<T, F>(
+    conn: Arc<Mutex<Connection>>,
+    behavior: TransactionBehavior,
+    f: F,
+) -> StoreResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || {
+        let mut guard = lock(&conn);
+        let tx = guard.transaction_with_behavior(behavior)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| StoreError::Backend(e.to_string()))?
 }
 
 /// A store in one SQLite file.
@@ -466,16 +487,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
-        let reader = self.reader.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = lock(&reader);
-            let tx = guard.transaction()?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        in_transaction(self.reader.clone(), TransactionBehavior::Deferred, f).await
     }
 
     /// Runs `f` in one immediate transaction on a blocking thread.
@@ -484,16 +496,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> StoreResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = lock(&conn);
-            let tx = guard.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        in_transaction(self.conn.clone(), TransactionBehavior::Immediate, f).await
     }
 }
 
