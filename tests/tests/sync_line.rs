@@ -31,7 +31,7 @@ async fn one_place_line(
     let command = ServerCommand::new(&dir.join("server"))
         .config(&format!("[limits]\npush_wait_target_ms = 1\n{limits}"))
         .unwrap()
-        .log_filter("warn,tower_http=debug");
+        .log_filter("warn,tower_http=debug,fieldcheck_server::push_line=debug");
     command
         .prepare(&fieldcheck_tests::content_dir(), &NAMES)
         .unwrap();
@@ -58,9 +58,20 @@ async fn one_place_line(
     (command, server, tablets, tokens)
 }
 
-/// Starts a push with `token` and sends only part of it: the line's one place is taken until
-/// the returned connection is dropped.
-async fn hold_the_place(url: &str, token: &str) -> tokio::net::TcpStream {
+/// How many pushes the server whose log is at `log` has taken into its line so far.
+fn pushes_taken(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("push taken into the line"))
+        .count()
+}
+
+/// Starts a push with `token` and sends only part of it, and returns once the server (logging
+/// to `log`) has taken it into the line: its one place is taken until the returned connection
+/// is dropped, and a push sent after this returns cannot pass it.
+async fn hold_the_place(url: &str, token: &str, log: &std::path::Path) -> tokio::net::TcpStream {
+    let before = pushes_taken(log);
     let address = url.trim_start_matches("http://").to_string();
     let mut held = tokio::net::TcpStream::connect(&address).await.unwrap();
     held.write_all(
@@ -72,6 +83,14 @@ async fn hold_the_place(url: &str, token: &str) -> tokio::net::TcpStream {
     )
     .await
     .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while pushes_taken(log) == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never took the held push into its line"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     held
 }
 
@@ -82,7 +101,7 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
 
     // The first tablet's device starts a push and sends only part of it: the line's one place
     // is taken until that request ends.
-    let held = hold_the_place(&server.url, &tokens[0]).await;
+    let held = hold_the_place(&server.url, &tokens[0], &command.log_path()).await;
     let pacing = Pacing {
         every: Duration::from_secs(600),
         retry_base: Duration::from_secs(20),
@@ -153,9 +172,9 @@ async fn tablets_given_numbers_come_back_in_turn_and_lose_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_turn_asked_in_a_full_line_is_answered_when_the_place_frees() {
     let dir = tempfile::tempdir().unwrap();
-    let (_command, server, _tablets, tokens) =
+    let (command, server, _tablets, tokens) =
         one_place_line(dir.path(), "max_concurrent_syncs = 2\n").await;
-    let held = hold_the_place(&server.url, &tokens[0]).await;
+    let held = hold_the_place(&server.url, &tokens[0], &command.log_path()).await;
     let http = reqwest::Client::new();
     let post = |path: &str, device: usize| {
         http.post(format!("{}/api/v1/sync/{path}", server.url))

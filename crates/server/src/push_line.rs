@@ -278,6 +278,7 @@ impl PushLine {
             s.busy_from = Some(now);
         }
         s.taken += 1;
+        tracing::debug!(%device, taken = s.taken, "push taken into the line");
         Turn::Go(Place {
             line: self.clone(),
             device,
