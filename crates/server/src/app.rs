@@ -43,7 +43,7 @@ pub struct AppState {
     /// The numbered line pushes are taken from ([`crate::push_line`]), at the limits'
     /// `push_wait_target_ms` (unset: off; the server sets it from its configuration,
     /// [`crate::config::Config::push_wait_target`], and holds no place for a turn given on
-    /// PostgreSQL, where replicas may serve the database).
+    /// PostgreSQL, where replicas may serve the database: [`crate::push_line::Turns`]).
     pub push_line: Arc<crate::push_line::PushLine>,
     /// Slots for concurrent photo verifications.
     pub verify_slots: Arc<Semaphore>,

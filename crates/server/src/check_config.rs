@@ -61,10 +61,10 @@ pub async fn check(config: &Config) -> Vec<Finding> {
 fn push_line(config: &Config) -> Finding {
     let target = config.push_wait_target().as_millis();
     let set = config.limits.push_wait_target_ms.is_some();
-    let origin = match (set, config.database_url.is_some()) {
-        (true, _) => "set in [limits]",
-        (false, true) => "the default on PostgreSQL",
-        (false, false) => "the default on SQLite",
+    let origin = if set {
+        "set in [limits]"
+    } else {
+        "the default"
     };
     let (what, note) = if target == 0 {
         (

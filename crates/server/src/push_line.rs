@@ -27,8 +27,15 @@
 //! line sends its batch once, not at every return. The question waits on the server for the
 //! turn (at most [`TURN_WAIT`]) and is answered as soon as a place
 //! frees for it: the writer does not sit idle while the tablets whose turn it is are still
-//! sleeping out an estimate. Replicas give every turn and hold nothing ([`Turns::Pushed`]):
-//! the balancer may send the push to another process than the question.
+//! sleeping out an estimate.
+//!
+//! Replicas hold nothing ([`Turns::Pushed`]): the balancer may send the push to another
+//! process than the question, and a tablet's numbers at the other replicas are not shown
+//! here. So a replica counts only the numbers whose devices are waiting on it for their turn
+//! (and the pushes it has taken): a number whose device is elsewhere keeps no place free for
+//! it, which would leave the database idle. A turn is given when this replica has room for
+//! the device, and its number is kept at the front until its push arrives (here or
+//! elsewhere): the replicas share a database, so one with room finds the other with room too.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -68,10 +75,10 @@ const PACE_SPAN: Duration = Duration::from_secs(1);
 pub enum Turns {
     /// Its place, for [`HOLD`]: the one server of its database, where its push will come.
     Held,
-    /// Nothing, and every turn is given: one of several replicas behind a balancer, which may
-    /// send the push to another process than the question, so only the push itself can be
-    /// judged where it lands (measured: answering turns here, held or not, left most tablets
-    /// unserved for minutes).
+    /// Nothing: one of several replicas behind a balancer, which may send the push to
+    /// another process than the question. Only the numbers of the devices waiting here for
+    /// their turn come before a device (measured: counting every number given here, whose
+    /// devices were mostly at the other replica, left most tablets unserved for minutes).
     Pushed,
 }
 
@@ -176,8 +183,8 @@ impl PushLine {
 
     /// `device`, holding a number, asks whether its turn has come, without its push, and waits
     /// on the server for it for at most [`TURN_WAIT`]: `None` when it has (its place is then
-    /// held for its push; with [`Turns::Pushed`] at once, holding nothing), else when to ask
-    /// again and how many are still before it. The wait is woken as soon as a place frees for
+    /// held for its push; with [`Turns::Pushed`] its number is kept at the front instead),
+    /// else when to ask again and how many are still before it. The wait is woken as soon as a place frees for
     /// this device; dropped (the tablet went away), it leaves the number as it was.
     pub async fn wait_turn(self: &Arc<Self>, device: Uuid) -> Option<(Duration, usize)> {
         let until = Instant::now() + TURN_WAIT;
@@ -212,9 +219,6 @@ impl PushLine {
     /// Whether `device`'s turn has come at `now` (`None`: its place is then held), or when to
     /// ask again and how many are before it, as [`PushLine::arrive`] would say.
     fn ask_in(&self, s: &mut State, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
-        if self.turns == Turns::Pushed {
-            return None;
-        }
         s.lapse(now);
         // Asked again while its place is held: still its turn, and the hold still ends at
         // HOLD from when it was given (asking cannot keep a place without pushing).
@@ -223,8 +227,20 @@ impl PushLine {
         }
         let wait = self.decide(s, device, now);
         if wait.is_none() {
-            s.forget_number(device);
-            s.held.insert(device, now);
+            match self.turns {
+                Turns::Held => {
+                    s.forget_number(device);
+                    s.held.insert(device, now);
+                }
+                // Its push may land at another replica. Landing here, it is judged by its
+                // number, which stays (due now, so it lapses in GRACE): only the devices
+                // waiting here from before it come first.
+                Turns::Pushed => {
+                    if let Some(ticket) = s.tickets.get(&device) {
+                        s.waiting.insert(*ticket, now);
+                    }
+                }
+            }
         }
         wait
     }
@@ -249,7 +265,7 @@ impl PushLine {
         let ahead = s
             .waiting
             .range(..ticket.unwrap_or(u64::MAX))
-            .filter(|(number, due)| now < **due + LATE || s.parked.contains_key(number))
+            .filter(|(number, due)| self.holds_place(s, **number, **due, now))
             .count();
         let busy = s.taken + s.held.len();
         let fits = self.target.is_zero() || busy + ahead < window;
@@ -283,6 +299,12 @@ impl PushLine {
             line: self.clone(),
             device,
         })
+    }
+
+    /// Whether the waiting `number`, due at `due`, keeps a place from the devices behind it at
+    /// `now`: its device is waiting here for its turn, or (one server) is not late yet.
+    fn holds_place(&self, s: &State, number: u64, due: Instant, now: Instant) -> bool {
+        s.parked.contains_key(&number) || (self.turns == Turns::Held && now < due + LATE)
     }
 
     /// How many pushes may be taken at once: the target over the writer's pace.
@@ -323,8 +345,8 @@ impl PushLine {
     }
 
     /// Wakes the devices waiting on the server ([`PushLine::wait_turn`]) that the places now
-    /// free could take, in the line's order; numbers not waiting here and not late count as
-    /// taking a place too (their devices are on their way back).
+    /// free could take, in the line's order; on one server, numbers not waiting here and not
+    /// late count as taking a place too (their devices are on their way back).
     fn wake_front(&self, s: &State, now: Instant) {
         let free = self.window(s.pace).saturating_sub(s.taken + s.held.len());
         let mut placed = 0;
@@ -334,8 +356,8 @@ impl PushLine {
             }
             if let Some((notify, _)) = s.parked.get(number) {
                 notify.notify_one();
-                placed += 1;
-            } else if now < *due + LATE {
+            }
+            if self.holds_place(s, *number, *due, now) {
                 placed += 1;
             }
         }
@@ -576,26 +598,35 @@ mod tests {
         let _two = go(line.arrive(device(2), t0 + HOLD + Duration::from_millis(1)));
     }
 
-    #[test]
-    fn among_replicas_every_turn_is_given_and_the_push_is_judged_where_it_lands() {
+    #[tokio::test]
+    async fn among_replicas_only_the_devices_waiting_here_come_first() {
+        // A 50 ms target at the assumed 50 ms pace: one push at a time.
         let line = PushLine::new(Duration::from_millis(50), Turns::Pushed);
         let t0 = Instant::now();
-        let _first = go(line.arrive(device(1), t0));
+        let first = go(line.arrive(device(1), t0));
+        // Device 2 is numbered here, and its tablet is not waiting here: it keeps no place.
         wait(line.arrive(device(2), t0));
-        // Full, and device 2 is not due: still told to send its push, and nothing is held…
-        assert_eq!(line.ask(device(2), t0), None);
+        drop(first);
+        let _three = go(line.arrive(device(3), t0 + Duration::from_millis(10)));
+        // A turn is given when there is room, nothing is held, and the number stays at the
+        // front: its push lands here and is taken before a newcomer.
+        let now = Instant::now();
+        let mut waiting = std::pin::pin!(line.wait_turn(device(2)));
+        assert!(
+            futures_util::FutureExt::now_or_never(&mut waiting).is_none(),
+            "no room while device 3 is taken"
+        );
         assert!(line.state.lock().unwrap().held.is_empty());
-        // …which is numbered here as any push: its place kept, a newcomer behind it.
-        let (_, ahead) = wait(line.arrive(device(2), t0));
-        assert_eq!(ahead, 1);
-        let (_, ahead) = wait(line.arrive(device(3), t0));
-        assert_eq!(ahead, 2);
+        let (_, ahead) = wait(line.arrive(device(4), now));
+        assert_eq!(ahead, 2, "device 3 taken, device 2 waiting here");
     }
 
-    #[tokio::test]
-    async fn a_turn_waited_for_comes_when_the_place_frees() {
+    /// Device 2, numbered behind device 1's push in a one-place line of `turns`, asks for its
+    /// turn: not answered while the place is taken, it is answered (its turn) as soon as the
+    /// answer to device 1 frees the place, well before it would look again by itself.
+    async fn turn_comes_when_the_place_frees(turns: Turns) -> Arc<PushLine> {
         // 50 ms per push, a 50 ms target: one push at a time.
-        let line = PushLine::new(Duration::from_millis(50), Turns::Held);
+        let line = PushLine::new(Duration::from_millis(50), turns);
         let first = go(line.arrive(device(1), Instant::now()));
         wait(line.arrive(device(2), Instant::now()));
         let waiting = tokio::spawn({
@@ -604,12 +635,16 @@ mod tests {
         });
         tokio::time::sleep(RECHECK + Duration::from_millis(100)).await;
         assert!(!waiting.is_finished(), "answered while the place was taken");
-        // The answer frees the place and wakes the waiting device well before it would look
-        // again by itself.
         let freed = Instant::now();
         drop(first);
         assert_eq!(waiting.await.unwrap(), None, "its turn");
         assert!(freed.elapsed() < RECHECK / 2, "{:?}", freed.elapsed());
+        line
+    }
+
+    #[tokio::test]
+    async fn a_turn_waited_for_comes_when_the_place_frees() {
+        let line = turn_comes_when_the_place_frees(Turns::Held).await;
         let s = line.state.lock().unwrap();
         assert!(s.held.contains_key(&device(2)) && s.parked.is_empty());
     }
@@ -637,13 +672,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn among_replicas_a_turn_is_answered_at_once() {
-        let line = PushLine::new(Duration::from_millis(50), Turns::Pushed);
-        let _first = go(line.arrive(device(1), Instant::now()));
-        wait(line.arrive(device(2), Instant::now()));
-        let asked = Instant::now();
-        assert_eq!(line.wait_turn(device(2)).await, None);
-        assert!(asked.elapsed() < RECHECK);
+    async fn among_replicas_a_turn_is_given_when_there_is_room_and_holds_nothing() {
+        let line = turn_comes_when_the_place_frees(Turns::Pushed).await;
+        // Nothing held: its push lands here or at another replica, and here it comes first.
+        let s = line.state.lock().unwrap();
+        assert!(s.held.is_empty() && s.tickets.contains_key(&device(2)));
+        drop(s);
+        let _two = go(line.arrive(device(2), Instant::now()));
+        let (_, ahead) = wait(line.arrive(device(3), Instant::now()));
+        assert_eq!(ahead, 1, "device 2's push, taken");
     }
 
     #[test]

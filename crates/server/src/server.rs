@@ -56,7 +56,8 @@ pub async fn open_state(config: &Config) -> Result<SharedState, ServeError> {
     limits.push_wait_target_ms = Some(config.push_wait_target().as_millis() as u64);
     let mut state = AppState::new(store, blobs, limits);
     if config.database_url.is_some() {
-        // Replicas may serve this database: only a push is judged, where it lands.
+        // Replicas may serve this database: a turn given here holds no place, and only the
+        // tablets waiting here come before a push.
         state.push_line = crate::push_line::PushLine::new(
             config.push_wait_target(),
             crate::push_line::Turns::Pushed,

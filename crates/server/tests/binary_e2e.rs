@@ -549,7 +549,7 @@ fn check_config_reports_each_part_and_fails_when_one_does_not_answer() {
         text.contains("SQLite") && text.contains("created at first start"),
         "{text}"
     );
-    assert!(text.contains("750 ms (the default on SQLite)"), "{text}");
+    assert!(text.contains("750 ms (the default)"), "{text}");
     assert!(!data.exists(), "check-config makes nothing");
     // After a first start the database answers.
     run(&data, &["user", "list"]);
