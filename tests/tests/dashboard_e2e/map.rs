@@ -252,7 +252,13 @@ async fn the_map_with_a_local_tile_server_and_the_street_plan_without() {
     let href = s.attr(".map-popup .popup-link", "href").await;
     let id = href.rsplit('/').next().unwrap().to_string();
     assert!(found.contains(&id), "{href}");
-    let popup = s.text(".map-popup").await;
+    // The popup fades in, and WebDriver reads no text from it until it shows.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut popup = s.text(".map-popup").await;
+    while popup.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        popup = s.text(".map-popup").await;
+    }
     assert!(
         popup.contains("待派遣") && popup.contains("位置取自点位"),
         "{popup}"
