@@ -184,8 +184,9 @@ impl PushLine {
     /// `device`, holding a number, asks whether its turn has come, without its push, and waits
     /// on the server for it for at most [`TURN_WAIT`]: `None` when it has (its place is then
     /// held for its push; with [`Turns::Pushed`] its number is kept at the front instead),
-    /// else when to ask again and how many are still before it. The wait is woken as soon as a place frees for
-    /// this device; dropped (the tablet went away), it leaves the number as it was.
+    /// else when to ask again and how many are still before it. The wait is woken as soon as
+    /// a place frees for this device; dropped (the tablet went away), it leaves the number as
+    /// it was.
     pub async fn wait_turn(self: &Arc<Self>, device: Uuid) -> Option<(Duration, usize)> {
         let until = Instant::now() + TURN_WAIT;
         loop {
@@ -216,8 +217,9 @@ impl PushLine {
         self.ask_in(&mut guard, device, now)
     }
 
-    /// Whether `device`'s turn has come at `now` (`None`: its place is then held), or when to
-    /// ask again and how many are before it, as [`PushLine::arrive`] would say.
+    /// Whether `device`'s turn has come at `now` (`None`: its place is then held, or with
+    /// [`Turns::Pushed`] its number kept), or when to ask again and how many are before it,
+    /// as [`PushLine::arrive`] would say.
     fn ask_in(&self, s: &mut State, device: Uuid, now: Instant) -> Option<(Duration, usize)> {
         s.lapse(now);
         // Asked again while its place is held: still its turn, and the hold still ends at
@@ -608,8 +610,8 @@ mod tests {
         wait(line.arrive(device(2), t0));
         drop(first);
         let _three = go(line.arrive(device(3), t0 + Duration::from_millis(10)));
-        // A turn is given when there is room, nothing is held, and the number stays at the
-        // front: its push lands here and is taken before a newcomer.
+        // Device 2 asks for its turn: no room while device 3 is taken, so it waits here, and
+        // now it keeps a place from a newcomer.
         let now = Instant::now();
         let mut waiting = std::pin::pin!(line.wait_turn(device(2)));
         assert!(

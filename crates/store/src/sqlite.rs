@@ -454,24 +454,24 @@ impl SqliteStore {
     /// Opens the database file and takes these schema steps (the upgrade test adds one).
     pub async fn open_with(path: &Path, steps: &'static [Migration]) -> StoreResult<Self> {
         let path = path.to_path_buf();
-        let conn = tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Connection)> {
-            let mut conn = Connection::open(&path)?;
-            conn.busy_timeout(Duration::from_secs(10))?;
-            conn.pragma_update(None, "journal_mode", "WAL")?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
-            conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
-            migrate(&mut conn, steps)?;
-            let reader = Connection::open(&path)?;
-            reader.busy_timeout(Duration::from_secs(10))?;
-            reader.pragma_update(None, "query_only", "ON")?;
-            reader.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
-            Ok((conn, reader))
-        })
-        .await
-        .map_err(|e| StoreError::Backend(e.to_string()))??;
-        let (conn, reader) = conn;
+        let (conn, reader) =
+            tokio::task::spawn_blocking(move || -> StoreResult<(Connection, Connection)> {
+                let mut conn = Connection::open(&path)?;
+                conn.busy_timeout(Duration::from_secs(10))?;
+                conn.pragma_update(None, "journal_mode", "WAL")?;
+                conn.pragma_update(None, "synchronous", "FULL")?;
+                conn.pragma_update(None, "foreign_keys", "ON")?;
+                conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)?;
+                conn.pragma_update(None, "wal_autocheckpoint", CHECKPOINT_PAGES)?;
+                migrate(&mut conn, steps)?;
+                let reader = Connection::open(&path)?;
+                reader.busy_timeout(Duration::from_secs(10))?;
+                reader.pragma_update(None, "query_only", "ON")?;
+                reader.pragma_update(None, "cache_size", -READER_CACHE_KIB)?;
+                Ok((conn, reader))
+            })
+            .await
+            .map_err(|e| StoreError::Backend(e.to_string()))??;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             reader: Arc::new(Mutex::new(reader)),
