@@ -18,7 +18,8 @@
 //! `FIVE_PM_WAIT_TARGET_MS=N` the servers' `push_wait_target_ms`, for trying them out;
 //! `FIVE_PM_SERVER_LOG=filter` runs the servers with that log filter, e.g.
 //! `warn,fieldcheck_store::group_commit=debug` for each group commit's size and time, and keeps
-//! their data directories and logs.)
+//! their data directories and logs; `FIVE_PM_TRACE=1` prints a line per request on stderr:
+//! `TRACE <s since the start> <device> <push|turn> <s taken> <ok|queued <ms told> <ahead>|error>`.)
 //!
 //! Scaled out (issue #19): `FIVE_PM_REPLICAS=N` runs N server processes on one PostgreSQL
 //! database (`FIELDCHECK_TEST_PG_URL`, as `scripts/start-postgres.sh` prints it) with photos in
@@ -430,8 +431,14 @@ async fn run(tablets: usize) {
         json_bytes as f64 / 1e6,
         batch_size()
     );
+    // Scaled out, the goal is a wall time alone (no ratio to the anchor).
+    let (goal_wall, goal_ratio) = if replicas > 0 {
+        (GOAL_WALL_REPLICAS_S, f64::INFINITY)
+    } else {
+        (GOAL_WALL_S, GOAL_RATIO)
+    };
     println!(
-        "all acknowledged: {} ({} of {total_entries}) in {wall:.2} s (goal ≤ {GOAL_WALL_S} s); tablets done p50 {:.2} s, last {:.2} s",
+        "all acknowledged: {} ({} of {total_entries}) in {wall:.2} s (goal ≤ {goal_wall} s); tablets done p50 {:.2} s, last {:.2} s",
         all_acked,
         stats.acked,
         pct(&done, 0.50).as_secs_f64(),
@@ -489,12 +496,6 @@ async fn run(tablets: usize) {
         "ratio burst wall / anchor wall: {:.2} (goal ≤ {GOAL_RATIO})",
         wall / anchor_s
     );
-    // Scaled out, the goal is a wall time alone (no ratio to the anchor).
-    let (goal_wall, goal_ratio) = if replicas > 0 {
-        (GOAL_WALL_REPLICAS_S, f64::INFINITY)
-    } else {
-        (GOAL_WALL_S, GOAL_RATIO)
-    };
     println!(
         "goals: all acknowledged ≤ {goal_wall} s, ratio ≤ {goal_ratio}, p99 ≤ {GOAL_P99_S} s, peak RSS ≤ {GOAL_RSS_MB} MB"
     );
@@ -704,6 +705,11 @@ fn build_day(tablet: &Tablet, r: &Reference, salt: usize, days: usize) -> Vec<Ou
     entries
 }
 
+/// Whether each request's answer is traced on stderr (`FIVE_PM_TRACE=1`).
+fn trace() -> bool {
+    std::env::var_os("FIVE_PM_TRACE").is_some()
+}
+
 /// Pushes `day` in batches, retrying on busy answers and failures within the bounds.
 async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mutex<PushStats>) {
     let clock = Clock::new(tablet.device_id);
@@ -746,6 +752,22 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
             Err(e) => Err(e),
         };
         let took = sent.elapsed();
+        if trace() {
+            let answer = match &result {
+                Ok(_) => "ok".to_string(),
+                Err(SyncError::Queued { retry_after, ahead }) => {
+                    format!("queued {} {ahead}", retry_after.as_millis())
+                }
+                Err(e) => format!("error {e}"),
+            };
+            let asked = if in_line { "turn" } else { "push" };
+            eprintln!(
+                "TRACE {:.3} {} {asked} {:.3} {answer}",
+                t0.elapsed().as_secs_f64(),
+                tablet.device_id,
+                took.as_secs_f64()
+            );
+        }
         in_line = matches!(result, Err(SyncError::Queued { .. }));
         match result {
             Ok((resp, _)) => {

@@ -9,9 +9,10 @@
 //! each other device a number, in arrival order, with the time its turn should come (`queued`,
 //! 503 with Retry-After and `retry_after_ms`). A device that comes back with a number is taken
 //! once the work ahead of it fits, and told again otherwise: it never loses its place to a
-//! device that came later. The time to come back is reckoned from the writer's measured pace
-//! a little early (and at most [`MAX_WAIT`]), so that the writer finds a line when a turn ends
-//! and the estimate is corrected at every return.
+//! device that came later. The time to come back is reckoned from the writer's measured pace,
+//! well early ([`EARLY`], and at most [`MAX_WAIT`]): a device back before its turn waits for
+//! it on the server (below), one back after it leaves the writer idle, and the estimate is
+//! corrected at every return.
 //!
 //! The line is per process, like the other slots: replicas each keep their own, so a tablet
 //! behind a balancer may hold a number at each. A number not shown again by [`LATE`] after its
@@ -64,6 +65,13 @@ pub const TURN_WAIT: Duration = Duration::from_secs(5);
 const RECHECK: Duration = Duration::from_millis(500);
 /// The shortest wait a device is told.
 const MIN_WAIT: Duration = Duration::from_millis(200);
+/// The share of its estimated wait a device is told to wait. A device back early waits on
+/// the server for its turn, holding a connection; one back late leaves the writer idle. At
+/// 17:00 the first numbers are given before any pace is measured: told 0.8 of the wait
+/// reckoned at [`FIRST_PACE`], 500 tablets came back at the pace of that guess and the writer
+/// wrote half of each second for the first 10 s (all acknowledged in 16.2-18.5 s); told 0.4,
+/// 12.1-13.6 s, p99 push 1.2-1.5 s (BENCHMARKS.md, "Told to come back early").
+const EARLY: f64 = 0.4;
 /// The writer's pace assumed before any is measured.
 const FIRST_PACE: Duration = Duration::from_millis(50);
 /// The busy time the pace is measured over: the SQLite writer answers a group of pushes at
@@ -275,10 +283,10 @@ impl PushLine {
             return None;
         }
         let before = busy + ahead;
-        // Come back when about half the window is left before this device, a little early.
+        // Come back when about half the window is left before this device, well early.
         let due = s
             .pace
-            .mul_f64(0.8)
+            .mul_f64(EARLY)
             .saturating_mul(u32::try_from(before.saturating_sub(window / 2)).unwrap_or(u32::MAX))
             .clamp(MIN_WAIT, MAX_WAIT);
         let ticket = ticket.unwrap_or_else(|| {
@@ -474,6 +482,25 @@ mod tests {
             Turn::Wait { .. }
         ));
         let _ten = go(line.arrive(device(10), t0 + Duration::from_millis(60)));
+    }
+
+    #[test]
+    fn a_number_is_told_to_come_back_well_before_its_turn() {
+        // 50 ms per push (nothing measured yet), a 200 ms target: four pushes at once.
+        let line = PushLine::new(Duration::from_millis(200), Turns::Held);
+        let t0 = Instant::now();
+        let _taken: Vec<Place> = (0..4).map(|n| go(line.arrive(device(n), t0))).collect();
+        let _numbers: Vec<Turn> = (10..30).map(|n| line.arrive(device(n), t0)).collect();
+        // 24 before it, of which the last half-window's (2) are to be ahead when it is back:
+        // its turn is reckoned 22 pushes away, 1.1 s at the assumed pace.
+        let (told, ahead) = wait(line.arrive(device(99), t0));
+        assert_eq!(ahead, 24);
+        let reckoned = FIRST_PACE * 22;
+        assert!(
+            told <= reckoned / 2,
+            "told {told:?} of a wait reckoned at {reckoned:?}: a tablet late leaves the writer idle"
+        );
+        assert!(told >= MIN_WAIT);
     }
 
     #[test]
