@@ -273,24 +273,30 @@ impl Cli {
 /// answer.
 async fn check_config(config: &Config, file: Option<&Path>) -> Result<()> {
     match file {
-        Some(f) => println!("✔ configuration   {}", f.display()),
-        None => println!("✔ configuration   none: defaults, flags and FIELDCHECK_* variables"),
+        Some(f) => println!("✔ 配置文件 / configuration: {}", f.display()),
+        None => println!(
+            "✔ 配置文件 / configuration: 无，使用默认值、命令行参数和 FIELDCHECK_* 环境变量 / \
+             none: defaults, flags and FIELDCHECK_* variables"
+        ),
     }
     let findings = fieldcheck_server::check_config::check(config).await;
     let mut failed = 0;
     for f in &findings {
         match &f.outcome {
-            Ok(note) => println!("✔ {:<15} {} — {note}", f.part, f.what),
+            Ok(note) => println!("✔ {}: {} — {note}", f.part, f.what),
             Err(why) => {
                 failed += 1;
-                println!("✘ {:<15} {} — {why}", f.part, f.what);
+                println!("✘ {}: {} — {why}", f.part, f.what);
             }
         }
     }
+    let all = findings.len();
     if failed > 0 {
-        bail!("{failed} of {} parts will not work", findings.len());
+        bail!("{all} 项中有 {failed} 项无法工作 / {failed} of {all} parts will not work");
     }
-    println!("everything answers: the server can start with this configuration");
+    println!(
+        "各项均有应答，服务器可以按此配置启动 / everything answers: the server can start with this configuration"
+    );
     Ok(())
 }
 

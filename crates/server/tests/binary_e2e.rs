@@ -537,19 +537,20 @@ fn check_config_reports_each_part_and_fails_when_one_does_not_answer() {
     let text = String::from_utf8_lossy(&ok.stdout);
     assert!(ok.status.success(), "{text}");
     for part in [
-        "data directory",
-        "database",
-        "photos",
-        "listen",
-        "push line",
+        "数据目录 / data directory",
+        "数据库 / database",
+        "照片 / photos",
+        "监听地址 / listen address",
+        "推送排队 / push line",
     ] {
-        assert!(text.contains(&format!("✔ {part}")), "{text}");
+        assert!(text.contains(&format!("✔ {part}: ")), "{text}");
     }
     assert!(
-        text.contains("SQLite") && text.contains("created at first start"),
+        text.contains("SQLite")
+            && text.contains("首次启动时创建 / not there yet: created at first start"),
         "{text}"
     );
-    assert!(text.contains("750 ms (the default)"), "{text}");
+    assert!(text.contains("750 ms (默认 / the default)"), "{text}");
     assert!(!data.exists(), "check-config makes nothing");
     // After a first start the database answers.
     run(&data, &["user", "list"]);
@@ -571,8 +572,12 @@ fn check_config_reports_each_part_and_fails_when_one_does_not_answer() {
         .unwrap();
     let text = String::from_utf8_lossy(&bad.stdout);
     assert!(!bad.status.success(), "{text}");
-    assert!(text.contains("✘ data directory"), "{text}");
-    assert!(text.contains("✘ listen"), "{text}");
+    assert!(text.contains("✘ 数据目录 / data directory: "), "{text}");
+    assert!(text.contains("✘ 监听地址 / listen address: "), "{text}");
+    assert!(
+        text.contains("无法在此监听 / cannot listen there"),
+        "{text}"
+    );
 }
 
 /// Runs the binary in `cwd` with `args`; returns (success, stdout + stderr).

@@ -92,7 +92,7 @@ impl Drop for Appending<'_> {
 #[async_trait]
 impl BlobStore for LocalBlobs {
     fn describe(&self) -> String {
-        format!("local directory {}", self.dir.display())
+        format!("本地目录 / local directory {}", self.dir.display())
     }
 
     async fn held(&self, sha256: &str) -> io::Result<u64> {

@@ -113,7 +113,7 @@ impl ObjectBlobs {
         }
         let store = builder.build().map_err(io::Error::other)?;
         let what = format!(
-            "S3 bucket {} at {}{}",
+            "S3 存储桶 / S3 bucket {} at {}{}",
             config.bucket,
             if config.endpoint.is_empty() {
                 "AWS"
