@@ -70,7 +70,7 @@ const MIN_WAIT: Duration = Duration::from_millis(200);
 /// 17:00 the first numbers are given before any pace is measured: told 0.8 of the wait
 /// reckoned at [`FIRST_PACE`], 500 tablets came back at the pace of that guess and the writer
 /// wrote half of each second for the first 10 s (all acknowledged in 16.2-18.5 s); told 0.4,
-/// 12.1-13.6 s, p99 push 1.2-1.5 s (BENCHMARKS.md, "Told to come back early").
+/// 12.1-16.7 s (median 13.4 s), p99 push 1.2-1.6 s (BENCHMARKS.md, "Told to come back early").
 const EARLY: f64 = 0.4;
 /// The writer's pace assumed before any is measured.
 const FIRST_PACE: Duration = Duration::from_millis(50);
