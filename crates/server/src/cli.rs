@@ -227,8 +227,10 @@ impl Cli {
                 check_pack(dir.as_deref()).map(|_| ())
             }
             Command::Content(ContentCommand::Export { dir }) => {
-                let n = fieldcheck_server::content_pack::export(&dir)
-                    .with_context(|| format!("cannot write the pack into {}", dir.display()))?;
+                let n = fieldcheck_server::content_pack::export(&dir).with_context(|| {
+                    let dir = dir.display();
+                    format!("无法把清单包写入 {dir} / cannot write the pack into {dir}")
+                })?;
                 println!(
                     "已写出内置清单包 {n} 个文件 / wrote the built-in pack's {n} files into {}",
                     dir.display()
@@ -316,15 +318,15 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
             office
                 .add_user(&name, &display_name, role, unit, &password)
                 .await?;
-            println!("created {name} ({})", role.as_str());
+            println!("已创建账号 / created {name} ({})", role.as_str());
             if printed {
-                println!("password: {password}");
+                println!("密码 / password: {password}");
             }
         }
         Command::User(UserCommand::List) => {
             println!(
-                "{:<20} {:<12} {:<12} {:<16} status",
-                "name", "shown as", "role", "unit"
+                "{:<20} {:<12} {:<12} {:<16} 状态/status",
+                "账号/name", "显示名/shown as", "角色/role", "单位/unit"
             );
             for u in store.list_users().await? {
                 println!(
@@ -333,57 +335,62 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                     u.shown_name(),
                     u.role.as_str(),
                     u.unit.as_deref().unwrap_or("-"),
-                    if u.disabled { "disabled" } else { "active" }
+                    if u.disabled {
+                        "停用 / disabled"
+                    } else {
+                        "在用 / active"
+                    }
                 );
             }
         }
         Command::User(UserCommand::Rename { name, display_name }) => {
             if !office.set_display_name(&name, &display_name).await? {
-                bail!("no account named {name}");
+                bail!(no_account(&name));
             }
-            println!("{name} is shown as {display_name}");
+            println!("{name} 显示为 / is shown as {display_name}");
         }
         Command::User(UserCommand::Disable { name }) => {
             if !office.disable_user(&name).await? {
-                bail!("no account named {name}");
+                bail!(no_account(&name));
             }
-            println!("disabled {name}");
+            println!("已停用 / disabled {name}");
         }
         Command::User(UserCommand::Districts { name, districts }) => {
             let Some(scope) = office.set_districts(&name, &districts).await? else {
-                bail!("no account named {name}");
+                bail!(no_account(&name));
             };
+            let version = scope.version;
             if scope.districts.is_empty() {
-                println!("{name}: whole county (scope version {})", scope.version);
+                println!("{name}: 全县 / whole county (范围版本 / scope version {version})");
             } else {
                 let list = scope.districts.join(", ");
-                println!("{name}: {list} (scope version {})", scope.version);
+                println!("{name}: {list} (范围版本 / scope version {version})");
             }
         }
         Command::User(UserCommand::Passwd { name, password }) => {
             let (password, printed) = password_or_random(password);
             if !office.set_password(&name, &password).await? {
-                bail!("no account named {name}");
+                bail!(no_account(&name));
             }
-            println!("password changed for {name}");
+            println!("已更改密码 / password changed for {name}");
             if printed {
-                println!("password: {password}");
+                println!("密码 / password: {password}");
             }
         }
         Command::Device(DeviceCommand::List) => {
             println!(
-                "{:<36} {:<16} {:<10} {:>8} label",
-                "id", "user", "status", "acked"
+                "{:<36} {:<16} {:<16} {:>10} 标签/label",
+                "设备/id", "账号/user", "状态/status", "已确认/acked"
             );
             for d in store.list_devices().await? {
                 println!(
-                    "{:<36} {:<16} {:<10} {:>8} {}",
+                    "{:<36} {:<16} {:<16} {:>10} {}",
                     d.id,
                     d.user_name,
                     if d.revoked_at.is_some() {
-                        "revoked"
+                        "已吊销 / revoked"
                     } else {
-                        "active"
+                        "在用 / active"
                     },
                     d.high_seq,
                     d.label
@@ -392,15 +399,15 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
         }
         Command::Device(DeviceCommand::Revoke { id }) => {
             if !office.revoke_device(id).await? {
-                bail!("no device {id}");
+                bail!("没有设备 {id} / no device {id}");
             }
-            println!("revoked {id}");
+            println!("已吊销 / revoked {id}");
         }
         Command::Device(DeviceCommand::Reset { id }) => {
             if !office.reset_device(id).await? {
                 bail!("no active device {id} / 没有在用的设备 {id}");
             }
-            println!("reset {id}: the next sign-in binds it / 已重置，下次登录时重新登记");
+            println!("已重置 {id}，下次登录时重新登记 / reset {id}: the next sign-in binds it");
         }
         Command::Export => {
             println!("{}", serde_json::to_string_pretty(&store.export().await?)?);
@@ -424,8 +431,8 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
             };
             office.assign(&a).await?;
             println!(
-                "assigned {} to site {} on {} (assignment {})",
-                a.inspector, a.site_id, a.date, a.id
+                "已派 {} 于 {} 巡查点位 {} / assigned {} to site {} on {} (assignment {})",
+                a.inspector, a.date, a.site_id, a.inspector, a.site_id, a.date, a.id
             );
         }
         Command::Demo { pack, empty } => {
@@ -442,33 +449,37 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                 )
                 .await?;
                 if history.inspections > 0 {
-                    println!(
-                        "history of {} days: {} inspections, {} findings, {} photos",
+                    let (days, i, f, p) = (
                         demo_history::DAYS,
                         history.inspections,
                         history.findings,
-                        history.photos
+                        history.photos,
+                    );
+                    println!(
+                        "{days} 天的历史：{i} 次检查，{f} 个问题，{p} 张照片 / history of {days} \
+                         days: {i} inspections, {f} findings, {p} photos"
                     );
                 }
             }
             office
                 .audit("demo", &pack_source(pack.as_deref()), String::new())
                 .await?;
-            println!("demo sites loaded (12 in 示范县)");
+            println!("已载入示范点位（示范县 12 个）/ demo sites loaded (12 in 示范县)");
             if let Some(a) = assigned.first() {
+                let (n, who, day) = (assigned.len(), &a.inspector, &a.date);
                 println!(
-                    "{} sites assigned to {} for {}",
-                    assigned.len(),
-                    a.inspector,
-                    a.date
+                    "已给 {who} 派 {day} 的 {n} 个点位 / {n} sites assigned to {who} for {day}"
                 );
             }
             if accounts.is_empty() {
-                println!("demo accounts exist already (reset one with `user passwd NAME`)");
+                println!(
+                    "示范账号已存在（用 `user passwd NAME` 重设密码）/ demo accounts exist \
+                     already (reset one with `user passwd NAME`)"
+                );
             }
             for a in accounts {
                 println!(
-                    "account {:<16} role {:<12} unit {:<14} password {}",
+                    "账号/account {:<16} 角色/role {:<12} 单位/unit {:<14} 密码/password {}",
                     a.name,
                     a.role.as_str(),
                     a.unit.as_deref().unwrap_or("-"),
@@ -485,6 +496,11 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The error of a command naming an account that does not exist.
+fn no_account(name: &str) -> String {
+    format!("没有名为 {name} 的账号 / no account named {name}")
 }
 
 fn password_or_random(password: Option<String>) -> (String, bool) {
@@ -508,14 +524,21 @@ fn check_pack(dir: Option<&Path>) -> Result<Content> {
         Some(dir) => fieldcheck_domain::pack_folder::load_pack(dir),
         None => fieldcheck_server::content_pack::embedded(),
     }
-    .with_context(|| format!("template pack {} is invalid", pack_source(dir)))?;
-    println!(
-        "pack {}: {} site types, {} templates, {} subcategories, {} units",
-        pack.name,
+    .with_context(|| {
+        let source = pack_source(dir);
+        format!("清单包 {source} 无效 / template pack {source} is invalid")
+    })?;
+    let (types, templates, subcategories, units) = (
         pack.site_types.len(),
         pack.templates.len(),
         pack.taxonomy.len(),
-        pack.units.len()
+        pack.units.len(),
+    );
+    println!(
+        "清单包 {}：{types} 类点位，{templates} 个模板，{subcategories} 个细类，{units} 个单位 / \
+         pack {}: {types} site types, {templates} templates, {subcategories} subcategories, \
+         {units} units",
+        pack.name, pack.name
     );
     for st in &pack.site_types {
         let items: usize = pack
@@ -525,8 +548,8 @@ fn check_pack(dir: Option<&Path>) -> Result<Content> {
             .map(|t| t.items.len())
             .sum();
         println!(
-            "  {:<24} {} / {}: {} items",
-            st.code, st.name_zh, st.name_en, items
+            "  {:<24} {} / {}: {items} 项 / {items} items",
+            st.code, st.name_zh, st.name_en
         );
     }
     Ok(fieldcheck_server::content_pack::content(pack))
@@ -535,9 +558,10 @@ fn check_pack(dir: Option<&Path>) -> Result<Content> {
 async fn import_pack(office: &Office<'_>, dir: Option<&Path>) -> Result<Content> {
     let content = check_pack(dir)?;
     let counts = office.import_content(&content, &pack_source(dir)).await?;
+    let (changed, unchanged) = (counts.changed, counts.unchanged);
     println!(
-        "imported: {} new or changed, {} unchanged",
-        counts.changed, counts.unchanged
+        "已导入：{changed} 项新增或更改，{unchanged} 项未变 / imported: {changed} new or \
+         changed, {unchanged} unchanged"
     );
     Ok(content)
 }

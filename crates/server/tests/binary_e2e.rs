@@ -79,7 +79,7 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
     );
     let demo = run(&data, &["demo", "--pack", pack.to_str().unwrap()]);
     assert!(
-        demo.contains("account admin")
+        demo.contains("账号/account admin")
             && demo.contains("password")
             && demo.contains("3 sites assigned to inspector1 for "),
         "{demo}"
@@ -96,7 +96,20 @@ async fn admin_commands_then_serve_sync_and_stop_gracefully() {
             "zhang-pw-2026",
         ],
     );
-    assert!(run(&data, &["user", "list"]).contains("zhang"));
+    let listed = run(&data, &["user", "list"]);
+    assert!(
+        listed.contains("zhang") && listed.contains("在用 / active"),
+        "{listed}"
+    );
+    // An account that does not exist: one sentence in Chinese, then English.
+    let out = server(&data)
+        .output(&["user", "disable", "nobody"])
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("没有名为 nobody 的账号 / no account named nobody"),
+        "{err}"
+    );
     // The command line keeps the same account rules as the dashboard: a hidden direction
     // mark in a name, a short password or an unknown unit is refused and nothing is added.
     for (args, field) in [

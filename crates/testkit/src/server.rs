@@ -158,13 +158,13 @@ impl ServerCommand {
                 let words: Vec<&str> = line.split_whitespace().collect();
                 match words.as_slice() {
                     [
-                        "account",
+                        "账号/account",
                         name,
-                        "role",
+                        "角色/role",
                         role,
-                        "unit",
+                        "单位/unit",
                         _,
-                        "password",
+                        "密码/password",
                         password,
                     ] => Some(DemoAccount {
                         name: name.to_string(),
