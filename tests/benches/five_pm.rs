@@ -718,6 +718,7 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
     let mut next = 0;
     // A number held in the server's line: ask for the turn before sending the batch again.
     let mut in_line = false;
+    let trace = trace();
     while next < day.len() {
         if t0.elapsed() > PHASE_LIMIT || failures >= MAX_FAILURES {
             let mut s = stats.lock().unwrap();
@@ -752,7 +753,7 @@ async fn push_day(tablet: &Tablet, day: &[OutboxEntry], t0: Instant, stats: &Mut
             Err(e) => Err(e),
         };
         let took = sent.elapsed();
-        if trace() {
+        if trace {
             let answer = match &result {
                 Ok(_) => "ok".to_string(),
                 Err(SyncError::Queued { retry_after, ahead }) => {

@@ -430,9 +430,10 @@ async fn run_admin(command: Command, state: &AppState) -> Result<()> {
                 cancelled: false,
             };
             office.assign(&a).await?;
+            let (who, site, day, id) = (&a.inspector, a.site_id, &a.date, a.id);
             println!(
-                "已派 {} 于 {} 巡查点位 {} / assigned {} to site {} on {} (assignment {})",
-                a.inspector, a.date, a.site_id, a.inspector, a.site_id, a.date, a.id
+                "已派 {who} 于 {day} 巡查点位 {site} / assigned {who} to site {site} on {day} \
+                 (assignment {id})"
             );
         }
         Command::Demo { pack, empty } => {
@@ -534,11 +535,11 @@ fn check_pack(dir: Option<&Path>) -> Result<Content> {
         pack.taxonomy.len(),
         pack.units.len(),
     );
+    let name = &pack.name;
     println!(
-        "清单包 {}：{types} 类点位，{templates} 个模板，{subcategories} 个细类，{units} 个单位 / \
-         pack {}: {types} site types, {templates} templates, {subcategories} subcategories, \
-         {units} units",
-        pack.name, pack.name
+        "清单包 {name}：{types} 类点位，{templates} 个模板，{subcategories} 个细类，{units} 个单位 / \
+         pack {name}: {types} site types, {templates} templates, {subcategories} subcategories, \
+         {units} units"
     );
     for st in &pack.site_types {
         let items: usize = pack
